@@ -1,0 +1,329 @@
+//! Decode → dispatch → encode, independent of any runtime: a JSON payload in, a progress event
+//! out, whatever happens in between.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::chain::{Clock, HandlerResult, Interrupt, Session, SystemClock};
+use crate::error::{HandlerError, HandlerErrorCode};
+use crate::partition::Partition;
+use crate::recast::recast;
+use crate::resource::{Metadata, Request, ResourceHandler};
+use crate::schema::{SchemaError, registry_schema};
+use crate::wire::{Action, HandlerRequest, OperationStatus, ProgressEvent};
+
+/// The namespace used when a request does not name its type.
+pub const DEFAULT_NAMESPACE: &str = "Rpdk";
+
+/// What is kept back from the invocation's deadline for encoding and returning the event.
+const SAFETY_MARGIN: Duration = Duration::from_secs(2);
+
+/// Serves one resource type: decodes registry requests, calls the handler, encodes events
+/// that keep every rule of the protocol.
+pub struct Dispatcher<R: ResourceHandler> {
+    handler: R,
+    metadata: Metadata,
+    schema: Value,
+    clock: Arc<dyn Clock>,
+}
+
+impl<R: ResourceHandler> Dispatcher<R> {
+    /// A dispatcher for `handler`; fails when the type's schema cannot be emitted.
+    pub fn new(handler: R) -> Result<Self, SchemaError> {
+        let metadata = R::metadata();
+        let schema = registry_schema::<R::Model, R::TypeConfiguration>(&metadata, DEFAULT_NAMESPACE)?;
+        Ok(Self { handler, metadata, schema, clock: Arc::new(SystemClock) })
+    }
+
+    /// Replaces the clock (tests inject a fake one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The type's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The type's registry schema under `namespace`.
+    pub fn schema(&self, namespace: &str) -> Result<Value, SchemaError> {
+        registry_schema::<R::Model, R::TypeConfiguration>(&self.metadata, namespace)
+    }
+
+    /// Handles one request. Never fails and never panics: every fault is a FAILED event.
+    /// `deadline` is when the runtime stops the invocation, if it says.
+    pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> ProgressEvent {
+        match AssertUnwindSafe(self.dispatch(payload, deadline)).catch_unwind().await {
+            Ok(Ok(event)) => event,
+            Ok(Err(error)) => failed(&error, None),
+            Err(_) => {
+                tracing::error!("the handler panicked");
+                ProgressEvent::failed(
+                    HandlerErrorCode::InternalFailure,
+                    "the handler failed unexpectedly (it panicked); its log has the details",
+                )
+            }
+        }
+    }
+
+    async fn dispatch(&self, payload: Value, deadline: Option<SystemTime>) -> Result<ProgressEvent, HandlerError> {
+        let mut request: HandlerRequest = decode(payload, "")?;
+        let action = request.action.ok_or_else(|| {
+            HandlerError::invalid_request("action: missing; send one of CREATE, READ, UPDATE, DELETE, LIST")
+        })?;
+        let type_name = request.resource_type.clone().unwrap_or_else(|| self.metadata.type_name(DEFAULT_NAMESPACE));
+        let type_configuration = self.type_configuration(request.request_data.type_configuration.take())?;
+        let model = request.request_data.resource_properties.take();
+        let previous = request.request_data.previous_resource_properties.take();
+        let context = request.callback_context.take();
+        let started = self.clock.now();
+        let budget = if matches!(action, Action::Read | Action::List) { 30 } else { 60 };
+        let contract_end = started + Duration::from_secs(budget);
+        let end = deadline.map_or(contract_end, |d| d.min(contract_end));
+        let deadline = end.checked_sub(SAFETY_MARGIN).unwrap_or(started);
+        let envelope = Envelope { request, action, type_name, type_configuration };
+
+        match action {
+            Action::Create => {
+                let model = self.model(model, "requestData.resourceProperties")?;
+                let req = envelope.into_request(model, None);
+                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let result = self.handler.create(&req, &mut session).await;
+                self.finish(result.map(Some), session)
+            }
+            Action::Update => {
+                let raw = model.unwrap_or_default();
+                self.require_identifier(&raw, &envelope.type_name)?;
+                let model = self.model(Some(raw), "requestData.resourceProperties")?;
+                let previous = match previous {
+                    Some(previous) => Some(self.model(Some(previous), "requestData.previousResourceProperties")?),
+                    None => None,
+                };
+                let req = envelope.into_request(model, previous);
+                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let result = self.handler.update(&req, &mut session).await;
+                self.finish(result.map(Some), session)
+            }
+            Action::Read => {
+                let raw = model.unwrap_or_default();
+                self.require_identifier(&raw, &envelope.type_name)?;
+                let identifier = self.model(Some(raw), "requestData.resourceProperties")?;
+                let req = envelope.into_request(identifier, None);
+                let model = self.handler.read(&req).await?;
+                Ok(self.success(Some(to_json(&model)?)))
+            }
+            Action::Delete => {
+                let raw = model.unwrap_or_default();
+                self.require_identifier(&raw, &envelope.type_name)?;
+                let identifier: R::Identifier = self.model(Some(raw), "requestData.resourceProperties")?;
+                let req = envelope.into_request(identifier, None);
+                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let result = self.handler.delete(&req, &mut session).await;
+                self.finish(result.map(|()| None::<R::Model>), session)
+            }
+            Action::List => {
+                let input: R::ListInput = match model {
+                    Some(raw) if raw.as_object().is_some_and(|o| !o.is_empty()) => {
+                        self.model(Some(raw), "requestData.resourceProperties")?
+                    }
+                    _ => R::ListInput::default(),
+                };
+                let req = envelope.into_request(input, None);
+                let page = self.handler.list(&req).await?;
+                let models = page
+                    .models
+                    .iter()
+                    .map(|m| to_json(m).map(|v| self.strip_write_only(v)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(ProgressEvent {
+                    resource_models: Some(models),
+                    next_token: page.next_token,
+                    ..empty(OperationStatus::Success)
+                })
+            }
+        }
+    }
+
+    fn type_configuration(&self, raw: Option<Value>) -> Result<R::TypeConfiguration, HandlerError> {
+        let Some(mut raw) = raw.filter(|v| !v.is_null()) else {
+            return Ok(R::TypeConfiguration::default());
+        };
+        if let Some(section) = self.schema.get("typeConfiguration") {
+            recast(&mut raw, section, &self.schema);
+        }
+        serde_path_to_error::deserialize(raw).map_err(|error| {
+            HandlerError::new(
+                HandlerErrorCode::InvalidTypeConfiguration,
+                format!(
+                    "{}: {}; correct the type configuration with SetTypeConfiguration",
+                    located("typeConfiguration", &error.path().to_string()),
+                    error.inner()
+                ),
+            )
+        })
+    }
+
+    /// Decodes a model (or identifier, or LIST input) leniently against the type's schema.
+    fn model<M: DeserializeOwned>(&self, raw: Option<Value>, field: &str) -> Result<M, HandlerError> {
+        let mut raw = raw.unwrap_or_else(|| Value::Object(Default::default()));
+        recast(&mut raw, &self.schema, &self.schema);
+        decode(raw, field)
+    }
+
+    /// READ, UPDATE and DELETE need the primary identifier, or one additional identifier.
+    fn require_identifier(&self, model: &Value, type_name: &str) -> Result<(), HandlerError> {
+        let present = |set: &[&str]| set.iter().all(|pointer| model.pointer(property_path(pointer)).is_some_and(|v| !v.is_null()));
+        if present(self.metadata.primary_identifier) || self.metadata.additional_identifiers.iter().any(|set| present(set)) {
+            return Ok(());
+        }
+        Err(HandlerError::new(
+            HandlerErrorCode::NotFound,
+            format!(
+                "Resource of type '{type_name}' was not found: the request gives no identifier ({})",
+                self.metadata.primary_identifier.join(", ")
+            ),
+        ))
+    }
+
+    fn finish<M: serde::Serialize>(&self, result: HandlerResult<Option<M>>, session: Session<R::Context>) -> Result<ProgressEvent, HandlerError> {
+        match result {
+            Ok(model) => Ok(self.success(model.as_ref().map(to_json).transpose()?)),
+            Err(Interrupt::Failed(error)) => {
+                Ok(failed(&error, session.checkpoint_model().map(|m| self.strip_write_only(m.clone()))))
+            }
+            Err(Interrupt::InProgress { delay }) => {
+                let Some(model) = session.checkpoint_model().cloned() else {
+                    return Err(HandlerError::internal(
+                        "the handler asked to continue later without a checkpoint model holding the primary identifier",
+                    ));
+                };
+                let seconds = u32::try_from(delay.as_secs().max(1)).unwrap_or(u32::MAX);
+                Ok(ProgressEvent {
+                    resource_model: Some(model),
+                    callback_context: Some(session.into_context()?),
+                    callback_delay_seconds: Some(seconds),
+                    ..empty(OperationStatus::InProgress)
+                })
+            }
+        }
+    }
+
+    fn success(&self, model: Option<Value>) -> ProgressEvent {
+        ProgressEvent { resource_model: model.map(|m| self.strip_write_only(m)), ..empty(OperationStatus::Success) }
+    }
+
+    /// Write-only properties never leave the handler except in IN_PROGRESS events, which
+    /// CloudFormation feeds back to the next invocation.
+    fn strip_write_only(&self, mut model: Value) -> Value {
+        for pointer in self.metadata.write_only {
+            remove_pointer(&mut model, property_path(pointer));
+        }
+        model
+    }
+}
+
+/// The request minus the models, waiting for them to be decoded.
+struct Envelope<T> {
+    request: HandlerRequest,
+    action: Action,
+    type_name: String,
+    type_configuration: T,
+}
+
+impl<T> Envelope<T> {
+    fn into_request<M>(self, model: M, previous_model: Option<M>) -> Request<M, T> {
+        let request = self.request;
+        let data = request.request_data;
+        let region = request.region.unwrap_or_default();
+        Request {
+            action: self.action,
+            type_name: self.type_name,
+            model,
+            previous_model,
+            type_configuration: self.type_configuration,
+            logical_resource_id: data.logical_resource_id,
+            client_request_token: request.bearer_token.unwrap_or_default(),
+            account_id: request.aws_account_id.unwrap_or_default(),
+            partition: Partition::of_region(&region),
+            region,
+            stack_id: request.stack_id,
+            next_token: request.next_token,
+            stack_tags: data.stack_tags,
+            previous_stack_tags: data.previous_stack_tags,
+            system_tags: data.system_tags,
+            previous_system_tags: data.previous_system_tags,
+            credentials: data.caller_credentials,
+        }
+    }
+}
+
+fn empty(status: OperationStatus) -> ProgressEvent {
+    ProgressEvent {
+        status,
+        error_code: None,
+        message: None,
+        resource_model: None,
+        resource_models: None,
+        next_token: None,
+        callback_context: None,
+        callback_delay_seconds: None,
+    }
+}
+
+fn failed(error: &HandlerError, model: Option<Value>) -> ProgressEvent {
+    tracing::warn!(code = %error.code(), error = %chain(error), "operation failed");
+    ProgressEvent { resource_model: model, ..ProgressEvent::failed(error.code(), error.message()) }
+}
+
+/// The error and its causes, for the log.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn decode<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, HandlerError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        HandlerError::invalid_request(format!("{}: {}", located(field, &error.path().to_string()), error.inner()))
+    })
+}
+
+/// `requestData.resourceProperties` + `MaxSessionDuration` → a dotted path for messages.
+fn located(field: &str, path: &str) -> String {
+    match (field.is_empty(), path == ".") {
+        (true, true) => "the request".to_owned(),
+        (true, false) => path.to_owned(),
+        (false, true) => field.to_owned(),
+        (false, false) => format!("{field}.{path}"),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, HandlerError> {
+    serde_json::to_value(value).map_err(|error| HandlerError::internal(format!("cannot encode the model: {error}")))
+}
+
+/// `/properties/A/B` → `/A/B`: the pointer inside the model itself.
+fn property_path(pointer: &str) -> &str {
+    pointer.strip_prefix("/properties").unwrap_or(pointer)
+}
+
+fn remove_pointer(value: &mut Value, pointer: &str) {
+    let Some((parent, key)) = pointer.rsplit_once('/') else { return };
+    if let Some(Value::Object(map)) = value.pointer_mut(parent) {
+        map.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,336 @@
+//! Wire tests: production-shaped and `cfn test`-shaped requests, identifier-only requests and
+//! malformed payloads through a small in-memory resource type.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::chain::tests::FakeClock;
+use crate::chain::Wait;
+use crate::resource::{HandlerSpec, Handlers, ListPage, NoInput, Tagging};
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+struct Note {
+    name: String,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NoteName {
+    name: String,
+}
+
+#[derive(Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+struct NoteConfig {
+    max_count: Option<i64>,
+}
+
+/// Notes become readable `ready_after` after their creation.
+struct Notes {
+    clock: Arc<FakeClock>,
+    ready_after: Duration,
+    store: Mutex<BTreeMap<String, (Note, std::time::SystemTime)>>,
+}
+
+impl Notes {
+    fn new(clock: Arc<FakeClock>, ready_after: Duration) -> Self {
+        Self { clock, ready_after, store: Mutex::default() }
+    }
+
+    fn get(&self, name: &str) -> Option<(Note, std::time::SystemTime)> {
+        self.store.lock().expect("lock").get(name).cloned()
+    }
+}
+
+impl ResourceHandler for Notes {
+    type Model = Note;
+    type Identifier = NoteName;
+    type ListInput = NoInput;
+    type Context = NoInput;
+    type TypeConfiguration = NoteConfig;
+
+    fn metadata() -> Metadata {
+        Metadata {
+            service: "Demo",
+            resource: "Note",
+            description: "A note.",
+            source_url: None,
+            primary_identifier: &["/properties/Name"],
+            additional_identifiers: &[],
+            read_only: &[],
+            write_only: &["/properties/Secret"],
+            create_only: &["/properties/Name"],
+            handlers: Handlers {
+                create: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+                ..Handlers::default()
+            },
+            tagging: Tagging::none(),
+            replacement_strategy: None,
+        }
+    }
+
+    async fn create(&self, req: &Request<Note, NoteConfig>, session: &mut Session<NoInput>) -> HandlerResult<Note> {
+        let note = req.model.clone();
+        if note.name == "panic" {
+            panic!("boom");
+        }
+        if let (Some(max), Some(count)) = (req.type_configuration.max_count, note.count) {
+            if count > max {
+                return Err(HandlerError::invalid_request(format!("Count: {count} is above the configured {max}")).into());
+            }
+        }
+        session
+            .call("put", || async {
+                let mut store = self.store.lock().expect("lock");
+                if store.contains_key(&note.name) {
+                    return Err(HandlerError::already_exists(&req.type_name, &note.name));
+                }
+                store.insert(note.name.clone(), (note.clone(), self.clock.now()));
+                Ok(())
+            })
+            .await?;
+        session.checkpoint(&note)?;
+        session
+            .stabilize("ready", Wait::new(Duration::from_secs(5), Duration::from_secs(300)), || async {
+                let (_, at) = self.get(&note.name).ok_or_else(|| HandlerError::internal("vanished"))?;
+                Ok(self.clock.now().duration_since(at).unwrap_or_default() >= self.ready_after)
+            })
+            .await?;
+        Ok(note)
+    }
+
+    async fn read(&self, req: &Request<NoteName, NoteConfig>) -> Result<Note, HandlerError> {
+        self.get(&req.model.name).map(|(note, _)| note).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))
+    }
+
+    async fn update(&self, req: &Request<Note, NoteConfig>, _session: &mut Session<NoInput>) -> HandlerResult<Note> {
+        let mut store = self.store.lock().expect("lock");
+        let entry = store.get_mut(&req.model.name).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))?;
+        entry.0 = req.model.clone();
+        Ok(req.model.clone())
+    }
+
+    async fn delete(&self, req: &Request<NoteName, NoteConfig>, _session: &mut Session<NoInput>) -> HandlerResult<()> {
+        self.store
+            .lock()
+            .expect("lock")
+            .remove(&req.model.name)
+            .map(|_| ())
+            .ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name).into())
+    }
+
+    async fn list(&self, _req: &Request<NoInput, NoteConfig>) -> Result<ListPage<Note>, HandlerError> {
+        let models = self.store.lock().expect("lock").values().map(|(note, _)| note.clone()).collect();
+        Ok(ListPage { models, next_token: None })
+    }
+}
+
+fn dispatcher(ready_after: Duration) -> (Dispatcher<Notes>, Arc<FakeClock>) {
+    let clock = FakeClock::new();
+    let dispatcher = Dispatcher::new(Notes::new(clock.clone(), ready_after)).expect("schema").with_clock(clock.clone());
+    (dispatcher, clock)
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).expect("fixture parses")
+}
+
+async fn call(dispatcher: &Dispatcher<Notes>, payload: Value) -> Value {
+    let event = dispatcher.handle(payload, None).await;
+    serde_json::to_value(event).expect("encodes")
+}
+
+fn assert_no_nulls(value: &Value) {
+    match value {
+        Value::Null => panic!("null on the wire"),
+        Value::Array(items) => items.iter().for_each(assert_no_nulls),
+        Value::Object(map) => map.values().for_each(assert_no_nulls),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn production_request_with_strings_nulls_and_unknown_keys() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(&dispatcher, fixture(include_str!("../../fixtures/create-production.json"))).await;
+    assert_eq!(
+        event,
+        json!({"status": "SUCCESS", "resourceModel": {"Name": "n1", "Text": "hello", "Count": 3600, "Enabled": true}}),
+        "recast primitives, write-only Secret stripped, no nulls, no delay, no error code"
+    );
+}
+
+#[tokio::test]
+async fn cfn_test_request_shape() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(&dispatcher, fixture(include_str!("../../fixtures/create-cfn-test.json"))).await;
+    assert_eq!(event["status"], "SUCCESS");
+    assert_eq!(event["resourceModel"]["Count"], 5);
+    assert_no_nulls(&event);
+}
+
+#[tokio::test]
+async fn identifier_only_read_delete_and_model_less_list() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    call(&dispatcher, fixture(include_str!("../../fixtures/create-production.json"))).await;
+
+    let read = call(&dispatcher, fixture(include_str!("../../fixtures/read-identifier-only.json"))).await;
+    assert_eq!(read["status"], "SUCCESS");
+    assert_eq!(read["resourceModel"]["Text"], "hello");
+    assert!(read["resourceModel"].get("Secret").is_none(), "write-only stripped from READ");
+
+    let list = call(&dispatcher, fixture(include_str!("../../fixtures/list-no-model.json"))).await;
+    assert_eq!(list, json!({"status": "SUCCESS", "resourceModels": [{"Name": "n1", "Text": "hello", "Count": 3600, "Enabled": true}]}));
+
+    let delete = call(&dispatcher, fixture(include_str!("../../fixtures/delete-identifier-only.json"))).await;
+    assert_eq!(delete, json!({"status": "SUCCESS"}), "a successful DELETE carries no model");
+
+    let list = call(&dispatcher, fixture(include_str!("../../fixtures/list-no-model.json"))).await;
+    assert_eq!(list, json!({"status": "SUCCESS", "resourceModels": []}), "LIST always writes resourceModels");
+}
+
+#[tokio::test]
+async fn missing_identifier_is_not_found_for_read_update_and_delete() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    for action in ["READ", "UPDATE", "DELETE"] {
+        let event = call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Text": "x"}}})).await;
+        assert_eq!(event["status"], "FAILED", "{action}");
+        assert_eq!(event["errorCode"], "NotFound", "{action}");
+        assert!(event["message"].as_str().is_some_and(|m| m.contains("/properties/Name")), "{event}");
+    }
+}
+
+#[tokio::test]
+async fn required_properties_are_enforced_on_create_and_update_only() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    for action in ["CREATE", "UPDATE"] {
+        let event = call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Name": "n"}}})).await;
+        assert_eq!(event["errorCode"], "InvalidRequest", "{action}");
+        assert_eq!(event["message"], "requestData.resourceProperties: missing field `Text`");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_value_is_named_by_its_path() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(
+        &dispatcher,
+        json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "n", "Text": "t", "Count": "many"}}}),
+    )
+    .await;
+    assert_eq!(event["errorCode"], "InvalidRequest");
+    let message = event["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("requestData.resourceProperties.Count: invalid type: string \"many\""), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_payloads_are_failed_events() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let cases = [
+        (json!("not an object"), "the request: invalid type"),
+        (json!({"requestData": {}}), "action: missing"),
+        (json!({"action": "PATCH"}), "action: unknown variant `PATCH`"),
+        (json!({"action": "CREATE", "requestData": "x"}), "requestData: invalid type"),
+        (json!({"action": "CREATE", "requestData": {"callerCredentials": {"accessKeyId": 7}}}), "requestData.callerCredentials.accessKeyId: invalid type"),
+    ];
+    for (payload, expected) in cases {
+        let event = call(&dispatcher, payload.clone()).await;
+        assert_eq!(event["status"], "FAILED", "{payload}");
+        assert_eq!(event["errorCode"], "InvalidRequest", "{payload}");
+        let message = event["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(expected), "{payload}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_is_an_internal_failure() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(&dispatcher, json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "panic", "Text": "t"}}})).await;
+    assert_eq!(event["status"], "FAILED");
+    assert_eq!(event["errorCode"], "InternalFailure");
+}
+
+#[tokio::test]
+async fn an_invalid_type_configuration_is_named() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(
+        &dispatcher,
+        json!({"action": "CREATE", "requestData": {"typeConfiguration": {"MaxCount": "lots"}, "resourceProperties": {"Name": "n", "Text": "t"}}}),
+    )
+    .await;
+    assert_eq!(event["errorCode"], "InvalidTypeConfiguration");
+    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("typeConfiguration.MaxCount:")), "{event}");
+
+    let event = call(
+        &dispatcher,
+        json!({"action": "CREATE", "requestData": {"typeConfiguration": {"MaxCount": "3"}, "resourceProperties": {"Name": "n", "Text": "t", "Count": 4}}}),
+    )
+    .await;
+    assert_eq!(event["message"], "Count: 4 is above the configured 3", "the configuration reaches the handler, recast");
+}
+
+#[tokio::test]
+async fn in_progress_carries_context_delay_and_the_unstripped_model_then_resumes() {
+    let (dispatcher, clock) = dispatcher(Duration::from_secs(600));
+    let create = json!({"action": "CREATE", "bearerToken": "t", "requestData": {"resourceProperties": {"Name": "slow", "Text": "t", "Secret": "s"}}});
+    let first = call(&dispatcher, create.clone()).await;
+    assert_eq!(first["status"], "IN_PROGRESS");
+    assert!(first.get("errorCode").is_none());
+    assert_eq!(first["callbackDelaySeconds"], 5);
+    assert_eq!(first["resourceModel"]["Secret"], "s", "IN_PROGRESS keeps write-only properties for the next call");
+    assert!(first["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")), "the finished step is recorded");
+
+    clock.advance(Duration::from_secs(600));
+    let mut again = create;
+    again["callbackContext"] = first["callbackContext"].clone();
+    again["requestData"]["resourceProperties"] = first["resourceModel"].clone();
+    let second = call(&dispatcher, again).await;
+    assert_eq!(second, json!({"status": "SUCCESS", "resourceModel": {"Name": "slow", "Text": "t"}}), "the put step was not repeated (it would fail AlreadyExists)");
+}
+
+#[tokio::test]
+async fn a_failure_after_the_checkpoint_carries_the_stripped_model() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let create = json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "dup", "Text": "t", "Secret": "s"}}});
+    call(&dispatcher, create.clone()).await;
+    let event = call(&dispatcher, create).await;
+    assert_eq!(
+        event,
+        json!({"status": "FAILED", "errorCode": "AlreadyExists", "message": "Resource of type 'Rpdk::Demo::Note' with identifier 'dup' already exists."})
+    );
+}
+
+#[tokio::test]
+async fn an_update_of_a_missing_resource_is_not_found() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let event = call(&dispatcher, json!({"action": "UPDATE", "resourceType": "Rpdk::Demo::Note", "requestData": {"resourceProperties": {"Name": "ghost", "Text": "t"}}})).await;
+    assert_eq!(event["errorCode"], "NotFound");
+    assert_eq!(event["message"], "Resource of type 'Rpdk::Demo::Note' with identifier 'ghost' was not found.");
+}
+
+#[test]
+fn the_partition_reaches_the_request() {
+    let request: HandlerRequest = decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
+    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: () };
+    let request = envelope.into_request((), None);
+    assert_eq!(request.partition, Partition::AwsUsGov);
+    assert_eq!(request.logical_resource_id.as_deref(), Some("MyNote"));
+    assert_eq!(request.stack_tags.get("team").map(String::as_str), Some("core"));
+    assert_eq!(request.client_request_token, "0f1d5c2e-8f0e-4b9a-9d41-0c0c9e1c7a11");
+    let shown = format!("{request:?}");
+    assert!(!shown.contains("fixture-secret") && !shown.contains("AKIAFIXTURE"), "{shown}");
+}

@@ -1,0 +1,28 @@
+//! # rpdk: CloudFormation registry resource providers in Rust
+//!
+//! A resource type is a model (its properties, as a serde + schemars type), its [`Metadata`]
+//! (identifiers, read-only, write-only and create-only properties, permissions, tagging) and
+//! an implementation of [`ResourceHandler`]: one async method per action. The
+//! [`Dispatcher`] turns registry requests into calls of those methods and their results into
+//! progress events that keep every rule of the protocol; [`registry_schema`] emits the
+//! type's schema in the registry's dialect. This crate knows neither Lambda nor the AWS SDK:
+//! `rpdk-lambda` runs a dispatcher on Lambda and `rpdk-aws` helps with AWS calls. The
+//! project README has a complete type, compiled as a doctest of `rpdk-lambda`.
+
+mod chain;
+mod dispatch;
+mod error;
+mod partition;
+mod recast;
+mod resource;
+pub mod schema;
+pub mod wire;
+
+pub use chain::{Clock, HandlerResult, Interrupt, RetryPolicy, Session, Sleep, SystemClock, Wait};
+pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher};
+pub use error::{HandlerError, HandlerErrorCode};
+pub use partition::Partition;
+pub use recast::recast;
+pub use resource::{HandlerSpec, Handlers, ListPage, Metadata, NoInput, ReplacementStrategy, Request, ResourceHandler, Tagging};
+pub use schema::registry_schema;
+pub use wire::{Action, Credentials};

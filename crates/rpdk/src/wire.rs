@@ -1,0 +1,275 @@
+//! The registry's JSON shapes, as CloudFormation sends and reads them.
+//!
+//! Decoding is lenient: unknown keys are ignored and every optional key may be absent or
+//! `null`. Models stay JSON here; they are recast and decoded against the resource's schema by
+//! the dispatcher. Encoding is strict: absent fields are omitted, never written as `null`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::error::HandlerErrorCode;
+
+/// The five handler actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(missing_docs)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Delete,
+    List,
+}
+
+impl Action {
+    /// The wire name (`CREATE`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "CREATE",
+            Self::Read => "READ",
+            Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
+            Self::List => "LIST",
+        }
+    }
+
+    /// The lowercase name the schema's `handlers` section uses.
+    pub fn handler_key(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Read => "read",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::List => "list",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// AWS credentials as the registry passes them. `Debug` never shows the secret parts.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// The access key id.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub access_key_id: String,
+    /// The secret access key.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub secret_access_key: String,
+    /// The session token of temporary credentials.
+    #[serde(default)]
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &"<redacted>")
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The request CloudFormation sends to a registry handler (protocol version 2.0.0).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandlerRequest {
+    /// The action to perform.
+    pub action: Option<Action>,
+    /// The account the resource lives in.
+    #[serde(default)]
+    pub aws_account_id: Option<String>,
+    /// The client request token: the same for every call of one operation, retries included.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// The region the resource lives in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The resource type name, e.g. `Rpdk::IAM::CrossAccountRole`.
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    /// The registered version of the type.
+    #[serde(default)]
+    pub resource_type_version: Option<String>,
+    /// The stack that owns the resource.
+    #[serde(default)]
+    pub stack_id: Option<String>,
+    /// The context returned by the previous IN_PROGRESS event of this operation.
+    #[serde(default)]
+    pub callback_context: Option<Value>,
+    /// The LIST page to continue from.
+    #[serde(default)]
+    pub next_token: Option<String>,
+    /// The request's payload.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub request_data: RequestData,
+}
+
+/// The `requestData` part of a [`HandlerRequest`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestData {
+    /// Credentials of the type's execution role, for the handler's own AWS calls.
+    #[serde(default)]
+    pub caller_credentials: Option<Credentials>,
+    /// Credentials for the provider's own logs and metrics.
+    #[serde(default)]
+    pub provider_credentials: Option<Credentials>,
+    /// The log group the provider may write to.
+    #[serde(default)]
+    pub provider_log_group_name: Option<String>,
+    /// The template's logical id of the resource.
+    #[serde(default)]
+    pub logical_resource_id: Option<String>,
+    /// The desired model.
+    #[serde(default)]
+    pub resource_properties: Option<Value>,
+    /// The previous model (UPDATE).
+    #[serde(default)]
+    pub previous_resource_properties: Option<Value>,
+    /// The account's configuration of the type.
+    #[serde(default)]
+    pub type_configuration: Option<Value>,
+    /// Tags CloudFormation adds (`aws:cloudformation:*`).
+    #[serde(default, deserialize_with = "lenient_tags")]
+    pub system_tags: BTreeMap<String, String>,
+    /// System tags before an update.
+    #[serde(default, deserialize_with = "lenient_tags")]
+    pub previous_system_tags: BTreeMap<String, String>,
+    /// The stack's tags.
+    #[serde(default, deserialize_with = "lenient_tags")]
+    pub stack_tags: BTreeMap<String, String>,
+    /// The stack's tags before an update.
+    #[serde(default, deserialize_with = "lenient_tags")]
+    pub previous_stack_tags: BTreeMap<String, String>,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Tag maps whose values may be recast primitives or null.
+fn lenient_tags<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = Option::<BTreeMap<String, Value>>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(raw
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            Value::Null => None,
+            Value::String(s) => Some((key, s)),
+            other => Some((key, other.to_string())),
+        })
+        .collect())
+}
+
+/// The status of a progress event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)]
+pub enum OperationStatus {
+    Pending,
+    InProgress,
+    Success,
+    Failed,
+}
+
+/// The progress event a handler returns, as written on the wire.
+///
+/// Build it through [`crate::dispatch`], which upholds the protocol's rules; this struct only
+/// makes sure that absent fields are omitted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent {
+    /// The status.
+    pub status: OperationStatus,
+    /// The error code of a FAILED event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<HandlerErrorCode>,
+    /// A message for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The model of CREATE, READ, UPDATE and of an IN_PROGRESS DELETE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_model: Option<Value>,
+    /// The models of a LIST page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_models: Option<Vec<Value>>,
+    /// The LIST page to ask for next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// The context CloudFormation passes back on the next invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_context: Option<Value>,
+    /// How long CloudFormation waits before invoking again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_delay_seconds: Option<u32>,
+}
+
+impl ProgressEvent {
+    /// A FAILED event: a code and a message, nothing else.
+    pub fn failed(code: HandlerErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status: OperationStatus::Failed,
+            error_code: Some(code),
+            message: Some(message.into()),
+            resource_model: None,
+            resource_models: None,
+            next_token: None,
+            callback_context: None,
+            callback_delay_seconds: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let creds = Credentials {
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: "s3cr3t".into(),
+            session_token: Some("tok3n".into()),
+        };
+        let shown = format!("{creds:?}");
+        for secret in ["AKIAEXAMPLE", "s3cr3t", "tok3n"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn failed_event_has_only_code_and_message() {
+        let json = serde_json::to_value(ProgressEvent::failed(HandlerErrorCode::NotFound, "gone"))
+            .expect("serializes");
+        assert_eq!(json, serde_json::json!({"status": "FAILED", "errorCode": "NotFound", "message": "gone"}));
+    }
+
+    #[test]
+    fn tags_accept_nulls_and_recast_values() {
+        let data: RequestData = serde_json::from_value(serde_json::json!({
+            "stackTags": {"a": "1", "b": 2, "c": null, "d": true},
+            "systemTags": null
+        }))
+        .expect("decodes");
+        assert_eq!(data.stack_tags.get("b").map(String::as_str), Some("2"));
+        assert_eq!(data.stack_tags.get("d").map(String::as_str), Some("true"));
+        assert!(!data.stack_tags.contains_key("c"));
+        assert!(data.system_tags.is_empty());
+    }
+}
