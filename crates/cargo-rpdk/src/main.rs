@@ -1,1 +1,52 @@
-fn main() {}
+//! `cargo rpdk`: the build step and developer CLI of an rpdk-rs project.
+//!
+//! Run through the workspace alias (`cargo rpdk <command>`), from anywhere in the project.
+
+mod project;
+mod schema;
+mod stack;
+mod test;
+mod tools;
+mod invoke;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Cargo passes the subcommand name (`rpdk`) first.
+#[derive(Parser)]
+#[command(name = "cargo", bin_name = "cargo")]
+enum Cargo {
+    /// rpdk-rs: CloudFormation registry types in Rust.
+    Rpdk(Cli),
+}
+
+#[derive(Parser)]
+#[command(version, about = "The rpdk-rs build step and developer CLI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Emit the registry schema of every type into schemas/.
+    Schema(schema::Options),
+    /// Run every test: unit, schema drift, the native contract suite and `cfn test` against
+    /// the local stack.
+    Test(test::Options),
+    /// Send one action for one type to its handler on the local stack; print each event.
+    Invoke(invoke::Options),
+}
+
+fn main() {
+    let Cargo::Rpdk(cli) = Cargo::parse();
+    let outcome: Result<()> = match cli.command {
+        Command::Schema(options) => schema::run(&options),
+        Command::Test(options) => test::run(&options),
+        Command::Invoke(options) => invoke::run(&options),
+    };
+    if let Err(error) = outcome {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,1 +1,181 @@
-//! placeholder
+//! Runs rpdk resource types on AWS Lambda.
+//!
+//! A handler binary is three lines:
+//!
+//! ```no_run
+//! # struct MyType;
+//! # fn demo(my_type: impl rpdk_lambda::Serve + 'static) {
+//! #[tokio::main]
+//! async fn main() -> Result<(), rpdk_lambda::Error> {
+//!     rpdk_lambda::run(rpdk_lambda::Types::new().with(my_type)?).await
+//! }
+//! # }
+//! ```
+//!
+//! On Lambda the binary serves the registry protocol: the payload is decoded, dispatched to the
+//! type named by its `resourceType` (the only one, for a single-type binary) and answered with
+//! a progress event; faults of any kind, panics included, become FAILED events. Run by hand,
+//! `<binary> schema [--namespace NS]` prints the registry schemas of its types (the build step
+//! uses it).
+//!
+//! Logs are JSON lines on stdout with the action, type, logical id and request id of each
+//! invocation. Models and credentials are never logged.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use rpdk::schema::SchemaError;
+use rpdk::wire::ProgressEvent;
+use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerErrorCode, ResourceHandler};
+use serde_json::Value;
+use tracing::Instrument;
+
+/// The error of [`run`]: the runtime could not start or lost its API.
+pub type Error = lambda_runtime::Error;
+
+/// A resource type a binary can serve: any [`ResourceHandler`].
+pub trait Serve: Send + Sync {
+    /// `Service::Resource`, the type name without its namespace.
+    fn type_key(&self) -> String;
+    /// Handles one registry request.
+    fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>>;
+    /// The type's registry schema under `namespace`.
+    fn schema(&self, namespace: &str) -> Result<Value, SchemaError>;
+}
+
+impl<R: ResourceHandler> Serve for Dispatcher<R> {
+    fn type_key(&self) -> String {
+        let metadata = self.metadata();
+        format!("{}::{}", metadata.service, metadata.resource)
+    }
+
+    fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>> {
+        Box::pin(Dispatcher::handle(self, payload, deadline))
+    }
+
+    fn schema(&self, namespace: &str) -> Result<Value, SchemaError> {
+        Dispatcher::schema(self, namespace)
+    }
+}
+
+/// The resource types one binary serves, keyed by `Service::Resource`.
+#[derive(Default)]
+pub struct Types {
+    served: BTreeMap<String, Box<dyn Serve>>,
+}
+
+impl Types {
+    /// No types yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a type; fails when its schema cannot be emitted.
+    pub fn with<R: ResourceHandler>(mut self, handler: R) -> Result<Self, SchemaError> {
+        let dispatcher = Dispatcher::new(handler)?;
+        self.served.insert(Serve::type_key(&dispatcher), Box::new(dispatcher));
+        Ok(self)
+    }
+
+    /// Adds an already built dispatcher (for instance one with a test clock).
+    pub fn with_served(mut self, served: impl Serve + 'static) -> Self {
+        self.served.insert(served.type_key(), Box::new(served));
+        self
+    }
+
+    /// Handles one payload: picks the type by `resourceType`, then dispatches.
+    pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> ProgressEvent {
+        match self.pick(payload.get("resourceType").and_then(Value::as_str)) {
+            Ok(served) => served.handle(payload, deadline).await,
+            Err(message) => ProgressEvent::failed(HandlerErrorCode::InvalidRequest, message),
+        }
+    }
+
+    fn pick(&self, resource_type: Option<&str>) -> Result<&dyn Serve, String> {
+        let only = (self.served.len() == 1).then(|| self.served.values().next()).flatten();
+        let Some(resource_type) = resource_type else {
+            return only.map(AsRef::as_ref).ok_or_else(|| {
+                format!("resourceType: missing; this handler serves {}", self.names())
+            });
+        };
+        let key = resource_type.split_once("::").map_or(resource_type, |(_, rest)| rest);
+        self.served.get(key).map(AsRef::as_ref).ok_or_else(|| {
+            format!("resourceType: '{resource_type}' is not served here; this handler serves {}", self.names())
+        })
+    }
+
+    fn names(&self) -> String {
+        self.served.keys().map(|k| format!("<namespace>::{k}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The registry schemas of every type under `namespace`.
+    pub fn schemas(&self, namespace: &str) -> Result<Vec<Value>, SchemaError> {
+        self.served.values().map(|served| served.schema(namespace)).collect()
+    }
+}
+
+/// Serves `types` on Lambda, or answers the `schema` command when run by hand.
+pub async fn run(types: Types) -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("schema") {
+        let namespace = match args.get(1).map(String::as_str) {
+            Some("--namespace") => args.get(2).cloned().ok_or("--namespace needs a value, e.g. --namespace Rpdk")?,
+            Some(other) => return Err(format!("unknown argument '{other}'; usage: schema [--namespace NS]").into()),
+            None => DEFAULT_NAMESPACE.to_owned(),
+        };
+        println!("{}", serde_json::to_string_pretty(&types.schemas(&namespace)?)?);
+        return Ok(());
+    }
+    init_logging();
+    let types = &types;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = event.context.deadline();
+        let span = invocation_span(&event.payload, &event.context.request_id);
+        let response = async {
+            let event = types.handle(event.payload, Some(deadline)).await;
+            tracing::info!(status = ?event.status, error_code = ?event.error_code, "done");
+            event
+        }
+        .instrument(span)
+        .await;
+        Ok::<_, std::convert::Infallible>(response)
+    }))
+    .await
+}
+
+fn invocation_span(payload: &Value, request_id: &str) -> tracing::Span {
+    let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
+    let logical_id = payload.pointer("/requestData/logicalResourceId").and_then(Value::as_str).unwrap_or("");
+    tracing::info_span!(
+        "invocation",
+        action = field("action"),
+        resource_type = field("resourceType"),
+        logical_id,
+        request_id,
+    )
+}
+
+/// JSON lines on stdout; the level comes from `RPDK_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_env_var("RPDK_LOG")
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::INFO.into())
+        .from_env_lossy();
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

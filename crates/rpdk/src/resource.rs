@@ -23,11 +23,11 @@ pub trait ResourceHandler: Send + Sync + 'static {
     /// What READ and DELETE need: the primary identifier, or an additional one. Decoded from
     /// the request's model, which may hold nothing else.
     type Identifier: Serialize + DeserializeOwned + Send + Sync + 'static;
-    /// The input LIST accepts (declare [`NoInput`] when it takes none).
+    /// The input LIST accepts (declare [`Empty`] when it takes none).
     type ListInput: DeserializeOwned + Default + Send + Sync + 'static;
     /// State carried from an IN_PROGRESS event to the next invocation.
     type Context: Serialize + DeserializeOwned + Default + Send + Sync + 'static;
-    /// The account-level configuration of the type (declare [`NoInput`] when it has none).
+    /// The account-level configuration of the type (declare [`Empty`] when it has none).
     type TypeConfiguration: Serialize
         + DeserializeOwned
         + JsonSchema
@@ -75,7 +75,7 @@ pub trait ResourceHandler: Send + Sync + 'static {
 
 /// The input, context or type configuration of a type that has none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
-pub struct NoInput {}
+pub struct Empty {}
 
 /// One LIST page.
 #[derive(Debug)]

@@ -37,7 +37,7 @@ pub struct SchemaError(String);
 pub const MAX_SCHEMA_BYTES: usize = 60 * 1024;
 
 /// The registry schema of a model type with its metadata under `namespace`, with type
-/// configuration schema `C` (a type without one passes [`crate::NoInput`]).
+/// configuration schema `C` (a type without one passes [`crate::Empty`]).
 pub fn registry_schema<M: JsonSchema, C: JsonSchema>(metadata: &Metadata, namespace: &str) -> Result<Value, SchemaError> {
     let mut model = rewrite(schemars_output::<M>())?;
     let mut definitions = take_object(&mut model, "definitions");
@@ -202,11 +202,15 @@ pub fn drop_null(schema: &mut Value) {
 /// Rule: an unconstrained value is a free-form JSON object, and an object without declared
 /// properties takes any keys.
 pub fn free_form(schema: &mut Value) {
-    if *schema == Value::Bool(true) || *schema == json!({}) {
+    if *schema == Value::Bool(true) {
         *schema = json!({"type": "object"});
         return;
     }
     let Value::Object(map) = schema else { return };
+    // Only annotations (a documented `serde_json::Value`): nothing constrains the value.
+    if map.keys().all(|k| matches!(k.as_str(), "description" | "default" | "examples" | "title")) {
+        map.insert("type".into(), json!("object"));
+    }
     if map.get("additionalProperties") == Some(&Value::Bool(true)) {
         map.remove("additionalProperties");
     }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::chain::tests::FakeClock;
 use crate::chain::Wait;
-use crate::resource::{HandlerSpec, Handlers, ListPage, NoInput, Tagging};
+use crate::resource::{HandlerSpec, Handlers, ListPage, Empty, Tagging};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -59,8 +59,8 @@ impl Notes {
 impl ResourceHandler for Notes {
     type Model = Note;
     type Identifier = NoteName;
-    type ListInput = NoInput;
-    type Context = NoInput;
+    type ListInput = Empty;
+    type Context = Empty;
     type TypeConfiguration = NoteConfig;
 
     fn metadata() -> Metadata {
@@ -83,7 +83,7 @@ impl ResourceHandler for Notes {
         }
     }
 
-    async fn create(&self, req: &Request<Note, NoteConfig>, session: &mut Session<NoInput>) -> HandlerResult<Note> {
+    async fn create(&self, req: &Request<Note, NoteConfig>, session: &mut Session<Empty>) -> HandlerResult<Note> {
         let note = req.model.clone();
         if note.name == "panic" {
             panic!("boom");
@@ -117,14 +117,14 @@ impl ResourceHandler for Notes {
         self.get(&req.model.name).map(|(note, _)| note).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))
     }
 
-    async fn update(&self, req: &Request<Note, NoteConfig>, _session: &mut Session<NoInput>) -> HandlerResult<Note> {
+    async fn update(&self, req: &Request<Note, NoteConfig>, _session: &mut Session<Empty>) -> HandlerResult<Note> {
         let mut store = self.store.lock().expect("lock");
         let entry = store.get_mut(&req.model.name).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))?;
         entry.0 = req.model.clone();
         Ok(req.model.clone())
     }
 
-    async fn delete(&self, req: &Request<NoteName, NoteConfig>, _session: &mut Session<NoInput>) -> HandlerResult<()> {
+    async fn delete(&self, req: &Request<NoteName, NoteConfig>, _session: &mut Session<Empty>) -> HandlerResult<()> {
         self.store
             .lock()
             .expect("lock")
@@ -133,7 +133,7 @@ impl ResourceHandler for Notes {
             .ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name).into())
     }
 
-    async fn list(&self, _req: &Request<NoInput, NoteConfig>) -> Result<ListPage<Note>, HandlerError> {
+    async fn list(&self, _req: &Request<Empty, NoteConfig>) -> Result<ListPage<Note>, HandlerError> {
         let models = self.store.lock().expect("lock").values().map(|(note, _)| note.clone()).collect();
         Ok(ListPage { models, next_token: None })
     }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::resource::{HandlerSpec, Handlers, Metadata, Tagging};
-use crate::NoInput;
+use crate::Empty;
 
 fn applied(rule: fn(&mut Value), mut input: Value) -> Value {
     visit(&mut input, &mut |schema| rule(schema));
@@ -48,10 +48,18 @@ fn drops_null_types_enums_defaults_and_alternatives() {
 
 #[test]
 fn unconstrained_values_are_free_form_objects() {
-    let input = json!({"properties": {"Doc": true, "Map": {"type": "object", "additionalProperties": true}}});
+    let input = json!({"properties": {
+        "Doc": true,
+        "Documented": {"description": "d"},
+        "Map": {"type": "object", "additionalProperties": true}
+    }});
     assert_eq!(
         applied(free_form, input),
-        json!({"properties": {"Doc": {"type": "object"}, "Map": {"type": "object"}}})
+        json!({"properties": {
+            "Doc": {"type": "object"},
+            "Documented": {"description": "d", "type": "object"},
+            "Map": {"type": "object"}
+        }})
     );
 }
 
@@ -225,7 +233,7 @@ fn widget_metadata() -> Metadata {
 
 #[test]
 fn a_whole_model_in_the_registry_dialect() {
-    let schema = registry_schema::<Widget, NoInput>(&widget_metadata(), "Rpdk").expect("emits");
+    let schema = registry_schema::<Widget, Empty>(&widget_metadata(), "Rpdk").expect("emits");
     let expected: Value = serde_json::from_str(include_str!("golden/widget.json")).expect("golden parses");
     assert_eq!(schema, expected, "got:\n{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
 }
@@ -233,7 +241,7 @@ fn a_whole_model_in_the_registry_dialect() {
 #[test]
 fn pointers_must_name_declared_properties() {
     let metadata = Metadata { create_only: &["/properties/Nope"], ..widget_metadata() };
-    let error = registry_schema::<Widget, NoInput>(&metadata, "Rpdk").expect_err("refused");
+    let error = registry_schema::<Widget, Empty>(&metadata, "Rpdk").expect_err("refused");
     assert!(error.to_string().contains("createOnlyProperties names '/properties/Nope'"), "{error}");
 }
 
@@ -241,7 +249,7 @@ fn pointers_must_name_declared_properties() {
 fn timeouts_must_be_in_the_registry_range() {
     let mut metadata = widget_metadata();
     metadata.handlers.read.timeout_in_minutes = Some(1);
-    let error = registry_schema::<Widget, NoInput>(&metadata, "Rpdk").expect_err("refused");
+    let error = registry_schema::<Widget, Empty>(&metadata, "Rpdk").expect_err("refused");
     assert!(error.to_string().contains("handlers.read.timeoutInMinutes is 1"), "{error}");
 }
 

@@ -1,0 +1,75 @@
+//! `cargo rpdk schema`: emits every type's registry schema into `schemas/`.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::project::{Project, write};
+
+/// Options of `cargo rpdk schema`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Fail when schemas/ differs from what the code emits, instead of writing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let project = Project::discover()?;
+    let bin_dir = project.build_handlers()?;
+    let drift = emit(&project, &bin_dir, options.check)?;
+    if drift.is_empty() {
+        println!("schemas: {} up to date", project.config.types.len());
+        Ok(())
+    } else if options.check {
+        bail!("schemas/ differs from the code for {}: run `cargo rpdk schema` and commit the result", drift.join(", "))
+    } else {
+        println!("schemas: wrote {}", drift.join(", "));
+        Ok(())
+    }
+}
+
+/// The schema of every type, as the handler binaries emit them, keyed by type name.
+pub fn emitted(project: &Project, bin_dir: &std::path::Path) -> Result<Vec<(String, Value)>> {
+    let mut all = Vec::new();
+    for entry in project.binaries() {
+        let binary = bin_dir.join(&entry.binary);
+        let output = Command::new(&binary)
+            .args(["schema", "--namespace", &project.config.namespace])
+            .output()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        if !output.status.success() {
+            bail!("{} schema: {}", entry.binary, String::from_utf8_lossy(&output.stderr));
+        }
+        let schemas: Vec<Value> = serde_json::from_slice(&output.stdout).with_context(|| format!("{} schema printed no JSON list", entry.binary))?;
+        for schema in schemas {
+            let name = schema.get("typeName").and_then(Value::as_str).unwrap_or_default().to_owned();
+            all.push((name, schema));
+        }
+    }
+    Ok(all)
+}
+
+/// Writes (or, with `check`, compares) every schema; returns the files that differed.
+pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result<Vec<String>> {
+    let schemas = emitted(project, bin_dir)?;
+    let mut drift = Vec::new();
+    for entry in &project.config.types {
+        let name = project.type_name(entry);
+        let schema = schemas
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+            .with_context(|| format!("binary {} does not serve {name}; check rpdk-config.json", entry.binary))?;
+        let path = project.schema_path(entry);
+        let text = format!("{}\n", serde_json::to_string_pretty(schema)?);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
+            if !check {
+                write(&path, text)?;
+            }
+        }
+    }
+    Ok(drift)
+}

@@ -1,0 +1,354 @@
+//! `cargo rpdk test`: every test of the project, against the local stack, ending with one line
+//! `N passed, N failed`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::project::{Project, TypeEntry, cargo, run_checked, write};
+use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use crate::tools::Tools;
+
+/// Options of `cargo rpdk test`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Only run the `cfn test` cases whose names contain this (pytest's -k).
+    #[arg(long)]
+    pub cfn_filter: Option<String>,
+}
+
+/// Counts of one run.
+#[derive(Default)]
+struct Report {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn check(&mut self, name: &str, outcome: Result<()>) {
+        match outcome {
+            Ok(()) => {
+                self.passed += 1;
+                eprintln!("PASS {name}");
+            }
+            Err(error) => {
+                self.failed += 1;
+                eprintln!("FAIL {name}: {error:#}");
+                self.failures.push(name.to_owned());
+            }
+        }
+    }
+
+    fn add(&mut self, name: &str, counts: Counts) {
+        eprintln!("{name}: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
+        self.passed += counts.passed;
+        self.failed += counts.failed;
+        self.skipped += counts.skipped;
+        if counts.failed > 0 {
+            self.failures.push(name.to_owned());
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let project = Project::discover()?;
+    let tools = Tools::ensure(&project)?;
+    let mut report = Report::default();
+
+    // One build of everything; every later step reuses it.
+    run_checked(
+        Command::new(cargo()).current_dir(&project.root).args(["test", "--workspace", "--no-run", "--quiet"]),
+        "building the tests",
+    )?;
+    let bin_dir = project.build_handlers()?;
+
+    report.add("unit tests", cargo_tests(&project, &["--workspace", "--exclude", "contract-tests"], &[])?);
+    report.check("schemas/ matches the code", schema_drift(&project, &bin_dir));
+    for entry in &project.config.types {
+        report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
+    }
+    lint_examples(&project, &tools, &mut report)?;
+
+    let stack = Stack::start(&project, &tools)?;
+    report.add(
+        "native contract suite",
+        cargo_tests(
+            &project,
+            &["--package", "contract-tests"],
+            &[
+                ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
+                ("RPDK_MOTO_URL", stack.moto_url.as_str()),
+            ],
+        )?,
+    );
+    for entry in &project.config.types {
+        let name = format!("cfn test {}", project.type_name(entry));
+        match cfn_test(&project, &tools, &stack, entry, options.cfn_filter.as_deref()) {
+            Ok(counts) => report.add(&name, counts),
+            Err(error) => report.check(&name, Err(error)),
+        }
+    }
+    drop(stack);
+
+    if !report.failures.is_empty() {
+        eprintln!("failed: {}", report.failures.join("; "));
+    }
+    println!("{} passed, {} failed, {} skipped", report.passed, report.failed, report.skipped);
+    if report.failed > 0 {
+        bail!("{} failed", report.failed);
+    }
+    Ok(())
+}
+
+/// Runs `cargo test` and sums its `test result:` lines.
+fn cargo_tests(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Result<Counts> {
+    let mut command = Command::new(cargo());
+    command.current_dir(&project.root).arg("test").args(args).envs(env.iter().copied());
+    let output = command.output().context("cannot run cargo test")?;
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    eprint!("{text}");
+    let mut counts = Counts::default();
+    for line in text.lines().filter_map(|l| l.trim().strip_prefix("test result: ")) {
+        for part in line.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else { continue };
+            let number: u64 = number.parse().unwrap_or(0);
+            match label {
+                "passed" => counts.passed += number,
+                "failed" => counts.failed += number,
+                "ignored" => counts.skipped += number,
+                _ => {}
+            }
+        }
+    }
+    if !output.status.success() && counts.failed == 0 {
+        counts.failed = 1;
+    }
+    Ok(counts)
+}
+
+fn schema_drift(project: &Project, bin_dir: &Path) -> Result<()> {
+    let drift = crate::schema::emit(project, bin_dir, true)?;
+    if drift.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} differ from the code: run `cargo rpdk schema` and commit", drift.join(", "))
+    }
+}
+
+/// Runs the `cfn` CLI offline (see contract-tests/cfn_offline.py) in `dir`.
+fn cfn(tools: &Tools, project: &Project, dir: &Path, moto_url: &str, args: &[&str]) -> Result<Output> {
+    Command::new(tools.bin("cfn", "python"))
+        .arg(project.root.join("contract-tests").join("cfn_offline.py"))
+        .args(args)
+        .current_dir(dir)
+        .env("RPDK_MOTO_URL", moto_url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .context("cannot run cfn")
+}
+
+/// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
+/// when given, rendered inputs and the type configuration.
+fn cfn_project(project: &Project, entry: &TypeEntry, label: &str) -> Result<PathBuf> {
+    let dir = project.work_dir()?.join("cfn").join(format!("{}-{label}", project.type_stem(entry)));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let config = json!({
+        "artifact_type": "RESOURCE",
+        "typeName": project.type_name(entry),
+        "language": "rust",
+        "runtime": project.config.runtime,
+        "entrypoint": "bootstrap",
+        "testEntrypoint": "bootstrap",
+        "settings": {"protocolVersion": "2.0.0"}
+    });
+    write(&dir.join(".rpdk-config"), serde_json::to_string_pretty(&config)?)?;
+    let schema = std::fs::read(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
+    write(&dir.join(format!("{}.json", project.type_stem(entry))), schema)?;
+    Ok(dir)
+}
+
+fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<()> {
+    let dir = cfn_project(project, entry, "validate")?;
+    let output = cfn(tools, project, &dir, "http://127.0.0.1:9", &["validate"])?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        bail!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    }
+}
+
+/// Values the inputs' `{{Name}}` placeholders take in one run.
+fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, run_id: &str) -> Result<Vec<(String, String)>> {
+    let mut values = vec![
+        ("RunId".to_owned(), run_id.to_owned()),
+        ("AccountId".to_owned(), ACCOUNT_ID.to_owned()),
+        ("Partition".to_owned(), "aws".to_owned()),
+        ("Region".to_owned(), REGION.to_owned()),
+    ];
+    let fixture = project.fixture_dir(entry).join("fixture.py");
+    if fixture.is_file() {
+        let output = Command::new(tools.bin("moto", "python"))
+            .arg(&fixture)
+            .env("RPDK_MOTO_URL", &stack.moto_url)
+            .env("RPDK_RUN_ID", run_id)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", REGION)
+            .output()?;
+        if !output.status.success() {
+            bail!("{}: {}", fixture.display(), String::from_utf8_lossy(&output.stderr));
+        }
+        let made: serde_json::Map<String, Value> = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("{} must print a JSON object of placeholder values", fixture.display()))?;
+        for (key, value) in made {
+            values.push((key, value.as_str().map_or_else(|| value.to_string(), str::to_owned)));
+        }
+    }
+    Ok(values)
+}
+
+fn render(template: &str, values: &[(String, String)], source: &Path) -> Result<String> {
+    let mut text = template.to_owned();
+    for (key, value) in values {
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    if let Some(start) = text.find("{{") {
+        let name: String = text[start..].chars().take_while(|c| *c != '}').collect();
+        bail!("{}: no value for placeholder {name}}}}}", source.display());
+    }
+    Ok(text)
+}
+
+fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, filter: Option<&str>) -> Result<Counts> {
+    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xff_ffff);
+    let dir = cfn_project(project, entry, "test")?;
+    let fixtures = project.fixture_dir(entry);
+    let values = placeholders(project, tools, stack, entry, &run_id)?;
+    let inputs = fixtures.join("inputs");
+    for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
+        let path = file?.path();
+        let rendered = render(&std::fs::read_to_string(&path)?, &values, &path)?;
+        write(&dir.join("inputs").join(path.file_name().unwrap_or_default()), rendered)?;
+    }
+    let type_config = fixtures.join("typeconfig.json");
+    let type_config = if type_config.is_file() { render(&std::fs::read_to_string(&type_config)?, &values, &type_config)? } else { "{}".to_owned() };
+    write(&dir.join("typeconfig.json"), type_config)?;
+
+    let junit = dir.join("junit.xml");
+    let mut args = vec![
+        "test".to_owned(),
+        "--endpoint".to_owned(),
+        stack.lambda_url.clone(),
+        "--function-name".to_owned(),
+        entry.binary.clone(),
+        "--region".to_owned(),
+        REGION.to_owned(),
+        "--typeconfig".to_owned(),
+        "typeconfig.json".to_owned(),
+        "--".to_owned(),
+        "-p".to_owned(),
+        "no:cacheprovider".to_owned(),
+        format!("--junitxml={}", junit.display()),
+    ];
+    if let Some(filter) = filter {
+        args.extend(["-k".to_owned(), filter.to_owned()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = cfn(tools, project, &dir, &stack.moto_url, &args)?;
+    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    write(&dir.join("cfn-test.log"), &log)?;
+    for line in log.lines().filter(|l| l.contains("PASSED") || l.contains("FAILED") || l.contains("SKIPPED") || l.contains("ERROR")) {
+        eprintln!("  {line}");
+    }
+    let xml = std::fs::read_to_string(&junit).with_context(|| format!("cfn test wrote no results; see {}", dir.join("cfn-test.log").display()))?;
+    let counts = junit_counts(&xml)?;
+    if !output.status.success() && counts.failed == 0 {
+        bail!("cfn test failed; see {}", dir.join("cfn-test.log").display());
+    }
+    Ok(counts)
+}
+
+/// The totals of pytest's JUnit report (its `<testsuite>` element).
+fn junit_counts(xml: &str) -> Result<Counts> {
+    let suite = xml.find("<testsuite ").map(|i| &xml[i..]).context("no <testsuite> in the JUnit report")?;
+    let suite = &suite[..suite.find('>').unwrap_or(suite.len())];
+    let attribute = |name: &str| -> u64 {
+        suite
+            .find(&format!(" {name}=\""))
+            .and_then(|i| suite[i + name.len() + 3..].split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (tests, failures, errors, skipped) = (attribute("tests"), attribute("failures"), attribute("errors"), attribute("skipped"));
+    Ok(Counts { passed: tests.saturating_sub(failures + errors + skipped), failed: failures + errors, skipped })
+}
+
+/// Every template in examples/ passes cfn-lint with our schemas; every template in
+/// contract-tests/lint/ is refused (proof that the linter really checks our types).
+fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Result<()> {
+    let lint = |template: &Path| -> Result<Output> {
+        Ok(Command::new(tools.bin("cfn", "cfn-lint"))
+            .arg("-s")
+            .arg(project.root.join("schemas"))
+            .arg("--")
+            .arg(template)
+            .current_dir(&project.root)
+            .output()?)
+    };
+    for (dir, must_pass) in [(project.root.join("examples"), true), (project.root.join("contract-tests").join("lint"), false)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut templates: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+        templates.sort();
+        for template in templates {
+            let output = lint(&template)?;
+            let shown = template.strip_prefix(&project.root).unwrap_or(&template).display().to_string();
+            let text = String::from_utf8_lossy(&output.stdout).to_string();
+            let outcome = match (must_pass, output.status.success()) {
+                (true, true) | (false, false) => Ok(()),
+                (true, false) => Err(anyhow::anyhow!("cfn-lint refused it:\n{text}")),
+                (false, true) => Err(anyhow::anyhow!("cfn-lint accepted a template that must fail")),
+            };
+            let name = if must_pass { format!("cfn-lint passes {shown}") } else { format!("cfn-lint refuses {shown}") };
+            report.check(&name, outcome);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junit_totals() {
+        let xml = r#"<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="1" failures="2" skipped="3" tests="15" time="1"></testsuite></testsuites>"#;
+        let counts = junit_counts(xml).expect("parses");
+        assert_eq!((counts.passed, counts.failed, counts.skipped), (9, 3, 3));
+    }
+
+    #[test]
+    fn placeholders_render_and_unknown_ones_fail() {
+        let values = vec![("RunId".to_owned(), "ab12".to_owned())];
+        assert_eq!(render("role-{{RunId}}", &values, Path::new("x")).expect("renders"), "role-ab12");
+        let error = render("{{Nope}}", &values, Path::new("x")).expect_err("refused");
+        assert!(error.to_string().contains("{{Nope}}"), "{error}");
+    }
+}

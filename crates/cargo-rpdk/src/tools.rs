@@ -1,0 +1,101 @@
+//! The pinned Python tools, each in its own project-local virtual environment under `.tools/`
+//! (cloudformation-cli and moto's server extras need different jsonschema versions).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::project::{Project, run_checked};
+
+/// One virtual environment: its name and its requirements file under `contract-tests/tools/`.
+const ENVIRONMENTS: [(&str, &str); 3] = [("moto", "moto.txt"), ("cfn", "cfn.txt"), ("lambda", "lambda.txt")];
+
+/// The installed tools.
+pub struct Tools {
+    dir: PathBuf,
+}
+
+impl Tools {
+    /// Installs whatever is missing or whose pins changed; a no-op otherwise.
+    pub fn ensure(project: &Project) -> Result<Self> {
+        let dir = project.root.join(".tools");
+        let requirements = project.root.join("contract-tests").join("tools");
+        let plugin = project.root.join("contract-tests").join("cfn-plugin");
+        for (name, file) in ENVIRONMENTS {
+            let venv = dir.join(name);
+            let mut stamp = fingerprint(&[requirements.join(file), requirements.join("lint.txt")])?;
+            if name == "cfn" {
+                stamp.push_str(&fingerprint(&[plugin.join("pyproject.toml"), plugin.join("rpdk_rust").join("__init__.py")])?);
+            }
+            let stamp_file = venv.join(".rpdk-stamp");
+            if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+                continue;
+            }
+            eprintln!("tools: installing {name} into {}", venv.display());
+            if venv.exists() {
+                std::fs::remove_dir_all(&venv)?;
+            }
+            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv), "creating a virtual environment")?;
+            let pip = venv.join("bin").join("pip");
+            run_checked(
+                Command::new(&pip)
+                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                    .arg(requirements.join(file))
+                    .current_dir(&requirements),
+                &format!("installing {file}"),
+            )?;
+            if name == "cfn" {
+                // A copy, so the build leaves no files in the source tree.
+                let copy = venv.join("plugin-src");
+                copy_dir(&plugin, &copy)?;
+                run_checked(
+                    Command::new(&pip).args(["install", "--quiet", "--disable-pip-version-check"]).arg(&copy),
+                    "installing the cfn language plugin",
+                )?;
+            }
+            std::fs::write(&stamp_file, &stamp)?;
+        }
+        Ok(Self { dir })
+    }
+
+    /// An executable of one environment.
+    pub fn bin(&self, environment: &str, executable: &str) -> PathBuf {
+        self.dir.join(environment).join("bin").join(executable)
+    }
+
+    /// The `bin` directory of one environment (for PATH).
+    pub fn bin_dir(&self, environment: &str) -> PathBuf {
+        self.dir.join(environment).join("bin")
+    }
+}
+
+fn fingerprint(files: &[PathBuf]) -> Result<String> {
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "build" || name.to_string_lossy().ends_with(".egg-info") {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
