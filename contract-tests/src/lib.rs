@@ -1,1 +1,114 @@
-//! placeholder
+//! The native contract suite's client of the local stack.
+//!
+//! `cargo rpdk test` starts the stack and runs these tests with `RPDK_LAMBDA_URL` (the
+//! `cargo lambda watch` invoke endpoint) and `RPDK_MOTO_URL` set; run alone, they fail and say
+//! so. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
+//! retried creates, the forms AWS stores, error paths and strict comparison of unordered lists.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// The account and region of the local stack.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The region of the local stack.
+pub const REGION: &str = "us-east-1";
+
+/// A handler served by the local stack.
+pub struct Handler {
+    url: String,
+    type_name: String,
+    agent: ureq::Agent,
+}
+
+impl Handler {
+    /// The handler binary `function` serving `type_name`.
+    pub fn new(function: &str, type_name: &str) -> Self {
+        let base = std::env::var("RPDK_LAMBDA_URL")
+            .expect("RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
+        let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().into();
+        Self { url: format!("{base}/2015-03-31/functions/{function}/invocations"), type_name: type_name.to_owned(), agent }
+    }
+
+    /// A registry request as CloudFormation sends it.
+    pub fn request(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Value {
+        json!({
+            "action": action,
+            "awsAccountId": ACCOUNT_ID,
+            "region": REGION,
+            "bearerToken": token,
+            "resourceType": self.type_name,
+            "requestData": {
+                "callerCredentials": {"accessKeyId": "testing", "secretAccessKey": "testing", "sessionToken": "testing"},
+                "logicalResourceId": "PartnerRole",
+                "resourceProperties": model,
+                "previousResourceProperties": previous,
+            }
+        })
+    }
+
+    /// One invocation.
+    pub fn invoke(&self, payload: &Value) -> Value {
+        let mut response = self.agent.post(&self.url).send_json(payload).expect("the handler answers");
+        response.body_mut().read_json().expect("the handler answers JSON")
+    }
+
+    /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns the final event.
+    pub fn call(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Value {
+        let mut request = self.request(action, token, model, previous);
+        for _ in 0..60 {
+            let event = self.invoke(&request);
+            assert_no_nulls(&event);
+            if event["status"] != "IN_PROGRESS" {
+                return event;
+            }
+            assert!(event.get("errorCode").is_none(), "IN_PROGRESS with an error code: {event}");
+            std::thread::sleep(Duration::from_secs(event["callbackDelaySeconds"].as_u64().unwrap_or(1)));
+            request["callbackContext"] = event["callbackContext"].clone();
+            request["requestData"]["resourceProperties"] = event["resourceModel"].clone();
+        }
+        panic!("{action} did not finish within 60 invocations");
+    }
+}
+
+/// A fresh client request token.
+pub fn token() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("token-{nanos:x}")
+}
+
+/// A short suffix that keeps names of one run apart from the previous ones.
+pub fn unique(stem: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    format!("{stem}-{nanos:x}")
+}
+
+/// The protocol never writes `null`.
+pub fn assert_no_nulls(value: &Value) {
+    match value {
+        Value::Null => panic!("null on the wire"),
+        Value::Array(items) => items.iter().for_each(assert_no_nulls),
+        Value::Object(map) => map.values().for_each(assert_no_nulls),
+        _ => {}
+    }
+}
+
+/// Asserts that `actual` holds every property of `expected` with the same value, comparing the
+/// arrays named in `unordered` as multisets of whole items (extra keys in an item mismatch, as
+/// they do for `cfn test`, but nested lists are compared too).
+pub fn assert_model(expected: &Value, actual: &Value, unordered: &[&str]) {
+    let expected_map = expected.as_object().expect("expected is an object");
+    for (key, want) in expected_map {
+        let got = actual.get(key).unwrap_or_else(|| panic!("{key} missing from {actual}"));
+        if unordered.contains(&key.as_str()) {
+            let sorted = |v: &Value| {
+                let mut items: Vec<String> = v.as_array().unwrap_or_else(|| panic!("{key} is not a list")).iter().map(Value::to_string).collect();
+                items.sort();
+                items
+            };
+            assert_eq!(sorted(want), sorted(got), "{key} differs (order aside)");
+        } else {
+            assert_eq!(want, got, "{key} differs");
+        }
+    }
+}

@@ -2,12 +2,13 @@
 //!
 //! Run through the workspace alias (`cargo rpdk <command>`), from anywhere in the project.
 
+mod demo;
+mod invoke;
 mod project;
 mod schema;
 mod stack;
 mod test;
 mod tools;
-mod invoke;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The full lifecycle of each type against the local stack, printing every progress event.
+    Demo(demo::Options),
     /// Emit the registry schema of every type into schemas/.
     Schema(schema::Options),
     /// Run every test: unit, schema drift, the native contract suite and `cfn test` against
@@ -41,6 +44,7 @@ enum Command {
 fn main() {
     let Cargo::Rpdk(cli) = Cargo::parse();
     let outcome: Result<()> = match cli.command {
+        Command::Demo(options) => demo::run(&options),
         Command::Schema(options) => schema::run(&options),
         Command::Test(options) => test::run(&options),
         Command::Invoke(options) => invoke::run(&options),

@@ -89,6 +89,7 @@ pub fn run(options: &Options) -> Result<()> {
             &[
                 ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
+                ("AWS_ENDPOINT_URL", stack.moto_url.as_str()),
             ],
         )?,
     );
@@ -196,7 +197,7 @@ fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<(
 }
 
 /// Values the inputs' `{{Name}}` placeholders take in one run.
-fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, run_id: &str) -> Result<Vec<(String, String)>> {
+pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, run_id: &str) -> Result<Vec<(String, String)>> {
     let mut values = vec![
         ("RunId".to_owned(), run_id.to_owned()),
         ("AccountId".to_owned(), ACCOUNT_ID.to_owned()),
@@ -225,7 +226,7 @@ fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEnt
     Ok(values)
 }
 
-fn render(template: &str, values: &[(String, String)], source: &Path) -> Result<String> {
+pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Result<String> {
     let mut text = template.to_owned();
     for (key, value) in values {
         text = text.replace(&format!("{{{{{key}}}}}"), value);

@@ -1,15 +1,13 @@
 //! Runs rpdk resource types on AWS Lambda.
 //!
-//! A handler binary is three lines:
+//! A handler binary is three lines (the project README has a complete type and its `main`,
+//! compiled as a doctest of this crate):
 //!
-//! ```no_run
-//! # struct MyType;
-//! # fn demo(my_type: impl rpdk_lambda::Serve + 'static) {
+//! ```text
 //! #[tokio::main]
 //! async fn main() -> Result<(), rpdk_lambda::Error> {
-//!     rpdk_lambda::run(rpdk_lambda::Types::new().with(my_type)?).await
+//!     rpdk_lambda::run(rpdk_lambda::Types::new().with(MyType)?).await
 //! }
-//! # }
 //! ```
 //!
 //! On Lambda the binary serves the registry protocol: the payload is decoded, dispatched to the
@@ -128,6 +126,10 @@ pub async fn run(types: Types) -> Result<(), Error> {
         };
         println!("{}", serde_json::to_string_pretty(&types.schemas(&namespace)?)?);
         return Ok(());
+    }
+    // lambda_runtime panics without its environment; say what is wrong instead.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return Err("AWS_LAMBDA_RUNTIME_API is unset: this binary runs on Lambda (or under `cargo lambda watch`); run it with `schema` to print its schemas".into());
     }
     init_logging();
     let types = &types;

@@ -1,0 +1,73 @@
+//! `cargo rpdk demo`: the full lifecycle of each type against the local stack, printing every
+//! progress event: CREATE, READ (by identifier only), UPDATE, LIST, DELETE.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use crate::invoke::drive;
+use crate::project::Project;
+use crate::stack::Stack;
+use crate::test::{placeholders, render};
+use crate::tools::Tools;
+
+/// Options of `cargo rpdk demo`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Only this type (default: every type of the project).
+    pub type_name: Option<String>,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let project = Project::discover()?;
+    let entries = match &options.type_name {
+        Some(name) => vec![project.find_type(name)?.clone()],
+        None => project.config.types.clone(),
+    };
+    let tools = Tools::ensure(&project)?;
+    project.build_handlers()?;
+    let stack = Stack::start(&project, &tools)?;
+    for entry in &entries {
+        let type_name = project.type_name(entry);
+        let run_id = format!("demo{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() % 0xffff);
+        let values = placeholders(&project, &tools, &stack, entry, &run_id)?;
+        let inputs = project.fixture_dir(entry).join("inputs");
+        let load = |file: &str| -> Result<Value> {
+            let path = inputs.join(file);
+            Ok(serde_json::from_str(&render(&std::fs::read_to_string(&path)?, &values, &path)?)?)
+        };
+        let (create, update) = (load("inputs_1_create.json")?, load("inputs_1_update.json")?);
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
+
+        let created = step(&stack, &entry.binary, &type_name, "CREATE", Some(create.clone()), None)?;
+        let identifier = identifier(&schema, &created)?;
+        step(&stack, &entry.binary, &type_name, "READ", Some(identifier.clone()), None)?;
+        step(&stack, &entry.binary, &type_name, "UPDATE", Some(update), Some(create))?;
+        step(&stack, &entry.binary, &type_name, "LIST", None, None)?;
+        step(&stack, &entry.binary, &type_name, "DELETE", Some(identifier), None)?;
+    }
+    Ok(())
+}
+
+fn step(stack: &Stack, function: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Value> {
+    println!("== {action} {type_name}");
+    let events = drive(stack, function, type_name, action, model, previous)?;
+    for event in &events {
+        println!("{}", serde_json::to_string_pretty(event)?);
+    }
+    let last = events.last().cloned().unwrap_or_default();
+    if last.get("status").and_then(Value::as_str) != Some("SUCCESS") {
+        bail!("{action} {type_name} did not succeed");
+    }
+    Ok(last)
+}
+
+/// The primary identifier of the created model: all READ and DELETE need.
+fn identifier(schema: &Value, created: &Value) -> Result<Value> {
+    let mut identifier = Map::new();
+    for pointer in schema.get("primaryIdentifier").and_then(Value::as_array).context("the schema has no primaryIdentifier")? {
+        let name = pointer.as_str().and_then(|p| p.strip_prefix("/properties/")).context("unexpected identifier pointer")?;
+        let value = created.pointer(&format!("/resourceModel/{name}")).context("the created model lacks its identifier")?;
+        identifier.insert(name.to_owned(), value.clone());
+    }
+    Ok(Value::Object(identifier))
+}
