@@ -222,63 +222,20 @@ impl Iam {
     }
 
     async fn inline_names(&self, name: &str) -> Result<Vec<String>, HandlerError> {
-        let mut names = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = self
-                .client
-                .list_role_policies()
-                .role_name(name)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| failed("ListRolePolicies", e))?;
-            names.extend(page.policy_names().iter().cloned());
-            marker = page.marker().filter(|_| page.is_truncated()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(names);
-            }
-        }
+        let pages = self.client.list_role_policies().role_name(name).into_paginator().items().send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("ListRolePolicies", e))
     }
 
     async fn managed_arns(&self, name: &str) -> Result<Vec<String>, HandlerError> {
-        let mut arns = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = self
-                .client
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| failed("ListAttachedRolePolicies", e))?;
-            arns.extend(page.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)));
-            marker = page.marker().filter(|_| page.is_truncated()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(arns);
-            }
-        }
+        let pages = self.client.list_attached_role_policies().role_name(name).into_paginator().items().send();
+        let attached = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("ListAttachedRolePolicies", e))?;
+        Ok(attached.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
     }
 
     async fn tags(&self, name: &str) -> Result<Vec<Tag>, HandlerError> {
-        let mut tags = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = self
-                .client
-                .list_role_tags()
-                .role_name(name)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| failed("ListRoleTags", e))?;
-            tags.extend(page.tags().iter().map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() }));
-            marker = page.marker().filter(|_| page.is_truncated()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(tags);
-            }
-        }
+        let pages = self.client.list_role_tags().role_name(name).into_paginator().items().send();
+        let tags = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("ListRoleTags", e))?;
+        Ok(tags.iter().map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() }).collect())
     }
 
     /// Brings the role from `current` to `desired`, one memoized step per change.
