@@ -28,8 +28,7 @@ pub fn run(options: &Options) -> Result<()> {
     let stack = Stack::start(&project, &tools)?;
     for entry in &entries {
         let type_name = project.type_name(entry);
-        let run_id = format!("demo{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() % 0xffff);
-        let values = placeholders(&project, &tools, &stack, entry, &run_id)?;
+        let values = placeholders(&project, &tools, &stack, entry)?;
         let inputs = project.fixture_dir(entry).join("inputs");
         let load = |file: &str| -> Result<Value> {
             let path = inputs.join(file);

@@ -188,6 +188,7 @@ fn cfn_project(project: &Project, entry: &TypeEntry, label: &str) -> Result<Path
 
 fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<()> {
     let dir = cfn_project(project, entry, "validate")?;
+    // Validation makes no AWS call; the endpoint only satisfies the wrapper.
     let output = cfn(tools, project, &dir, "http://127.0.0.1:9", &["validate"])?;
     if output.status.success() {
         Ok(())
@@ -196,8 +197,11 @@ fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<(
     }
 }
 
-/// Values the inputs' `{{Name}}` placeholders take in one run.
-pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, run_id: &str) -> Result<Vec<(String, String)>> {
+/// Values the inputs' `{{Name}}` placeholders take in one run; `RunId` keeps the names of one
+/// run apart from those of earlier runs against the same emulator.
+pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry) -> Result<Vec<(String, String)>> {
+    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xff_ffff);
+    let run_id = run_id.as_str();
     let mut values = vec![
         ("RunId".to_owned(), run_id.to_owned()),
         ("AccountId".to_owned(), ACCOUNT_ID.to_owned()),
@@ -239,10 +243,9 @@ pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Res
 }
 
 fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, filter: Option<&str>) -> Result<Counts> {
-    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xff_ffff);
     let dir = cfn_project(project, entry, "test")?;
     let fixtures = project.fixture_dir(entry);
-    let values = placeholders(project, tools, stack, entry, &run_id)?;
+    let values = placeholders(project, tools, stack, entry)?;
     let inputs = fixtures.join("inputs");
     for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
         let path = file?.path();
@@ -303,7 +306,8 @@ fn junit_counts(xml: &str) -> Result<Counts> {
 }
 
 /// Every template in examples/ passes cfn-lint with our schemas; every template in
-/// contract-tests/lint/ is refused (proof that the linter really checks our types).
+/// contract-tests/lint/ is refused with each rule its `# cfn-lint must report:` line names
+/// (proof that the linter really checks our types, not that it fails for another reason).
 fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Result<()> {
     let lint = |template: &Path| -> Result<Output> {
         Ok(Command::new(tools.bin("cfn", "cfn-lint"))
@@ -315,21 +319,44 @@ fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Resul
             .output()?)
     };
     for (dir, must_pass) in [(project.root.join("examples"), true), (project.root.join("contract-tests").join("lint"), false)] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut templates: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+        let shown_dir = dir.strip_prefix(&project.root).unwrap_or(&dir).display().to_string();
+        let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot read {shown_dir}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
         templates.sort();
+        if templates.is_empty() {
+            report.check(&format!("cfn-lint templates in {shown_dir}"), Err(anyhow::anyhow!("no .yaml template to check")));
+        }
         for template in templates {
             let output = lint(&template)?;
             let shown = template.strip_prefix(&project.root).unwrap_or(&template).display().to_string();
             let text = String::from_utf8_lossy(&output.stdout).to_string();
             let outcome = match (must_pass, output.status.success()) {
-                (true, true) | (false, false) => Ok(()),
+                (true, true) => Ok(()),
                 (true, false) => Err(anyhow::anyhow!("cfn-lint refused it:\n{text}")),
                 (false, true) => Err(anyhow::anyhow!("cfn-lint accepted a template that must fail")),
+                (false, false) => expected_rules(&std::fs::read_to_string(&template)?, &text),
             };
             let name = if must_pass { format!("cfn-lint passes {shown}") } else { format!("cfn-lint refuses {shown}") };
             report.check(&name, outcome);
         }
+    }
+    Ok(())
+}
+
+/// Checks that `report` names every rule the template's `# cfn-lint must report:` line lists.
+fn expected_rules(template: &str, report: &str) -> Result<()> {
+    let rules: Vec<&str> = template
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("# cfn-lint must report:"))
+        .context("the template has no `# cfn-lint must report: <rules>` line")?
+        .split_whitespace()
+        .collect();
+    let missing: Vec<&str> = rules.iter().copied().filter(|rule| !report.lines().any(|l| l.starts_with(rule))).collect();
+    if rules.is_empty() || !missing.is_empty() {
+        bail!("cfn-lint did not report {missing:?} (of {rules:?}):\n{report}");
     }
     Ok(())
 }
@@ -343,6 +370,14 @@ mod tests {
         let xml = r#"<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="1" failures="2" skipped="3" tests="15" time="1"></testsuite></testsuites>"#;
         let counts = junit_counts(xml).expect("parses");
         assert_eq!((counts.passed, counts.failed, counts.skipped), (9, 3, 3));
+    }
+
+    #[test]
+    fn a_refusal_must_name_the_expected_rules() {
+        let template = "# cfn-lint must report: E3003 E3002\nResources: {}\n";
+        expected_rules(template, "E3003 'ExternalId' is a required property\nE3002 Additional properties\n").expect("both named");
+        assert!(expected_rules(template, "E0000 Parse error\n").is_err(), "a refusal for another reason is not the proof");
+        assert!(expected_rules("Resources: {}\n", "E3003 x\n").is_err(), "the template must say what it expects");
     }
 
     #[test]

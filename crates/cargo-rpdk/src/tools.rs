@@ -25,10 +25,12 @@ impl Tools {
         let plugin = project.root.join("contract-tests").join("cfn-plugin");
         for (name, file) in ENVIRONMENTS {
             let venv = dir.join(name);
-            let mut stamp = fingerprint(&[requirements.join(file), requirements.join("lint.txt")])?;
+            let mut inputs = vec![requirements.join(file)];
             if name == "cfn" {
-                stamp.push_str(&fingerprint(&[plugin.join("pyproject.toml"), plugin.join("rpdk_rust").join("__init__.py")])?);
+                // cfn.txt includes lint.txt; the plugin is installed beside them.
+                inputs.extend([requirements.join("lint.txt"), plugin.join("pyproject.toml"), plugin.join("rpdk_rust").join("__init__.py")]);
             }
+            let stamp = fingerprint(&inputs)?;
             let stamp_file = venv.join(".rpdk-stamp");
             if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
                 continue;

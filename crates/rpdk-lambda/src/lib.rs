@@ -35,7 +35,7 @@ use tracing::Instrument;
 pub type Error = lambda_runtime::Error;
 
 /// A resource type a binary can serve: any [`ResourceHandler`].
-pub trait Serve: Send + Sync {
+trait Serve: Send + Sync {
     /// `Service::Resource`, the type name without its namespace.
     fn type_key(&self) -> String;
     /// Handles one registry request.
@@ -76,12 +76,6 @@ impl Types {
         let dispatcher = Dispatcher::new(handler)?;
         self.served.insert(Serve::type_key(&dispatcher), Box::new(dispatcher));
         Ok(self)
-    }
-
-    /// Adds an already built dispatcher (for instance one with a test clock).
-    pub fn with_served(mut self, served: impl Serve + 'static) -> Self {
-        self.served.insert(served.type_key(), Box::new(served));
-        self
     }
 
     /// Handles one payload: picks the type by `resourceType`, then dispatches.

@@ -22,7 +22,6 @@ pub use chain::{Clock, HandlerResult, Interrupt, RetryPolicy, Session, Sleep, Sy
 pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher};
 pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;
-pub use recast::recast;
 pub use resource::{HandlerSpec, Handlers, ListPage, Metadata, Empty, ReplacementStrategy, Request, ResourceHandler, Tagging};
 pub use schema::registry_schema;
 pub use wire::{Action, Credentials};

@@ -114,11 +114,10 @@ pub fn rewrite(root: Value) -> Result<Value, SchemaError> {
     visit(&mut root, &mut close_objects);
     let mut fault = None;
     visit(&mut root, &mut |schema| {
-        if let Err(error) = ascii_patterns(schema) {
+        if let Err(error) = ascii_patterns(schema).and_then(|()| refuse_typed_map(schema)) {
             fault.get_or_insert(error);
         }
     });
-    check_maps(&root)?;
     match fault {
         Some(error) => Err(error),
         None => Ok(root),
@@ -429,19 +428,13 @@ fn collect_refs(value: &Value, found: &mut BTreeSet<String>) {
 }
 
 /// Typed maps (`BTreeMap<String, T>`) have no faithful registry form.
-fn check_maps(root: &Value) -> Result<(), SchemaError> {
-    let mut fault = None;
-    let mut root = root.clone();
-    visit(&mut root, &mut |schema| {
-        if schema.get("properties").is_none() && schema.get("additionalProperties").is_some_and(Value::is_object) {
-            fault.get_or_insert_with(|| {
-                SchemaError(format!(
-                    "a map with typed values ({schema}) has no registry form: use a list of key/value items, or serde_json::Value for a free-form document"
-                ))
-            });
-        }
-    });
-    fault.map_or(Ok(()), Err)
+fn refuse_typed_map(schema: &Value) -> Result<(), SchemaError> {
+    if schema.get("properties").is_none() && schema.get("additionalProperties").is_some_and(Value::is_object) {
+        return Err(SchemaError(format!(
+            "a map with typed values ({schema}) has no registry form: use a list of key/value items, or serde_json::Value for a free-form document"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -461,14 +454,12 @@ fn collect_access_keywords(model: &mut Value, collected: &mut Collected) {
             collected.write_only.push(format!("/properties/{name}"));
         }
     }
-    let mut rest = model.clone();
-    visit(&mut rest, &mut |schema| {
+    visit(model, &mut |schema| {
         if let Value::Object(map) = schema {
             map.remove("readOnly");
             map.remove("writeOnly");
         }
     });
-    *model = rest;
 }
 
 fn union(declared: &[&str], collected: &[String]) -> Vec<String> {

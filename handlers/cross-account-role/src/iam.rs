@@ -14,7 +14,8 @@ use crate::MARKER_KEY;
 use crate::model::{CrossAccountRole, Policy, Tag};
 use crate::trust::{Trust, decode_document};
 
-/// IAM's modeled codes, as CloudFormation should see them.
+/// IAM's own modeled codes, as CloudFormation should see them (the shared ones, such as
+/// `InvalidInput` and `ServiceFailure`, are in `rpdk_aws`'s common table).
 const IAM_CODES: &[(&str, HandlerErrorCode)] = &[
     ("NoSuchEntity", HandlerErrorCode::NotFound),
     ("EntityAlreadyExists", HandlerErrorCode::AlreadyExists),
@@ -23,11 +24,9 @@ const IAM_CODES: &[(&str, HandlerErrorCode)] = &[
     ("DeleteConflict", HandlerErrorCode::ResourceConflict),
     ("ConcurrentModification", HandlerErrorCode::ResourceConflict),
     ("EntityTemporarilyUnmodifiable", HandlerErrorCode::ResourceConflict),
-    ("InvalidInput", HandlerErrorCode::InvalidRequest),
     ("UnmodifiableEntity", HandlerErrorCode::InvalidRequest),
     ("PolicyNotAttachable", HandlerErrorCode::InvalidRequest),
     ("PackedPolicyTooLarge", HandlerErrorCode::InvalidRequest),
-    ("ServiceFailure", HandlerErrorCode::ServiceInternalError),
 ];
 
 fn failed<E>(operation: &str, error: SdkError<E, HttpResponse>) -> HandlerError
