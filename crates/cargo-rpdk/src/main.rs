@@ -4,6 +4,7 @@
 
 mod demo;
 mod invoke;
+mod package;
 mod project;
 mod schema;
 mod stack;
@@ -34,6 +35,9 @@ enum Command {
     Demo(demo::Options),
     /// Emit the registry schema of every type into schemas/.
     Schema(schema::Options),
+    /// Build each handler for Lambda and write its bundle, registration package and
+    /// execution-role template.
+    Package(package::Options),
     /// Run every test: unit, schema drift, the native contract suite and `cfn test` against
     /// the local stack.
     Test(test::Options),
@@ -46,6 +50,7 @@ fn main() {
     let outcome: Result<()> = match cli.command {
         Command::Demo(options) => demo::run(&options),
         Command::Schema(options) => schema::run(&options),
+        Command::Package(options) => package::run(&options),
         Command::Test(options) => test::run(&options),
         Command::Invoke(options) => invoke::run(&options),
     };

@@ -63,17 +63,12 @@ impl Stack {
             s.agent.get(format!("{}/moto-api/data.json", s.moto_url)).call().is_ok_and(|r| r.status().is_success())
         })?;
 
-        let path = format!(
-            "{}:{}",
-            tools.bin_dir("lambda").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
         let watch = Command::new(tools.bin("lambda", "cargo-lambda"))
             .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &lambda_port.to_string()])
             .args(["--env-var", &format!("AWS_ENDPOINT_URL={}", stack.moto_url)])
             .args(["--env-var", &format!("RPDK_RECORD_CALLS={}", stack.record_file.display())])
             .current_dir(&project.root)
-            .env("PATH", path)
+            .env("PATH", tools.path_with("lambda"))
             .stdout(log_file(&logs, "lambda.log")?)
             .stderr(log_file(&logs, "lambda.log")?)
             .stdin(Stdio::null())

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::project::{Project, TypeEntry, cargo, run_checked, write};
 use crate::stack::{ACCOUNT_ID, REGION, Stack};
 use crate::tools::Tools;
+
+mod package_check;
 
 /// Options of `cargo rpdk test`.
 #[derive(clap::Args)]
@@ -79,6 +81,9 @@ pub fn run(options: &Options) -> Result<()> {
         report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
     }
     lint_examples(&project, &tools, &mut report)?;
+    for entry in &project.config.types {
+        report.check(&format!("package layout of {}", project.type_name(entry)), package_check::check(&project, &tools, entry, &bin_dir));
+    }
 
     let stack = Stack::start(&project, &tools)?;
     report.add(
@@ -171,16 +176,7 @@ fn cfn_project(project: &Project, entry: &TypeEntry, label: &str) -> Result<Path
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    let config = json!({
-        "artifact_type": "RESOURCE",
-        "typeName": project.type_name(entry),
-        "language": "rust",
-        "runtime": project.config.runtime,
-        "entrypoint": "bootstrap",
-        "testEntrypoint": "bootstrap",
-        "settings": {"protocolVersion": "2.0.0"}
-    });
-    write(&dir.join(".rpdk-config"), serde_json::to_string_pretty(&config)?)?;
+    write(&dir.join(".rpdk-config"), serde_json::to_string_pretty(&crate::package::rpdk_config(project, entry))?)?;
     let schema = std::fs::read(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
     write(&dir.join(format!("{}.json", project.type_stem(entry))), schema)?;
     Ok(dir)

@@ -67,9 +67,9 @@ impl Tools {
         self.dir.join(environment).join("bin").join(executable)
     }
 
-    /// The `bin` directory of one environment (for PATH).
-    pub fn bin_dir(&self, environment: &str) -> PathBuf {
-        self.dir.join(environment).join("bin")
+    /// PATH with one environment's `bin` directory first (cargo-lambda finds zig there).
+    pub fn path_with(&self, environment: &str) -> String {
+        format!("{}:{}", self.dir.join(environment).join("bin").display(), std::env::var("PATH").unwrap_or_default())
     }
 }
 

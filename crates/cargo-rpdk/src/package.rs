@@ -1,0 +1,229 @@
+//! `cargo rpdk package`: the Lambda bundle and the registration package of every type
+//! (protocol.md §6), built for Lambda (x86_64) with cargo-lambda.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::project::{Project, TypeEntry, run_checked, write};
+use crate::tools::Tools;
+
+/// Options of `cargo rpdk package`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Where to write the packages [default: <target dir>/rpdk/package].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The name of the Lambda bundle inside the registration package, as the language plugin
+/// hands it to `cfn submit` (see contract-tests/cfn-plugin).
+pub const HANDLER_BUNDLE: &str = "handler.zip";
+/// The role template `cfn submit` deploys as the type's execution role.
+pub const RESOURCE_ROLE: &str = "resource-role.yaml";
+
+/// `cfn generate`'s bounds for the execution role's session: 70 s per minute of the longest
+/// handler timeout (120 minutes when a handler declares none), between 1 and 12 hours.
+const DEFAULT_TIMEOUT_MINUTES: u64 = 120;
+const SESSION_SECONDS_PER_MINUTE: u64 = 70;
+const MIN_SESSION_SECONDS: u64 = 3600;
+const MAX_SESSION_SECONDS: u64 = 43_200;
+
+/// What one type's package consists of.
+pub struct Written {
+    pub dir: PathBuf,
+    pub bundle: PathBuf,
+    pub package: PathBuf,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let project = Project::discover()?;
+    let tools = Tools::ensure(&project)?;
+    let lambda_dir = project.target_dir().join("lambda").join("x86_64");
+    for entry in project.binaries() {
+        // Registry handlers run on x86_64 (protocol.md §6); zig links against Lambda's glibc.
+        run_checked(
+            Command::new(tools.bin("lambda", "cargo-lambda"))
+                .args(["lambda", "build", "--release", "--x86-64", "--package", &entry.crate_name, "--bin", &entry.binary])
+                .arg("--lambda-dir")
+                .arg(&lambda_dir)
+                .current_dir(&project.root)
+                .env("PATH", tools.path_with("lambda")),
+            &format!("building {} for Lambda", entry.binary),
+        )?;
+    }
+    let out = options.out.clone().unwrap_or_else(|| project.target_dir().join("rpdk").join("package"));
+    for entry in &project.config.types {
+        let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
+        let written = write_package(&project, entry, &bootstrap, &out)?;
+        println!("{}", project.type_name(entry));
+        for (label, path) in [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)] {
+            println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
+        }
+        println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
+    }
+    Ok(())
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len())
+}
+
+/// Writes `<out>/<type stem>/`: `handler.zip` (the Lambda bundle, `bootstrap` at its root),
+/// `<type stem>.zip` (what `cfn submit` uploads and `RegisterType` takes) and
+/// `resource-role.yaml`, from the handler binary at `bootstrap`.
+pub fn write_package(project: &Project, entry: &TypeEntry, bootstrap: &Path, out: &Path) -> Result<Written> {
+    let dir = out.join(project.type_stem(entry));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+
+    let binary = std::fs::read(bootstrap).with_context(|| format!("no handler binary at {}", bootstrap.display()))?;
+    let bundle = dir.join(HANDLER_BUNDLE);
+    write(&bundle, lambda_bundle(&binary)?)?;
+
+    let schema_text = std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
+    let schema: Value = serde_json::from_str(&schema_text)?;
+    let package = dir.join(format!("{}.zip", project.type_stem(entry)));
+    write(&package, registration_package(project, entry, &schema_text, &schema, &std::fs::read(&bundle)?)?)?;
+    write(&dir.join(RESOURCE_ROLE), resource_role(&project.type_name(entry), &schema)?)?;
+    Ok(Written { dir, bundle, package })
+}
+
+/// The Lambda bundle: the binary as `bootstrap`, executable, at the zip's root.
+fn lambda_bundle(binary: &[u8]) -> Result<Vec<u8>> {
+    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("bootstrap", SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).unix_permissions(0o755))?;
+    zip.write_all(binary)?;
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The registration package, laid out as `cfn submit` lays it out: `.rpdk-config`,
+/// `schema.json`, `configuration-schema.json` when the type has a configuration, the inputs
+/// (placeholders, never values), the handler bundle and `.cfn_metadata.json`. Entries are
+/// stored, as `cfn submit` stores them: the bundle inside is already compressed.
+fn registration_package(project: &Project, entry: &TypeEntry, schema_text: &str, schema: &Value, bundle: &[u8]) -> Result<Vec<u8>> {
+    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).unix_permissions(0o644);
+    let mut add = |name: &str, contents: &[u8]| -> Result<()> {
+        zip.start_file(name, stored)?;
+        zip.write_all(contents)?;
+        Ok(())
+    };
+    if let Some(configuration) = configuration_schema(&project.type_name(entry), schema) {
+        add("configuration-schema.json", serde_json::to_string_pretty(&configuration)?.as_bytes())?;
+    }
+    add(".rpdk-config", serde_json::to_string_pretty(&rpdk_config(project, entry))?.as_bytes())?;
+    add("schema.json", schema_text.as_bytes())?;
+    for input in inputs(project, entry)? {
+        let name = input.file_name().and_then(|n| n.to_str()).context("input file names are UTF-8")?;
+        add(&format!("inputs/{name}"), &std::fs::read(&input)?)?;
+    }
+    add(HANDLER_BUNDLE, bundle)?;
+    let metadata = json!({"plugin-name": "rust", "plugin-tool": "cargo-rpdk", "plugin-version": env!("CARGO_PKG_VERSION")});
+    add(".cfn_metadata.json", metadata.to_string().as_bytes())?;
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The `.rpdk-config` of a type: the project file `cfn` reads and the package carries.
+pub fn rpdk_config(project: &Project, entry: &TypeEntry) -> Value {
+    json!({
+        "artifact_type": "RESOURCE",
+        "typeName": project.type_name(entry),
+        "language": "rust",
+        "runtime": project.config.runtime,
+        "entrypoint": "bootstrap",
+        "testEntrypoint": "bootstrap",
+        "settings": {"protocolVersion": "2.0.0"}
+    })
+}
+
+/// The committed contract-test inputs of a type, sorted; their `{{Name}}` placeholders stay
+/// unrendered, so no run's values (or secrets) end up in a package.
+fn inputs(project: &Project, entry: &TypeEntry) -> Result<Vec<PathBuf>> {
+    let dir = project.fixture_dir(entry).join("inputs");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `typeConfiguration` with the schema's definitions and the type name, as `cfn` derives it.
+fn configuration_schema(type_name: &str, schema: &Value) -> Option<Value> {
+    let mut configuration = schema.get("typeConfiguration")?.as_object()?.clone();
+    configuration.insert("definitions".into(), schema.get("definitions").cloned().unwrap_or_else(|| Value::Object(Map::new())));
+    configuration.insert("typeName".into(), type_name.into());
+    Some(Value::Object(configuration))
+}
+
+/// The execution role `cfn submit` creates: every handler permission, trusted only by
+/// CloudFormation's resource service acting for this account and this type.
+fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
+    let handlers = schema.get("handlers").and_then(Value::as_object).context("the schema declares no handlers")?;
+    let mut actions: Vec<&str> = handlers
+        .values()
+        .filter_map(|h| h.get("permissions").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|a| !a.is_empty())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let longest_minutes =
+        handlers.values().map(|h| h.get("timeoutInMinutes").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_MINUTES)).max().unwrap_or(DEFAULT_TIMEOUT_MINUTES);
+    let session = (SESSION_SECONDS_PER_MINUTE * longest_minutes).clamp(MIN_SESSION_SECONDS, MAX_SESSION_SECONDS);
+    // A type that needs no permission still gets a valid policy: one that allows nothing.
+    let (effect, actions) = if actions.is_empty() { ("Deny", vec!["*"]) } else { ("Allow", actions) };
+    if type_name.contains(|c: char| !(c.is_ascii_alphanumeric() || c == ':')) {
+        bail!("type name '{type_name}' has characters a role template cannot carry");
+    }
+    let arn_type = type_name.replace("::", "-");
+    let action_lines: String = actions.iter().map(|a| format!("                  - \"{a}\"\n")).collect();
+    Ok(format!(
+        r#"AWSTemplateFormatVersion: "2010-09-09"
+Description: >
+  The execution role CloudFormation assumes to run the handlers of {type_name}.
+
+Resources:
+  ExecutionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      MaxSessionDuration: {session}
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: resources.cloudformation.amazonaws.com
+            Action: sts:AssumeRole
+            Condition:
+              StringEquals:
+                aws:SourceAccount:
+                  Ref: AWS::AccountId
+              StringLike:
+                aws:SourceArn:
+                  Fn::Sub: arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:type/resource/{arn_type}/*
+      Path: "/"
+      Policies:
+        - PolicyName: ResourceTypePolicy
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: {effect}
+                Action:
+{action_lines}                Resource: "*"
+Outputs:
+  ExecutionRoleArn:
+    Value:
+      Fn::GetAtt: ExecutionRole.Arn
+"#
+    ))
+}
