@@ -1,8 +1,9 @@
 //! The native contract suite's client of the local stack.
 //!
 //! `cargo rpdk test` starts the stack and runs these tests with `RPDK_LAMBDA_URL` (the
-//! `cargo lambda watch` invoke endpoint) and `RPDK_MOTO_URL` set; run alone, they fail and say
-//! so. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
+//! `cargo lambda watch` invoke endpoint), `RPDK_MOTO_URL` and `RPDK_CREDENTIALS` (the run's
+//! principals) set; run alone, they fail and say so. moto enforces IAM, so each handler runs
+//! with a role holding only its declared permissions, as CloudFormation runs it. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
 //! retried creates, the forms AWS stores, error paths and strict comparison of unordered lists.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,20 +15,46 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// The region of the local stack.
 pub const REGION: &str = "us-east-1";
 
+/// The principals of the run (written by `cargo rpdk test`, see contract-tests/principals.py).
+pub fn principals() -> Value {
+    let path = std::env::var("RPDK_CREDENTIALS")
+        .expect("RPDK_CREDENTIALS is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).expect("the principals file is JSON")
+}
+
+/// The access key id and secret of the run's admin, who may do anything: for preparing and
+/// inspecting state behind a handler's back.
+pub fn admin_key() -> (String, String) {
+    let admin = &principals()["admin"];
+    let field = |name: &str| admin[name].as_str().expect("admin credentials").to_owned();
+    (field("accessKeyId"), field("secretAccessKey"))
+}
+
 /// A handler served by the local stack.
 pub struct Handler {
     url: String,
     type_name: String,
+    credentials: Value,
     agent: ureq::Agent,
 }
 
 impl Handler {
-    /// The handler binary `function` serving `type_name`.
+    /// The handler binary `function` serving `type_name`, called with the credentials of the
+    /// type's role.
     pub fn new(function: &str, type_name: &str) -> Self {
         let base = std::env::var("RPDK_LAMBDA_URL")
             .expect("RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
+        let credentials = principals()["handlers"][type_name]["credentials"].clone();
+        assert!(credentials.is_object(), "the run has no role for {type_name}");
         let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().into();
-        Self { url: format!("{base}/2015-03-31/functions/{function}/invocations"), type_name: type_name.to_owned(), agent }
+        Self { url: format!("{base}/2015-03-31/functions/{function}/invocations"), type_name: type_name.to_owned(), credentials, agent }
+    }
+
+    /// The same handler, called with the credentials of a role that may do nothing.
+    pub fn without_permissions(mut self) -> Self {
+        self.credentials = principals()["denied"].clone();
+        self
     }
 
     /// A registry request as CloudFormation sends it.
@@ -39,7 +66,7 @@ impl Handler {
             "bearerToken": token,
             "resourceType": self.type_name,
             "requestData": {
-                "callerCredentials": {"accessKeyId": "testing", "secretAccessKey": "testing", "sessionToken": "testing"},
+                "callerCredentials": self.credentials,
                 "logicalResourceId": "PartnerRole",
                 "resourceProperties": model,
                 "previousResourceProperties": previous,

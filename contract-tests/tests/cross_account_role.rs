@@ -12,13 +12,10 @@ fn handler() -> Handler {
     Handler::new("cross-account-role", TYPE)
 }
 
-/// IAM in moto, for preparing and inspecting state behind the handler's back.
+/// IAM in moto as the run's admin, for preparing and inspecting state behind the handler's back.
 fn iam() -> Client {
-    let credentials = rpdk::Credentials {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-        session_token: None,
-    };
+    let (access_key_id, secret_access_key) = contract_tests::admin_key();
+    let credentials = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
     let config = rpdk_aws::sdk_config(Some(&credentials), contract_tests::REGION).expect("config");
     Client::new(&config)
 }
@@ -35,6 +32,23 @@ fn role_exists(name: &str) -> bool {
             Err(error) if error.code() == Some("NoSuchEntity") => false,
             Err(error) => panic!("cannot tell whether {name} exists: {error:?}"),
         }
+    })
+}
+
+/// A fresh managed policy, made by the admin; returns its ARN.
+fn managed_policy(stem: &str) -> String {
+    let document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
+    runtime().block_on(async {
+        let created = iam().create_policy().policy_name(unique(stem)).policy_document(document.to_string()).send().await.expect("the admin makes a policy");
+        created.policy().and_then(|p| p.arn()).expect("a policy ARN").to_owned()
+    })
+}
+
+/// How many roles have the managed policy attached.
+fn attachments(policy_arn: &str) -> i32 {
+    runtime().block_on(async {
+        let policy = iam().get_policy().policy_arn(policy_arn).send().await.expect("the policy exists");
+        policy.policy().and_then(|p| p.attachment_count()).unwrap_or_default()
     })
 }
 
@@ -201,12 +215,40 @@ fn stringified_primitives_from_templates_are_accepted() {
 #[test]
 fn a_failure_after_the_role_exists_leaves_nothing_behind() {
     let name = unique("native-rollback");
+    let attached = managed_policy("native-rollback");
     let mut model = full_model(&name);
-    model["ManagedPolicyArns"] = json!(["arn:aws:iam::123456789012:policy/does-not-exist"]);
+    model["ManagedPolicyArns"] = json!([attached, "arn:aws:iam::123456789012:policy/does-not-exist"]);
     let event = handler().call("CREATE", &token(), model, None);
     assert_eq!(event["errorCode"], "InvalidRequest", "{event}");
     assert!(event["message"].as_str().is_some_and(|m| m.contains("ManagedPolicyArns")), "{event}");
     assert!(!role_exists(&name), "the half-made role was rolled back");
+    assert_eq!(attachments(&attached), 0, "the policy attached before the failure was detached");
+}
+
+#[test]
+fn an_update_sets_and_removes_the_boundary_and_managed_policies_in_place() {
+    let handler = handler();
+    let name = unique("native-boundary");
+    let (boundary, managed) = (managed_policy("native-boundary"), managed_policy("native-managed"));
+    let model = json!({"RoleName": name, "ExternalId": "ext-1", "TrustedAccountIds": ["111122223333"]});
+    let created = handler.call("CREATE", &token(), model.clone(), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+
+    let mut bounded = model.clone();
+    bounded["PermissionsBoundary"] = json!(boundary);
+    bounded["ManagedPolicyArns"] = json!([managed]);
+    let after = handler.call("UPDATE", &token(), bounded.clone(), Some(model.clone()));
+    assert_eq!(after["status"], "SUCCESS", "{after}");
+    assert_model(&bounded, &after["resourceModel"], UNORDERED);
+    assert_eq!(after["resourceModel"]["RoleId"], created["resourceModel"]["RoleId"], "updated in place");
+
+    let unbounded = handler.call("UPDATE", &token(), model.clone(), Some(bounded));
+    assert_eq!(unbounded["status"], "SUCCESS", "{unbounded}");
+    for removed in ["PermissionsBoundary", "ManagedPolicyArns"] {
+        assert!(unbounded["resourceModel"].get(removed).is_none(), "{removed} removed: {unbounded}");
+    }
+    assert_eq!(attachments(&managed), 0);
+    assert_eq!(handler.call("DELETE", &token(), json!({"RoleName": name}), None)["status"], "SUCCESS");
 }
 
 #[test]
@@ -228,4 +270,20 @@ fn requests_without_the_identifier_are_not_found() {
         let event = handler().call(action, &token(), json!({}), None);
         assert_eq!(event["errorCode"], "NotFound", "{action}: {event}");
     }
+}
+
+/// The proof that the suite's passes mean something: moto really enforces IAM, so a handler
+/// whose role lacks the permissions is refused, and says so with the right code.
+#[test]
+fn without_its_permissions_the_handler_is_denied() {
+    let handler = handler();
+    let name = unique("native-denied");
+    assert_eq!(handler.call("CREATE", &token(), full_model(&name), None)["status"], "SUCCESS");
+    let denied = Handler::new("cross-account-role", TYPE).without_permissions();
+    for action in ["READ", "DELETE"] {
+        let event = denied.call(action, &token(), json!({"RoleName": name}), None);
+        assert_eq!(event["errorCode"], "AccessDenied", "{action}: {event}");
+    }
+    assert!(role_exists(&name), "the denied DELETE changed nothing");
+    assert_eq!(handler.call("DELETE", &token(), json!({"RoleName": name}), None)["status"], "SUCCESS");
 }

@@ -52,7 +52,7 @@ pub fn drive(stack: &Stack, function: &str, type_name: &str, action: &str, model
         "bearerToken": token,
         "resourceType": type_name,
         "requestData": {
-            "callerCredentials": {"accessKeyId": "testing", "secretAccessKey": "testing", "sessionToken": "testing"},
+            "callerCredentials": stack.handler_credentials(type_name)?,
             "logicalResourceId": "Invoked",
             "resourceProperties": model,
             "previousResourceProperties": previous,

@@ -1,7 +1,9 @@
 //! The local stack: moto server and `cargo lambda watch` serving the handlers, on free
 //! loopback ports, stopped by process group when dropped.
 
+use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -9,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::project::Project;
 use crate::tools::Tools;
@@ -19,12 +22,44 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// The region of every local run.
 pub const REGION: &str = "us-east-1";
 
-/// A running local stack.
+/// AWS credentials, as the registry passes them to a handler.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+}
+
+/// A role of the run and a session of it.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub role_arn: String,
+    pub credentials: Credentials,
+}
+
+/// The principals of a run (see contract-tests/principals.py).
+#[derive(Deserialize, Serialize)]
+pub struct Principals {
+    /// Allowed everything: fixtures, and state prepared or inspected behind a handler's back.
+    pub admin: Credentials,
+    /// Per type: exactly the declared permissions.
+    pub handlers: BTreeMap<String, Role>,
+    /// No permissions at all.
+    pub denied: Credentials,
+}
+
+/// A running local stack. moto enforces IAM: every caller needs the permissions it uses.
 pub struct Stack {
     pub moto_url: String,
     pub lambda_url: String,
     /// Where the handlers record the AWS operations they call.
     pub record_file: PathBuf,
+    pub principals: Principals,
+    /// The principals as JSON, for the native contract suite (`RPDK_CREDENTIALS`).
+    pub principals_file: PathBuf,
     children: Vec<Child>,
     agent: ureq::Agent,
 }
@@ -43,25 +78,38 @@ impl Stack {
         let lambda_port = free_port()?;
         let record_file = project.work_dir()?.join("recorded-calls.txt");
         std::fs::write(&record_file, "")?;
-        let mut stack = Self {
-            moto_url: format!("http://127.0.0.1:{moto_port}"),
-            lambda_url: format!("http://127.0.0.1:{lambda_port}"),
-            record_file,
-            children: Vec::new(),
-            agent,
-        };
-
-        let moto = Command::new(tools.bin("moto", "moto_server"))
+        let moto_url = format!("http://127.0.0.1:{moto_port}");
+        // moto with the project's extensions (contract-tests/moto_ext).
+        let mut moto = Command::new(tools.bin("moto", "python"))
+            .arg(project.root.join("contract-tests").join("moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .stdout(log_file(&logs, "moto.log")?)
             .stderr(log_file(&logs, "moto.log")?)
             .process_group(0)
             .spawn()
             .context("cannot start moto_server")?;
-        stack.children.push(moto);
-        stack.wait_until("moto", Duration::from_secs(60), |s| {
-            s.agent.get(format!("{}/moto-api/data.json", s.moto_url)).call().is_ok_and(|r| r.status().is_success())
-        })?;
+        let principals = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
+            agent.get(format!("{moto_url}/moto-api/data.json")).call().is_ok_and(|r| r.status().is_success())
+        })
+        .and_then(|()| make_principals(project, tools, &moto_url));
+        let principals = match principals {
+            Ok(principals) => principals,
+            Err(error) => {
+                stop(&mut moto);
+                return Err(error);
+            }
+        };
+        let principals_file = project.work_dir()?.join("principals.json");
+        std::fs::write(&principals_file, serde_json::to_vec(&principals)?)?;
+        let mut stack = Self {
+            moto_url,
+            lambda_url: format!("http://127.0.0.1:{lambda_port}"),
+            record_file,
+            principals,
+            principals_file,
+            children: vec![moto],
+            agent,
+        };
 
         let watch = Command::new(tools.bin("lambda", "cargo-lambda"))
             .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &lambda_port.to_string()])
@@ -79,9 +127,11 @@ impl Stack {
         for entry in project.binaries() {
             // The first invocation compiles (a no-op after the harness's own build) and starts
             // the function; an empty payload answers at once with a FAILED event.
-            stack.wait_until(&entry.binary, Duration::from_secs(900), |s| {
-                s.invoke(&entry.binary, &serde_json::json!({})).is_ok_and(|event| event.get("status").is_some())
-            })?;
+            let mut children = std::mem::take(&mut stack.children);
+            let ready = || stack.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
+            let outcome = wait_until(&entry.binary, Duration::from_secs(900), &mut children, ready);
+            stack.children = children;
+            outcome?;
         }
         Ok(stack)
     }
@@ -98,32 +148,78 @@ impl Stack {
         serde_json::from_str(&body).with_context(|| format!("invoke {function}: not JSON: {body}"))
     }
 
-    fn wait_until(&mut self, what: &str, limit: Duration, ready: impl Fn(&Self) -> bool) -> Result<()> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if ready(self) {
-                eprintln!("stack: {what} ready after {:.1} s", start.elapsed().as_secs_f64());
-                return Ok(());
-            }
-            for child in &mut self.children {
-                if let Some(status) = child.try_wait()? {
-                    bail!("waiting for {what}: a stack process ended ({status}); see .rpdk/logs/");
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        bail!("{what} did not become ready within {} s; see .rpdk/logs/", limit.as_secs())
+    /// The credentials CloudFormation would pass the handlers of `type_name`.
+    pub fn handler_credentials(&self, type_name: &str) -> Result<&Credentials> {
+        self.principals.handlers.get(type_name).map(|role| &role.credentials).with_context(|| format!("no handler role for {type_name}"))
     }
+}
+
+/// Polls `ready` until it holds, failing early when one of `children` ends.
+fn wait_until(what: &str, limit: Duration, children: &mut [Child], ready: impl Fn() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            eprintln!("stack: {what} ready after {:.1} s", start.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        for child in children.iter_mut() {
+            if let Some(status) = child.try_wait()? {
+                bail!("waiting for {what}: a stack process ended ({status}); see .rpdk/logs/");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    bail!("{what} did not become ready within {} s; see .rpdk/logs/", limit.as_secs())
+}
+
+/// Makes the run's principals (each type's role from the permissions its committed schema
+/// declares) and switches moto's IAM enforcement on.
+fn make_principals(project: &Project, tools: &Tools, moto_url: &str) -> Result<Principals> {
+    let mut types = BTreeMap::new();
+    for entry in &project.config.types {
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
+        types.insert(project.type_name(entry), declared_actions(&schema).into_iter().flat_map(|(_, actions)| actions).collect::<std::collections::BTreeSet<_>>());
+    }
+    let mut child = Command::new(tools.bin("moto", "python"))
+        .arg(project.root.join("contract-tests").join("principals.py"))
+        .env("RPDK_MOTO_URL", moto_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run contract-tests/principals.py")?;
+    let spec = json!({"account": ACCOUNT_ID, "region": REGION, "types": types});
+    child.stdin.take().context("no stdin")?.write_all(spec.to_string().as_bytes())?;
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!("contract-tests/principals.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    serde_json::from_slice(&output.stdout).context("contract-tests/principals.py printed no principals")
+}
+
+/// The permissions a schema declares, per registry action (`CREATE` → actions).
+pub fn declared_actions(schema: &Value) -> BTreeMap<String, Vec<String>> {
+    let handlers = schema.get("handlers").and_then(Value::as_object);
+    handlers
+        .into_iter()
+        .flatten()
+        .map(|(key, handler)| {
+            let actions = handler.get("permissions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+            (key.to_ascii_uppercase(), actions)
+        })
+        .collect()
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            // Each child leads its own process group: stop it with everything it started.
-            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
-            let _ = child.wait();
-        }
+        self.children.iter_mut().for_each(stop);
     }
+}
+
+/// Stops a child that leads its own process group, with everything it started.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
+    let _ = child.wait();
 }
 
 fn free_port() -> Result<u16> {

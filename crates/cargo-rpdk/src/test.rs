@@ -1,6 +1,7 @@
 //! `cargo rpdk test`: every test of the project, against the local stack, ending with one line
 //! `N passed, N failed`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -95,6 +96,7 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
                 ("AWS_ENDPOINT_URL", stack.moto_url.as_str()),
+                ("RPDK_CREDENTIALS", &stack.principals_file.display().to_string()),
             ],
         )?,
     );
@@ -104,6 +106,9 @@ pub fn run(options: &Options) -> Result<()> {
             Ok(counts) => report.add(&name, counts),
             Err(error) => report.check(&name, Err(error)),
         }
+    }
+    for entry in &project.config.types {
+        report.check(&format!("permissions of {} are exact", project.type_name(entry)), permissions_exact(&project, &stack, entry));
     }
     drop(stack);
 
@@ -153,20 +158,26 @@ fn schema_drift(project: &Project, bin_dir: &Path) -> Result<()> {
     }
 }
 
-/// Runs the `cfn` CLI offline (see contract-tests/cfn_offline.py) in `dir`.
-fn cfn(tools: &Tools, project: &Project, dir: &Path, moto_url: &str, args: &[&str]) -> Result<Output> {
-    Command::new(tools.bin("cfn", "python"))
-        .arg(project.root.join("contract-tests").join("cfn_offline.py"))
-        .args(args)
-        .current_dir(dir)
-        .env("RPDK_MOTO_URL", moto_url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+/// Runs the `cfn` CLI offline (see contract-tests/cfn_offline.py) in `dir`, as the stack's
+/// admin when there is a stack (commands that make no AWS call need none).
+fn cfn(tools: &Tools, project: &Project, dir: &Path, stack: Option<&Stack>, args: &[&str]) -> Result<Output> {
+    let mut command = Command::new(tools.bin("cfn", "python"));
+    command.arg(project.root.join("contract-tests").join("cfn_offline.py")).args(args).current_dir(dir);
+    match stack {
+        Some(stack) => admin_env(&mut command, stack),
+        // The wrapper needs an endpoint; nothing listens there.
+        None => command.env("RPDK_MOTO_URL", "http://127.0.0.1:9").env("AWS_ACCESS_KEY_ID", "unused").env("AWS_SECRET_ACCESS_KEY", "unused"),
+    };
+    command.env("AWS_DEFAULT_REGION", REGION).env_remove("AWS_SESSION_TOKEN").env_remove("AWS_PROFILE").output().context("cannot run cfn")
+}
+
+/// The environment of a Python tool acting as the stack's admin.
+fn admin_env<'c>(command: &'c mut Command, stack: &Stack) -> &'c mut Command {
+    command
+        .env("RPDK_MOTO_URL", &stack.moto_url)
+        .env("AWS_ACCESS_KEY_ID", &stack.principals.admin.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &stack.principals.admin.secret_access_key)
         .env("AWS_DEFAULT_REGION", REGION)
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .context("cannot run cfn")
 }
 
 /// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
@@ -184,8 +195,7 @@ fn cfn_project(project: &Project, entry: &TypeEntry, label: &str) -> Result<Path
 
 fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<()> {
     let dir = cfn_project(project, entry, "validate")?;
-    // Validation makes no AWS call; the endpoint only satisfies the wrapper.
-    let output = cfn(tools, project, &dir, "http://127.0.0.1:9", &["validate"])?;
+    let output = cfn(tools, project, &dir, None, &["validate"])?;
     if output.status.success() {
         Ok(())
     } else {
@@ -206,14 +216,7 @@ pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &Typ
     ];
     let fixture = project.fixture_dir(entry).join("fixture.py");
     if fixture.is_file() {
-        let output = Command::new(tools.bin("moto", "python"))
-            .arg(&fixture)
-            .env("RPDK_MOTO_URL", &stack.moto_url)
-            .env("RPDK_RUN_ID", run_id)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", REGION)
-            .output()?;
+        let output = admin_env(Command::new(tools.bin("moto", "python")).arg(&fixture).env("RPDK_RUN_ID", run_id), stack).output()?;
         if !output.status.success() {
             bail!("{}: {}", fixture.display(), String::from_utf8_lossy(&output.stderr));
         }
@@ -263,6 +266,9 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
         REGION.to_owned(),
         "--typeconfig".to_owned(),
         "typeconfig.json".to_owned(),
+        // cfn test assumes the role for each handler call, as CloudFormation does.
+        "--role-arn".to_owned(),
+        stack.principals.handlers.get(&project.type_name(entry)).context("no handler role")?.role_arn.clone(),
         "--".to_owned(),
         "-p".to_owned(),
         "no:cacheprovider".to_owned(),
@@ -272,7 +278,7 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
         args.extend(["-k".to_owned(), filter.to_owned()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = cfn(tools, project, &dir, &stack.moto_url, &args)?;
+    let output = cfn(tools, project, &dir, Some(stack), &args)?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     write(&dir.join("cfn-test.log"), &log)?;
     for line in log.lines().filter(|l| l.contains("PASSED") || l.contains("FAILED") || l.contains("SKIPPED") || l.contains("ERROR")) {
@@ -284,6 +290,45 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
         bail!("cfn test failed; see {}", dir.join("cfn-test.log").display());
     }
     Ok(counts)
+}
+
+/// Each handler's declared permissions equal the actions it was seen calling in this run
+/// (recorded by rpdk-aws's CallRecorder, implied actions included), in both directions.
+fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Result<()> {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
+    let recorded = std::fs::read_to_string(&stack.record_file)?;
+    let problems = permission_differences(&crate::stack::declared_actions(&schema), &recorded, &project.type_name(entry));
+    if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }
+}
+
+/// What differs between the declared permissions (per registry action) and the recorded
+/// calls (`type<TAB>ACTION<TAB>service:Operation` lines) of one type.
+fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &str, type_name: &str) -> Vec<String> {
+    let mut observed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for line in recorded.lines() {
+        if let [line_type, action, permission] = line.split('\t').collect::<Vec<_>>()[..] {
+            if line_type == type_name {
+                observed.entry(action).or_default().insert(permission);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (action, declared) in declared {
+        let declared: BTreeSet<&str> = declared.iter().map(String::as_str).collect();
+        let seen = observed.remove(action.as_str()).unwrap_or_default();
+        let unused: Vec<_> = declared.difference(&seen).collect();
+        let undeclared: Vec<_> = seen.difference(&declared).collect();
+        if !unused.is_empty() {
+            problems.push(format!("{action} declares {unused:?} but never called them (remove them, or add the test that needs them)"));
+        }
+        if !undeclared.is_empty() {
+            problems.push(format!("{action} called {undeclared:?} without declaring them"));
+        }
+    }
+    for (action, seen) in observed {
+        problems.push(format!("{action} has no handler in the schema but called {seen:?}"));
+    }
+    problems
 }
 
 /// The totals of pytest's JUnit report (its `<testsuite>` element).
@@ -374,6 +419,28 @@ mod tests {
         expected_rules(template, "E3003 'ExternalId' is a required property\nE3002 Additional properties\n").expect("both named");
         assert!(expected_rules(template, "E0000 Parse error\n").is_err(), "a refusal for another reason is not the proof");
         assert!(expected_rules("Resources: {}\n", "E3003 x\n").is_err(), "the template must say what it expects");
+    }
+
+    #[test]
+    fn permissions_must_match_the_calls_in_both_directions() {
+        let declared = BTreeMap::from([
+            ("CREATE".to_owned(), vec!["iam:CreateRole".to_owned(), "iam:TagRole".to_owned()]),
+            ("READ".to_owned(), vec!["iam:GetRole".to_owned()]),
+        ]);
+        let t = "Rpdk::IAM::CrossAccountRole";
+        let exact = format!("{t}\tCREATE\tiam:CreateRole\n{t}\tCREATE\tiam:TagRole\n{t}\tREAD\tiam:GetRole\nOther::Type\tREAD\tiam:ListRoles\n");
+        assert!(permission_differences(&declared, &exact, t).is_empty(), "other types' calls do not count");
+
+        let missing = format!("{exact}{t}\tREAD\tiam:ListRoleTags\n");
+        let problems = permission_differences(&declared, &missing, t);
+        assert!(problems.iter().any(|p| p.contains("READ called") && p.contains("iam:ListRoleTags")), "{problems:?}");
+
+        let unused = format!("{t}\tCREATE\tiam:CreateRole\n{t}\tREAD\tiam:GetRole\n");
+        let problems = permission_differences(&declared, &unused, t);
+        assert!(problems.iter().any(|p| p.contains("CREATE declares") && p.contains("iam:TagRole")), "{problems:?}");
+
+        let no_handler = format!("{exact}{t}\tLIST\tiam:ListRoles\n");
+        assert!(permission_differences(&declared, &no_handler, t).iter().any(|p| p.starts_with("LIST has no handler")));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use rpdk::{Credentials, HandlerError, HandlerErrorCode};
+use rpdk::{Credentials, HandlerError, HandlerErrorCode, Request};
 
 /// The environment variable that redirects every AWS client (the SDKs' standard name).
 pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
@@ -162,24 +162,27 @@ pub const RECORD_ENV: &str = "RPDK_RECORD_CALLS";
 /// `iam:TagRole` for a `CreateRole` with tags).
 pub type Implied = fn(&BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str>;
 
-/// An SDK interceptor that appends `service:Operation` of every call, and the actions its
-/// input implies, to the file named by `RPDK_RECORD_CALLS`; it does nothing when that is unset.
-/// Only names are written, never inputs.
+/// An SDK interceptor that appends one line per call to the file named by `RPDK_RECORD_CALLS`:
+/// the type, the registry action and the IAM action (`service:Operation`), then one line for
+/// each action its input implies. It does nothing when that variable is unset. Only names are
+/// written, never inputs.
 #[derive(Clone, Debug)]
 pub struct CallRecorder {
     file: Option<Arc<Mutex<std::fs::File>>>,
+    origin: String,
     implied: Implied,
 }
 
 impl CallRecorder {
-    /// A recorder writing where `RPDK_RECORD_CALLS` says, with the service's `implied` rules.
-    pub fn from_env(implied: Implied) -> Self {
+    /// A recorder for the calls made while handling `request`, with the service's `implied`
+    /// rules.
+    pub fn for_request<M, T>(request: &Request<M, T>, implied: Implied) -> Self {
         let file = std::env::var(RECORD_ENV)
             .ok()
             .filter(|path| !path.is_empty())
             .and_then(|path| OpenOptions::new().create(true).append(true).open(path).ok())
             .map(|file| Arc::new(Mutex::new(file)));
-        Self { file, implied }
+        Self { file, origin: format!("{}\t{}", request.type_name, request.action.as_str()), implied }
     }
 }
 
@@ -195,10 +198,9 @@ impl Intercept for CallRecorder {
         config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (Some(file), Some(metadata)) = (&self.file, config.load::<Metadata>()) else { return Ok(()) };
-        let mut lines = format!("{}:{}\n", iam_prefix(metadata.service()), metadata.name());
+        let mut lines = format!("{}\t{}:{}\n", self.origin, iam_prefix(metadata.service()), metadata.name());
         for action in (self.implied)(context) {
-            lines.push_str(action);
-            lines.push('\n');
+            lines.push_str(&format!("{}\t{action}\n", self.origin));
         }
         if let Ok(mut file) = file.lock() {
             file.write_all(lines.as_bytes())?;

@@ -1,4 +1,17 @@
 //! The IAM calls of the type, and the model as IAM stores it.
+//!
+//! # Permissions
+//!
+//! Each IAM operation needs the action of the same name (the IAM chapter of AWS's Service
+//! Authorization Reference), and one needs more, depending on its input. `cargo rpdk test`
+//! records every call with the actions [`implied`] adds and checks both directions against the
+//! permissions each handler declares in [`crate::model`].
+//!
+//! | Operation | Actions | Reference |
+//! |---|---|---|
+//! | `CreateRole` | `iam:CreateRole`, and `iam:TagRole` when `Tags` are given | IAM User Guide, "Permissions required to tag IAM entities": creating a role with tags needs `iam:TagRole` too |
+//! | `CreateRole` with `PermissionsBoundary` | `iam:CreateRole` (the boundary is a condition key, `iam:PermissionsBoundary`, not a separate action) | SAR, `CreateRole` |
+//! | every other call: `GetRole`, `UpdateRole`, `UpdateAssumeRolePolicy`, `Put`/`DeleteRolePermissionsBoundary`, `Put`/`Get`/`Delete`/`ListRolePolicies`, `Attach`/`Detach`/`ListAttachedRolePolicies`, `Tag`/`Untag`/`ListRoleTags`, `ListRoles`, `DeleteRole` | the action of the same name | SAR: no dependent actions |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,7 +49,8 @@ where
     rpdk_aws::classify(&format!("IAM {operation}"), error, IAM_CODES)
 }
 
-/// Actions a call implies beyond its own: creating a role with tags needs `iam:TagRole`.
+/// Actions a call implies beyond its own (see the table above): creating a role with tags
+/// needs `iam:TagRole`.
 fn implied(context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str> {
     use aws_sdk_iam::operation::create_role::CreateRoleInput;
     match context.input().downcast_ref::<CreateRoleInput>() {
@@ -112,7 +126,7 @@ impl Iam {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_iam::config::Builder::from(&config).interceptor(CallRecorder::from_env(implied)).build();
+        let config = aws_sdk_iam::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).build();
         Ok(Self { client: Client::from_conf(config) })
     }
 

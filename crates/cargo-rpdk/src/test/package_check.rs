@@ -60,7 +60,7 @@ pub fn check(project: &Project, tools: &Tools, entry: &TypeEntry, bin_dir: &Path
     }
     std::fs::copy(&written.bundle, dir.join(HANDLER_BUNDLE))?;
     for args in [&["generate"][..], &["submit", "--dry-run"]] {
-        let output = cfn(tools, project, &dir, "http://127.0.0.1:9", args)?;
+        let output = cfn(tools, project, &dir, None, args)?;
         ensure!(output.status.success(), "cfn {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
     }
     let theirs = entries(&std::fs::read(dir.join(format!("{}.zip", project.type_stem(entry))))?)?;

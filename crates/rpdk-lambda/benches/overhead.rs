@@ -1,0 +1,159 @@
+//! The framework's cost per invocation, without any service call: decode the registry request
+//! from bytes, dispatch it to the type, encode the progress event to bytes. The model is about
+//! 4 KiB of JSON, sent as CloudFormation sends it (stringified primitives, an unknown key, a
+//! null), through an UPDATE that carries it twice (desired and previous).
+//!
+//! `cargo bench -p rpdk-lambda --bench overhead`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rpdk::{Empty, HandlerResult, HandlerSpec, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging};
+use rpdk_lambda::Types;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A model shaped like a real one: scalars, a tag list and a free-form policy document.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+struct Service {
+    name: String,
+    description: Option<String>,
+    max_session_duration: Option<i64>,
+    enabled: Option<bool>,
+    tags: Option<Vec<Tag>>,
+    policy_document: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceName {
+    name: String,
+}
+
+/// Answers every action from its input: the cost measured is the framework's alone.
+struct Echo;
+
+impl ResourceHandler for Echo {
+    type Model = Service;
+    type Identifier = ServiceName;
+    type ListInput = Empty;
+    type Context = Empty;
+    type TypeConfiguration = Empty;
+
+    fn metadata() -> Metadata {
+        Metadata {
+            service: "Bench",
+            resource: "Service",
+            description: "A model of about 4 KiB.",
+            source_url: None,
+            primary_identifier: &["/properties/Name"],
+            additional_identifiers: &[],
+            read_only: &[],
+            write_only: &[],
+            create_only: &["/properties/Name"],
+            handlers: Handlers {
+                create: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+                read: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+                update: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+                delete: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+                list: HandlerSpec { permissions: &[], timeout_in_minutes: None },
+            },
+            tagging: Tagging::none(),
+            replacement_strategy: None,
+        }
+    }
+
+    async fn create(&self, req: &Request<Service, Empty>, _: &mut Session<Empty>) -> HandlerResult<Service> {
+        Ok(req.model.clone())
+    }
+
+    async fn read(&self, req: &Request<ServiceName, Empty>) -> Result<Service, rpdk::HandlerError> {
+        Ok(Service { name: req.model.name.clone(), description: None, max_session_duration: None, enabled: None, tags: None, policy_document: None })
+    }
+
+    async fn update(&self, req: &Request<Service, Empty>, _: &mut Session<Empty>) -> HandlerResult<Service> {
+        Ok(req.model.clone())
+    }
+
+    async fn delete(&self, _: &Request<ServiceName, Empty>, _: &mut Session<Empty>) -> HandlerResult<()> {
+        Ok(())
+    }
+
+    async fn list(&self, _: &Request<Empty, Empty>) -> Result<ListPage<Service>, rpdk::HandlerError> {
+        Ok(ListPage { models: Vec::new(), next_token: None })
+    }
+}
+
+/// About 4 KiB: 40 tags and a policy of 10 statements, primitives as strings.
+fn model() -> Value {
+    let tags: Vec<Value> = (0..40).map(|i| json!({"Key": format!("cost-center-{i:02}"), "Value": format!("team-{i:02}-platform")})).collect();
+    let statements: Vec<Value> = (0..10)
+        .map(|i| json!({"Sid": format!("Read{i}"), "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": format!("arn:aws:s3:::bucket-{i}/*")}))
+        .collect();
+    json!({
+        "Name": "partner-service",
+        "Description": "A service shared with partner accounts through the platform's onboarding pipeline.",
+        "MaxSessionDuration": "3600",
+        "Enabled": "true",
+        "Tags": tags,
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        "Unknown": null,
+    })
+}
+
+fn request() -> Vec<u8> {
+    let model = model();
+    assert!((3800..4600).contains(&model.to_string().len()), "the model is about 4 KiB: {}", model.to_string().len());
+    serde_json::to_vec(&json!({
+        "awsAccountId": "123456789012",
+        "bearerToken": "0f3c1c2e-8f3b-4a0e-9d55-c1b6c0d6c3a1",
+        "region": "us-east-1",
+        "action": "UPDATE",
+        "responseEndpoint": null,
+        "resourceType": "Rpdk::Bench::Service",
+        "resourceTypeVersion": "00000001",
+        "requestData": {
+            "callerCredentials": {"accessKeyId": "ASIAEXAMPLE", "secretAccessKey": "secret", "sessionToken": "token"},
+            "providerCredentials": null,
+            "providerLogGroupName": "rpdk-bench",
+            "logicalResourceId": "Service",
+            "resourceProperties": model,
+            "previousResourceProperties": model,
+            "stackTags": {"team": "platform"},
+            "systemTags": {"aws:cloudformation:stack-name": "bench"},
+            "typeConfiguration": null
+        },
+        "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/1",
+        "callbackContext": null,
+        "nextToken": null
+    }))
+    .expect("encodes")
+}
+
+fn overhead(c: &mut Criterion) {
+    let types = Types::new().with(Echo).expect("the bench type's schema");
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let payload = request();
+    let check = runtime.block_on(types.handle(serde_json::from_slice(&payload).expect("JSON"), None));
+    assert_eq!(serde_json::to_value(&check).expect("encodes")["status"], "SUCCESS", "the bench request succeeds");
+
+    c.bench_function("decode + dispatch + encode, UPDATE with a 4 KiB model", |b| {
+        b.iter(|| {
+            let request: Value = serde_json::from_slice(black_box(&payload)).expect("JSON");
+            let event = runtime.block_on(types.handle(request, None));
+            black_box(serde_json::to_vec(&event).expect("encodes"))
+        });
+    });
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
