@@ -2,6 +2,7 @@
 //!
 //! Run through the workspace alias (`cargo rpdk <command>`), from anywhere in the project.
 
+mod bench;
 mod demo;
 mod invoke;
 mod package;
@@ -31,6 +32,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Cold start and peak memory of each handler as built for Lambda.
+    Bench(bench::Options),
     /// The full lifecycle of each type against the local stack, printing every progress event.
     Demo(demo::Options),
     /// Emit the registry schema of every type into schemas/.
@@ -48,6 +51,7 @@ enum Command {
 fn main() {
     let Cargo::Rpdk(cli) = Cargo::parse();
     let outcome: Result<()> = match cli.command {
+        Command::Bench(options) => bench::run(&options),
         Command::Demo(options) => demo::run(&options),
         Command::Schema(options) => schema::run(&options),
         Command::Package(options) => package::run(&options),

@@ -44,19 +44,7 @@ pub struct Written {
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
     let tools = Tools::ensure(&project)?;
-    let lambda_dir = project.target_dir().join("lambda").join("x86_64");
-    for entry in project.binaries() {
-        // Registry handlers run on x86_64 (protocol.md §6); zig links against Lambda's glibc.
-        run_checked(
-            Command::new(tools.bin("lambda", "cargo-lambda"))
-                .args(["lambda", "build", "--release", "--x86-64", "--package", &entry.crate_name, "--bin", &entry.binary])
-                .arg("--lambda-dir")
-                .arg(&lambda_dir)
-                .current_dir(&project.root)
-                .env("PATH", tools.path_with("lambda")),
-            &format!("building {} for Lambda", entry.binary),
-        )?;
-    }
+    let lambda_dir = build_for_lambda(&project, &tools)?;
     let out = options.out.clone().unwrap_or_else(|| project.target_dir().join("rpdk").join("package"));
     for entry in &project.config.types {
         let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
@@ -70,7 +58,26 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-fn file_size(path: &Path) -> Result<u64> {
+/// Release-builds every handler for Lambda; returns the directory holding
+/// `<binary>/bootstrap`.
+pub fn build_for_lambda(project: &Project, tools: &Tools) -> Result<PathBuf> {
+    let lambda_dir = project.target_dir().join("lambda").join("x86_64");
+    for entry in project.binaries() {
+        // Registry handlers run on x86_64 (protocol.md §6); zig links against Lambda's glibc.
+        run_checked(
+            Command::new(tools.bin("lambda", "cargo-lambda"))
+                .args(["lambda", "build", "--release", "--x86-64", "--package", &entry.crate_name, "--bin", &entry.binary])
+                .arg("--lambda-dir")
+                .arg(&lambda_dir)
+                .current_dir(&project.root)
+                .env("PATH", tools.path_with("lambda")),
+            &format!("building {} for Lambda", entry.binary),
+        )?;
+    }
+    Ok(lambda_dir)
+}
+
+pub fn file_size(path: &Path) -> Result<u64> {
     Ok(std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len())
 }
 

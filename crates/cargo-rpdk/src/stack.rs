@@ -155,7 +155,7 @@ impl Stack {
 }
 
 /// Polls `ready` until it holds, failing early when one of `children` ends.
-fn wait_until(what: &str, limit: Duration, children: &mut [Child], ready: impl Fn() -> bool) -> Result<()> {
+pub fn wait_until(what: &str, limit: Duration, children: &mut [Child], ready: impl Fn() -> bool) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if ready() {
@@ -217,15 +217,15 @@ impl Drop for Stack {
 }
 
 /// Stops a child that leads its own process group, with everything it started.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
     let _ = child.wait();
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn log_file(dir: &std::path::Path, name: &str) -> Result<File> {
+pub fn log_file(dir: &std::path::Path, name: &str) -> Result<File> {
     Ok(File::options().create(true).append(true).open(dir.join(name))?)
 }

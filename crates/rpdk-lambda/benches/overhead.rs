@@ -1,7 +1,7 @@
 //! The framework's cost per invocation, without any service call: decode the registry request
 //! from bytes, dispatch it to the type, encode the progress event to bytes. The model is about
 //! 4 KiB of JSON, sent as CloudFormation sends it (stringified primitives, an unknown key, a
-//! null), through an UPDATE that carries it twice (desired and previous).
+//! null), through a CREATE (the model in and out) and an UPDATE (in twice: desired and previous).
 //!
 //! `cargo bench -p rpdk-lambda --bench overhead` (also measures the JSON parse alone: the floor
 //! of a design that decodes through `serde_json::Value`).
@@ -111,14 +111,16 @@ fn model() -> Value {
     })
 }
 
-fn request() -> Vec<u8> {
+/// A production-shaped request: UPDATE carries the model twice, CREATE once.
+fn request(action: &str) -> Vec<u8> {
     let model = model();
+    let previous = if action == "UPDATE" { model.clone() } else { Value::Null };
     assert!((3800..4600).contains(&model.to_string().len()), "the model is about 4 KiB: {}", model.to_string().len());
     serde_json::to_vec(&json!({
         "awsAccountId": "123456789012",
         "bearerToken": "0f3c1c2e-8f3b-4a0e-9d55-c1b6c0d6c3a1",
         "region": "us-east-1",
-        "action": "UPDATE",
+        "action": action,
         "responseEndpoint": null,
         "resourceType": "Rpdk::Bench::Service",
         "resourceTypeVersion": "00000001",
@@ -128,7 +130,7 @@ fn request() -> Vec<u8> {
             "providerLogGroupName": "rpdk-bench",
             "logicalResourceId": "Service",
             "resourceProperties": model,
-            "previousResourceProperties": model,
+            "previousResourceProperties": previous,
             "stackTags": {"team": "platform"},
             "systemTags": {"aws:cloudformation:stack-name": "bench"},
             "typeConfiguration": null
@@ -143,19 +145,23 @@ fn request() -> Vec<u8> {
 fn overhead(c: &mut Criterion) {
     let types = Types::new().with(Echo).expect("the bench type's schema");
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let payload = request();
-    let check = runtime.block_on(types.handle(serde_json::from_slice(&payload).expect("JSON"), None));
-    assert_eq!(serde_json::to_value(&check).expect("encodes")["status"], "SUCCESS", "the bench request succeeds");
+    for action in ["CREATE", "UPDATE"] {
+        let payload = request(action);
+        let check = runtime.block_on(types.handle(serde_json::from_slice(&payload).expect("JSON"), None));
+        assert_eq!(serde_json::to_value(&check).expect("encodes")["status"], "SUCCESS", "the bench request succeeds");
 
-    // The floor of the design: the payload parsed into a JSON value, as lambda_runtime hands it over.
-    c.bench_function("JSON parse alone", |b| b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(&payload)).expect("JSON"))));
-    c.bench_function("decode + dispatch + encode, UPDATE with a 4 KiB model", |b| {
-        b.iter(|| {
-            let request: Value = serde_json::from_slice(black_box(&payload)).expect("JSON");
-            let event = runtime.block_on(types.handle(request, None));
-            black_box(serde_json::to_vec(&event).expect("encodes"))
+        // The floor of the design: the payload parsed into a JSON value, as lambda_runtime hands it over.
+        c.bench_function(&format!("{action}: JSON parse alone"), |b| {
+            b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(&payload)).expect("JSON")))
         });
-    });
+        c.bench_function(&format!("{action}: decode + dispatch + encode, 4 KiB model"), |b| {
+            b.iter(|| {
+                let request: Value = serde_json::from_slice(black_box(&payload)).expect("JSON");
+                let event = runtime.block_on(types.handle(request, None));
+                black_box(serde_json::to_vec(&event).expect("encodes"))
+            });
+        });
+    }
 }
 
 criterion_group!(benches, overhead);

@@ -1,0 +1,110 @@
+//! `cargo rpdk bench`: cold start and peak memory of each handler as built for Lambda, through
+//! a real local Lambda runtime API (`cargo lambda watch --only-lambda-apis`).
+//!
+//! Each run starts the `bootstrap` binary afresh and sends it one registry request that the
+//! framework answers without calling AWS (a READ without an identifier: `NotFound`), so the
+//! time covers process start, runtime and logging set-up, schema emission, one poll of the
+//! runtime API, decode, dispatch, encode and the posted response. Peak RSS is the kernel's
+//! high-water mark of the process (`VmHWM`) once it has answered.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+
+use crate::package::build_for_lambda;
+use crate::project::Project;
+use crate::stack::{free_port, log_file, stop, wait_until};
+use crate::tools::Tools;
+
+/// Options of `cargo rpdk bench`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Cold starts per handler.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+}
+
+/// The function name `cargo lambda watch --only-lambda-apis` serves.
+const FUNCTION: &str = "_";
+
+pub fn run(options: &Options) -> Result<()> {
+    ensure!(options.runs > 0, "--runs must be at least 1");
+    let project = Project::discover()?;
+    let tools = Tools::ensure(&project)?;
+    let lambda_dir = build_for_lambda(&project, &tools)?;
+
+    let port = free_port()?;
+    let logs = project.work_dir()?.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let mut api = Command::new(tools.bin("lambda", "cargo-lambda"))
+        .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+        .current_dir(&project.root)
+        .stdout(log_file(&logs, "bench-runtime-api.log")?)
+        .stderr(log_file(&logs, "bench-runtime-api.log")?)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("cannot start cargo lambda watch --only-lambda-apis")?;
+    let outcome = measure_all(&project, &lambda_dir, port, options.runs, &mut api);
+    stop(&mut api);
+    outcome
+}
+
+fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, runs: usize, api: &mut std::process::Child) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into();
+    let address = format!("http://127.0.0.1:{port}");
+    wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())?;
+    let invoke_url = format!("{address}/2015-03-31/functions/{FUNCTION}/invocations");
+
+    for entry in &project.config.types {
+        let type_name = project.type_name(entry);
+        let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
+        let request = json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}});
+        let mut starts = Vec::with_capacity(runs);
+        let mut peak_kib = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let mut function = Command::new(&bootstrap)
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{address}/.rt"))
+                .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", bootstrap.display()))?;
+            let answer = agent.post(&invoke_url).send_json(&request).map_err(anyhow::Error::from).and_then(|mut r| Ok(r.body_mut().read_json::<Value>()?));
+            let elapsed = started.elapsed();
+            let peak = high_water_mark_kib(function.id());
+            stop(&mut function);
+            let answer = answer?;
+            ensure!(answer["errorCode"] == "NotFound", "{type_name}: unexpected answer {answer}");
+            starts.push(elapsed);
+            peak_kib = peak_kib.max(peak?);
+        }
+        starts.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{type_name}: process start to first response {:.1} ms median, {:.1} ms p90, {:.1} ms max over {runs} cold starts; peak RSS {:.1} MiB",
+            ms(starts[runs / 2]),
+            ms(starts[(runs * 9 / 10).min(runs - 1)]),
+            ms(starts[runs - 1]),
+            peak_kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+/// The process's peak resident set size so far, from `/proc/<pid>/status`.
+fn high_water_mark_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM in /proc status")
+}
