@@ -102,7 +102,7 @@ pub struct RoleKey {
 }
 
 /// The IAM actions of each handler: exactly the calls each makes, plus the actions those calls
-/// imply (see `tests/permissions.rs` for the reviewed table and its proof).
+/// imply (the reviewed table is in `iam.rs`; `cargo rpdk test` proves both directions).
 pub const CREATE_PERMISSIONS: &[&str] = &[
     "iam:AttachRolePolicy",
     "iam:CreateRole",
