@@ -4,6 +4,11 @@ Each module fixes or adds one thing moto lacks, through moto's own code paths, s
 enforcement and moto's normal request handling still cover it:
 
 - ``signed_body``: signature checks over the body as the client sent it.
+- ``endpoint_services``: VPC endpoint services as their provider sees them: connection
+  notifications, supported IP address types, private DNS verification, idempotency, filters
+  and paging, a state-managed ``ServiceState``, endpoint connections.
+- ``load_balancer_arns``: ``net/`` and ``gwy/`` in the ARNs of network and gateway load
+  balancers, as AWS writes them.
 """
 
-from . import signed_body  # noqa: F401
+from . import endpoint_services, load_balancer_arns, signed_body  # noqa: F401

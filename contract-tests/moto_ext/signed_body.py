@@ -7,7 +7,11 @@ space as ``+``). A client that encodes differently, as the AWS SDK for Rust does
 ``%20``), then fails with ``SignatureDoesNotMatch`` on any parameter holding a space, e.g. a
 role description. Caching the raw body when the request is built keeps it available: werkzeug
 parses the form from that cache, and moto's ``raw_body`` is then the bytes that were signed.
+The cache replaces the WSGI input too, since some of moto's own endpoints read that directly
+(``/moto-api/state-manager/set-transition``), and would otherwise wait for bytes already read.
 """
+
+import io
 
 from moto.core import request
 
@@ -16,7 +20,7 @@ _original_init = request.Request.__init__
 
 def _init_keeping_the_raw_body(self, *args, **kwargs):
     _original_init(self, *args, **kwargs)
-    self.get_data(cache=True, parse_form_data=False)
+    self.environ["wsgi.input"] = io.BytesIO(self.get_data(cache=True, parse_form_data=False))
 
 
 request.Request.__init__ = _init_keeping_the_raw_body

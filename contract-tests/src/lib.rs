@@ -31,11 +31,46 @@ pub fn admin_key() -> (String, String) {
     (field("accessKeyId"), field("secretAccessKey"))
 }
 
+/// A prerequisite the type's `fixture.py` made for this run (`RPDK_FIXTURES`).
+pub fn fixture(type_name: &str, key: &str) -> String {
+    let path = std::env::var("RPDK_FIXTURES").expect("RPDK_FIXTURES is unset: run through `cargo rpdk test`");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let fixtures: Value = serde_json::from_str(&text).expect("the fixtures file is JSON");
+    fixtures[type_name][key].as_str().unwrap_or_else(|| panic!("no fixture {key} for {type_name}")).to_owned()
+}
+
+/// The AWS actions the handlers recorded for one operation (by `rpdk_aws::operation_id` of its
+/// client request token), in order.
+pub fn recorded_actions(operation: &str) -> Vec<String> {
+    let path = std::env::var("RPDK_RECORD_CALLS").expect("RPDK_RECORD_CALLS is unset: run through `cargo rpdk test`");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    text.lines()
+        .filter_map(|line| match line.split('\t').collect::<Vec<_>>()[..] {
+            [_, _, action, op] if op == operation => Some(action.to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// moto's state manager: `times` describes of a new `model` see its intermediate state, or
+/// (`None`) every transition is immediate again.
+pub fn hold_transitions(model: &str, times: Option<u32>) {
+    let moto = std::env::var("RPDK_MOTO_URL").expect("RPDK_MOTO_URL is unset: run through `cargo rpdk test`");
+    let transition = match times {
+        Some(times) => json!({"progression": "manual", "times": times}),
+        None => json!({"progression": "immediate"}),
+    };
+    ureq::post(format!("{moto}/moto-api/state-manager/set-transition"))
+        .send_json(json!({"model_name": model, "transition": transition}))
+        .expect("moto's state manager answers");
+}
+
 /// A handler served by the local stack.
 pub struct Handler {
     url: String,
     type_name: String,
     credentials: Value,
+    type_configuration: Value,
     agent: ureq::Agent,
 }
 
@@ -48,13 +83,30 @@ impl Handler {
         let credentials = principals()["handlers"][type_name]["credentials"].clone();
         assert!(credentials.is_object(), "the run has no role for {type_name}");
         let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().into();
-        Self { url: format!("{base}/2015-03-31/functions/{function}/invocations"), type_name: type_name.to_owned(), credentials, agent }
+        Self {
+            url: format!("{base}/2015-03-31/functions/{function}/invocations"),
+            type_name: type_name.to_owned(),
+            credentials,
+            type_configuration: Value::Null,
+            agent,
+        }
+    }
+
+    /// The same handler, called with the account's type configuration set to `configuration`.
+    pub fn with_type_configuration(mut self, configuration: Value) -> Self {
+        self.type_configuration = configuration;
+        self
+    }
+
+    /// The same handler, called with other credentials.
+    pub fn with_credentials(mut self, credentials: Value) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// The same handler, called with the credentials of a role that may do nothing.
-    pub fn without_permissions(mut self) -> Self {
-        self.credentials = principals()["denied"].clone();
-        self
+    pub fn without_permissions(self) -> Self {
+        self.with_credentials(principals()["denied"].clone())
     }
 
     /// A registry request as CloudFormation sends it.
@@ -70,6 +122,7 @@ impl Handler {
                 "logicalResourceId": "PartnerRole",
                 "resourceProperties": model,
                 "previousResourceProperties": previous,
+                "typeConfiguration": self.type_configuration,
             }
         })
     }

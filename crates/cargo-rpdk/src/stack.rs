@@ -21,6 +21,8 @@ use crate::tools::Tools;
 pub const ACCOUNT_ID: &str = "123456789012";
 /// The region of every local run.
 pub const REGION: &str = "us-east-1";
+/// How long one handler invocation may work on the local stack.
+const INVOCATION_SECONDS: u64 = 15;
 
 /// AWS credentials, as the registry passes them to a handler.
 #[derive(Clone, Deserialize, Serialize)]
@@ -115,6 +117,9 @@ impl Stack {
             .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &lambda_port.to_string()])
             .args(["--env-var", &format!("AWS_ENDPOINT_URL={}", stack.moto_url)])
             .args(["--env-var", &format!("RPDK_RECORD_CALLS={}", stack.record_file.display())])
+            // Short invocations, so waits that outlast one reach IN_PROGRESS and resume within a
+            // test's time.
+            .args(["--env-var", &format!("RPDK_INVOCATION_SECONDS={INVOCATION_SECONDS}")])
             .current_dir(&project.root)
             .env("PATH", tools.path_with("lambda"))
             .stdout(log_file(&logs, "lambda.log")?)

@@ -85,8 +85,23 @@ pub fn run(options: &Options) -> Result<()> {
     for entry in &project.config.types {
         report.check(&format!("package layout of {}", project.type_name(entry)), package_check::check(&project, &tools, entry, &bin_dir));
     }
+    type_configurations(&project, &tools, &mut report)?;
+    match moto_extension_tests(&project, &tools) {
+        Ok(counts) => report.add("moto extension tests", counts),
+        Err(error) => report.check("moto extension tests", Err(error)),
+    }
 
     let stack = Stack::start(&project, &tools)?;
+    // Each type's prerequisites, made once: the native suite reads them from a file, the
+    // cfn test inputs get them as placeholder values.
+    let mut fixtures = BTreeMap::new();
+    for entry in &project.config.types {
+        fixtures.insert(project.type_name(entry), placeholders(&project, &tools, &stack, entry)?);
+    }
+    let fixtures_file = project.work_dir()?.join("fixtures.json");
+    let as_json: BTreeMap<&String, BTreeMap<&String, &String>> =
+        fixtures.iter().map(|(name, values)| (name, values.iter().map(|(k, v)| (k, v)).collect())).collect();
+    write(&fixtures_file, serde_json::to_vec_pretty(&as_json)?)?;
     report.add(
         "native contract suite",
         cargo_tests(
@@ -97,12 +112,14 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
                 ("AWS_ENDPOINT_URL", stack.moto_url.as_str()),
                 ("RPDK_CREDENTIALS", &stack.principals_file.display().to_string()),
+                ("RPDK_FIXTURES", &fixtures_file.display().to_string()),
+                ("RPDK_RECORD_CALLS", &stack.record_file.display().to_string()),
             ],
         )?,
     );
     for entry in &project.config.types {
         let name = format!("cfn test {}", project.type_name(entry));
-        match cfn_test(&project, &tools, &stack, entry, options.cfn_filter.as_deref()) {
+        match cfn_test(&project, &tools, &stack, entry, &fixtures[&project.type_name(entry)], options.cfn_filter.as_deref()) {
             Ok(counts) => report.add(&name, counts),
             Err(error) => report.check(&name, Err(error)),
         }
@@ -241,18 +258,17 @@ pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Res
     Ok(text)
 }
 
-fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, filter: Option<&str>) -> Result<Counts> {
+fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, values: &[(String, String)], filter: Option<&str>) -> Result<Counts> {
     let dir = cfn_project(project, entry, "test")?;
     let fixtures = project.fixture_dir(entry);
-    let values = placeholders(project, tools, stack, entry)?;
     let inputs = fixtures.join("inputs");
     for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
         let path = file?.path();
-        let rendered = render(&std::fs::read_to_string(&path)?, &values, &path)?;
+        let rendered = render(&std::fs::read_to_string(&path)?, values, &path)?;
         write(&dir.join("inputs").join(path.file_name().unwrap_or_default()), rendered)?;
     }
     let type_config = fixtures.join("typeconfig.json");
-    let type_config = if type_config.is_file() { render(&std::fs::read_to_string(&type_config)?, &values, &type_config)? } else { "{}".to_owned() };
+    let type_config = if type_config.is_file() { render(&std::fs::read_to_string(&type_config)?, values, &type_config)? } else { "{}".to_owned() };
     write(&dir.join("typeconfig.json"), type_config)?;
 
     let junit = dir.join("junit.xml");
@@ -302,11 +318,11 @@ fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Res
 }
 
 /// What differs between the declared permissions (per registry action) and the recorded
-/// calls (`type<TAB>ACTION<TAB>service:Operation` lines) of one type.
+/// calls (`type<TAB>ACTION<TAB>service:Operation<TAB>operation` lines) of one type.
 fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &str, type_name: &str) -> Vec<String> {
     let mut observed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for line in recorded.lines() {
-        if let [line_type, action, permission] = line.split('\t').collect::<Vec<_>>()[..] {
+        if let [line_type, action, permission, ..] = line.split('\t').collect::<Vec<_>>()[..] {
             if line_type == type_name {
                 observed.entry(action).or_default().insert(permission);
             }
@@ -329,6 +345,25 @@ fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &s
         problems.push(format!("{action} has no handler in the schema but called {seen:?}"));
     }
     problems
+}
+
+/// The tests of the project's moto extensions (contract-tests/moto_ext/tests), which start
+/// their own moto servers.
+fn moto_extension_tests(project: &Project, tools: &Tools) -> Result<Counts> {
+    let junit = project.work_dir()?.join("moto-ext-junit.xml");
+    let output = Command::new(tools.bin("moto", "python"))
+        .args(["-m", "pytest", "contract-tests/moto_ext/tests", "-p", "no:cacheprovider", "-q"])
+        .arg(format!("--junitxml={}", junit.display()))
+        .current_dir(&project.root)
+        .output()
+        .context("cannot run pytest")?;
+    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    eprint!("{log}");
+    let counts = junit_counts(&std::fs::read_to_string(&junit).context("pytest wrote no results")?)?;
+    if !output.status.success() && counts.failed == 0 {
+        bail!("pytest failed: {log}");
+    }
+    Ok(counts)
 }
 
 /// The totals of pytest's JUnit report (its `<testsuite>` element).
@@ -383,6 +418,43 @@ fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Resul
             let name = if must_pass { format!("cfn-lint passes {shown}") } else { format!("cfn-lint refuses {shown}") };
             report.check(&name, outcome);
         }
+    }
+    Ok(())
+}
+
+/// Every type configuration the project shows — the README's examples (a ```json block after
+/// `<!-- type configuration of TYPE -->`) and the cfn test fixtures — is valid against its
+/// type's configuration schema (draft-07, with the schema's definitions).
+fn type_configurations(project: &Project, tools: &Tools, report: &mut Report) -> Result<()> {
+    let readme = std::fs::read_to_string(project.root.join("README.md"))?;
+    let mut examples: Vec<(String, String, String)> = Vec::new();
+    for (index, _) in readme.match_indices("<!-- type configuration of ") {
+        let rest = &readme[index + "<!-- type configuration of ".len()..];
+        let type_name = rest.split(" -->").next().unwrap_or_default().trim().to_owned();
+        let block = rest.split_once("```json\n").and_then(|(_, b)| b.split_once("```")).map(|(b, _)| b.to_owned());
+        examples.push((format!("README's type configuration of {type_name}"), type_name, block.unwrap_or_default()));
+    }
+    for entry in &project.config.types {
+        let file = project.fixture_dir(entry).join("typeconfig.json");
+        if file.is_file() {
+            let shown = file.strip_prefix(&project.root).unwrap_or(&file).display().to_string();
+            examples.push((shown, project.type_name(entry), std::fs::read_to_string(&file)?));
+        }
+    }
+    for (name, type_name, text) in examples {
+        let outcome = project.find_type(&type_name).and_then(|entry| {
+            let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
+            let mut configuration = schema.get("typeConfiguration").cloned().context("the type has no configuration schema")?;
+            configuration["definitions"] = schema.get("definitions").cloned().unwrap_or(Value::Null);
+            let instance: Value = serde_json::from_str(&text).context("not JSON")?;
+            let output = Command::new(tools.bin("cfn", "python"))
+                .args(["-c", "import json, sys, jsonschema; jsonschema.Draft7Validator(json.loads(sys.argv[1])).validate(json.loads(sys.argv[2]))"])
+                .arg(configuration.to_string())
+                .arg(instance.to_string())
+                .output()?;
+            if output.status.success() { Ok(()) } else { bail!("{}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("invalid")) }
+        });
+        report.check(&format!("{name} matches its configuration schema"), outcome);
     }
     Ok(())
 }

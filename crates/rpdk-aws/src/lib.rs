@@ -28,6 +28,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
+use sha2::{Digest, Sha256};
 use aws_types::region::Region;
 use rpdk::{Credentials, HandlerError, HandlerErrorCode, Request};
 
@@ -163,13 +164,15 @@ pub const RECORD_ENV: &str = "RPDK_RECORD_CALLS";
 pub type Implied = fn(&BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str>;
 
 /// An SDK interceptor that appends one line per call to the file named by `RPDK_RECORD_CALLS`:
-/// the type, the registry action and the IAM action (`service:Operation`), then one line for
-/// each action its input implies. It does nothing when that variable is unset. Only names are
-/// written, never inputs.
+/// the type, the registry action, the IAM action (`service:Operation`) and the operation (a
+/// hash of the client request token, the same for every invocation of one operation), then one
+/// line for each action its input implies. It does nothing when that variable is unset. Only
+/// names are written, never inputs.
 #[derive(Clone, Debug)]
 pub struct CallRecorder {
     file: Option<Arc<Mutex<std::fs::File>>>,
     origin: String,
+    operation: String,
     implied: Implied,
 }
 
@@ -182,7 +185,12 @@ impl CallRecorder {
             .filter(|path| !path.is_empty())
             .and_then(|path| OpenOptions::new().create(true).append(true).open(path).ok())
             .map(|file| Arc::new(Mutex::new(file)));
-        Self { file, origin: format!("{}\t{}", request.type_name, request.action.as_str()), implied }
+        Self {
+            file,
+            origin: format!("{}\t{}", request.type_name, request.action.as_str()),
+            operation: operation_id(&request.client_request_token),
+            implied,
+        }
     }
 }
 
@@ -198,15 +206,21 @@ impl Intercept for CallRecorder {
         config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (Some(file), Some(metadata)) = (&self.file, config.load::<Metadata>()) else { return Ok(()) };
-        let mut lines = format!("{}\t{}:{}\n", self.origin, iam_prefix(metadata.service()), metadata.name());
+        let mut lines = format!("{}\t{}:{}\t{}\n", self.origin, iam_prefix(metadata.service()), metadata.name(), self.operation);
         for action in (self.implied)(context) {
-            lines.push_str(&format!("{}\t{action}\n", self.origin));
+            lines.push_str(&format!("{}\t{action}\t{}\n", self.origin, self.operation));
         }
         if let Ok(mut file) = file.lock() {
             file.write_all(lines.as_bytes())?;
         }
         Ok(())
     }
+}
+
+/// How recorded calls name an operation: the first 16 hex digits of the SHA-256 of its client
+/// request token.
+pub fn operation_id(client_request_token: &str) -> String {
+    Sha256::digest(client_request_token.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The IAM action prefix of an SDK service name (`IAM` → `iam`, `Elastic Load Balancing v2` →

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use rpdk::schema::SchemaError;
@@ -126,12 +126,13 @@ pub async fn run(types: Types) -> Result<(), Error> {
         return Err("AWS_LAMBDA_RUNTIME_API is unset: this binary runs on Lambda (or under `cargo lambda watch`); run it with `schema` to print its schemas".into());
     }
     init_logging();
+    let cap = invocation_cap()?;
     let types = &types;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = event.context.deadline();
+        let deadline = effective_deadline(event.context.deadline(), SystemTime::now(), cap);
         let span = invocation_span(&event.payload, &event.context.request_id);
         let response = async {
-            let event = types.handle(event.payload, Some(deadline)).await;
+            let event = types.handle(event.payload, deadline).await;
             tracing::info!(status = ?event.status, error_code = ?event.error_code, "done");
             event
         }
@@ -140,6 +141,32 @@ pub async fn run(types: Types) -> Result<(), Error> {
         Ok::<_, std::convert::Infallible>(response)
     }))
     .await
+}
+
+/// `RPDK_INVOCATION_SECONDS`: how long one invocation may work before it answers IN_PROGRESS
+/// (within the protocol's own 60 s); unset, only the runtime's deadline and the protocol bound it.
+const INVOCATION_SECONDS_ENV: &str = "RPDK_INVOCATION_SECONDS";
+
+fn invocation_cap() -> Result<Option<Duration>, Error> {
+    match std::env::var(INVOCATION_SECONDS_ENV) {
+        Err(_) => Ok(None),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds > 0 => Ok(Some(Duration::from_secs(seconds))),
+            _ => Err(format!("{INVOCATION_SECONDS_ENV}: '{text}' is not a positive number of seconds, e.g. 20").into()),
+        },
+    }
+}
+
+/// The deadline the handlers work to. A runtime deadline already past when the invocation
+/// starts is not a deadline (local runtime APIs send a duration where Lambda sends a time):
+/// it is ignored rather than turning every wait into an immediate IN_PROGRESS.
+fn effective_deadline(runtime: SystemTime, now: SystemTime, cap: Option<Duration>) -> Option<SystemTime> {
+    let runtime = (runtime > now).then_some(runtime);
+    let capped = cap.map(|cap| now + cap);
+    match (runtime, capped) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn invocation_span(payload: &Value, request_id: &str) -> tracing::Span {
@@ -170,6 +197,23 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stdout)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_past_runtime_deadline_is_ignored_and_the_cap_bounds_the_rest() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let epoch_plus_ten_minutes = SystemTime::UNIX_EPOCH + Duration::from_secs(600);
+        assert_eq!(effective_deadline(epoch_plus_ten_minutes, now, None), None);
+        let cap = Some(Duration::from_secs(20));
+        assert_eq!(effective_deadline(epoch_plus_ten_minutes, now, cap), Some(now + Duration::from_secs(20)));
+        let soon = now + Duration::from_secs(5);
+        assert_eq!(effective_deadline(soon, now, cap), Some(soon), "the earlier of the two");
+        assert_eq!(effective_deadline(now + Duration::from_secs(900), now, cap), Some(now + Duration::from_secs(20)));
+    }
 }
 
 #[cfg(doctest)]

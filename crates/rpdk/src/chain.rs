@@ -109,16 +109,37 @@ impl RetryPolicy {
 }
 
 /// The callback context as it travels on the wire: the handler's own state plus the record of
-/// finished steps and of waits under way.
+/// finished steps and of waits under way. The protocol carries no nulls, so each step's output
+/// is wrapped (`{"output": …}`, an absent output being `null`, e.g. a step returning `()`) and
+/// null object fields are left out everywhere (serde reads an absent `Option` field as `None`).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope<C> {
     state: C,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    steps: BTreeMap<String, Value>,
+    steps: BTreeMap<String, StepRecord>,
     /// When each unfinished wait started, in milliseconds since the epoch.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     waits: BTreeMap<String, u64>,
+}
+
+/// A finished step's output, as the callback context records it.
+#[derive(Serialize, Deserialize)]
+struct StepRecord {
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    output: Value,
+}
+
+/// Removes null object fields, at every depth.
+fn without_null_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(without_null_fields);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_null_fields),
+        _ => {}
+    }
 }
 
 /// The state of one CREATE, UPDATE or DELETE across its invocations.
@@ -148,7 +169,7 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         };
         Ok(Self {
             state: envelope.state,
-            steps: envelope.steps,
+            steps: envelope.steps.into_iter().map(|(key, record)| (key, record.output)).collect(),
             waits: envelope.waits,
             checkpoint: None,
             clock,
@@ -191,7 +212,10 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
 
     /// The callback context for an IN_PROGRESS event.
     pub fn into_context(self) -> Result<Value, HandlerError> {
-        to_json(&Envelope { state: self.state, steps: self.steps, waits: self.waits })
+        let steps = self.steps.into_iter().map(|(key, output)| (key, StepRecord { output })).collect();
+        let mut context = to_json(&Envelope { state: self.state, steps, waits: self.waits })?;
+        without_null_fields(&mut context);
+        Ok(context)
     }
 
     /// Runs a step once per operation: when a previous invocation finished the step under
@@ -504,5 +528,28 @@ pub(crate) mod tests {
         let error = Session::<Ctx>::resume(Some(context), clock, SystemTime::now()).err().expect("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidRequest);
         assert!(error.message().starts_with("callbackContext.state.polls:"), "{}", error.message());
+    }
+
+    #[derive(Default, Serialize, Deserialize)]
+    struct Optional {
+        note: Option<String>,
+    }
+
+    #[tokio::test]
+    async fn a_context_carries_no_nulls_and_still_replays_unit_steps() {
+        let clock = FakeClock::new();
+        let deadline = clock.now() + Duration::from_secs(60);
+        let mut session: Session<Optional> = Session::resume(None, clock.clone(), deadline).expect("fresh");
+        let mut calls = 0;
+        session.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("runs");
+        session.call("nothing", || async { Ok(None::<String>) }).await.expect("runs");
+        let context = session.into_context().expect("encodes");
+        assert!(!context.to_string().contains("null"), "{context}");
+
+        let mut resumed: Session<Optional> = Session::resume(Some(context), clock.clone(), deadline).expect("resumes");
+        resumed.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("replays");
+        let nothing: Option<String> = resumed.call("nothing", || async { Ok(Some("again".to_owned())) }).await.expect("replays");
+        assert_eq!((calls, nothing), (1, None), "both steps replayed from the record");
+        assert!(resumed.state().note.is_none());
     }
 }

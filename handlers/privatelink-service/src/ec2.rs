@@ -250,7 +250,8 @@ impl Ec2 {
         Ok(principals)
     }
 
-    async fn notifications(&self, service_id: &str) -> Result<Vec<(String, ConnectionNotification)>, HandlerError> {
+    /// The service's connection notifications, by their EC2 id.
+    pub async fn notifications(&self, service_id: &str) -> Result<Vec<(String, ConnectionNotification)>, HandlerError> {
         let pages = self
             .client
             .describe_vpc_endpoint_connection_notifications()

@@ -160,10 +160,11 @@ async fn configure_new_service(ec2: &Ec2, service_id: &str, req: &Req<PrivateLin
     session.stabilize("available", AVAILABLE, || ec2.available(service_id, &req.type_name)).await
 }
 
-/// Deletes the service's notifications, then the service.
+/// Deletes the service's notifications, then the service. It reads nothing but the
+/// notifications, so a rollback works even when the failure was a refused describe.
 async fn remove_service(ec2: &Ec2, service_id: &str) -> Result<(), HandlerError> {
-    let Some(snapshot) = ec2.snapshot(service_id).await? else { return Ok(()) };
-    ec2.delete_notifications(snapshot.notifications().iter().map(|(id, _)| id.clone()).collect()).await?;
+    let notifications = ec2.notifications(service_id).await?;
+    ec2.delete_notifications(notifications.into_iter().map(|(id, _)| id).collect()).await?;
     ec2.delete_service(service_id).await
 }
 

@@ -268,6 +268,11 @@ pub fn metadata() -> Metadata {
             "/properties/ServiceState",
             "/properties/BaseEndpointDnsNames",
             "/properties/PrivateDnsNameConfiguration",
+            // Listed one by one so templates can `!GetAtt` each part of the TXT record.
+            "/properties/PrivateDnsNameConfiguration/Type",
+            "/properties/PrivateDnsNameConfiguration/Name",
+            "/properties/PrivateDnsNameConfiguration/Value",
+            "/properties/PrivateDnsNameConfiguration/State",
         ],
         write_only: &[],
         create_only: &["/properties/LoadBalancerType"],
