@@ -250,6 +250,9 @@ def _tag_values(key: str) -> Callable[[Any], list[Any]]:
     return lambda item: [t["value"] for t in item.get_tags() if t["key"] == key]
 
 
+_TOKEN_PREFIX = "page:"
+
+
 def _page(
     items: list[Any],
     max_results: int | None,
@@ -257,22 +260,27 @@ def _page(
     key: Callable[[Any], str],
     minimum: int,
 ) -> tuple[list[Any], str | None]:
-    """One page of ``items`` and the token of the next, which is the key of its first item."""
+    """One page of ``items`` and the token of the next.
+
+    Items come sorted by key and the token names the first key of the next page, so paging
+    resumes where it stopped even when items are deleted in between, as with AWS's tokens.
+    """
     if max_results is not None and max_results < minimum:
         raise InvalidParameterValue(
             f"Value ( {max_results} ) for parameter maxResults is invalid. "
             f"Expecting a value between {minimum} and {MAX_RESULTS}."
         )
+    items = sorted(items, key=key)
     start = 0
     if next_token:
-        keys = [key(item) for item in items]
-        if next_token not in keys:
+        if not next_token.startswith(_TOKEN_PREFIX):
             raise EC2ClientError(
                 "InvalidPaginationToken", f"Invalid pagination token: {next_token}"
             )
-        start = keys.index(next_token)
+        resume_at = next_token[len(_TOKEN_PREFIX) :]
+        start = next((i for i, item in enumerate(items) if key(item) >= resume_at), len(items))
     stop = start + min(max_results or MAX_RESULTS, MAX_RESULTS)
-    return items[start:stop], (key(items[stop]) if stop < len(items) else None)
+    return items[start:stop], (_TOKEN_PREFIX + key(items[stop]) if stop < len(items) else None)
 
 
 def _unsuccessful(resource_id: str, code: str, message: str) -> dict[str, Any]:

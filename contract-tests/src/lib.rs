@@ -149,6 +149,27 @@ impl Handler {
         }
         panic!("{action} did not finish within 60 invocations");
     }
+
+    /// Every page of an unfiltered LIST, following `nextToken` to the end.
+    pub fn list_pages(&self) -> Vec<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut request = self.request("LIST", &token(), Value::Null, None);
+        for _ in 0..100 {
+            let page = self.invoke(&request);
+            assert_eq!(page["status"], "SUCCESS", "{page}");
+            pages.push(page["resourceModels"].as_array().expect("LIST always has resourceModels").clone());
+            match page.get("nextToken") {
+                Some(next) => request["nextToken"] = next.clone(),
+                None => return pages,
+            }
+        }
+        panic!("LIST did not end within 100 pages");
+    }
+
+    /// The models of every page of an unfiltered LIST.
+    pub fn list_all(&self) -> Vec<Value> {
+        self.list_pages().into_iter().flatten().collect()
+    }
 }
 
 /// A fresh client request token.

@@ -96,7 +96,7 @@ fn full_lifecycle_with_strict_comparison_and_identifier_only_requests() {
     assert_model(&updated, &after["resourceModel"], UNORDERED);
     assert_eq!(after["resourceModel"]["RoleId"], created["resourceModel"]["RoleId"], "updated in place");
 
-    let listed = list_all(&handler);
+    let listed = handler.list_all();
     assert!(listed.iter().any(|m| m["RoleName"] == name), "LIST (no model) finds the role");
 
     let deleted = handler.call("DELETE", &token(), json!({"RoleName": name}), None);
@@ -107,23 +107,9 @@ fn full_lifecycle_with_strict_comparison_and_identifier_only_requests() {
         let gone = handler.call(action, &token(), model, None);
         assert_eq!(gone["errorCode"], "NotFound", "{action}: {gone}");
     }
-    assert!(!list_all(&handler).iter().any(|m| m["RoleName"] == name), "LIST no longer has it");
+    assert!(!handler.list_all().iter().any(|m| m["RoleName"] == name), "LIST no longer has it");
 }
 
-fn list_all(handler: &Handler) -> Vec<Value> {
-    let mut models = Vec::new();
-    let mut request = handler.request("LIST", &token(), Value::Null, None);
-    for _ in 0..100 {
-        let page = handler.invoke(&request);
-        assert_eq!(page["status"], "SUCCESS", "{page}");
-        models.extend(page["resourceModels"].as_array().expect("LIST always has resourceModels").iter().cloned());
-        match page.get("nextToken") {
-            Some(next) => request["nextToken"] = next.clone(),
-            None => return models,
-        }
-    }
-    panic!("LIST did not end within 100 pages");
-}
 
 #[test]
 fn a_generated_name_is_returned_and_a_retried_create_adopts_it() {

@@ -101,7 +101,7 @@ fn full_lifecycle_updates_everything_in_place() {
     assert_eq!(after_fewer["status"], "SUCCESS", "{after_fewer}");
     assert_model(&fewer, &after_fewer["resourceModel"], UNORDERED);
 
-    let listed = list_all(&handler);
+    let listed = handler.list_all();
     assert!(listed.iter().any(|m| m["ServiceId"] == json!(id)), "LIST finds the service");
 
     delete(&handler, &id);
@@ -109,23 +109,9 @@ fn full_lifecycle_updates_everything_in_place() {
         let gone = handler.call(action, &token(), json!({"ServiceId": id}), None);
         assert_eq!(gone["errorCode"], "NotFound", "{action}: {gone}");
     }
-    assert!(!list_all(&handler).iter().any(|m| m["ServiceId"] == json!(id)), "LIST no longer has it");
+    assert!(!handler.list_all().iter().any(|m| m["ServiceId"] == json!(id)), "LIST no longer has it");
 }
 
-fn list_all(handler: &Handler) -> Vec<Value> {
-    let mut models = Vec::new();
-    let mut request = handler.request("LIST", &token(), Value::Null, None);
-    for _ in 0..100 {
-        let page = handler.invoke(&request);
-        assert_eq!(page["status"], "SUCCESS", "{page}");
-        models.extend(page["resourceModels"].as_array().expect("LIST always has resourceModels").iter().cloned());
-        match page.get("nextToken") {
-            Some(next) => request["nextToken"] = next.clone(),
-            None => return models,
-        }
-    }
-    panic!("LIST did not end within 100 pages");
-}
 
 /// Each governance rule alone, and the precedence between them: refused with InvalidRequest
 /// (or InvalidTypeConfiguration) naming the rule and the value, and without a single EC2 call.
@@ -347,5 +333,104 @@ fn requests_without_or_with_an_unknown_identifier_are_not_found() {
     for (model, action) in [(json!({}), "READ"), (json!({}), "DELETE"), (json!({"ServiceId": "vpce-svc-0123456789abcdef0"}), "READ")] {
         let event = handler().call(action, &token(), model, None);
         assert_eq!(event["errorCode"], "NotFound", "{action}: {event}");
+    }
+}
+
+/// Gateway load balancers change in place; the kind of load balancer does not.
+#[test]
+fn a_gateway_service_changes_its_balancers_in_place_and_never_its_kind() {
+    let handler = handler();
+    let refused = handler.call("CREATE", &token(), json!({"LoadBalancerType": "gateway", "LoadBalancerArns": [value("NetworkLoadBalancerArn")]}), None);
+    assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
+    assert!(refused["message"].as_str().is_some_and(|m| m.contains("LoadBalancerArns[0]")), "names the field: {refused}");
+
+    let model = json!({"LoadBalancerType": "gateway", "LoadBalancerArns": [value("GatewayLoadBalancerArn")]});
+    let created = handler.call("CREATE", &token(), model.clone(), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    assert_model(&model, &created["resourceModel"], UNORDERED);
+    let id = service_id(&created);
+
+    let mut moved = created["resourceModel"].clone();
+    moved["LoadBalancerArns"] = json!([value("SecondGatewayLoadBalancerArn")]);
+    let after = handler.call("UPDATE", &token(), moved.clone(), Some(created["resourceModel"].clone()));
+    assert_eq!(after["status"], "SUCCESS", "{after}");
+    assert_eq!(service_id(&after), id, "updated in place");
+    assert_eq!(after["resourceModel"]["LoadBalancerArns"], json!([value("SecondGatewayLoadBalancerArn")]));
+
+    let mut other_kind = after["resourceModel"].clone();
+    other_kind["LoadBalancerType"] = json!("network");
+    other_kind["LoadBalancerArns"] = json!([value("NetworkLoadBalancerArn")]);
+    let not_updatable = handler.call("UPDATE", &token(), other_kind, Some(after["resourceModel"].clone()));
+    assert_eq!(not_updatable["errorCode"], "NotUpdatable", "{not_updatable}");
+    delete(&handler, &id);
+}
+
+/// The read model shows the TXT record to publish and follows its verification.
+#[test]
+fn private_dns_verification_shows_in_the_model() {
+    let handler = handler();
+    let model = json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")], "PrivateDnsName": "orders.partner.example.com"});
+    let created = handler.call("CREATE", &token(), model, None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    let id = service_id(&created);
+    let record = &created["resourceModel"]["PrivateDnsNameConfiguration"];
+    assert_eq!(record["State"], "pendingVerification", "{created}");
+    assert!(record["Name"].as_str().is_some_and(|n| !n.is_empty()) && record["Value"].as_str().is_some_and(|v| !v.is_empty()), "{record}");
+
+    runtime().block_on(async {
+        ec2().start_vpc_endpoint_service_private_dns_verification().service_id(&id).send().await.expect("the provider verifies its name")
+    });
+    let read = handler.call("READ", &token(), json!({"ServiceId": id}), None);
+    assert_eq!(read["resourceModel"]["PrivateDnsNameConfiguration"]["State"], "verified", "{read}");
+
+    let mut renamed = read["resourceModel"].clone();
+    renamed["PrivateDnsName"] = json!("billing.partner.example.com");
+    let after = handler.call("UPDATE", &token(), renamed, Some(read["resourceModel"].clone()));
+    assert_eq!(after["resourceModel"]["PrivateDnsName"], "billing.partner.example.com", "{after}");
+    assert_eq!(after["resourceModel"]["PrivateDnsNameConfiguration"]["State"], "pendingVerification", "a new name needs verifying: {after}");
+    delete(&handler, &id);
+}
+
+#[test]
+fn ip_address_types_change_alone_on_dual_stack() {
+    let handler = handler();
+    let created = handler.call("CREATE", &token(), json!({"LoadBalancerArns": [value("DualStackLoadBalancerArn")]}), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    let id = service_id(&created);
+    let mut previous = created["resourceModel"].clone();
+    for types in [json!(["ipv6", "ipv4"]), json!(["ipv6"]), json!(["ipv4"])] {
+        let mut desired = previous.clone();
+        desired["SupportedIpAddressTypes"] = types.clone();
+        let after = handler.call("UPDATE", &token(), desired, Some(previous));
+        assert_eq!(after["status"], "SUCCESS", "{after}");
+        assert_eq!(service_id(&after), id, "updated in place");
+        assert_model(&json!({"SupportedIpAddressTypes": types}), &after["resourceModel"], UNORDERED);
+        let read = handler.call("READ", &token(), json!({"ServiceId": id}), None);
+        assert_eq!(read["resourceModel"], after["resourceModel"], "READ agrees");
+        previous = after["resourceModel"].clone();
+    }
+    delete(&handler, &id);
+}
+
+/// LIST pages through more services than fit one page, each exactly once.
+#[test]
+fn list_pages_through_every_managed_service() {
+    let handler = handler();
+    let model = json!({"LoadBalancerArns": [value("SecondNetworkLoadBalancerArn")]});
+    let ids: Vec<String> = (0..11)
+        .map(|_| {
+            let created = handler.call("CREATE", &token(), model.clone(), None);
+            assert_eq!(created["status"], "SUCCESS", "{created}");
+            service_id(&created)
+        })
+        .collect();
+    let pages = handler.list_pages();
+    assert!(pages.len() >= 2, "more services than one page holds: {} page(s)", pages.len());
+    let listed: Vec<&Value> = pages.iter().flatten().map(|m| &m["ServiceId"]).collect();
+    for id in &ids {
+        assert_eq!(listed.iter().filter(|l| **l == id).count(), 1, "{id} listed once");
+    }
+    for id in &ids {
+        delete(&handler, id);
     }
 }

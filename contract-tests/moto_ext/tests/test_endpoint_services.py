@@ -510,6 +510,15 @@ def test_describe_filters_and_paging(ec2, network):
     pages = list(paginator.paginate(PaginationConfig={"PageSize": 5}))
     assert sorted(s["ServiceId"] for p in pages for s in p["ServiceConfigurations"]) == everything
 
+    # Deleting the first service of the next page does not break paging.
+    page = ec2.describe_vpc_endpoint_service_configurations(MaxResults=5)
+    first_of_next = everything[5]
+    ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[first_of_next])
+    rest = ec2.describe_vpc_endpoint_service_configurations(
+        MaxResults=5, NextToken=page["NextToken"]
+    )
+    assert [s["ServiceId"] for s in rest["ServiceConfigurations"]] == everything[6:]
+
 
 def test_pending_switch(ec2, network, set_transition):
     assert create_service(ec2, network["ipv4_nlb"])["ServiceState"] == "Available"

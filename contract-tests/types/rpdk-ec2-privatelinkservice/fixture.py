@@ -1,6 +1,6 @@
 """Prerequisites of the Rpdk::EC2::PrivateLinkService contract tests, made in moto: a VPC
 with two subnets (consumers' endpoints use them too), two network load balancers, a
-dual-stack one, and two SNS topics.
+dual-stack one, two gateway load balancers, and two SNS topics.
 
 Prints the placeholder values the inputs use, as a JSON object.
 """
@@ -34,6 +34,11 @@ def balancer(name, ip_address_type="ipv4"):
     return created["LoadBalancers"][0]["LoadBalancerArn"]
 
 
+def gateway(name):
+    created = elbv2.create_load_balancer(Name=f"{name}-{run_id}", Subnets=subnets, Type="gateway")
+    return created["LoadBalancers"][0]["LoadBalancerArn"]
+
+
 print(
     json.dumps(
         {
@@ -42,6 +47,8 @@ print(
             "NetworkLoadBalancerArn": balancer("rpdk-nlb-a"),
             "SecondNetworkLoadBalancerArn": balancer("rpdk-nlb-b"),
             "DualStackLoadBalancerArn": balancer("rpdk-nlb-ds", "dualstack"),
+            "GatewayLoadBalancerArn": gateway("rpdk-gwlb-a"),
+            "SecondGatewayLoadBalancerArn": gateway("rpdk-gwlb-b"),
             "TopicArn": sns.create_topic(Name=f"rpdk-endpoint-events-{run_id}")["TopicArn"],
             "SecondTopicArn": sns.create_topic(Name=f"rpdk-endpoint-audit-{run_id}")["TopicArn"],
         }
