@@ -24,8 +24,8 @@ pub fn run(options: &Options) -> Result<()> {
         None => project.config.types.clone(),
     };
     let tools = Tools::ensure(&project)?;
-    project.build_handlers()?;
-    let stack = Stack::start(&project, &tools)?;
+    let bin_dir = project.build_handlers()?;
+    let stack = Stack::start(&project, &tools, &bin_dir)?;
     for entry in &entries {
         let type_name = project.type_name(entry);
         let values = placeholders(&project, &tools, &stack, entry)?;

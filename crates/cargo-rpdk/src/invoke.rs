@@ -28,8 +28,8 @@ pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
     let entry = project.find_type(&options.type_name)?.clone();
     let tools = Tools::ensure(&project)?;
-    project.build_handlers()?;
-    let stack = Stack::start(&project, &tools)?;
+    let bin_dir = project.build_handlers()?;
+    let stack = Stack::start(&project, &tools, &bin_dir)?;
     let read = |path: &Option<std::path::PathBuf>| -> Result<Option<Value>> {
         path.as_ref()
             .map(|p| -> Result<Value> { Ok(serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?)?) })

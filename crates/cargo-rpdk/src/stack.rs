@@ -1,12 +1,13 @@
-//! The local stack: moto server and `cargo lambda watch` serving the handlers, on free
-//! loopback ports, stopped by process group when dropped.
+//! The local stack: moto server, and the handlers behind the Lambda runtime API of
+//! `cargo lambda watch --only-lambda-apis`, on free loopback ports, stopped by process group
+//! when dropped.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,8 +68,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts moto and the handlers; returns once every handler answers.
-    pub fn start(project: &Project, tools: &Tools) -> Result<Self> {
+    /// Starts moto and the handlers built in `bin_dir`; returns once every handler answers.
+    pub fn start(project: &Project, tools: &Tools, bin_dir: &Path) -> Result<Self> {
         let logs = project.work_dir()?.join("logs");
         std::fs::create_dir_all(&logs)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -113,13 +114,10 @@ impl Stack {
             agent,
         };
 
-        let watch = Command::new(tools.bin("lambda", "cargo-lambda"))
-            .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &lambda_port.to_string()])
-            .args(["--env-var", &format!("AWS_ENDPOINT_URL={}", stack.moto_url)])
-            .args(["--env-var", &format!("RPDK_RECORD_CALLS={}", stack.record_file.display())])
-            // Short invocations, so waits that outlast one reach IN_PROGRESS and resume within a
-            // test's time.
-            .args(["--env-var", &format!("RPDK_INVOCATION_SECONDS={INVOCATION_SECONDS}")])
+        // The Lambda runtime API alone: the handlers run from the harness's own build, so no
+        // second cargo build (with another feature set, rebuilding the SDKs) happens here.
+        let api = Command::new(tools.bin("lambda", "cargo-lambda"))
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &lambda_port.to_string()])
             .current_dir(&project.root)
             .env("PATH", tools.path_with("lambda"))
             .stdout(log_file(&logs, "lambda.log")?)
@@ -127,14 +125,31 @@ impl Stack {
             .stdin(Stdio::null())
             .process_group(0)
             .spawn()
-            .context("cannot start cargo lambda watch")?;
-        stack.children.push(watch);
+            .context("cannot start cargo lambda watch --only-lambda-apis")?;
+        stack.children.push(api);
+        wait_until("the Lambda runtime API", Duration::from_secs(60), &mut stack.children, || std::net::TcpStream::connect(("127.0.0.1", lambda_port)).is_ok())?;
         for entry in project.binaries() {
-            // The first invocation compiles (a no-op after the harness's own build) and starts
-            // the function; an empty payload answers at once with a FAILED event.
+            let function = Command::new(bin_dir.join(&entry.binary))
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{}", stack.lambda_url, entry.binary))
+                .env("AWS_LAMBDA_FUNCTION_NAME", &entry.binary)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_ENDPOINT_URL", &stack.moto_url)
+                .env("RPDK_RECORD_CALLS", &stack.record_file)
+                // Short invocations, so waits that outlast one reach IN_PROGRESS and resume
+                // within a test's time.
+                .env("RPDK_INVOCATION_SECONDS", INVOCATION_SECONDS.to_string())
+                .stdout(log_file(&logs, &format!("{}.log", entry.binary))?)
+                .stderr(log_file(&logs, &format!("{}.log", entry.binary))?)
+                .stdin(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .with_context(|| format!("cannot start {}", entry.binary))?;
+            stack.children.push(function);
+            // An empty payload answers at once with a FAILED event.
             let mut children = std::mem::take(&mut stack.children);
             let ready = || stack.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
-            let outcome = wait_until(&entry.binary, Duration::from_secs(900), &mut children, ready);
+            let outcome = wait_until(&entry.binary, Duration::from_secs(60), &mut children, ready);
             stack.children = children;
             outcome?;
         }

@@ -91,7 +91,7 @@ pub fn run(options: &Options) -> Result<()> {
         Err(error) => report.check("moto extension tests", Err(error)),
     }
 
-    let stack = Stack::start(&project, &tools)?;
+    let stack = Stack::start(&project, &tools, &bin_dir)?;
     // Each type's prerequisites, made once: the native suite reads them from a file, the
     // cfn test inputs get them as placeholder values.
     let mut fixtures = BTreeMap::new();
@@ -106,7 +106,9 @@ pub fn run(options: &Options) -> Result<()> {
         "native contract suite",
         cargo_tests(
             &project,
-            &["--package", "contract-tests"],
+            // The integration tests of contract-tests, selected within the workspace: a
+            // `--package` selection resolves other features and would rebuild the SDKs.
+            &["--workspace", "--test", "*"],
             &[
                 ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
