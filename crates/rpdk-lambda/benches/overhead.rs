@@ -58,6 +58,7 @@ impl ResourceHandler for Echo {
             source_url: None,
             primary_identifier: &["/properties/Name"],
             additional_identifiers: &[],
+            list_input: &[],
             read_only: &[],
             write_only: &[],
             create_only: &["/properties/Name"],

@@ -128,6 +128,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
             Action::List => {
+                self.require_list_input(model.as_ref(), &envelope.type_name)?;
                 let input: R::ListInput = match model {
                     Some(raw) if raw.as_object().is_some_and(|o| !o.is_empty()) => {
                         self.model(Some(raw), "requestData.resourceProperties")?
@@ -188,6 +189,25 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 "Resource of type '{type_name}' was not found: the request gives no identifier ({})",
                 self.metadata.primary_identifier.join(", ")
             ),
+        ))
+    }
+
+    /// LIST of a type that lists within a parent needs the parent named in its input.
+    fn require_list_input(&self, model: Option<&Value>, type_name: &str) -> Result<(), HandlerError> {
+        let missing: Vec<&str> = self
+            .metadata
+            .list_input
+            .iter()
+            .map(|pointer| property_path(pointer))
+            .filter(|path| model.and_then(|m| m.pointer(path)).is_none_or(Value::is_null))
+            .map(|path| path.trim_start_matches('/'))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(HandlerError::new(
+            HandlerErrorCode::InvalidRequest,
+            format!("LIST of {type_name} needs {} in its input (the schema's handlers.list.handlerSchema)", missing.join(", ")),
         ))
     }
 

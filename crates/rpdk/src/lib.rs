@@ -16,6 +16,7 @@ mod partition;
 mod recast;
 mod resource;
 pub mod schema;
+mod secret;
 pub mod wire;
 
 pub use chain::{Clock, HandlerResult, Interrupt, RetryPolicy, Session, Sleep, SystemClock, Wait};
@@ -24,4 +25,5 @@ pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;
 pub use resource::{HandlerSpec, Handlers, ListPage, Metadata, Empty, ReplacementStrategy, Request, ResourceHandler, Tagging};
 pub use schema::registry_schema;
+pub use secret::Secret;
 pub use wire::{Action, Credentials};

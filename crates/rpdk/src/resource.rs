@@ -204,6 +204,9 @@ pub struct Metadata {
     pub primary_identifier: &'static [&'static str],
     /// Other property sets that identify a resource.
     pub additional_identifiers: &'static [&'static [&'static str]],
+    /// Properties LIST needs as input, e.g. the parent of the resources it lists (the schema's
+    /// `handlers.list.handlerSchema`); a LIST without them is an invalid request.
+    pub list_input: &'static [&'static str],
     /// Properties only the handlers set.
     pub read_only: &'static [&'static str],
     /// Properties never returned (secrets).

@@ -516,9 +516,20 @@ fn handlers_section(metadata: &Metadata) -> Value {
         if let Some(minutes) = spec.timeout_in_minutes {
             entry.insert("timeoutInMinutes".into(), json!(minutes));
         }
+        if action == Action::List && !metadata.list_input.is_empty() {
+            let names: Vec<&str> = metadata.list_input.iter().map(|pointer| property_name(pointer)).collect();
+            let properties: Map<String, Value> =
+                names.iter().map(|name| ((*name).to_owned(), json!({"$ref": format!("resource-schema.json#/properties/{name}")}))).collect();
+            entry.insert("handlerSchema".into(), json!({"properties": properties, "required": names}));
+        }
         handlers.insert(action.handler_key().into(), Value::Object(entry));
     }
     Value::Object(handlers)
+}
+
+/// `Name` of `/properties/Name`.
+fn property_name(pointer: &str) -> &str {
+    pointer.strip_prefix("/properties/").unwrap_or(pointer)
 }
 
 fn tagging_section(metadata: &Metadata) -> Value {
@@ -549,8 +560,9 @@ fn check(schema: &Value, metadata: &Metadata) -> Result<(), SchemaError> {
             .and_then(|path| path.split('/').next())
             .is_some_and(|name| properties.is_some_and(|p| p.contains_key(name)))
     };
-    let lists: [(&str, Vec<&str>); 5] = [
+    let lists: [(&str, Vec<&str>); 6] = [
         ("primaryIdentifier", metadata.primary_identifier.to_vec()),
+        ("handlers.list.handlerSchema", metadata.list_input.to_vec()),
         ("additionalIdentifiers", metadata.additional_identifiers.iter().flat_map(|set| set.iter().copied()).collect()),
         ("readOnlyProperties", metadata.read_only.to_vec()),
         ("writeOnlyProperties", metadata.write_only.to_vec()),

@@ -159,6 +159,7 @@ pub fn metadata() -> Metadata {
         source_url: Some("https://github.com/rpdk-rs/rpdk-rs"),
         primary_identifier: &["/properties/RoleName"],
         additional_identifiers: &[],
+        list_input: &[],
         read_only: &["/properties/Arn", "/properties/RoleId"],
         write_only: &[],
         create_only: &["/properties/RoleName", "/properties/Path"],

@@ -262,6 +262,7 @@ pub fn metadata() -> Metadata {
         source_url: Some("https://github.com/rpdk-rs/rpdk-rs"),
         primary_identifier: &["/properties/ServiceId"],
         additional_identifiers: &[],
+        list_input: &[],
         read_only: &[
             "/properties/ServiceId",
             "/properties/ServiceName",

@@ -71,6 +71,7 @@ impl ResourceHandler for Notes {
             source_url: None,
             primary_identifier: &["/properties/Name"],
             additional_identifiers: &[],
+            list_input: &[],
             read_only: &[],
             write_only: &["/properties/Secret"],
             create_only: &["/properties/Name"],

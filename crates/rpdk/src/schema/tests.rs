@@ -219,6 +219,7 @@ fn widget_metadata() -> Metadata {
         source_url: None,
         primary_identifier: &["/properties/Id"],
         additional_identifiers: &[&["/properties/Name"]],
+        list_input: &[],
         read_only: &["/properties/Id"],
         write_only: &[],
         create_only: &["/properties/Name"],
@@ -272,4 +273,17 @@ fn type_configuration_refers_to_top_level_definitions() {
             "additionalProperties": false
         })
     );
+}
+
+#[test]
+fn list_input_becomes_the_list_handler_schema() {
+    let metadata = Metadata { list_input: &["/properties/Name"], ..widget_metadata() };
+    let schema = registry_schema::<Widget, Empty>(&metadata, "Rpdk").expect("emits");
+    assert_eq!(
+        schema["handlers"]["list"]["handlerSchema"],
+        json!({"properties": {"Name": {"$ref": "resource-schema.json#/properties/Name"}}, "required": ["Name"]})
+    );
+    let unknown = Metadata { list_input: &["/properties/Parent"], ..widget_metadata() };
+    let error = registry_schema::<Widget, Empty>(&unknown, "Rpdk").expect_err("refused");
+    assert!(error.to_string().contains("handlers.list.handlerSchema names '/properties/Parent'"), "{error}");
 }
