@@ -52,6 +52,32 @@ pub fn recorded_actions(operation: &str) -> Vec<String> {
         .collect()
 }
 
+/// Credentials of a new IAM user allowed what the type's CREATE and DELETE declare (schema
+/// `schemas/<stem>.json`) except `leave_out`: for failures half-way through a handler.
+pub fn credentials_without(stem: &str, leave_out: &str) -> Value {
+    let path = format!("{}/../schemas/{stem}.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("the schema is JSON");
+    let mut actions: Vec<&str> = ["create", "delete"]
+        .iter()
+        .flat_map(|h| schema["handlers"][h]["permissions"].as_array().expect("permissions").iter().filter_map(Value::as_str))
+        .filter(|a| *a != leave_out)
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let name = unique("rpdk-partial");
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+    let (access_key_id, secret_access_key) = admin_key();
+    let admin = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
+    let iam = aws_sdk_iam::Client::new(&rpdk_aws::sdk_config(Some(&admin), REGION).expect("config"));
+    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+        iam.create_user().user_name(&name).send().await.expect("a user");
+        iam.put_user_policy().user_name(&name).policy_name("partial").policy_document(policy.to_string()).send().await.expect("its policy");
+        let key = iam.create_access_key().user_name(&name).send().await.expect("its key");
+        let key = key.access_key().expect("an access key");
+        json!({"accessKeyId": key.access_key_id(), "secretAccessKey": key.secret_access_key()})
+    })
+}
+
 /// moto's state manager: `times` describes of a new `model` see its intermediate state, or
 /// (`None`) every transition is immediate again.
 pub fn hold_transitions(model: &str, times: Option<u32>) {
@@ -152,8 +178,13 @@ impl Handler {
 
     /// Every page of an unfiltered LIST, following `nextToken` to the end.
     pub fn list_pages(&self) -> Vec<Vec<Value>> {
+        self.list_pages_with(Value::Null)
+    }
+
+    /// Every page of a LIST with `input` as its model (e.g. the parent it lists within).
+    pub fn list_pages_with(&self, input: Value) -> Vec<Vec<Value>> {
         let mut pages = Vec::new();
-        let mut request = self.request("LIST", &token(), Value::Null, None);
+        let mut request = self.request("LIST", &token(), input, None);
         for _ in 0..100 {
             let page = self.invoke(&request);
             assert_eq!(page["status"], "SUCCESS", "{page}");
@@ -169,6 +200,11 @@ impl Handler {
     /// The models of every page of an unfiltered LIST.
     pub fn list_all(&self) -> Vec<Value> {
         self.list_pages().into_iter().flatten().collect()
+    }
+
+    /// The models of every page of a LIST with `input` as its model.
+    pub fn list_all_with(&self, input: Value) -> Vec<Value> {
+        self.list_pages_with(input).into_iter().flatten().collect()
     }
 }
 

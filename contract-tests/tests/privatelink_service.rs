@@ -224,29 +224,6 @@ fn a_pending_service_resumes_without_a_second_create() {
 
 /// A user holding the type's CREATE and DELETE permissions less `leave_out`, as a misconfigured
 /// execution role would.
-fn credentials_without(leave_out: &str) -> Value {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/rpdk-ec2-privatelinkservice.json")).expect("the schema"))
-        .expect("JSON");
-    let mut actions: Vec<&str> = ["create", "delete"]
-        .iter()
-        .flat_map(|h| schema["handlers"][h]["permissions"].as_array().expect("permissions").iter().filter_map(Value::as_str))
-        .filter(|a| *a != leave_out)
-        .collect();
-    actions.sort_unstable();
-    actions.dedup();
-    let name = contract_tests::unique("rpdk-partial");
-    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
-    let (access_key_id, secret_access_key) = contract_tests::admin_key();
-    let admin = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
-    let iam = aws_sdk_iam::Client::new(&rpdk_aws::sdk_config(Some(&admin), contract_tests::REGION).expect("config"));
-    runtime().block_on(async {
-        iam.create_user().user_name(&name).send().await.expect("a user");
-        iam.put_user_policy().user_name(&name).policy_name("partial").policy_document(policy.to_string()).send().await.expect("its policy");
-        let key = iam.create_access_key().user_name(&name).send().await.expect("its key");
-        let key = key.access_key().expect("an access key");
-        json!({"accessKeyId": key.access_key_id(), "secretAccessKey": key.secret_access_key()})
-    })
-}
 
 /// A failure after the service exists (here the wait for it, refused by a role missing
 /// `ec2:DescribeVpcEndpointServiceConfigurations`) deletes what the create made.
@@ -258,7 +235,7 @@ fn a_failure_after_the_service_exists_leaves_nothing_behind() {
         "ConnectionNotifications": [{"SnsTopicArn": value("TopicArn"), "Events": ["Connect"]}],
         "Tags": [{"Key": "test", "Value": marker}]
     });
-    let limited = handler().with_credentials(credentials_without("ec2:DescribeVpcEndpointServiceConfigurations"));
+    let limited = handler().with_credentials(contract_tests::credentials_without("rpdk-ec2-privatelinkservice", "ec2:DescribeVpcEndpointServiceConfigurations"));
     let event = limited.call("CREATE", &token(), model, None);
     assert_eq!(event["errorCode"], "AccessDenied", "{event}");
     // The FAILED event carries the checkpoint model: the service the create had made.

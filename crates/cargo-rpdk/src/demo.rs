@@ -40,8 +40,11 @@ pub fn run(options: &Options) -> Result<()> {
         let created = step(&stack, &entry.binary, &type_name, "CREATE", Some(create.clone()), None)?;
         let identifier = identifier(&schema, &created)?;
         step(&stack, &entry.binary, &type_name, "READ", Some(identifier.clone()), None)?;
-        step(&stack, &entry.binary, &type_name, "UPDATE", Some(update), Some(create))?;
-        step(&stack, &entry.binary, &type_name, "LIST", None, None)?;
+        // As CloudFormation sends it: the desired properties with the resource's identifier.
+        let mut desired = update;
+        merge(&mut desired, &identifier);
+        step(&stack, &entry.binary, &type_name, "UPDATE", Some(desired), created.get("resourceModel").cloned())?;
+        step(&stack, &entry.binary, &type_name, "LIST", list_input(&schema, &created), None)?;
         step(&stack, &entry.binary, &type_name, "DELETE", Some(identifier), None)?;
     }
     Ok(())
@@ -69,4 +72,21 @@ fn identifier(schema: &Value, created: &Value) -> Result<Value> {
         identifier.insert(name.to_owned(), value.clone());
     }
     Ok(Value::Object(identifier))
+}
+
+fn merge(model: &mut Value, identifier: &Value) {
+    if let (Some(model), Some(identifier)) = (model.as_object_mut(), identifier.as_object()) {
+        model.extend(identifier.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// The properties LIST requires (`handlers.list.handlerSchema`), from the created model.
+fn list_input(schema: &Value, created: &Value) -> Option<Value> {
+    let required = schema.pointer("/handlers/list/handlerSchema/required")?.as_array()?;
+    let input: Map<String, Value> = required
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|name| Some((name.to_owned(), created.pointer(&format!("/resourceModel/{name}"))?.clone())))
+        .collect();
+    Some(Value::Object(input))
 }

@@ -1,4 +1,4 @@
-//! The local stack: moto server, and the handlers behind the Lambda runtime API of
+//! The local stack: moto server, scim2-server, and the handlers behind the Lambda runtime API of
 //! `cargo lambda watch --only-lambda-apis`, on free loopback ports, stopped by process group
 //! when dropped.
 
@@ -63,6 +63,10 @@ pub struct Stack {
     pub principals: Principals,
     /// The principals as JSON, for the native contract suite (`RPDK_CREDENTIALS`).
     pub principals_file: PathBuf,
+    /// The SCIM 2.0 base URL of scim2-server.
+    pub scim_url: String,
+    /// The bearer token scim2-server accepts, new for every run.
+    pub scim_token: String,
     children: Vec<Child>,
     agent: ureq::Agent,
 }
@@ -110,9 +114,26 @@ impl Stack {
             record_file,
             principals,
             principals_file,
+            scim_url: String::new(),
+            scim_token: run_secret(),
             children: vec![moto],
             agent,
         };
+
+        // The SCIM service provider of the SCIM types, with a bearer token of this run.
+        let scim_port = free_port()?;
+        let scim = Command::new(tools.bin("scim", "scim2-server"))
+            .args(["--hostname", "127.0.0.1", "--port", &scim_port.to_string(), "--bearer-token", &stack.scim_token])
+            .stdout(log_file(&logs, "scim.log")?)
+            .stderr(log_file(&logs, "scim.log")?)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("cannot start scim2-server")?;
+        stack.children.push(scim);
+        stack.scim_url = format!("http://127.0.0.1:{scim_port}/v2");
+        let discovery = format!("{}/ServiceProviderConfig", stack.scim_url);
+        wait_until("scim2-server", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &discovery))?;
 
         // The Lambda runtime API alone: the handlers run from the harness's own build, so no
         // second cargo build (with another feature set, rebuilding the SDKs) happens here.
@@ -172,6 +193,18 @@ impl Stack {
     pub fn handler_credentials(&self, type_name: &str) -> Result<&Credentials> {
         self.principals.handlers.get(type_name).map(|role| &role.credentials).with_context(|| format!("no handler role for {type_name}"))
     }
+}
+
+fn agent_ok(agent: &ureq::Agent, url: &str) -> bool {
+    agent.get(url).call().is_ok_and(|r| r.status().is_success())
+}
+
+/// A secret for one run: not guessable from outside, never stored.
+fn run_secret() -> String {
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let digest = Sha256::digest(format!("{nanos}-{}-{:p}", std::process::id(), &nanos));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Polls `ready` until it holds, failing early when one of `children` ends.

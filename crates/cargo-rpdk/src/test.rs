@@ -116,6 +116,9 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_CREDENTIALS", &stack.principals_file.display().to_string()),
                 ("RPDK_FIXTURES", &fixtures_file.display().to_string()),
                 ("RPDK_RECORD_CALLS", &stack.record_file.display().to_string()),
+                ("RPDK_SCIM_URL", stack.scim_url.as_str()),
+                ("RPDK_SCIM_TOKEN", stack.scim_token.as_str()),
+                ("RPDK_LOGS", &project.work_dir()?.join("logs").display().to_string()),
             ],
         )?,
     );
@@ -197,6 +200,10 @@ fn admin_env<'c>(command: &'c mut Command, stack: &Stack) -> &'c mut Command {
         .env("AWS_ACCESS_KEY_ID", &stack.principals.admin.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &stack.principals.admin.secret_access_key)
         .env("AWS_DEFAULT_REGION", REGION)
+        .env("RPDK_LAMBDA_URL", &stack.lambda_url)
+        .env("RPDK_CREDENTIALS", &stack.principals_file)
+        .env("RPDK_SCIM_URL", &stack.scim_url)
+        .env("RPDK_SCIM_TOKEN", &stack.scim_token)
 }
 
 /// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
@@ -232,6 +239,8 @@ pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &Typ
         ("AccountId".to_owned(), ACCOUNT_ID.to_owned()),
         ("Partition".to_owned(), "aws".to_owned()),
         ("Region".to_owned(), REGION.to_owned()),
+        ("ScimUrl".to_owned(), stack.scim_url.clone()),
+        ("ScimToken".to_owned(), stack.scim_token.clone()),
     ];
     let fixture = project.fixture_dir(entry).join("fixture.py");
     if fixture.is_file() {

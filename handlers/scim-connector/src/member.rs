@@ -10,7 +10,7 @@ use crate::model::Capabilities;
 use crate::scim::{Endpoint, Resource, Scim};
 use crate::store::{Marker, Store};
 
-/// How far the provider's clock may lag SSM's when a retried create looks for what its first
+/// How far the provider's clock may lag the handler's when a retried create looks for what its first
 /// attempt made.
 const CLOCK_SKEW_SECONDS: i64 = 60;
 
@@ -60,7 +60,7 @@ impl Provider {
         Ok(id)
     }
 
-    async fn created_since(&self, endpoint: Endpoint, attribute: &str, value: &str, since: DateTime) -> Result<Option<String>, HandlerError> {
+    async fn created_since(&self, endpoint: Endpoint, attribute: &str, value: &str, since: i64) -> Result<Option<String>, HandlerError> {
         if !self.capabilities.filter {
             return Ok(None);
         }
@@ -70,7 +70,7 @@ impl Provider {
                 .pointer("/meta/created")
                 .and_then(Value::as_str)
                 .and_then(|created| DateTime::from_str(created, Format::DateTimeWithOffset).ok())
-                .is_some_and(|created| created.secs() >= since.secs() - CLOCK_SKEW_SECONDS)
+                .is_some_and(|created| created.secs() >= since - CLOCK_SKEW_SECONDS)
         };
         Ok(found.iter().find(recent).and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_owned))
     }

@@ -257,7 +257,15 @@ const SOURCE_URL: Option<&str> = Some("https://github.com/rpdk-rs/rpdk-rs");
 const LOAD_CONNECTOR: &[&str] = &["kms:Decrypt", "ssm:GetParameters"];
 
 /// The connector's CREATE actions.
-pub const CONNECTOR_CREATE: &[&str] = &["kms:Encrypt", "ssm:AddTagsToResource", "ssm:DeleteParameters", "ssm:GetParameter", "ssm:PutParameter"];
+pub const CONNECTOR_CREATE: &[&str] = &[
+    "kms:Encrypt",
+    "ssm:AddTagsToResource",
+    "ssm:DeleteParameters",
+    "ssm:GetParameter",
+    "ssm:GetParametersByPath",
+    "ssm:ListTagsForResource",
+    "ssm:PutParameter",
+];
 /// The connector's READ actions.
 pub const CONNECTOR_READ: &[&str] = &["ssm:GetParameter", "ssm:ListTagsForResource"];
 /// The connector's UPDATE actions.
@@ -290,7 +298,17 @@ pub fn connector_metadata() -> Metadata {
         primary_identifier: &["/properties/Name"],
         additional_identifiers: &[],
         list_input: &[],
-        read_only: &["/properties/Capabilities"],
+        read_only: &[
+            "/properties/Capabilities",
+            // Listed one by one so templates can `!GetAtt` each.
+            "/properties/Capabilities/Patch",
+            "/properties/Capabilities/Bulk",
+            "/properties/Capabilities/Filter",
+            "/properties/Capabilities/Sort",
+            "/properties/Capabilities/ETag",
+            "/properties/Capabilities/ChangePassword",
+            "/properties/Capabilities/MaxResults",
+        ],
         write_only: &["/properties/BearerToken"],
         create_only: &["/properties/Name"],
         handlers: Handlers {

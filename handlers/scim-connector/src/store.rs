@@ -4,7 +4,7 @@
 //!   discovered capabilities and the operation that created the connector, as JSON;
 //! - `token`: the bearer token, a SecureString encrypted with `KmsKeyId` (or `aws/ssm`);
 //! - `creates/<operation>`: small String markers that make a retried CREATE of a user or group
-//!   find what its first attempt made; swept after a day.
+//!   find what its first attempt made; each CREATE sweeps those older than a day (one page).
 //!
 //! Both connector parameters carry the connector's tags.
 
@@ -13,7 +13,6 @@ use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::DateTime;
 use rpdk::{HandlerError, HandlerErrorCode, Request, Secret};
 use rpdk_aws::CallRecorder;
 use serde::{Deserialize, Serialize};
@@ -90,17 +89,28 @@ pub struct Settings {
     pub created_by: String,
 }
 
-/// A create marker: what the first attempt of an operation got to.
+/// A create marker: what the first attempt of an operation got to. Its value is
+/// `pending <unix seconds>` or `created <unix seconds> <id>`; the time (the handler's clock)
+/// dates it for adoption and for the sweep.
 #[derive(Debug, PartialEq)]
 pub enum Marker {
-    /// About to create, since the given time.
-    Pending(DateTime),
+    /// About to create, since the given Unix time.
+    Pending(i64),
     /// Created the resource with this id.
     Created(String),
 }
 
-const PENDING: &str = "pending";
-const CREATED_PREFIX: &str = "created:";
+impl Marker {
+    fn parse(value: &str) -> Option<(i64, Self)> {
+        let mut parts = value.splitn(3, ' ');
+        let (state, at) = (parts.next()?, parts.next()?.parse::<i64>().ok()?);
+        match (state, parts.next()) {
+            ("pending", None) => Some((at, Self::Pending(at))),
+            ("created", Some(id)) => Some((at, Self::Created(id.to_owned()))),
+            _ => None,
+        }
+    }
+}
 
 /// The parameters of one connector.
 pub fn settings_name(connector: &str) -> String {
@@ -325,11 +335,8 @@ impl Store {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => return Ok(None),
             Err(error) => return Err(failed("GetParameter", error)),
         };
-        let Some(parameter) = output.parameter() else { return Ok(None) };
-        Ok(match parameter.value().unwrap_or_default().strip_prefix(CREATED_PREFIX) {
-            Some(id) => Some(Marker::Created(id.to_owned())),
-            None => Some(Marker::Pending(parameter.last_modified_date().copied().unwrap_or(DateTime::from_secs(0)))),
-        })
+        let value = output.parameter().and_then(|p| p.value()).unwrap_or_default();
+        Ok(Marker::parse(value).map(|(_, marker)| marker))
     }
 
     /// Records that `operation` is about to create; `false` when its marker already exists.
@@ -339,7 +346,7 @@ impl Store {
             .put_parameter()
             .name(format!("{}/{operation}", creates_path(connector)))
             .r#type(ParameterType::String)
-            .value(PENDING)
+            .value(format!("pending {}", now_seconds()))
             .send()
             .await;
         match put {
@@ -349,9 +356,10 @@ impl Store {
         }
     }
 
-    /// Records what `operation` created, and sweeps the connector's expired markers.
+    /// Records what `operation` created, and sweeps expired markers (the first page of them).
     pub async fn mark_created(&self, connector: &str, operation: &str, id: &str) -> Result<(), HandlerError> {
-        self.overwrite(&format!("{}/{operation}", creates_path(connector)), &format!("{CREATED_PREFIX}{id}"), ParameterType::String, None).await?;
+        let value = format!("created {} {id}", now_seconds());
+        self.overwrite(&format!("{}/{operation}", creates_path(connector)), &value, ParameterType::String, None).await?;
         let page = self
             .client
             .get_parameters_by_path()
@@ -359,11 +367,11 @@ impl Store {
             .send()
             .await
             .map_err(|e| failed("GetParametersByPath", e))?;
-        let expired_before = DateTime::from_secs(now_seconds() - MARKER_LIFETIME_SECONDS);
+        let expired_before = now_seconds() - MARKER_LIFETIME_SECONDS;
         let expired: Vec<String> = page
             .parameters()
             .iter()
-            .filter(|p| p.last_modified_date().is_some_and(|t| t.secs() < expired_before.secs()))
+            .filter(|p| p.value().and_then(Marker::parse).is_some_and(|(at, _)| at < expired_before))
             .filter_map(|p| p.name())
             .map(str::to_owned)
             .collect();
@@ -409,4 +417,17 @@ fn sdk_tags(tags: &[Tag]) -> Result<Option<Vec<aws_sdk_ssm::types::Tag>>, Handle
 
 fn now_seconds() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Marker;
+
+    #[test]
+    fn markers_carry_their_time() {
+        assert_eq!(Marker::parse("pending 1700000000"), Some((1_700_000_000, Marker::Pending(1_700_000_000))));
+        assert_eq!(Marker::parse("created 1700000001 2819c223 7f76"), Some((1_700_000_001, Marker::Created("2819c223 7f76".into()))));
+        assert_eq!(Marker::parse("created 1700000001"), None);
+        assert_eq!(Marker::parse("pending soon"), None);
+    }
 }

@@ -1,0 +1,346 @@
+//! The native contract suite of `Rpdk::SCIM::Connector`, `::User` and `::Group`, against moto
+//! (SSM) and scim2-server (the SCIM provider), through the handler served on the local stack.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use contract_tests::{Handler, assert_model, token, unique};
+use rpdk::{HandlerErrorCode, Secret};
+use scim_connector::scim::{Endpoint, Scim};
+use serde_json::{Value, json};
+
+const CONNECTOR: &str = "Rpdk::SCIM::Connector";
+const USER: &str = "Rpdk::SCIM::User";
+const GROUP: &str = "Rpdk::SCIM::Group";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn handler(type_name: &str) -> Handler {
+    Handler::new("scim-connector", type_name)
+}
+
+fn scim_url() -> String {
+    std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`")
+}
+
+fn scim_token() -> String {
+    std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+fn ssm() -> aws_sdk_ssm::Client {
+    let (access_key_id, secret_access_key) = contract_tests::admin_key();
+    let credentials = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
+    aws_sdk_ssm::Client::new(&rpdk_aws::sdk_config(Some(&credentials), contract_tests::REGION).expect("config"))
+}
+
+/// scim2-server itself, as an administrator of the provider would use it.
+fn provider(method: &str, path: &str, body: Option<Value>) -> Value {
+    let url = format!("{}/{path}", scim_url());
+    let auth = format!("Bearer {}", scim_token());
+    let request = ureq::http::Request::builder().method(method).uri(&url).header("Authorization", auth).header("Content-Type", "application/scim+json");
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = match body {
+        Some(body) => agent.run(request.body(body.to_string()).expect("request")),
+        None => agent.run(request.body(()).expect("request")),
+    }
+    .expect("scim2-server answers");
+    response.body_mut().read_json().unwrap_or(Value::Null)
+}
+
+/// A connector to the run's scim2-server, made through the handler.
+fn connector(stem: &str) -> String {
+    let name = unique(stem);
+    let created = handler(CONNECTOR).call("CREATE", &token(), json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token()}), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    name
+}
+
+fn id(event: &Value) -> String {
+    event["resourceModel"]["Id"].as_str().unwrap_or_else(|| panic!("no Id in {event}")).to_owned()
+}
+
+#[test]
+fn a_connector_is_proven_stored_as_a_secure_string_and_never_shown() {
+    let handler = handler(CONNECTOR);
+    let name = unique("partner-idp");
+    let model = json!({
+        "Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token(), "Description": "partner directory",
+        "Tags": [{"Key": "team", "Value": "identity"}, {"Key": "tier", "Value": "1"}]
+    });
+    let created = handler.call("CREATE", &token(), model.clone(), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    assert!(created["resourceModel"].get("BearerToken").is_none(), "write-only: {created}");
+    let capabilities = &created["resourceModel"]["Capabilities"];
+    for feature in ["Patch", "Filter", "Sort", "ETag"] {
+        assert_eq!(capabilities[feature], true, "discovered {feature}: {capabilities}");
+    }
+    assert_eq!(capabilities["MaxResults"], 1000);
+
+    let token_parameter = runtime().block_on(async {
+        ssm().get_parameter().name(format!("/rpdk/scim/connectors/{name}/token")).send().await.expect("the token parameter")
+    });
+    let parameter = token_parameter.parameter().expect("a parameter");
+    assert_eq!(parameter.r#type(), Some(&ParameterType::SecureString));
+    assert_ne!(parameter.value(), Some(scim_token().as_str()), "stored encrypted");
+
+    let read = handler.call("READ", &token(), json!({"Name": name}), None);
+    assert_eq!(read["resourceModel"], created["resourceModel"], "READ answers from SSM what CREATE did");
+
+    // No token in the update: the stored one proves the connection again.
+    let mut updated = created["resourceModel"].clone();
+    updated["Description"] = json!("partner directory, v2");
+    updated["Tags"] = json!([{"Key": "team", "Value": "iam"}]);
+    let after = handler.call("UPDATE", &token(), updated.clone(), Some(created["resourceModel"].clone()));
+    assert_eq!(after["status"], "SUCCESS", "{after}");
+    assert_model(&json!({"Description": "partner directory, v2", "Tags": [{"Key": "team", "Value": "iam"}]}), &after["resourceModel"], &["Tags"]);
+
+    let mut wrong = updated.clone();
+    wrong["BearerToken"] = json!("not-the-token");
+    let refused = handler.call("UPDATE", &token(), wrong, Some(after["resourceModel"].clone()));
+    assert_eq!(refused["errorCode"], "AccessDenied", "{refused}");
+    assert!(refused["message"].as_str().is_some_and(|m| m.starts_with("BearerToken:")), "{refused}");
+
+    assert!(handler.list_all().iter().any(|m| m["Name"] == json!(name)), "LIST finds the connector");
+    let deleted = handler.call("DELETE", &token(), json!({"Name": name}), None);
+    assert_eq!(deleted, json!({"status": "SUCCESS"}));
+    for action in ["READ", "DELETE"] {
+        assert_eq!(handler.call(action, &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "{action}");
+    }
+    let left = runtime().block_on(async { ssm().get_parameters_by_path().path(format!("/rpdk/scim/connectors/{name}")).recursive(true).send().await.expect("a listing") });
+    assert!(left.parameters().is_empty(), "nothing left in SSM");
+}
+
+#[test]
+fn a_connector_that_cannot_be_proven_is_refused_saying_what_to_fix() {
+    let handler = handler(CONNECTOR);
+    let tls_to_plain_http = scim_url().replace("http://", "https://");
+    for (base_url, bearer, code, names) in [
+        (scim_url(), "wrong-token".to_owned(), "AccessDenied", "BearerToken"),
+        ("http://127.0.0.1:9/v2".to_owned(), scim_token(), "NetworkFailure", "BaseUrl"),
+        (tls_to_plain_http, scim_token(), "NetworkFailure", "BaseUrl"),
+        // The Users endpoint instead of the base URL: no ServiceProviderConfig there.
+        (format!("{}/Users", scim_url()), scim_token(), "InvalidRequest", "BaseUrl"),
+        ("http://idp.example.com/scim/v2".to_owned(), scim_token(), "InvalidRequest", "BaseUrl"),
+    ] {
+        let name = unique("refused");
+        let event = handler.call("CREATE", &token(), json!({"Name": name, "BaseUrl": base_url, "BearerToken": bearer}), None);
+        assert_eq!(event["errorCode"], code, "{base_url}: {event}");
+        assert!(event["message"].as_str().is_some_and(|m| m.contains(names)), "names {names}: {event}");
+        assert_eq!(handler.call("READ", &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "nothing saved");
+    }
+}
+
+#[test]
+fn a_connector_name_is_taken_once_and_a_retried_create_succeeds() {
+    let handler = handler(CONNECTOR);
+    let name = unique("shared");
+    let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token()});
+    let operation = token();
+    assert_eq!(handler.call("CREATE", &operation, model.clone(), None)["status"], "SUCCESS");
+    assert_eq!(handler.call("CREATE", &operation, model.clone(), None)["status"], "SUCCESS", "the same operation again");
+    assert_eq!(handler.call("CREATE", &token(), model, None)["errorCode"], "AlreadyExists", "another operation");
+    handler.call("DELETE", &token(), json!({"Name": name}), None);
+}
+
+#[test]
+fn a_connector_that_fails_half_way_leaves_nothing_behind() {
+    let limited = handler(CONNECTOR).with_credentials(contract_tests::credentials_without("rpdk-scim-connector", "ssm:AddTagsToResource"));
+    let name = unique("half-made");
+    let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token(), "Tags": [{"Key": "team", "Value": "identity"}]});
+    let failed = limited.call("CREATE", &token(), model, None);
+    assert_eq!(failed["errorCode"], "AccessDenied", "{failed}");
+    assert_eq!(handler(CONNECTOR).call("READ", &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "rolled back");
+}
+
+#[test]
+fn a_user_lives_through_its_connector_and_keeps_what_it_does_not_manage() {
+    let connector = connector("users");
+    let handler = handler(USER);
+    let manager = handler.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique("grace")}), None);
+    let user_name = unique("ada");
+    let model = json!({
+        "Connector": connector, "UserName": user_name, "ExternalId": "E-1815", "DisplayName": "Ada Lovelace",
+        "Name": {"GivenName": "Ada", "FamilyName": "Lovelace"},
+        "Emails": [{"Value": "ada@example.com", "Type": "work", "Primary": true}, {"Value": "ada@home.example", "Type": "home"}],
+        "Title": "Analyst",
+        "Enterprise": {"EmployeeNumber": "1815", "CostCenter": "C-1", "Organization": "Babbage", "Division": "R", "Department": "Engines", "Manager": id(&manager)}
+    });
+    let created = handler.call("CREATE", &token(), model.clone(), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    assert_model(&model, &created["resourceModel"], &["Emails"]);
+    assert_eq!(created["resourceModel"]["Active"], true, "enabled by default");
+    let user_id = id(&created);
+    let key = json!({"Connector": connector, "Id": user_id});
+    assert_eq!(handler.call("READ", &token(), key.clone(), None)["resourceModel"], created["resourceModel"]);
+    let by_name = handler.call("READ", &token(), json!({"Connector": connector, "UserName": user_name}), None);
+    assert_eq!(by_name["resourceModel"], created["resourceModel"], "the additional identifier finds the same user");
+
+    // Someone sets an attribute the template does not manage.
+    provider("PATCH", &format!("Users/{user_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "nickName", "value": "Countess"}]})));
+
+    let renamed = unique("ada-king");
+    let mut disabled = created["resourceModel"].clone();
+    disabled["UserName"] = json!(renamed);
+    disabled["Active"] = json!(false);
+    disabled.as_object_mut().expect("object").remove("Title");
+    disabled["Enterprise"]["Department"] = json!("Analytical Engines");
+    let after = handler.call("UPDATE", &token(), disabled.clone(), Some(created["resourceModel"].clone()));
+    assert_eq!(after["status"], "SUCCESS", "{after}");
+    assert_model(&json!({"UserName": renamed, "Active": false, "Enterprise": disabled["Enterprise"]}), &after["resourceModel"], &[]);
+    assert!(after["resourceModel"].get("Title").is_none(), "a managed attribute the model drops is removed: {after}");
+    let held = provider("GET", &format!("Users/{user_id}"), None);
+    assert_eq!(held["nickName"], "Countess", "an unmanaged attribute survives the update");
+    assert_eq!(held[ENTERPRISE]["costCenter"], "C-1");
+
+    let mut enabled = after["resourceModel"].clone();
+    enabled.as_object_mut().expect("object").remove("Active");
+    let again = handler.call("UPDATE", &token(), enabled, Some(after["resourceModel"].clone()));
+    assert_eq!(again["resourceModel"]["Active"], true, "Active defaults to true: {again}");
+
+    let listed = handler.list_all_with(json!({"Connector": connector}));
+    assert!(listed.iter().any(|m| m["Id"] == json!(user_id)), "LIST through the connector finds the user");
+    for user in [key, json!({"Connector": connector, "Id": id(&manager)})] {
+        assert_eq!(handler.call("DELETE", &token(), user.clone(), None), json!({"status": "SUCCESS"}));
+        assert_eq!(handler.call("READ", &token(), user.clone(), None)["errorCode"], "NotFound");
+        assert_eq!(handler.call("DELETE", &token(), user, None)["errorCode"], "NotFound");
+    }
+}
+
+#[test]
+fn a_user_name_is_unique_and_a_retried_create_returns_the_same_user() {
+    let connector = connector("unique");
+    let handler = handler(USER);
+    let model = json!({"Connector": connector, "UserName": unique("linus")});
+    let operation = token();
+    let first = handler.call("CREATE", &operation, model.clone(), None);
+    let retried = handler.call("CREATE", &operation, model.clone(), None);
+    assert_eq!(id(&retried), id(&first), "the marker in SSM answers the first attempt's user");
+    let taken = handler.call("CREATE", &token(), model, None);
+    assert_eq!(taken["errorCode"], "AlreadyExists", "{taken}");
+    handler.call("DELETE", &token(), json!({"Connector": connector, "Id": id(&first)}), None);
+}
+
+#[test]
+fn an_interrupted_create_adopts_what_its_first_attempt_made() {
+    let connector = connector("interrupted");
+    let operation = token();
+    let user_name = unique("interrupted");
+    // The first attempt marked the operation and POSTed, then stopped before recording the id.
+    let marker = format!("/rpdk/scim/connectors/{connector}/creates/{}", rpdk_aws::operation_id(&operation));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    runtime().block_on(async { ssm().put_parameter().name(&marker).value(format!("pending {now}")).r#type(ParameterType::String).send().await.expect("a marker") });
+    let made = provider("POST", "Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true})));
+    let retried = handler(USER).call("CREATE", &operation, json!({"Connector": connector, "UserName": user_name}), None);
+    assert_eq!(retried["status"], "SUCCESS", "{retried}");
+    assert_eq!(id(&retried), made["id"].as_str().expect("an id"), "adopted, not created twice");
+}
+
+#[test]
+fn expired_create_markers_are_swept() {
+    let connector = connector("sweep");
+    let expired = format!("/rpdk/scim/connectors/{connector}/creates/0000000000000000");
+    for (type_name, model) in [(USER, json!({"Connector": connector, "UserName": unique("sweeper")})), (GROUP, json!({"Connector": connector, "DisplayName": unique("sweepers")}))] {
+        runtime().block_on(async { ssm().put_parameter().name(&expired).value("created 1000000000 old-id").r#type(ParameterType::String).send().await.expect("an old marker") });
+        let created = handler(type_name).call("CREATE", &token(), model, None);
+        assert_eq!(created["status"], "SUCCESS", "{created}");
+        let gone = runtime().block_on(async { ssm().get_parameter().name(&expired).send().await });
+        assert!(gone.is_err(), "{type_name}: the expired marker is deleted");
+    }
+}
+
+#[test]
+fn group_membership_follows_the_model() {
+    let connector = connector("groups");
+    let users = handler(USER);
+    let member = |stem: &str| id(&users.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique(stem)}), None));
+    let (a, b, outsider) = (member("a"), member("b"), member("outsider"));
+    let handler = handler(GROUP);
+    let created = handler.call("CREATE", &token(), json!({"Connector": connector, "DisplayName": unique("eng"), "Members": [a]}), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    let group_id = id(&created);
+
+    let mut both = created["resourceModel"].clone();
+    both["Members"] = json!([b, a]);
+    both["DisplayName"] = json!(unique("analysts"));
+    let after = handler.call("UPDATE", &token(), both.clone(), Some(created["resourceModel"].clone()));
+    assert_model(&json!({"Members": [a, b], "DisplayName": both["DisplayName"]}), &after["resourceModel"], &["Members"]);
+
+    // A member added outside the template stays when the model stops managing members.
+    provider("PATCH", &format!("Groups/{group_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": outsider}]}]})));
+    let mut unmanaged = after["resourceModel"].clone();
+    unmanaged.as_object_mut().expect("object").remove("Members");
+    let released = handler.call("UPDATE", &token(), unmanaged, Some(both));
+    assert_eq!(released["resourceModel"]["Members"], json!([outsider]), "{released}");
+
+    let key = json!({"Connector": connector, "Id": group_id});
+    assert!(handler.list_all_with(json!({"Connector": connector})).iter().any(|m| m["Id"] == json!(group_id)));
+    assert_eq!(handler.call("DELETE", &token(), key.clone(), None), json!({"status": "SUCCESS"}));
+    assert_eq!(handler.call("READ", &token(), key, None)["errorCode"], "NotFound");
+}
+
+#[test]
+fn list_pages_through_every_user_of_a_connector() {
+    let connector = connector("paging");
+    let stem = unique("paged");
+    let made: Vec<String> = (0..55)
+        .map(|i| provider("POST", "Users", Some(json!({"userName": format!("{stem}-{i}")})))["id"].as_str().expect("an id").to_owned())
+        .collect();
+    let pages = handler(USER).list_pages_with(json!({"Connector": connector}));
+    assert!(pages.len() >= 2, "{} page(s)", pages.len());
+    let listed: Vec<&Value> = pages.iter().flatten().map(|m| &m["Id"]).collect();
+    for id in &made {
+        assert_eq!(listed.iter().filter(|l| **l == id).count(), 1, "{id} listed once");
+    }
+}
+
+#[test]
+fn requests_name_what_is_missing() {
+    let missing = handler(USER).call("CREATE", &token(), json!({"Connector": "no-such-connector", "UserName": "x"}), None);
+    assert_eq!(missing["errorCode"], "InvalidRequest", "{missing}");
+    assert!(missing["message"].as_str().is_some_and(|m| m.contains("'no-such-connector'")), "{missing}");
+    let list = handler(GROUP).invoke(&handler(GROUP).request("LIST", &token(), json!({}), None));
+    assert_eq!(list["errorCode"], "InvalidRequest", "LIST needs its connector: {list}");
+    let read = handler(GROUP).call("READ", &token(), json!({"Connector": "x"}), None);
+    assert_eq!(read["errorCode"], "NotFound", "{read}");
+}
+
+/// A stale ETag at the client layer: the provider answers 412, the client ResourceConflict.
+#[test]
+fn a_stale_etag_is_a_conflict() {
+    let made = provider("POST", "Users", Some(json!({"userName": unique("etag")})));
+    let user_id = made["id"].as_str().expect("an id").to_owned();
+    let stale = made["meta"]["version"].as_str().expect("a version").to_owned();
+    provider("PATCH", &format!("Users/{user_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "changed"}]})));
+    let scim = Scim::new(&scim_url(), Secret::new(scim_token())).expect("a client");
+    let replace = json!([{"op": "replace", "path": "title", "value": "mine"}]);
+    let error = runtime()
+        .block_on(scim.patch(Endpoint::Users, &user_id, replace.as_array().expect("ops").clone(), Some(&stale)))
+        .expect_err("412");
+    assert_eq!(error.code(), HandlerErrorCode::ResourceConflict, "{}", error.message());
+}
+
+/// The whole lifecycle with a known token: it shows up in no response and no log line.
+#[test]
+fn the_token_never_leaves_the_handler() {
+    let secret = scim_token();
+    let handler = handler(CONNECTOR);
+    let name = unique("secretive");
+    let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": secret});
+    let mut events = vec![handler.call("CREATE", &token(), model.clone(), None)];
+    events.push(handler.call("READ", &token(), json!({"Name": name}), None));
+    events.push(handler.call("UPDATE", &token(), model, Some(events[0]["resourceModel"].clone())));
+    events.push(handler.invoke(&handler.request("LIST", &token(), Value::Null, None)));
+    events.push(handler.call("DELETE", &token(), json!({"Name": name}), None));
+    for event in &events {
+        assert!(!event.to_string().contains(&secret), "a response carries the token: {event}");
+    }
+    // The handler flushes each line as it logs it.
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = std::env::var("RPDK_LOGS").expect("RPDK_LOGS");
+    let log = std::fs::read_to_string(format!("{logs}/scim-connector.log")).expect("the handler's log");
+    assert!(log.contains(CONNECTOR), "the log covers the connector's requests");
+    assert!(!log.contains(&secret), "the token is in the handler's log");
+}
