@@ -222,9 +222,6 @@ fn a_pending_service_resumes_without_a_second_create() {
     delete(&handler, &id);
 }
 
-/// A user holding the type's CREATE and DELETE permissions less `leave_out`, as a misconfigured
-/// execution role would.
-
 /// A failure after the service exists (here the wait for it, refused by a role missing
 /// `ec2:DescribeVpcEndpointServiceConfigurations`) deletes what the create made.
 #[test]

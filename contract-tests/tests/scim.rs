@@ -38,7 +38,11 @@ fn ssm() -> aws_sdk_ssm::Client {
 
 /// scim2-server itself, as an administrator of the provider would use it.
 fn provider(method: &str, path: &str, body: Option<Value>) -> Value {
-    let url = format!("{}/{path}", scim_url());
+    provider_at(&scim_url(), method, path, body)
+}
+
+fn provider_at(base_url: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let url = format!("{base_url}/{path}");
     let auth = format!("Bearer {}", scim_token());
     let request = ureq::http::Request::builder().method(method).uri(&url).header("Authorization", auth).header("Content-Type", "application/scim+json");
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
@@ -52,8 +56,12 @@ fn provider(method: &str, path: &str, body: Option<Value>) -> Value {
 
 /// A connector to the run's scim2-server, made through the handler.
 fn connector(stem: &str) -> String {
+    connector_to(stem, &scim_url())
+}
+
+fn connector_to(stem: &str, base_url: &str) -> String {
     let name = unique(stem);
-    let created = handler(CONNECTOR).call("CREATE", &token(), json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token()}), None);
+    let created = handler(CONNECTOR).call("CREATE", &token(), json!({"Name": name, "BaseUrl": base_url, "BearerToken": scim_token()}), None);
     assert_eq!(created["status"], "SUCCESS", "{created}");
     name
 }
@@ -279,6 +287,38 @@ fn group_membership_follows_the_model() {
     assert!(handler.list_all_with(json!({"Connector": connector})).iter().any(|m| m["Id"] == json!(group_id)));
     assert_eq!(handler.call("DELETE", &token(), key.clone(), None), json!({"status": "SUCCESS"}));
     assert_eq!(handler.call("READ", &token(), key, None)["errorCode"], "NotFound");
+}
+
+/// A provider without PATCH (it answers 501 to one): updates GET, overlay the managed
+/// attributes and PUT, conditional on the ETag, keeping everything else.
+#[test]
+fn without_patch_updates_replace_the_resource_and_keep_the_rest() {
+    let put_only = std::env::var("RPDK_SCIM_PUT_ONLY_URL").expect("RPDK_SCIM_PUT_ONLY_URL");
+    let connector = connector_to("put-only", &put_only);
+    let users = handler(USER);
+    let created = users.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique("put"), "Title": "Analyst", "DisplayName": "Put"}), None);
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    let user_id = id(&created);
+    let unmanaged = json!({"value": "+1 555 0100", "type": "work"});
+    let mut held = provider_at(&put_only, "GET", &format!("Users/{user_id}"), None);
+    held["phoneNumbers"] = json!([unmanaged]);
+    provider_at(&put_only, "PUT", &format!("Users/{user_id}"), Some(held));
+
+    let mut desired = created["resourceModel"].clone();
+    desired.as_object_mut().expect("object").remove("Title");
+    desired["DisplayName"] = json!("Replaced");
+    let after = users.call("UPDATE", &token(), desired, Some(created["resourceModel"].clone()));
+    assert_eq!(after["status"], "SUCCESS", "{after}");
+    assert_eq!(after["resourceModel"]["DisplayName"], "Replaced");
+    assert!(after["resourceModel"].get("Title").is_none(), "{after}");
+    assert_eq!(provider_at(&put_only, "GET", &format!("Users/{user_id}"), None)["phoneNumbers"], json!([unmanaged]), "PUT keeps what the model does not manage");
+
+    let groups = handler(GROUP);
+    let group = groups.call("CREATE", &token(), json!({"Connector": connector, "DisplayName": unique("put-group")}), None);
+    let mut with_member = group["resourceModel"].clone();
+    with_member["Members"] = json!([user_id]);
+    let after = groups.call("UPDATE", &token(), with_member, Some(group["resourceModel"].clone()));
+    assert_eq!(after["resourceModel"]["Members"], json!([user_id]), "{after}");
 }
 
 #[test]

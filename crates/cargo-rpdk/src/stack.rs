@@ -65,6 +65,8 @@ pub struct Stack {
     pub principals_file: PathBuf,
     /// The SCIM 2.0 base URL of scim2-server.
     pub scim_url: String,
+    /// The same, served without PATCH support.
+    pub scim_put_only_url: String,
     /// The bearer token scim2-server accepts, new for every run.
     pub scim_token: String,
     children: Vec<Child>,
@@ -115,25 +117,38 @@ impl Stack {
             principals,
             principals_file,
             scim_url: String::new(),
+            scim_put_only_url: String::new(),
             scim_token: run_secret(),
             children: vec![moto],
             agent,
         };
 
-        // The SCIM service provider of the SCIM types, with a bearer token of this run.
-        let scim_port = free_port()?;
-        let scim = Command::new(tools.bin("scim", "scim2-server"))
-            .args(["--hostname", "127.0.0.1", "--port", &scim_port.to_string(), "--bearer-token", &stack.scim_token])
-            .stdout(log_file(&logs, "scim.log")?)
-            .stderr(log_file(&logs, "scim.log")?)
-            .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .context("cannot start scim2-server")?;
-        stack.children.push(scim);
-        stack.scim_url = format!("http://127.0.0.1:{scim_port}/v2");
-        let discovery = format!("{}/ServiceProviderConfig", stack.scim_url);
-        wait_until("scim2-server", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &discovery))?;
+        // The SCIM service providers of the SCIM types, with a bearer token of this run: one
+        // with every feature, one without PATCH (contract-tests/scim/put-only.json).
+        let put_only = project.root.join("contract-tests").join("scim").join("put-only.json");
+        for (config, log) in [(None, "scim.log"), (Some(put_only.as_path()), "scim-put-only.log")] {
+            let port = free_port()?;
+            let mut command = Command::new(tools.bin("scim", "scim2-server"));
+            command.args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", &stack.scim_token]);
+            if let Some(config) = config {
+                command.arg("--service-provider-config").arg(config);
+            }
+            let server = command
+                .stdout(log_file(&logs, log)?)
+                .stderr(log_file(&logs, log)?)
+                .stdin(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .context("cannot start scim2-server")?;
+            stack.children.push(server);
+            let url = format!("http://127.0.0.1:{port}/v2");
+            let discovery = format!("{url}/ServiceProviderConfig");
+            wait_until(log.trim_end_matches(".log"), Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &discovery))?;
+            match config {
+                None => stack.scim_url = url,
+                Some(_) => stack.scim_put_only_url = url,
+            }
+        }
 
         // The Lambda runtime API alone: the handlers run from the harness's own build, so no
         // second cargo build (with another feature set, rebuilding the SDKs) happens here.

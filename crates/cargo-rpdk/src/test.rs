@@ -118,6 +118,7 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_RECORD_CALLS", &stack.record_file.display().to_string()),
                 ("RPDK_SCIM_URL", stack.scim_url.as_str()),
                 ("RPDK_SCIM_TOKEN", stack.scim_token.as_str()),
+                ("RPDK_SCIM_PUT_ONLY_URL", stack.scim_put_only_url.as_str()),
                 ("RPDK_LOGS", &project.work_dir()?.join("logs").display().to_string()),
             ],
         )?,

@@ -359,6 +359,35 @@ mod tests {
         assert!(answer(400, r#"{"detail":"bad filter"}"#).error("GET Users").message().contains("bad filter"));
     }
 
+    /// A provider that throttles: no emulator answers 429, so this test serves one itself,
+    /// from a plain TCP listener: two `429`s with `Retry-After: 1`, then the answer.
+    #[test]
+    fn throttled_requests_wait_what_retry_after_asks_then_succeed() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = listener.local_addr().expect("an address");
+        let server = std::thread::spawn(move || {
+            let list = json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}).to_string();
+            for answer in [None, None, Some(list)] {
+                let (mut stream, _) = listener.accept().expect("a request");
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let response = match answer {
+                    None => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                    Some(body) => format!("HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+                };
+                stream.write_all(response.as_bytes()).expect("an answer");
+            }
+        });
+        let scim = Scim::new(&format!("http://{address}/v2"), Secret::new("t")).expect("a client");
+        let started = std::time::Instant::now();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let page = runtime.block_on(scim.list(Endpoint::Users, 1, 10, false)).expect("the third attempt succeeds");
+        assert!(page.resources.is_empty());
+        assert!(started.elapsed() >= Duration::from_secs(2), "waited Retry-After twice");
+        server.join().expect("the fake provider ends");
+    }
+
     #[test]
     fn list_pages_end_at_the_total() {
         let page = |start: u64, n: usize, total: u64| {
