@@ -23,12 +23,13 @@ pub fn principals() -> Value {
     serde_json::from_str(&text).expect("the principals file is JSON")
 }
 
-/// The access key id and secret of the run's admin, who may do anything: for preparing and
-/// inspecting state behind a handler's back.
-pub fn admin_key() -> (String, String) {
+/// SDK configuration for the run's admin, who may do anything: for preparing and inspecting
+/// state behind a handler's back.
+pub fn admin_config() -> aws_types::SdkConfig {
     let admin = &principals()["admin"];
     let field = |name: &str| admin[name].as_str().expect("admin credentials").to_owned();
-    (field("accessKeyId"), field("secretAccessKey"))
+    let credentials = rpdk::Credentials { access_key_id: field("accessKeyId"), secret_access_key: field("secretAccessKey"), session_token: None };
+    rpdk_aws::sdk_config(Some(&credentials), REGION).expect("the admin's SDK configuration")
 }
 
 /// A prerequisite the type's `fixture.py` made for this run (`RPDK_FIXTURES`).
@@ -66,9 +67,7 @@ pub fn credentials_without(stem: &str, leave_out: &str) -> Value {
     actions.dedup();
     let name = unique("rpdk-partial");
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
-    let (access_key_id, secret_access_key) = admin_key();
-    let admin = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
-    let iam = aws_sdk_iam::Client::new(&rpdk_aws::sdk_config(Some(&admin), REGION).expect("config"));
+    let iam = aws_sdk_iam::Client::new(&admin_config());
     tokio::runtime::Runtime::new().expect("runtime").block_on(async {
         iam.create_user().user_name(&name).send().await.expect("a user");
         iam.put_user_policy().user_name(&name).policy_name("partial").policy_document(policy.to_string()).send().await.expect("its policy");

@@ -14,10 +14,7 @@ fn handler() -> Handler {
 
 /// IAM in moto as the run's admin, for preparing and inspecting state behind the handler's back.
 fn iam() -> Client {
-    let (access_key_id, secret_access_key) = contract_tests::admin_key();
-    let credentials = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
-    let config = rpdk_aws::sdk_config(Some(&credentials), contract_tests::REGION).expect("config");
-    Client::new(&config)
+    Client::new(&contract_tests::admin_config())
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -31,9 +31,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn ssm() -> aws_sdk_ssm::Client {
-    let (access_key_id, secret_access_key) = contract_tests::admin_key();
-    let credentials = rpdk::Credentials { access_key_id, secret_access_key, session_token: None };
-    aws_sdk_ssm::Client::new(&rpdk_aws::sdk_config(Some(&credentials), contract_tests::REGION).expect("config"))
+    aws_sdk_ssm::Client::new(&contract_tests::admin_config())
 }
 
 /// scim2-server itself, as an administrator of the provider would use it.

@@ -98,7 +98,7 @@ impl Stack {
             .spawn()
             .context("cannot start moto_server")?;
         let principals = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
-            agent.get(format!("{moto_url}/moto-api/data.json")).call().is_ok_and(|r| r.status().is_success())
+            agent_ok(&agent, &format!("{moto_url}/moto-api/data.json"))
         })
         .and_then(|()| make_principals(project, tools, &moto_url));
         let principals = match principals {

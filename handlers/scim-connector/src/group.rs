@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use rpdk::{Empty, HandlerError, HandlerResult, ListPage, Request, ResourceHandler, Session};
 use serde_json::{Value, json};
 
-use crate::member::{Provider, page_request};
+use crate::member::{self, Provider};
 use crate::model::{Group, GroupKey, ThroughConnector};
 use crate::scim::Endpoint;
 use crate::validate;
@@ -94,11 +94,7 @@ impl ResourceHandler for GroupType {
 
     async fn list(&self, req: &Req<ThroughConnector>) -> Result<ListPage<Group>, HandlerError> {
         let connector = &req.model.connector;
-        let provider = Provider::connect(req, connector).await?;
-        let (start, count) = page_request(req.next_token.as_deref(), &provider.capabilities)?;
-        let page = provider.scim.list(Endpoint::Groups, start, count, provider.capabilities.sort).await?;
-        let models = page.resources.iter().map(|body| from_scim(connector, body)).collect();
-        Ok(ListPage { models, next_token: page.next_start.map(|s| s.to_string()) })
+        member::list(req, connector, Endpoint::Groups, |body| from_scim(connector, body)).await
     }
 }
 

@@ -91,15 +91,18 @@ pub fn id_of(resource: &Resource) -> Result<String, HandlerError> {
         .ok_or_else(|| HandlerError::new(rpdk::HandlerErrorCode::GeneralServiceException, "the SCIM service answered a resource without an id"))
 }
 
-/// LIST's page size and start, from the registry's `nextToken` (the next `startIndex`).
-pub fn page_request(next_token: Option<&str>, capabilities: &Capabilities) -> Result<(u64, u64), HandlerError> {
-    let start = match next_token {
+/// One LIST page of `endpoint` through `connector`; the registry's `nextToken` is the next
+/// `startIndex`.
+pub async fn list<I, T, M>(req: &Request<I, T>, connector: &str, endpoint: Endpoint, model: impl Fn(&Value) -> M) -> Result<rpdk::ListPage<M>, HandlerError> {
+    let provider = Provider::connect(req, connector).await?;
+    let start = match req.next_token.as_deref() {
         Some(token) => token.parse::<u64>().ok().filter(|s| *s >= 1).ok_or_else(|| HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued")))?,
         None => 1,
     };
-    let count = match capabilities.max_results {
+    let count = match provider.capabilities.max_results {
         0 => 50,
         max => max.min(50),
     };
-    Ok((start, count))
+    let page = provider.scim.list(endpoint, start, count, provider.capabilities.sort).await?;
+    Ok(rpdk::ListPage { models: page.resources.iter().map(model).collect(), next_token: page.next_start.map(|s| s.to_string()) })
 }

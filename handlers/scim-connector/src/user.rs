@@ -3,7 +3,7 @@
 use rpdk::{Empty, HandlerError, HandlerResult, ListPage, Request, ResourceHandler, Session};
 use serde_json::{Map, Value, json};
 
-use crate::member::{Provider, page_request};
+use crate::member::{self, Provider};
 use crate::model::{Email, Enterprise, PersonName, ThroughConnector, User, UserKey};
 use crate::scim::Endpoint;
 use crate::validate;
@@ -90,11 +90,7 @@ impl ResourceHandler for UserType {
 
     async fn list(&self, req: &Req<ThroughConnector>) -> Result<ListPage<User>, HandlerError> {
         let connector = &req.model.connector;
-        let provider = Provider::connect(req, connector).await?;
-        let (start, count) = page_request(req.next_token.as_deref(), &provider.capabilities)?;
-        let page = provider.scim.list(Endpoint::Users, start, count, provider.capabilities.sort).await?;
-        let models = page.resources.iter().map(|body| from_scim(connector, body)).collect();
-        Ok(ListPage { models, next_token: page.next_start.map(|s| s.to_string()) })
+        member::list(req, connector, Endpoint::Users, |body| from_scim(connector, body)).await
     }
 }
 
