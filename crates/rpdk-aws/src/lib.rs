@@ -42,7 +42,8 @@ pub fn sdk_config(credentials: Option<&Credentials>, region: &str) -> Result<Sdk
     let credentials = credentials.filter(|c| !c.access_key_id.is_empty()).ok_or_else(|| {
         HandlerError::new(
             HandlerErrorCode::InvalidCredentials,
-            "requestData.callerCredentials: missing; the handler needs the credentials of the type's execution role",
+            "requestData.callerCredentials: missing; the handler needs the credentials of the type's execution role \
+             (as a custom resource, the function's own: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, which Lambda sets)",
         )
     })?;
     if region.is_empty() {

@@ -10,14 +10,21 @@
 //! }
 //! ```
 //!
-//! On Lambda the binary serves the registry protocol: the payload is decoded, dispatched to the
-//! type named by its `resourceType` (the only one, for a single-type binary) and answered with
-//! a progress event; faults of any kind, panics included, become FAILED events. Run by hand,
-//! `<binary> schema [--namespace NS]` prints the registry schemas of its types (the build step
-//! uses it).
+//! On Lambda the binary serves two protocols, told apart by the payload's shape:
+//! - the registry's: the payload is decoded, dispatched to the type named by its `resourceType`
+//!   (the only one, for a single-type binary) and answered with a progress event; faults of any
+//!   kind, panics included, become FAILED events;
+//! - the classic custom resource's (a payload with `RequestType`): the type is the one the
+//!   template's `Custom::` name stands for ([`custom_names`]; a single-type binary takes any
+//!   name), the operation runs to its end in-process with the function's own credentials (see
+//!   [`rpdk::custom_resource`]), and the response is PUT to the request's `ResponseURL`.
+//!
+//! Run by hand, `<binary> schema [--namespace NS]` prints the registry schemas of its types (the
+//! build step uses it).
 //!
 //! Logs are JSON lines on stdout with the action, type, logical id and request id of each
-//! invocation. Models and credentials are never logged.
+//! invocation. Models, credentials and response URLs (their query is a signature) are never
+//! logged.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,11 +32,16 @@ use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use rpdk::custom_resource::{CustomResourceContext, CustomResourceRequest, CustomResourceResponse};
 use rpdk::schema::SchemaError;
 use rpdk::wire::ProgressEvent;
 use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerErrorCode, ResourceHandler};
 use serde_json::Value;
 use tracing::Instrument;
+
+mod custom;
+
+pub use custom::custom_names;
 
 /// The error of [`run`]: the runtime could not start or lost its API.
 pub type Error = lambda_runtime::Error;
@@ -40,6 +52,8 @@ trait Serve: Send + Sync {
     fn type_key(&self) -> String;
     /// Handles one registry request.
     fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>>;
+    /// Serves one custom resource request to its end.
+    fn handle_custom(&self, request: CustomResourceRequest, context: CustomResourceContext) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>>;
     /// The type's registry schema under `namespace`.
     fn schema(&self, namespace: &str) -> Result<Value, SchemaError>;
 }
@@ -54,6 +68,10 @@ impl<R: ResourceHandler> Serve for Dispatcher<R> {
         Box::pin(Dispatcher::handle(self, payload, deadline))
     }
 
+    fn handle_custom(&self, request: CustomResourceRequest, context: CustomResourceContext) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>> {
+        Box::pin(async move { self.handle_custom_resource(&request, &context).await })
+    }
+
     fn schema(&self, namespace: &str) -> Result<Value, SchemaError> {
         Dispatcher::schema(self, namespace)
     }
@@ -63,6 +81,7 @@ impl<R: ResourceHandler> Serve for Dispatcher<R> {
 #[derive(Default)]
 pub struct Types {
     served: BTreeMap<String, Box<dyn Serve>>,
+    call_limit: Option<Duration>,
 }
 
 impl Types {
@@ -78,7 +97,42 @@ impl Types {
         Ok(self)
     }
 
-    /// Handles one payload: picks the type by `resourceType`, then dispatches.
+    /// Bounds how long one handler call may work before it answers IN_PROGRESS (run sets it
+    /// from `RPDK_INVOCATION_SECONDS`).
+    pub fn with_call_limit(mut self, limit: Option<Duration>) -> Self {
+        self.call_limit = limit;
+        self
+    }
+
+    /// Serves one Lambda payload of either protocol, as the runtime does: returns the progress
+    /// event of a registry request, or the response body a custom resource request was
+    /// answered with, once it is PUT. `deadline` is when the invocation ends, if known. Fails
+    /// only when a custom resource response cannot be delivered (or the payload says where to
+    /// deliver none).
+    pub async fn serve(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Value, Error> {
+        if payload.get("RequestType").is_none() {
+            let deadline = capped(deadline, SystemTime::now(), self.call_limit);
+            return Ok(serde_json::to_value(self.handle(payload, deadline).await)?);
+        }
+        let request: CustomResourceRequest = serde_json::from_value(payload)
+            .map_err(|error| format!("not a custom resource request CloudFormation sends ({error}); nothing to answer"))?;
+        let response = match self.pick_custom(request.resource_type.as_deref()) {
+            Ok(served) => {
+                let context = CustomResourceContext {
+                    credentials: custom::execution_role_credentials(),
+                    region: std::env::var("AWS_REGION").ok(),
+                    deadline,
+                    call_limit: self.call_limit,
+                };
+                served.handle_custom(request.clone(), context).await
+            }
+            Err(reason) => custom::refused(&request, reason),
+        };
+        custom::respond(&request.response_url, &response, deadline).await?;
+        Ok(serde_json::to_value(&response)?)
+    }
+
+    /// Handles one registry payload: picks the type by `resourceType`, then dispatches.
     pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> ProgressEvent {
         match self.pick(payload.get("resourceType").and_then(Value::as_str)) {
             Ok(served) => served.handle(payload, deadline).await,
@@ -97,6 +151,21 @@ impl Types {
         self.served.get(key).map(AsRef::as_ref).ok_or_else(|| {
             format!("resourceType: '{resource_type}' is not served here; this handler serves {}", self.names())
         })
+    }
+
+    fn pick_custom(&self, resource_type: Option<&str>) -> Result<&dyn Serve, String> {
+        if let [only] = self.served.values().collect::<Vec<_>>()[..] {
+            return Ok(only.as_ref());
+        }
+        let name = resource_type.unwrap_or_default();
+        let mut matching = self.served.iter().filter(|(key, _)| custom::names_type(name, key));
+        match (matching.next(), matching.next()) {
+            (Some((_, served)), None) => Ok(served.as_ref()),
+            _ => {
+                let names: Vec<String> = self.served.keys().map(|key| custom_names(key)[0].clone()).collect();
+                Err(format!("ResourceType: '{name}' names none of the types this function serves; use one of {}", names.join(", ")))
+            }
+        }
     }
 
     fn names(&self) -> String {
@@ -126,19 +195,20 @@ pub async fn run(types: Types) -> Result<(), Error> {
         return Err("AWS_LAMBDA_RUNTIME_API is unset: this binary runs on Lambda (or under `cargo lambda watch`); run it with `schema` to print its schemas".into());
     }
     init_logging();
-    let cap = invocation_cap()?;
-    let types = &types;
+    let types = &types.with_call_limit(invocation_cap()?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = effective_deadline(event.context.deadline(), SystemTime::now(), cap);
+        let deadline = capped(event.context.deadline(), SystemTime::now(), None);
         let span = invocation_span(&event.payload, &event.context.request_id);
-        let response = async {
-            let event = types.handle(event.payload, deadline).await;
-            tracing::info!(status = ?event.status, error_code = ?event.error_code, "done");
-            event
+        async {
+            let answer = types.serve(event.payload, deadline).await;
+            match &answer {
+                Ok(answer) => tracing::info!(status = ?answer.get("status").or(answer.get("Status")), error_code = ?answer.get("errorCode"), "done"),
+                Err(error) => tracing::error!(%error, "failed"),
+            }
+            answer
         }
         .instrument(span)
-        .await;
-        Ok::<_, std::convert::Infallible>(response)
+        .await
     }))
     .await
 }
@@ -160,8 +230,9 @@ fn invocation_cap() -> Result<Option<Duration>, Error> {
 /// The deadline the handlers work to. A runtime deadline already past when the invocation
 /// starts is not a deadline (local runtime APIs send a duration where Lambda sends a time):
 /// it is ignored rather than turning every wait into an immediate IN_PROGRESS.
-fn effective_deadline(runtime: SystemTime, now: SystemTime, cap: Option<Duration>) -> Option<SystemTime> {
-    let runtime = (runtime > now).then_some(runtime);
+fn capped(runtime: impl Into<Option<SystemTime>>, now: SystemTime, cap: Option<Duration>) -> Option<SystemTime> {
+    let runtime = runtime.into();
+    let runtime = runtime.filter(|runtime| *runtime > now);
     let capped = cap.map(|cap| now + cap);
     match (runtime, capped) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -169,14 +240,14 @@ fn effective_deadline(runtime: SystemTime, now: SystemTime, cap: Option<Duration
     }
 }
 
+/// The span of one invocation, for either protocol.
 fn invocation_span(payload: &Value, request_id: &str) -> tracing::Span {
-    let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
-    let logical_id = payload.pointer("/requestData/logicalResourceId").and_then(Value::as_str).unwrap_or("");
+    let field = |pointers: [&str; 2]| pointers.iter().find_map(|p| payload.pointer(p).and_then(Value::as_str)).unwrap_or("");
     tracing::info_span!(
         "invocation",
-        action = field("action"),
-        resource_type = field("resourceType"),
-        logical_id,
+        action = field(["/action", "/RequestType"]),
+        resource_type = field(["/resourceType", "/ResourceType"]),
+        logical_id = field(["/requestData/logicalResourceId", "/LogicalResourceId"]),
         request_id,
     )
 }
@@ -207,12 +278,12 @@ mod tests {
     fn a_past_runtime_deadline_is_ignored_and_the_cap_bounds_the_rest() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let epoch_plus_ten_minutes = SystemTime::UNIX_EPOCH + Duration::from_secs(600);
-        assert_eq!(effective_deadline(epoch_plus_ten_minutes, now, None), None);
+        assert_eq!(capped(epoch_plus_ten_minutes, now, None), None);
         let cap = Some(Duration::from_secs(20));
-        assert_eq!(effective_deadline(epoch_plus_ten_minutes, now, cap), Some(now + Duration::from_secs(20)));
+        assert_eq!(capped(epoch_plus_ten_minutes, now, cap), Some(now + Duration::from_secs(20)));
         let soon = now + Duration::from_secs(5);
-        assert_eq!(effective_deadline(soon, now, cap), Some(soon), "the earlier of the two");
-        assert_eq!(effective_deadline(now + Duration::from_secs(900), now, cap), Some(now + Duration::from_secs(20)));
+        assert_eq!(capped(soon, now, cap), Some(soon), "the earlier of the two");
+        assert_eq!(capped(now + Duration::from_secs(900), now, cap), Some(now + Duration::from_secs(20)));
     }
 }
 

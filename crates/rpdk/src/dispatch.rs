@@ -368,5 +368,7 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
     }
 }
 
+pub mod custom_resource;
+
 #[cfg(test)]
 mod tests;

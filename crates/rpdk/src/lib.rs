@@ -4,7 +4,8 @@
 //! (identifiers, read-only, write-only and create-only properties, permissions, tagging) and
 //! an implementation of [`ResourceHandler`]: one async method per action. The
 //! [`Dispatcher`] turns registry requests into calls of those methods and their results into
-//! progress events that keep every rule of the protocol; [`registry_schema`] emits the
+//! progress events that keep every rule of the protocol, and serves the same handlers as
+//! classic custom resources ([`custom_resource`]); [`registry_schema`] emits the
 //! type's schema in the registry's dialect. This crate knows neither Lambda nor the AWS SDK:
 //! `rpdk-lambda` runs a dispatcher on Lambda and `rpdk-aws` helps with AWS calls. The
 //! project README has a complete type, compiled as a doctest of `rpdk-lambda`.
@@ -20,7 +21,7 @@ mod secret;
 pub mod wire;
 
 pub use chain::{Clock, HandlerResult, Interrupt, RetryPolicy, Session, Sleep, SystemClock, Wait};
-pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher};
+pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher, custom_resource};
 pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;
 pub use resource::{HandlerSpec, Handlers, ListPage, Metadata, Empty, ReplacementStrategy, Request, ResourceHandler, Tagging};
