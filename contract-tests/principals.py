@@ -1,11 +1,13 @@
 """The principals of a local-stack run, made in moto before IAM enforcement is switched on.
 
-Reads {"account": ..., "region": ..., "types": {type name: [declared actions]}} on stdin and
-prints, as JSON:
+Reads {"account": ..., "region": ..., "types": {type name: [declared actions]},
+"functions": {handler binary: [actions of its types]}} on stdin and prints, as JSON:
 - "admin": the access key of a user allowed everything, for fixtures and for preparing or
   inspecting state behind a handler's back;
 - "handlers": per type, a role holding exactly the type's declared permissions and the
   temporary credentials of a session of it (what CloudFormation passes a handler);
+- "functions": per handler binary, its execution role as a custom resource's function:
+  every action its types declare (a custom resource calls AWS with the function's own role);
 - "denied": the credentials of a role with no permissions at all.
 Then switches moto's IAM enforcement on: from here every call must be allowed by the policies
 of its caller, so a handler that passes its tests with its role's credentials has declared
@@ -74,6 +76,10 @@ def main():
         type_name: role(f"rpdk-handler-{index}", actions)
         for index, (type_name, actions) in enumerate(sorted(spec["types"].items()))
     }
+    functions = {
+        binary: role(f"rpdk-function-{index}", actions)
+        for index, (binary, actions) in enumerate(sorted(spec["functions"].items()))
+    }
     denied = role("rpdk-no-permissions", [])
 
     request = urllib.request.Request(
@@ -91,6 +97,7 @@ def main():
                 "secretAccessKey": key["SecretAccessKey"],
             },
             "handlers": handlers,
+            "functions": functions,
             "denied": denied["credentials"],
         },
         sys.stdout,

@@ -8,6 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod custom_resource;
+
 use serde_json::{Value, json};
 
 /// The account and region of the local stack.

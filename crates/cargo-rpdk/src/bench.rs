@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
-use crate::package::build_for_lambda;
+use crate::package::{Arch, build_for_lambda};
 use crate::project::Project;
 use crate::stack::{free_port, log_file, stop, wait_until};
 use crate::tools::Tools;
@@ -34,7 +34,7 @@ pub fn run(options: &Options) -> Result<()> {
     ensure!(options.runs > 0, "--runs must be at least 1");
     let project = Project::discover()?;
     let tools = Tools::ensure(&project)?;
-    let lambda_dir = build_for_lambda(&project, &tools)?;
+    let lambda_dir = build_for_lambda(&project, &tools, Arch::X86_64)?;
 
     let port = free_port()?;
     let logs = project.work_dir()?.join("logs");

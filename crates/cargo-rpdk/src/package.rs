@@ -1,5 +1,7 @@
 //! `cargo rpdk package`: the Lambda bundle and the registration package of every type
-//! (protocol.md §6), built for Lambda (x86_64) with cargo-lambda.
+//! (protocol.md §6), built for Lambda (x86_64) with cargo-lambda; and per handler binary the
+//! bundles of its classic custom resource function, for x86_64 and arm64, with the template of
+//! the function's execution role.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,13 +43,44 @@ pub struct Written {
     pub package: PathBuf,
 }
 
+/// The directory of the custom resource functions inside the output.
+pub const CUSTOM_RESOURCE_DIR: &str = "custom-resource";
+/// The template of a custom resource function's execution role.
+pub const FUNCTION_ROLE: &str = "function-role.yaml";
+
+/// A Lambda architecture: cargo-lambda's flag and the name in file names.
+#[derive(Clone, Copy)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Self::X86_64 => "--x86-64",
+            Self::Arm64 => "--arm64",
+        }
+    }
+}
+
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
     let tools = Tools::ensure(&project)?;
-    let lambda_dir = build_for_lambda(&project, &tools)?;
+    let x86_64 = build_for_lambda(&project, &tools, Arch::X86_64)?;
+    // Registered types run on x86_64 (protocol.md §6); a custom resource's function may run on
+    // either architecture.
+    let arm64 = build_for_lambda(&project, &tools, Arch::Arm64)?;
     let out = options.out.clone().unwrap_or_else(|| project.target_dir().join("rpdk").join("package"));
     for entry in &project.config.types {
-        let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
+        let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
         let written = write_package(&project, entry, &bootstrap, &out)?;
         println!("{}", project.type_name(entry));
         for (label, path) in [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)] {
@@ -55,26 +88,66 @@ pub fn run(options: &Options) -> Result<()> {
         }
         println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
     }
+    for entry in project.binaries() {
+        let bootstraps = [(Arch::X86_64, x86_64.join(&entry.binary).join("bootstrap")), (Arch::Arm64, arm64.join(&entry.binary).join("bootstrap"))];
+        let written = write_custom_resource(&project, &entry.binary, &bootstraps, &out)?;
+        println!("{} as a custom resource function", entry.binary);
+        for (arch, bundle) in &written.bundles {
+            println!("  {:<8} {:>6.2} MiB  {}", arch.name(), file_size(bundle)? as f64 / 1_048_576.0, bundle.display());
+        }
+        println!("  role              {}", written.role.display());
+    }
     Ok(())
 }
 
-/// Release-builds every handler for Lambda; returns the directory holding
+/// Release-builds every handler for Lambda on `arch`; returns the directory holding
 /// `<binary>/bootstrap`.
-pub fn build_for_lambda(project: &Project, tools: &Tools) -> Result<PathBuf> {
-    let lambda_dir = project.target_dir().join("lambda").join("x86_64");
+pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<PathBuf> {
+    let lambda_dir = project.target_dir().join("lambda").join(arch.name());
     for entry in project.binaries() {
-        // Registry handlers run on x86_64 (protocol.md §6); zig links against Lambda's glibc.
+        // zig links against Lambda's glibc, and cross-compiles for arm64.
         run_checked(
             Command::new(tools.bin("lambda", "cargo-lambda"))
-                .args(["lambda", "build", "--release", "--x86-64", "--package", &entry.crate_name, "--bin", &entry.binary])
+                .args(["lambda", "build", "--release", arch.flag(), "--package", &entry.crate_name, "--bin", &entry.binary])
                 .arg("--lambda-dir")
                 .arg(&lambda_dir)
                 .current_dir(&project.root)
                 .env("PATH", tools.path_with("lambda")),
-            &format!("building {} for Lambda", entry.binary),
+            &format!("building {} for Lambda ({})", entry.binary, arch.name()),
         )?;
     }
     Ok(lambda_dir)
+}
+
+/// What one custom resource function's output consists of.
+pub struct CustomResourceWritten {
+    pub bundles: Vec<(Arch, PathBuf)>,
+    pub role: PathBuf,
+}
+
+/// Writes `<out>/custom-resource/<binary>/`: `<binary>-<arch>.zip` per architecture (`bootstrap`
+/// at the root, what `cargo lambda deploy` and `aws lambda create-function` take) and
+/// `function-role.yaml`, the function's execution role.
+pub fn write_custom_resource(project: &Project, binary: &str, bootstraps: &[(Arch, PathBuf)], out: &Path) -> Result<CustomResourceWritten> {
+    let dir = out.join(CUSTOM_RESOURCE_DIR).join(binary);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let mut bundles = Vec::new();
+    for (arch, bootstrap) in bootstraps {
+        let binary_bytes = std::fs::read(bootstrap).with_context(|| format!("no handler binary at {}", bootstrap.display()))?;
+        let bundle = dir.join(format!("{binary}-{}.zip", arch.name()));
+        write(&bundle, lambda_bundle(&binary_bytes)?)?;
+        bundles.push((*arch, bundle));
+    }
+    let mut schemas = Vec::new();
+    for entry in project.config.types.iter().filter(|entry| entry.binary == binary) {
+        let text = std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
+        schemas.push((project.type_name(entry), serde_json::from_str::<Value>(&text)?));
+    }
+    let role = dir.join(FUNCTION_ROLE);
+    write(&role, function_role(binary, &schemas)?)?;
+    Ok(CustomResourceWritten { bundles, role })
 }
 
 pub fn file_size(path: &Path) -> Result<u64> {
@@ -171,9 +244,8 @@ fn configuration_schema(type_name: &str, schema: &Value) -> Option<Value> {
     Some(Value::Object(configuration))
 }
 
-/// The execution role `cfn submit` creates: every handler permission, trusted only by
-/// CloudFormation's resource service acting for this account and this type.
-fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
+/// Every permission a schema's handlers declare.
+pub fn declared_permissions(schema: &Value) -> Result<Vec<&str>> {
     let handlers = schema.get("handlers").and_then(Value::as_object).context("the schema declares no handlers")?;
     let mut actions: Vec<&str> = handlers
         .values()
@@ -184,6 +256,14 @@ fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
         .collect();
     actions.sort_unstable();
     actions.dedup();
+    Ok(actions)
+}
+
+/// The execution role `cfn submit` creates: every handler permission, trusted only by
+/// CloudFormation's resource service acting for this account and this type.
+fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
+    let handlers = schema.get("handlers").and_then(Value::as_object).context("the schema declares no handlers")?;
+    let actions = declared_permissions(schema)?;
     let longest_minutes =
         handlers.values().map(|h| h.get("timeoutInMinutes").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_MINUTES)).max().unwrap_or(DEFAULT_TIMEOUT_MINUTES);
     let session = (SESSION_SECONDS_PER_MINUTE * longest_minutes).clamp(MIN_SESSION_SECONDS, MAX_SESSION_SECONDS);
@@ -232,5 +312,55 @@ Outputs:
     Value:
       Fn::GetAtt: ExecutionRole.Arn
 "#
+    ))
+}
+
+/// The execution role of a custom resource function: trusted by Lambda, allowed to write its
+/// own logs (AWSLambdaBasicExecutionRole) and every permission its types' handlers declare, since
+/// a custom resource calls AWS with the function's own credentials.
+fn function_role(binary: &str, schemas: &[(String, Value)]) -> Result<String> {
+    let mut actions: Vec<&str> = Vec::new();
+    for (_, schema) in schemas {
+        actions.extend(declared_permissions(schema)?);
+    }
+    actions.sort_unstable();
+    actions.dedup();
+    if actions.is_empty() {
+        bail!("{binary}: its types declare no permission");
+    }
+    let types: Vec<&str> = schemas.iter().map(|(name, _)| name.as_str()).collect();
+    let action_lines: String = actions.iter().map(|a| format!("                  - \"{a}\"\n")).collect();
+    Ok(format!(
+        r#"AWSTemplateFormatVersion: "2010-09-09"
+Description: >
+  The execution role of the {binary} function, serving {types} as custom
+  resources.
+
+Resources:
+  FunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: lambda.amazonaws.com
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - !Sub arn:${{AWS::Partition}}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
+      Policies:
+        - PolicyName: HandlerPermissions
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action:
+{action_lines}                Resource: "*"
+Outputs:
+  FunctionRoleArn:
+    Value: !GetAtt FunctionRole.Arn
+"#,
+        types = types.join(", "),
     ))
 }

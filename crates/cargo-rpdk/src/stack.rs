@@ -1,6 +1,7 @@
 //! The local stack: moto server, scim2-server, and the handlers behind the Lambda runtime API of
 //! `cargo lambda watch --only-lambda-apis`, on free loopback ports, stopped by process group
-//! when dropped.
+//! when dropped. A second moto stands for CloudFormation's own S3 bucket of custom resource
+//! responses.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -50,6 +51,9 @@ pub struct Principals {
     pub admin: Credentials,
     /// Per type: exactly the declared permissions.
     pub handlers: BTreeMap<String, Role>,
+    /// Per handler binary: its execution role as a custom resource's function, with every
+    /// permission its types declare.
+    pub functions: BTreeMap<String, Role>,
     /// No permissions at all.
     pub denied: Credentials,
 }
@@ -57,6 +61,9 @@ pub struct Principals {
 /// A running local stack. moto enforces IAM: every caller needs the permissions it uses.
 pub struct Stack {
     pub moto_url: String,
+    /// moto as CloudFormation's response bucket, without IAM enforcement: presigned URLs
+    /// carry no Authorization header, and moto's enforcement reads only that header.
+    pub responses_url: String,
     pub lambda_url: String,
     /// Where the handlers record the AWS operations they call.
     pub record_file: PathBuf,
@@ -112,6 +119,7 @@ impl Stack {
         std::fs::write(&principals_file, serde_json::to_vec(&principals)?)?;
         let mut stack = Self {
             moto_url,
+            responses_url: String::new(),
             lambda_url: format!("http://127.0.0.1:{lambda_port}"),
             record_file,
             principals,
@@ -122,6 +130,20 @@ impl Stack {
             children: vec![moto],
             agent,
         };
+
+        let responses_port = free_port()?;
+        let responses = Command::new(tools.bin("moto", "moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &responses_port.to_string()])
+            .stdout(log_file(&logs, "responses.log")?)
+            .stderr(log_file(&logs, "responses.log")?)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("cannot start moto_server for the response bucket")?;
+        stack.children.push(responses);
+        stack.responses_url = format!("http://127.0.0.1:{responses_port}");
+        let probe = format!("{}/moto-api/data.json", stack.responses_url);
+        wait_until("the response bucket", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &probe))?;
 
         // The SCIM service providers of the SCIM types, with a bearer token of this run: one
         // with every feature, one without PATCH (contract-tests/scim/put-only.json).
@@ -165,7 +187,14 @@ impl Stack {
         stack.children.push(api);
         wait_until("the Lambda runtime API", Duration::from_secs(60), &mut stack.children, || std::net::TcpStream::connect(("127.0.0.1", lambda_port)).is_ok())?;
         for entry in project.binaries() {
+            // A custom resource's function calls AWS with its own execution role's credentials,
+            // which Lambda puts in its environment.
+            let role = &stack.principals.functions.get(&entry.binary).with_context(|| format!("no function role for {}", entry.binary))?.credentials;
             let function = Command::new(bin_dir.join(&entry.binary))
+                .env("AWS_ACCESS_KEY_ID", &role.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
+                .env("AWS_SESSION_TOKEN", role.session_token.as_deref().unwrap_or_default())
+                .env("AWS_REGION", REGION)
                 .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{}", stack.lambda_url, entry.binary))
                 .env("AWS_LAMBDA_FUNCTION_NAME", &entry.binary)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -244,9 +273,12 @@ pub fn wait_until(what: &str, limit: Duration, children: &mut [Child], ready: im
 /// declares) and switches moto's IAM enforcement on.
 fn make_principals(project: &Project, tools: &Tools, moto_url: &str) -> Result<Principals> {
     let mut types = BTreeMap::new();
+    let mut functions: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
     for entry in &project.config.types {
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
-        types.insert(project.type_name(entry), declared_actions(&schema).into_iter().flat_map(|(_, actions)| actions).collect::<std::collections::BTreeSet<_>>());
+        let actions: std::collections::BTreeSet<String> = declared_actions(&schema).into_iter().flat_map(|(_, actions)| actions).collect();
+        functions.entry(&entry.binary).or_default().extend(actions.iter().cloned());
+        types.insert(project.type_name(entry), actions);
     }
     let mut child = Command::new(tools.bin("moto", "python"))
         .arg(project.root.join("contract-tests").join("principals.py"))
@@ -256,7 +288,7 @@ fn make_principals(project: &Project, tools: &Tools, moto_url: &str) -> Result<P
         .stderr(Stdio::piped())
         .spawn()
         .context("cannot run contract-tests/principals.py")?;
-    let spec = json!({"account": ACCOUNT_ID, "region": REGION, "types": types});
+    let spec = json!({"account": ACCOUNT_ID, "region": REGION, "types": types, "functions": functions});
     child.stdin.take().context("no stdin")?.write_all(spec.to_string().as_bytes())?;
     let output = child.wait_with_output()?;
     if !output.status.success() {

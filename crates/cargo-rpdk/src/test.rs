@@ -85,6 +85,10 @@ pub fn run(options: &Options) -> Result<()> {
     for entry in &project.config.types {
         report.check(&format!("package layout of {}", project.type_name(entry)), package_check::check(&project, &tools, entry, &bin_dir));
     }
+    for entry in project.binaries() {
+        let name = format!("custom resource bundles and role of {}", entry.binary);
+        report.check(&name, package_check::check_custom_resource(&project, &tools, &entry.binary, &bin_dir));
+    }
     type_configurations(&project, &tools, &mut report)?;
     match moto_extension_tests(&project, &tools) {
         Ok(counts) => report.add("moto extension tests", counts),
@@ -112,6 +116,9 @@ pub fn run(options: &Options) -> Result<()> {
             &[
                 ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
+                ("RPDK_RESPONSES_URL", stack.responses_url.as_str()),
+                ("RPDK_BIN_DIR", &bin_dir.display().to_string()),
+                ("RPDK_TOOLS_PATH", &tools.path_with("lambda")),
                 ("AWS_ENDPOINT_URL", stack.moto_url.as_str()),
                 ("RPDK_CREDENTIALS", &stack.principals_file.display().to_string()),
                 ("RPDK_FIXTURES", &fixtures_file.display().to_string()),

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use super::{cfn, cfn_project};
-use crate::package::{HANDLER_BUNDLE, RESOURCE_ROLE, write_package};
+use crate::package::{Arch, HANDLER_BUNDLE, RESOURCE_ROLE, declared_permissions, write_custom_resource, write_package};
 use crate::project::{Project, TypeEntry};
 use crate::tools::Tools;
 
@@ -77,6 +77,40 @@ pub fn check(project: &Project, tools: &Tools, entry: &TypeEntry, bin_dir: &Path
         }
     }
     same_role(tools, &written.dir.join(RESOURCE_ROLE), &dir.join(RESOURCE_ROLE))
+}
+
+/// The custom resource output of `binary`, written from the host build for both
+/// architectures: each bundle holds only the executable `bootstrap`, and the function role is
+/// valid for cfn-lint and allows exactly what the binary's types declare.
+pub fn check_custom_resource(project: &Project, tools: &Tools, binary: &str, bin_dir: &Path) -> Result<()> {
+    let host = bin_dir.join(binary);
+    let bootstraps = [(Arch::X86_64, host.clone()), (Arch::Arm64, host.clone())];
+    let written = write_custom_resource(project, binary, &bootstraps, &project.work_dir()?.join("package"))?;
+    let binary_bytes = std::fs::read(&host)?;
+    for (arch, bundle) in &written.bundles {
+        let entries = entries(&std::fs::read(bundle)?)?;
+        ensure!(entries.keys().eq(["bootstrap"]), "the {} bundle holds {:?}, not just bootstrap", arch.name(), entries.keys().collect::<Vec<_>>());
+        let (mode, contents) = &entries["bootstrap"];
+        ensure!(mode & 0o111 == 0o111 && *contents == binary_bytes, "the {} bundle's bootstrap is not the executable handler", arch.name());
+    }
+    let lint = Command::new(tools.bin("cfn", "cfn-lint")).arg("--").arg(&written.role).output()?;
+    ensure!(lint.status.success(), "cfn-lint refused {}:\n{}", written.role.display(), String::from_utf8_lossy(&lint.stdout));
+    let role = std::fs::read_to_string(&written.role)?;
+    let allowed: std::collections::BTreeSet<&str> =
+        role.lines().filter_map(|line| line.trim().strip_prefix("- \"")?.strip_suffix('"')).collect();
+    let mut declared = std::collections::BTreeSet::new();
+    let schemas: Vec<Value> = project
+        .config
+        .types
+        .iter()
+        .filter(|entry| entry.binary == binary)
+        .map(|entry| Ok(serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?))
+        .collect::<Result<_>>()?;
+    for schema in &schemas {
+        declared.extend(declared_permissions(schema)?);
+    }
+    ensure!(allowed == declared, "the function role allows {allowed:?}, the types declare {declared:?}");
+    Ok(())
 }
 
 fn entries(zip_bytes: &[u8]) -> Result<Entries> {
