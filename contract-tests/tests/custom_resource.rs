@@ -190,23 +190,27 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
 }
 
 /// The README's `cargo lambda deploy` command, against moto's Lambda API, with the host build
-/// of the handler standing in for the release bundle: it finds the bootstrap, creates the
-/// function with the role, timeout and memory given, and detects the architecture.
+/// of the handler standing in for the release bundle: it finds the bootstrap and creates the
+/// function with the role, timeout and memory given. It runs against the moto without IAM
+/// enforcement (`RPDK_RESPONSES_URL`): the enforcing one answers cargo-lambda's GetFunction
+/// with 403 whatever the caller may do.
 #[test]
 fn the_readme_deploy_command_creates_the_function() {
+    let moto = std::env::var("RPDK_RESPONSES_URL").expect("RPDK_RESPONSES_URL is unset: run through `cargo rpdk test`");
     let bin_dir = std::env::var("RPDK_BIN_DIR").expect("RPDK_BIN_DIR is unset: run through `cargo rpdk test`");
     let lambda_dir = std::env::temp_dir().join(unique("rpdk-lambda-dir"));
     std::fs::create_dir_all(lambda_dir.join("cross-account-role")).expect("a lambda dir");
     std::fs::copy(format!("{bin_dir}/cross-account-role"), lambda_dir.join("cross-account-role").join("bootstrap")).expect("the handler binary");
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let iam = Client::from_conf(aws_sdk_iam::config::Builder::from(&contract_tests::admin_config()).endpoint_url(&moto).build());
     let role_arn = runtime().block_on(async {
-        let made = iam().create_role().role_name(unique("function-role")).assume_role_policy_document(trust.to_string()).send().await.expect("the admin makes the role");
+        let made = iam.create_role().role_name(unique("function-role")).assume_role_policy_document(trust.to_string()).send().await.expect("the admin makes the role");
         made.role.expect("a role").arn
     });
     let function_name = unique("cross-account-role");
     let admin = &contract_tests::principals()["admin"];
     let output = std::process::Command::new("cargo-lambda")
-        .args(["lambda", "deploy", "--endpoint-url", &std::env::var("RPDK_MOTO_URL").expect("RPDK_MOTO_URL")])
+        .args(["lambda", "deploy", "--endpoint-url", &moto])
         .arg("--lambda-dir")
         .arg(&lambda_dir)
         .args(["--binary-name", "cross-account-role", "--role", &role_arn, "--timeout", "900", "--memory", "256", "--output-format", "json", &function_name])
