@@ -276,7 +276,7 @@ fn make_principals(project: &Project, tools: &Tools, moto_url: &str) -> Result<P
     let mut functions: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
     for entry in &project.config.types {
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
-        let actions: std::collections::BTreeSet<String> = declared_actions(&schema).into_iter().flat_map(|(_, actions)| actions).collect();
+        let actions: std::collections::BTreeSet<String> = crate::package::declared_permissions(&schema)?.into_iter().map(str::to_owned).collect();
         functions.entry(&entry.binary).or_default().extend(actions.iter().cloned());
         types.insert(project.type_name(entry), actions);
     }
