@@ -192,8 +192,8 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
 /// The README's `cargo lambda deploy` command, against moto's Lambda API, with the host build
 /// of the handler standing in for the release bundle: it finds the bootstrap and creates the
 /// function with the role, timeout and memory given. It runs against the moto without IAM
-/// enforcement (`RPDK_RESPONSES_URL`): the enforcing one answers cargo-lambda's GetFunction
-/// with 403 whatever the caller may do.
+/// enforcement (`RPDK_RESPONSES_URL`): with enforcement on, moto refuses every signed Lambda
+/// API request (`SignatureDoesNotMatch`, boto3's included).
 #[test]
 fn the_readme_deploy_command_creates_the_function() {
     let moto = std::env::var("RPDK_RESPONSES_URL").expect("RPDK_RESPONSES_URL is unset: run through `cargo rpdk test`");
