@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod deploy;
 mod invoke;
 mod package;
 mod project;
@@ -36,6 +37,8 @@ enum Command {
     Bench(bench::Options),
     /// The full lifecycle of each type against the local stack, printing every progress event.
     Demo(demo::Options),
+    /// Check a template and print its plan (`--dry-run`).
+    Deploy(deploy::Options),
     /// Emit the registry schema of every type into schemas/.
     Schema(schema::Options),
     /// Build each handler for Lambda and write its bundle, registration package and
@@ -53,6 +56,7 @@ fn main() {
     let outcome: Result<()> = match cli.command {
         Command::Bench(options) => bench::run(&options),
         Command::Demo(options) => demo::run(&options),
+        Command::Deploy(options) => deploy::run(&options),
         Command::Schema(options) => schema::run(&options),
         Command::Package(options) => package::run(&options),
         Command::Test(options) => test::run(&options),

@@ -1,0 +1,354 @@
+//! Parameter values, conditions and intrinsic functions, evaluated as CloudFormation does.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::template::{ParameterKind, Problem, SubPart, Template, single_function, sub_parts};
+
+/// The stack a template is deployed as: what the pseudo parameters answer.
+#[derive(Clone, Debug)]
+pub struct StackIdentity {
+    pub name: String,
+    pub id: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl StackIdentity {
+    fn partition(&self) -> &'static str {
+        match self.region.as_str() {
+            r if r.starts_with("cn-") => "aws-cn",
+            r if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        }
+    }
+
+    fn url_suffix(&self) -> &'static str {
+        if self.partition() == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }
+    }
+}
+
+/// Parameter values and condition outcomes of one deployment.
+#[derive(Clone, Debug)]
+pub struct Bindings {
+    pub parameters: BTreeMap<String, Value>,
+    pub conditions: BTreeMap<String, bool>,
+    pseudo: BTreeMap<&'static str, Value>,
+}
+
+/// What resources offer to references: the `Ref` value (the physical id) and attributes.
+pub trait Resources {
+    fn reference(&self, resource: &str) -> Option<Value>;
+    fn attribute(&self, resource: &str, attribute: &str) -> Option<Value>;
+}
+
+impl Bindings {
+    /// Binds `given` values (and defaults) to the template's parameters and evaluates its
+    /// conditions.
+    pub fn new(template: &Template, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        for name in given.keys().filter(|name| !template.parameters.contains_key(*name)) {
+            problems.push(Problem::new(format!("--parameter {name}"), "the template has no such parameter"));
+        }
+        let mut parameters = BTreeMap::new();
+        for (name, parameter) in &template.parameters {
+            let at = format!("Parameters.{name}");
+            let Some(text) = given.get(name).or(parameter.default.as_ref()) else {
+                problems.push(Problem::new(at, format!("no value: pass --parameter {name}=VALUE, or give it a Default")));
+                continue;
+            };
+            if !parameter.allowed_values.is_empty() && !parameter.allowed_values.contains(text) {
+                let shown = if parameter.no_echo { "the value given".to_owned() } else { format!("'{text}'") };
+                problems.push(Problem::new(at, format!("{shown} is not one of the AllowedValues {}", parameter.allowed_values.join(", "))));
+                continue;
+            }
+            let value = match parameter.kind {
+                ParameterKind::String => Value::String(text.clone()),
+                ParameterKind::Number if text.trim().parse::<f64>().is_ok() => Value::String(text.trim().to_owned()),
+                ParameterKind::Number => {
+                    problems.push(Problem::new(at, "the value is not a number"));
+                    continue;
+                }
+                ParameterKind::CommaDelimitedList => Value::Array(text.split(',').map(|item| Value::String(item.trim().to_owned())).collect()),
+            };
+            parameters.insert(name.clone(), value);
+        }
+        let pseudo = BTreeMap::from([
+            ("AWS::Region", Value::String(stack.region.clone())),
+            ("AWS::AccountId", Value::String(stack.account.clone())),
+            ("AWS::StackName", Value::String(stack.name.clone())),
+            ("AWS::StackId", Value::String(stack.id.clone())),
+            ("AWS::Partition", Value::String(stack.partition().to_owned())),
+            ("AWS::URLSuffix", Value::String(stack.url_suffix().to_owned())),
+        ]);
+        let mut bindings = Self { parameters, conditions: BTreeMap::new(), pseudo };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // Conditions may name each other; the template check proved there is no cycle.
+        while bindings.conditions.len() < template.conditions.len() {
+            let before = bindings.conditions.len();
+            for (name, condition) in &template.conditions {
+                if bindings.conditions.contains_key(name) {
+                    continue;
+                }
+                match bindings.condition(condition, &NoResources) {
+                    Ok(Some(outcome)) => {
+                        bindings.conditions.insert(name.clone(), outcome);
+                    }
+                    Ok(None) => {}
+                    Err(message) => problems.push(Problem::new(format!("Conditions.{name}"), message)),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            if bindings.conditions.len() == before {
+                return Err(vec![Problem::new("Conditions", "the conditions cannot be evaluated (a circular reference)")]);
+            }
+        }
+        Ok(bindings)
+    }
+
+    /// Whether a resource or output with this `Condition` exists in this deployment.
+    pub fn holds(&self, condition: Option<&String>) -> bool {
+        condition.is_none_or(|name| self.conditions.get(name).copied().unwrap_or(false))
+    }
+
+    /// A condition's outcome, or `None` while a condition it names is still unknown.
+    fn condition(&self, value: &Value, resources: &dyn Resources) -> Result<Option<bool>, String> {
+        let Some((key, argument)) = value.as_object().and_then(single_function) else {
+            return Err("a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition".to_owned());
+        };
+        let items = argument.as_array().map(Vec::as_slice).unwrap_or_default();
+        Ok(match key {
+            "Condition" => argument.as_str().and_then(|name| self.conditions.get(name).copied()),
+            "Fn::Equals" => {
+                let [a, b] = items else { return Err("Fn::Equals takes [value, value]".to_owned()) };
+                Some(scalar_text(&self.evaluate(a, resources)?) == scalar_text(&self.evaluate(b, resources)?))
+            }
+            "Fn::Not" => self.condition(&items[0], resources)?.map(|outcome| !outcome),
+            "Fn::And" | "Fn::Or" => {
+                let mut outcomes = Vec::new();
+                for item in items {
+                    match self.condition(item, resources)? {
+                        Some(outcome) => outcomes.push(outcome),
+                        None => return Ok(None),
+                    }
+                }
+                Some(if key == "Fn::And" { outcomes.iter().all(|o| *o) } else { outcomes.iter().any(|o| *o) })
+            }
+            other => return Err(format!("{other} is not a condition function")),
+        })
+    }
+
+    /// Evaluates a value; `None` is `AWS::NoValue` (the property is left out).
+    pub fn evaluate(&self, value: &Value, resources: &dyn Resources) -> Result<Option<Value>, String> {
+        match value {
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    if let Some(item) = self.evaluate(item, resources)? {
+                        out.push(item);
+                    }
+                }
+                Ok(Some(Value::Array(out)))
+            }
+            Value::Object(map) => match single_function(map) {
+                Some((key, argument)) => self.function(key, argument, resources),
+                None => {
+                    let mut out = Map::new();
+                    for (key, item) in map {
+                        if let Some(item) = self.evaluate(item, resources)? {
+                            out.insert(key.clone(), item);
+                        }
+                    }
+                    Ok(Some(Value::Object(out)))
+                }
+            },
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    fn function(&self, key: &str, argument: &Value, resources: &dyn Resources) -> Result<Option<Value>, String> {
+        let items = argument.as_array().map(Vec::as_slice).unwrap_or_default();
+        let needed = |value: Result<Option<Value>, String>, what: &str| value?.ok_or_else(|| format!("{what} is AWS::NoValue"));
+        match key {
+            "Ref" => {
+                let name = argument.as_str().unwrap_or_default();
+                if name == "AWS::NoValue" {
+                    return Ok(None);
+                }
+                self.name(name, resources).map(Some)
+            }
+            "Fn::GetAtt" => {
+                let (Some(resource), Some(attribute)) = (items.first().and_then(Value::as_str), items.get(1).and_then(Value::as_str)) else {
+                    return Err("Fn::GetAtt takes [Resource, Attribute]".to_owned());
+                };
+                resources.attribute(resource, attribute).map(Some).ok_or_else(|| format!("{resource}.{attribute} has no value (yet)"))
+            }
+            "Fn::Sub" => {
+                let (text, variables) = match argument {
+                    Value::Array(parts) => (parts.first().and_then(Value::as_str).unwrap_or_default(), parts.get(1).and_then(Value::as_object)),
+                    other => (other.as_str().unwrap_or_default(), None),
+                };
+                let mut out = String::new();
+                for part in sub_parts(text)? {
+                    match part {
+                        SubPart::Text(text) => out.push_str(&text),
+                        SubPart::Variable(name) => {
+                            let value = match variables.and_then(|v| v.get(&name)) {
+                                Some(value) => needed(self.evaluate(value, resources), &name)?,
+                                None => match name.split_once('.') {
+                                    Some((resource, attribute)) if !self.pseudo.contains_key(name.as_str()) => {
+                                        resources.attribute(resource, attribute).ok_or_else(|| format!("{name} has no value (yet)"))?
+                                    }
+                                    _ => self.name(&name, resources)?,
+                                },
+                            };
+                            out.push_str(&scalar_text(&value).ok_or_else(|| format!("Fn::Sub: ${{{name}}} is not a string"))?);
+                        }
+                    }
+                }
+                Ok(Some(Value::String(out)))
+            }
+            "Fn::Join" => {
+                let [Value::String(delimiter), list] = items else { return Err("Fn::Join takes [delimiter, [values]]".to_owned()) };
+                let list = needed(self.evaluate(list, resources), "Fn::Join's list")?;
+                let texts = list.as_array().ok_or("Fn::Join: the values are not a list")?.iter().map(|v| scalar_text(v).ok_or("Fn::Join: a value is not a string")).collect::<Result<Vec<_>, _>>()?;
+                Ok(Some(Value::String(texts.join(delimiter))))
+            }
+            "Fn::Select" => {
+                let [index, list] = items else { return Err("Fn::Select takes [index, [values]]".to_owned()) };
+                let index = needed(self.evaluate(index, resources), "Fn::Select's index")?;
+                let index = scalar_text(&index).and_then(|t| t.parse::<usize>().ok()).ok_or("Fn::Select: the index is not a number")?;
+                let list = needed(self.evaluate(list, resources), "Fn::Select's list")?;
+                list.as_array().and_then(|items| items.get(index)).cloned().map(Some).ok_or_else(|| format!("Fn::Select: no value at index {index}"))
+            }
+            "Fn::If" => {
+                let [Value::String(condition), when_true, when_false] = items else { return Err("Fn::If takes [condition, if true, if false]".to_owned()) };
+                let outcome = self.conditions.get(condition).copied().ok_or_else(|| format!("condition {condition} is unknown"))?;
+                self.evaluate(if outcome { when_true } else { when_false }, resources)
+            }
+            other => Err(format!("{other} is not supported here")),
+        }
+    }
+
+    fn name(&self, name: &str, resources: &dyn Resources) -> Result<Value, String> {
+        if let Some(value) = self.pseudo.get(name).or_else(|| self.parameters.get(name)) {
+            return Ok(value.clone());
+        }
+        resources.reference(name).ok_or_else(|| format!("{name} has no value (yet)"))
+    }
+}
+
+/// Conditions are evaluated before any resource exists.
+struct NoResources;
+
+impl Resources for NoResources {
+    fn reference(&self, _: &str) -> Option<Value> {
+        None
+    }
+
+    fn attribute(&self, _: &str, _: &str) -> Option<Value> {
+        None
+    }
+}
+
+/// A scalar as CloudFormation turns it into text.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::deploy::template::{TypeInfo, parse_text};
+
+    struct Made(BTreeMap<&'static str, Value>);
+
+    impl Resources for Made {
+        fn reference(&self, resource: &str) -> Option<Value> {
+            self.0.get(resource).and_then(|model| model.get("Name")).cloned()
+        }
+
+        fn attribute(&self, resource: &str, attribute: &str) -> Option<Value> {
+            self.0.get(resource)?.pointer(&format!("/{}", attribute.replace('.', "/"))).cloned()
+        }
+    }
+
+    fn stack() -> StackIdentity {
+        StackIdentity { name: "demo".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1".into(), region: "us-east-1".into(), account: "123456789012".into() }
+    }
+
+    fn template(yaml: &str) -> Template {
+        let types = BTreeMap::from([(
+            "Rpdk::IAM::CrossAccountRole".to_owned(),
+            TypeInfo::from_schema(&json!({"primaryIdentifier": ["/properties/Name"], "readOnlyProperties": ["/properties/Arn", "/properties/Meta/Id"]})),
+        )]);
+        Template::check(&parse_text(yaml).expect("parses"), &types).expect("passes")
+    }
+
+    const YAML: &str = r#"
+Parameters:
+  Env:
+    Type: String
+    Default: prod
+    AllowedValues: [prod, dev]
+  Ids:
+    Type: CommaDelimitedList
+    Default: "1, 2,3"
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Not [!Condition IsProd]
+  Both: !And [!Condition IsProd, !Not [!Condition IsDev]]
+Resources:
+  A:
+    Type: Rpdk::IAM::CrossAccountRole
+    Properties:
+      Name: !Sub "a-${Env}-${AWS::Region}-${!Keep}"
+  B:
+    Type: Rpdk::IAM::CrossAccountRole
+    Properties:
+      Name: !Join ["/", [!Ref A, !GetAtt A.Meta.Id, !Select [2, !Ref Ids]]]
+      Arn: !Sub ["${X}:${A.Arn}", {X: !Ref AWS::Partition}]
+      Maybe: !If [IsDev, yes, !Ref AWS::NoValue]
+      List: [!If [IsProd, kept, !Ref AWS::NoValue], !If [IsDev, gone, !Ref AWS::NoValue]]
+"#;
+
+    #[test]
+    fn parameters_conditions_and_functions_evaluate() {
+        let template = template(YAML);
+        let bindings = Bindings::new(&template, &BTreeMap::new(), &stack()).expect("binds");
+        assert_eq!(bindings.conditions, BTreeMap::from([("Both".to_owned(), true), ("IsDev".to_owned(), false), ("IsProd".to_owned(), true)]));
+        let made = Made(BTreeMap::from([("A", json!({"Name": "a-prod", "Arn": "arn:a", "Meta": {"Id": "7"}}))]));
+        let a = bindings.evaluate(&template.resources["A"].properties, &made).expect("evaluates");
+        assert_eq!(a, Some(json!({"Name": "a-prod-us-east-1-${Keep}"})));
+        let b = bindings.evaluate(&template.resources["B"].properties, &made).expect("evaluates");
+        assert_eq!(b, Some(json!({"Name": "a-prod/7/3", "Arn": "aws:arn:a", "List": ["kept"]})));
+    }
+
+    #[test]
+    fn bad_parameter_values_are_refused_by_name() {
+        let template = template(YAML);
+        let given = BTreeMap::from([("Env".to_owned(), "staging".to_owned()), ("Nope".to_owned(), "x".to_owned())]);
+        let problems: Vec<String> = Bindings::new(&template, &given, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
+        assert!(problems.contains(&"--parameter Nope: the template has no such parameter".to_owned()), "{problems:?}");
+        assert!(problems.contains(&"Parameters.Env: 'staging' is not one of the AllowedValues prod, dev".to_owned()), "{problems:?}");
+    }
+
+    #[test]
+    fn a_missing_value_says_how_to_give_it() {
+        let template = template("Parameters:\n  Secret:\n    Type: String\n    NoEcho: true\nResources:\n  A:\n    Type: Rpdk::IAM::CrossAccountRole\n");
+        let problems = Bindings::new(&template, &BTreeMap::new(), &stack()).expect_err("refused");
+        assert_eq!(problems[0].to_string(), "Parameters.Secret: no value: pass --parameter Secret=VALUE, or give it a Default");
+    }
+}

@@ -1,0 +1,666 @@
+//! Templates: YAML (short-form tags included) or JSON, read into CloudFormation's long form,
+//! then checked as a whole before anything is created. Every refusal names the place in the
+//! template and what to do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// Intrinsic functions the engine evaluates.
+pub const SUPPORTED_FUNCTIONS: &[&str] = &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
+/// Pseudo parameters and what `!Ref` gives for them.
+pub const PSEUDO_PARAMETERS: &[&str] =
+    &["AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"];
+/// Top-level sections the engine reads; `Metadata` is accepted and ignored.
+const SECTIONS: &[&str] = &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions", "Resources", "Outputs"];
+/// YAML short forms: `!Ref x` is `{"Ref": x}`, `!Condition x` is `{"Condition": x}`, any
+/// other `!Name v` is `{"Fn::Name": v}`.
+const SHORT_FORMS: &[&str] = &[
+    "Ref", "Condition", "GetAtt", "Sub", "Join", "Select", "If", "Equals", "And", "Or", "Not", "Split", "Base64", "GetAZs",
+    "FindInMap", "ImportValue", "Cidr", "Length", "ToJsonString", "Transform",
+];
+
+/// What is wrong, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// A path into the template, e.g. `Resources.Role.Properties.ExternalId`.
+    pub location: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { location: location.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Reads a template: JSON when it parses as JSON, else YAML.
+pub fn parse_text(text: &str) -> Result<Value, Problem> {
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return Ok(value);
+    }
+    let yaml: yaml_serde::Value =
+        yaml_serde::from_str(text).map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
+    long_form(yaml, "template")
+}
+
+/// A YAML value in CloudFormation's long (JSON) form.
+fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
+    use yaml_serde::Value as Yaml;
+    Ok(match value {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(flag) => Value::Bool(flag),
+        Yaml::Number(number) => {
+            if let Some(integer) = number.as_i64() {
+                Value::from(integer)
+            } else if let Some(unsigned) = number.as_u64() {
+                Value::from(unsigned)
+            } else {
+                number.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(|| Problem::new(at, format!("{number} is not a number JSON can hold")))?
+            }
+        }
+        Yaml::String(text) => Value::String(text),
+        Yaml::Sequence(items) => {
+            Value::Array(items.into_iter().enumerate().map(|(index, item)| long_form(item, &format!("{at}[{index}]"))).collect::<Result<_, _>>()?)
+        }
+        Yaml::Mapping(mapping) => {
+            let mut object = Map::new();
+            for (key, item) in mapping {
+                let key = match key {
+                    Yaml::String(text) => text,
+                    Yaml::Number(number) => number.to_string(),
+                    Yaml::Bool(flag) => flag.to_string(),
+                    other => return Err(Problem::new(at, format!("a key must be a string, not {other:?}"))),
+                };
+                let value = long_form(item, &format!("{at}.{key}"))?;
+                object.insert(key, value);
+            }
+            Value::Object(object)
+        }
+        Yaml::Tagged(tagged) => {
+            let name = tagged.tag.to_string().trim_start_matches('!').to_owned();
+            if !SHORT_FORMS.contains(&name.as_str()) {
+                return Err(Problem::new(at, format!("!{name} is not a CloudFormation function; the short forms are !{}", SHORT_FORMS.join(", !"))));
+            }
+            let inner = long_form(tagged.value, at)?;
+            let (key, inner) = match (name.as_str(), inner) {
+                ("Ref" | "Condition", inner) => (name.clone(), inner),
+                // `!GetAtt Resource.Attribute.Path` splits at the first dot.
+                ("GetAtt", Value::String(text)) => match text.split_once('.') {
+                    Some((resource, attribute)) => ("Fn::GetAtt".to_owned(), Value::from(vec![resource, attribute])),
+                    None => return Err(Problem::new(at, format!("!GetAtt {text}: write Resource.Attribute"))),
+                },
+                (_, inner) => (format!("Fn::{name}"), inner),
+            };
+            Value::Object(Map::from_iter([(key, inner)]))
+        }
+    })
+}
+
+/// What the engine needs to know of a type, from its registry schema.
+#[derive(Clone, Debug, Default)]
+pub struct TypeInfo {
+    /// Property names of the primary identifier, in order.
+    pub primary_identifier: Vec<String>,
+    /// Attributes `Fn::GetAtt` may read: read-only properties, dotted (`A.B`).
+    pub attributes: BTreeSet<String>,
+    /// Top-level write-only properties (never stored).
+    pub write_only: BTreeSet<String>,
+    /// Top-level create-only properties (a change replaces the resource).
+    pub create_only: BTreeSet<String>,
+}
+
+impl TypeInfo {
+    pub fn from_schema(schema: &Value) -> Self {
+        let names = |key: &str| -> Vec<String> {
+            schema.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|p| p.trim_start_matches("/properties/").replace('/', ".")).collect()
+        };
+        let top = |key: &str| names(key).into_iter().filter(|name| !name.contains('.')).collect();
+        Self { primary_identifier: names("primaryIdentifier"), attributes: names("readOnlyProperties").into_iter().collect(), write_only: top("writeOnlyProperties"), create_only: top("createOnlyProperties") }
+    }
+}
+
+/// A template parameter.
+#[derive(Clone, Debug)]
+pub struct Parameter {
+    pub kind: ParameterKind,
+    pub default: Option<String>,
+    pub allowed_values: Vec<String>,
+    pub no_echo: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterKind {
+    String,
+    Number,
+    CommaDelimitedList,
+}
+
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub type_name: String,
+    pub properties: Value,
+    pub depends_on: BTreeSet<String>,
+    pub condition: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub value: Value,
+    pub description: Option<String>,
+    pub condition: Option<String>,
+}
+
+/// A template that passed every static check.
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub description: Option<String>,
+    pub parameters: BTreeMap<String, Parameter>,
+    pub conditions: BTreeMap<String, Value>,
+    pub resources: BTreeMap<String, Resource>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// What a piece of a template refers to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reference {
+    /// `Ref` of a parameter, pseudo parameter or resource.
+    Name(String),
+    /// `Fn::GetAtt` of a resource's attribute.
+    Attribute(String, String),
+    /// A condition by name.
+    Condition(String),
+}
+
+impl Template {
+    /// Checks a template for what the engine serves: `types` are the types with handlers here.
+    pub fn check(document: &Value, types: &BTreeMap<String, TypeInfo>) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let Some(root) = document.as_object() else {
+            return Err(vec![Problem::new("template", "must be a mapping of sections (Parameters, Resources, Outputs, ...)")]);
+        };
+        for key in root.keys().filter(|key| !SECTIONS.contains(&key.as_str())) {
+            problems.push(Problem::new(key.as_str(), format!("this section is not supported here; supported: {}", SECTIONS.join(", "))));
+        }
+        let section = |name: &str, problems: &mut Vec<Problem>| -> Map<String, Value> {
+            match root.get(name) {
+                None => Map::new(),
+                Some(Value::Object(map)) => map.clone(),
+                Some(_) => {
+                    problems.push(Problem::new(name, "must be a mapping of logical names"));
+                    Map::new()
+                }
+            }
+        };
+        let parameters = section("Parameters", &mut problems)
+            .into_iter()
+            .filter_map(|(name, spec)| parameter(&name, &spec).map_err(|p| problems.push(p)).ok().map(|p| (name, p)))
+            .collect::<BTreeMap<_, _>>();
+        let conditions: BTreeMap<String, Value> = section("Conditions", &mut problems).into_iter().collect();
+        let resources_raw = section("Resources", &mut problems);
+        if resources_raw.is_empty() {
+            problems.push(Problem::new("Resources", "a template needs at least one resource"));
+        }
+        let mut resources = BTreeMap::new();
+        for (name, spec) in resources_raw {
+            match resource(&name, &spec, types) {
+                Ok(resource) => {
+                    resources.insert(name, resource);
+                }
+                Err(mut found) => problems.append(&mut found),
+            }
+        }
+        let outputs = section("Outputs", &mut problems)
+            .into_iter()
+            .filter_map(|(name, spec)| {
+                let at = format!("Outputs.{name}");
+                let Some(value) = spec.get("Value").cloned() else {
+                    problems.push(Problem::new(at, "an output needs a Value"));
+                    return None;
+                };
+                let text = |key: &str| spec.get(key).and_then(Value::as_str).map(str::to_owned);
+                Some((name, Output { value, description: text("Description"), condition: text("Condition") }))
+            })
+            .collect();
+        let template = Self { description: root.get("Description").and_then(Value::as_str).map(str::to_owned), parameters, conditions, resources, outputs };
+        template.check_references(types, &mut problems);
+        if problems.is_empty() {
+            if let Err(problem) = template.creation_order() {
+                problems.push(problem);
+            }
+            if let Err(problem) = template.condition_order() {
+                problems.push(problem);
+            }
+        }
+        if problems.is_empty() { Ok(template) } else { Err(problems) }
+    }
+
+    /// Every reference resolves, every function is supported and well formed.
+    fn check_references(&self, types: &BTreeMap<String, TypeInfo>, problems: &mut Vec<Problem>) {
+        let mut check = |at: String, value: &Value, in_condition: bool| {
+            for (location, reference) in walk(value, &at, in_condition, problems) {
+                if let Some(problem) = self.unresolved(&reference, types) {
+                    problems.push(Problem::new(location, problem));
+                }
+            }
+        };
+        for (name, condition) in &self.conditions {
+            check(format!("Conditions.{name}"), condition, true);
+        }
+        for (name, resource) in &self.resources {
+            check(format!("Resources.{name}.Properties"), &resource.properties, false);
+            for dependency in &resource.depends_on {
+                if !self.resources.contains_key(dependency) {
+                    problems.push(Problem::new(format!("Resources.{name}.DependsOn"), format!("{dependency} is not a resource of this template")));
+                }
+            }
+            if let Some(condition) = &resource.condition {
+                if !self.conditions.contains_key(condition) {
+                    problems.push(Problem::new(format!("Resources.{name}.Condition"), format!("{condition} is not a condition of this template")));
+                }
+            }
+            check_dynamic_references(&format!("Resources.{name}.Properties"), &resource.properties, &resource.type_name, problems);
+        }
+        for (name, output) in &self.outputs {
+            check(format!("Outputs.{name}.Value"), &output.value, false);
+            if let Some(condition) = output.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
+                problems.push(Problem::new(format!("Outputs.{name}.Condition"), format!("{condition} is not a condition of this template")));
+            }
+        }
+    }
+
+    fn unresolved(&self, reference: &Reference, types: &BTreeMap<String, TypeInfo>) -> Option<String> {
+        match reference {
+            Reference::Name(name) if PSEUDO_PARAMETERS.contains(&name.as_str()) || self.parameters.contains_key(name) || self.resources.contains_key(name) => None,
+            Reference::Name(name) => Some(format!("Ref {name}: no parameter, resource or pseudo parameter has that name")),
+            Reference::Condition(name) if self.conditions.contains_key(name) => None,
+            Reference::Condition(name) => Some(format!("condition {name} is not defined under Conditions")),
+            Reference::Attribute(resource, attribute) => {
+                let Some(found) = self.resources.get(resource) else {
+                    return Some(format!("Fn::GetAtt {resource}.{attribute}: {resource} is not a resource of this template"));
+                };
+                let info = types.get(&found.type_name)?;
+                (!info.attributes.contains(attribute)).then(|| {
+                    let known: Vec<&str> = info.attributes.iter().map(String::as_str).collect();
+                    format!("Fn::GetAtt {resource}.{attribute}: {} has no attribute {attribute}; it has {}", found.type_name, known.join(", "))
+                })
+            }
+        }
+    }
+
+    /// The resources each resource needs first (by `Ref`, `Fn::GetAtt`, `Fn::Sub` and
+    /// `DependsOn`), both branches of an `Fn::If` included, as CloudFormation counts them.
+    pub fn dependencies(&self, name: &str) -> BTreeSet<String> {
+        let Some(resource) = self.resources.get(name) else { return BTreeSet::new() };
+        let mut ignored = Vec::new();
+        let mut found: BTreeSet<String> = walk(&resource.properties, "", false, &mut ignored)
+            .into_iter()
+            .filter_map(|(_, reference)| match reference {
+                Reference::Name(name) | Reference::Attribute(name, _) if self.resources.contains_key(&name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        found.extend(resource.depends_on.iter().cloned());
+        found
+    }
+
+    /// The attributes of `name` that other resources and the outputs read.
+    pub fn attributes_read(&self, name: &str) -> BTreeSet<String> {
+        let mut ignored = Vec::new();
+        let values = self.resources.values().map(|r| &r.properties).chain(self.outputs.values().map(|o| &o.value));
+        values
+            .flat_map(|value| walk(value, "", false, &mut ignored))
+            .filter_map(|(_, reference)| match reference {
+                Reference::Attribute(resource, attribute) if resource == name => Some(attribute),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Resources in an order where each comes after what it needs; a cycle is a problem that
+    /// names it.
+    pub fn creation_order(&self) -> Result<Vec<String>, Problem> {
+        let graph: BTreeMap<&str, BTreeSet<String>> = self.resources.keys().map(|name| (name.as_str(), self.dependencies(name))).collect();
+        topological(&graph).map_err(|cycle| Problem::new("Resources", format!("circular dependency: {}; break it by removing one reference or DependsOn", cycle.join(" → "))))
+    }
+
+    fn condition_order(&self) -> Result<Vec<String>, Problem> {
+        let mut ignored = Vec::new();
+        let graph: BTreeMap<&str, BTreeSet<String>> = self
+            .conditions
+            .iter()
+            .map(|(name, value)| {
+                let needs = walk(value, "", true, &mut ignored).into_iter().filter_map(|(_, r)| if let Reference::Condition(c) = r { Some(c) } else { None }).collect();
+                (name.as_str(), needs)
+            })
+            .collect();
+        topological(&graph).map_err(|cycle| Problem::new("Conditions", format!("circular condition: {}", cycle.join(" → "))))
+    }
+}
+
+fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
+    let at = format!("Parameters.{name}");
+    let kind = match spec.get("Type").and_then(Value::as_str) {
+        Some("String") => ParameterKind::String,
+        Some("Number") => ParameterKind::Number,
+        Some("CommaDelimitedList") => ParameterKind::CommaDelimitedList,
+        Some(other) => return Err(Problem::new(at, format!("Type {other} is not supported here; use String, Number or CommaDelimitedList"))),
+        None => return Err(Problem::new(at, "a parameter needs a Type (String, Number or CommaDelimitedList)")),
+    };
+    let text = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    };
+    let allowed_values = spec.get("AllowedValues").and_then(Value::as_array).into_iter().flatten().filter_map(text).collect();
+    let no_echo = matches!(spec.get("NoEcho"), Some(Value::Bool(true))) || spec.get("NoEcho").and_then(Value::as_str) == Some("true");
+    Ok(Parameter { kind, default: spec.get("Default").and_then(text), allowed_values, no_echo })
+}
+
+fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> Result<Resource, Vec<Problem>> {
+    let at = format!("Resources.{name}");
+    let mut problems = Vec::new();
+    let type_name = spec.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if !types.contains_key(&type_name) {
+        let served: Vec<&str> = types.keys().map(String::as_str).collect();
+        let what = if type_name.is_empty() { "a resource needs a Type".to_owned() } else { format!("no handler here serves {type_name}") };
+        problems.push(Problem::new(format!("{at}.Type"), format!("{what}; the types served here are {}", served.join(", "))));
+    }
+    for key in spec.as_object().into_iter().flat_map(|o| o.keys()) {
+        if !["Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy"].contains(&key.as_str()) {
+            problems.push(Problem::new(format!("{at}.{key}"), "not supported here; a resource has Type, Properties, DependsOn, Condition and Metadata"));
+        }
+    }
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        if spec.get(policy).is_some_and(|p| p != "Delete") {
+            problems.push(Problem::new(format!("{at}.{policy}"), "only Delete is supported here; remove it, or set it to Delete"));
+        }
+    }
+    let depends_on = match spec.get("DependsOn") {
+        None => BTreeSet::new(),
+        Some(Value::String(one)) => BTreeSet::from([one.clone()]),
+        Some(Value::Array(many)) if many.iter().all(Value::is_string) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(_) => {
+            problems.push(Problem::new(format!("{at}.DependsOn"), "must be a resource name or a list of them"));
+            BTreeSet::new()
+        }
+    };
+    let properties = spec.get("Properties").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    if !properties.is_object() {
+        problems.push(Problem::new(format!("{at}.Properties"), "must be a mapping"));
+    }
+    let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
+    if problems.is_empty() { Ok(Resource { type_name, properties, depends_on, condition }) } else { Err(problems) }
+}
+
+/// The references in `value`, with their locations; malformed or unsupported functions become
+/// problems. `in_condition` allows `Condition` references (inside `Conditions`).
+fn walk(value: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>) -> Vec<(String, Reference)> {
+    let mut found = Vec::new();
+    visit(value, at, in_condition, problems, &mut found);
+    found
+}
+
+fn visit(value: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>, found: &mut Vec<(String, Reference)>) {
+    match value {
+        Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found)),
+        Value::Object(map) => {
+            if let Some((key, argument)) = single_function(map) {
+                let at = format!("{at}.{key}");
+                function(key, argument, &at, in_condition, problems, found);
+            } else {
+                for (key, item) in map {
+                    visit(item, &format!("{at}.{key}"), in_condition, problems, found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `{"Ref": ...}`, `{"Condition": ...}` or `{"Fn::X": ...}`: the function's name and argument.
+pub fn single_function(map: &Map<String, Value>) -> Option<(&str, &Value)> {
+    let (key, argument) = map.iter().next().filter(|_| map.len() == 1)?;
+    (key == "Ref" || key == "Condition" || key.starts_with("Fn::")).then_some((key.as_str(), argument))
+}
+
+fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>, found: &mut Vec<(String, Reference)>) {
+    let mut bad = |shape: &str| problems.push(Problem::new(at, format!("{key} takes {shape}")));
+    match key {
+        "Ref" => match argument.as_str() {
+            Some(name) => found.push((at.to_owned(), Reference::Name(name.to_owned()))),
+            None => bad("a name"),
+        },
+        "Condition" if in_condition => match argument.as_str() {
+            Some(name) => found.push((at.to_owned(), Reference::Condition(name.to_owned()))),
+            None => bad("a condition name"),
+        },
+        "Fn::GetAtt" => match argument.as_array().map(Vec::as_slice) {
+            Some([Value::String(resource), Value::String(attribute)]) => found.push((at.to_owned(), Reference::Attribute(resource.clone(), attribute.clone()))),
+            _ => bad("[Resource, Attribute] (or !GetAtt Resource.Attribute)"),
+        },
+        "Fn::Sub" => {
+            let (text, variables) = match argument {
+                Value::String(text) => (Some(text.as_str()), None),
+                Value::Array(parts) => match parts.as_slice() {
+                    [Value::String(text), Value::Object(variables)] => (Some(text.as_str()), Some(variables)),
+                    _ => (None, None),
+                },
+                _ => (None, None),
+            };
+            let Some(text) = text else { return bad("a string, or [string, {Name: value}]") };
+            if let Some(variables) = variables {
+                for (name, value) in variables {
+                    visit(value, &format!("{at}[1].{name}"), in_condition, problems, found);
+                }
+            }
+            match sub_parts(text) {
+                Ok(parts) => {
+                    for part in parts {
+                        if let SubPart::Variable(name) = part {
+                            if variables.is_some_and(|v| v.contains_key(&name)) {
+                                continue;
+                            }
+                            let reference = match name.split_once('.') {
+                                Some((resource, attribute)) if !PSEUDO_PARAMETERS.contains(&name.as_str()) => Reference::Attribute(resource.to_owned(), attribute.to_owned()),
+                                _ => Reference::Name(name),
+                            };
+                            found.push((at.to_owned(), reference));
+                        }
+                    }
+                }
+                Err(message) => problems.push(Problem::new(at, message)),
+            }
+        }
+        "Fn::Join" => match argument.as_array().map(Vec::as_slice) {
+            Some([Value::String(_), list]) => visit(list, &format!("{at}[1]"), in_condition, problems, found),
+            _ => bad("[delimiter, [values]]"),
+        },
+        "Fn::Select" => match argument.as_array().map(Vec::as_slice) {
+            Some([index, list]) => {
+                visit(index, &format!("{at}[0]"), in_condition, problems, found);
+                visit(list, &format!("{at}[1]"), in_condition, problems, found);
+            }
+            _ => bad("[index, [values]]"),
+        },
+        "Fn::If" => match argument.as_array().map(Vec::as_slice) {
+            Some([Value::String(condition), when_true, when_false]) if !in_condition => {
+                found.push((at.to_owned(), Reference::Condition(condition.clone())));
+                visit(when_true, &format!("{at}[1]"), in_condition, problems, found);
+                visit(when_false, &format!("{at}[2]"), in_condition, problems, found);
+            }
+            Some([_, _, _]) if in_condition => problems.push(Problem::new(at, "Fn::If is not allowed inside Conditions; use Fn::And, Fn::Or, Fn::Not")),
+            _ => bad("[condition name, value if true, value if false]"),
+        },
+        "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" if !in_condition => {
+            problems.push(Problem::new(at, format!("{key} belongs in Conditions; refer to the condition with Fn::If")));
+        }
+        "Fn::Equals" => match argument.as_array().map(Vec::as_slice) {
+            Some([a, b]) => {
+                visit(a, &format!("{at}[0]"), in_condition, problems, found);
+                visit(b, &format!("{at}[1]"), in_condition, problems, found);
+            }
+            _ => bad("[value, value]"),
+        },
+        "Fn::And" | "Fn::Or" | "Fn::Not" => match argument.as_array() {
+            Some(items) if (key == "Fn::Not" && items.len() == 1) || (key != "Fn::Not" && (2..=10).contains(&items.len())) => {
+                items.iter().enumerate().for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found));
+            }
+            _ => bad(if key == "Fn::Not" { "[condition]" } else { "2 to 10 conditions" }),
+        },
+        other => problems.push(Problem::new(
+            at,
+            format!("{other} is not supported here; the supported functions are {} (and Condition inside Conditions)", SUPPORTED_FUNCTIONS.join(", ")),
+        )),
+    }
+}
+
+/// A piece of an `Fn::Sub` string.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubPart {
+    Text(String),
+    Variable(String),
+}
+
+/// Splits an `Fn::Sub` string: `${Name}` and `${Resource.Attribute}` are variables,
+/// `${!Literal}` is the text `${Literal}`.
+pub fn sub_parts(text: &str) -> Result<Vec<SubPart>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let (before, after) = rest.split_at(start);
+        let Some(end) = after.find('}') else {
+            return Err(format!("Fn::Sub: '${{' without its closing '}}' in {text:?}"));
+        };
+        let inner = &after[2..end];
+        let mut literal = before.to_owned();
+        if let Some(escaped) = inner.strip_prefix('!') {
+            literal.push_str(&format!("${{{escaped}}}"));
+            push_text(&mut parts, literal);
+        } else {
+            push_text(&mut parts, literal);
+            if inner.trim().is_empty() {
+                return Err(format!("Fn::Sub: an empty ${{}} in {text:?}"));
+            }
+            parts.push(SubPart::Variable(inner.trim().to_owned()));
+        }
+        rest = &after[end + 1..];
+    }
+    push_text(&mut parts, rest.to_owned());
+    Ok(parts)
+}
+
+fn push_text(parts: &mut Vec<SubPart>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(SubPart::Text(last)) = parts.last_mut() {
+        last.push_str(&text);
+    } else {
+        parts.push(SubPart::Text(text));
+    }
+}
+
+/// Dynamic references in a resource's properties: `ssm` and `secretsmanager` are resolved
+/// against the local emulator; `ssm-secure` is refused as CloudFormation refuses it.
+fn check_dynamic_references(at: &str, value: &Value, type_name: &str, problems: &mut Vec<Problem>) {
+    match value {
+        Value::String(text) => {
+            for reference in dynamic_references(text) {
+                match reference.service.as_str() {
+                    "ssm" | "secretsmanager" if !reference.key.is_empty() => {}
+                    "ssm-secure" => problems.push(Problem::new(
+                        at,
+                        format!(
+                            "{{{{resolve:ssm-secure:...}}}}: SSM Secure reference is not supported in: [{type_name}]. CloudFormation resolves \
+                             secure SSM parameters only in the AWS resource properties that list them; pass the value as a NoEcho \
+                             parameter or through {{{{resolve:secretsmanager:...}}}}"
+                        ),
+                    )),
+                    service => problems.push(Problem::new(
+                        at,
+                        format!("{{{{resolve:{service}:...}}}}: write {{{{resolve:ssm:NAME}}}} or {{{{resolve:secretsmanager:SECRET-ID}}}}"),
+                    )),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, item)| check_dynamic_references(&format!("{at}[{i}]"), item, type_name, problems)),
+        Value::Object(map) => map.iter().for_each(|(key, item)| check_dynamic_references(&format!("{at}.{key}"), item, type_name, problems)),
+        _ => {}
+    }
+}
+
+/// One `{{resolve:service:key}}` in a string.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DynamicReference {
+    /// The whole `{{resolve:...}}` text.
+    pub text: String,
+    pub service: String,
+    /// Everything after the service: `name[:version]`, or `secret-id[:SecretString:json-key:stage:version-id]`.
+    pub key: String,
+}
+
+pub fn dynamic_references(text: &str) -> Vec<DynamicReference> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{resolve:") {
+        let after = &rest[start..];
+        let Some(end) = after.find("}}") else { break };
+        let whole = &after[..end + 2];
+        let inner = &whole["{{resolve:".len()..whole.len() - 2];
+        let (service, key) = inner.split_once(':').unwrap_or((inner, ""));
+        found.push(DynamicReference { text: whole.to_owned(), service: service.to_owned(), key: key.to_owned() });
+        rest = &after[end + 2..];
+    }
+    found
+}
+
+/// Nodes in dependency order, or the nodes of one cycle.
+fn topological(graph: &BTreeMap<&str, BTreeSet<String>>) -> Result<Vec<String>, Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit<'a>(node: &'a str, graph: &'a BTreeMap<&str, BTreeSet<String>>, marks: &mut BTreeMap<&'a str, Mark>, path: &mut Vec<&'a str>, order: &mut Vec<String>) -> Result<(), Vec<String>> {
+        match marks.get(node) {
+            Some(Mark::Done) => return Ok(()),
+            Some(Mark::Visiting) => {
+                let start = path.iter().position(|n| *n == node).unwrap_or(0);
+                let mut cycle: Vec<String> = path[start..].iter().map(|n| (*n).to_owned()).collect();
+                cycle.push(node.to_owned());
+                return Err(cycle);
+            }
+            None => {}
+        }
+        marks.insert(node, Mark::Visiting);
+        path.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some((key, _)) = graph.get_key_value(next.as_str()) {
+                visit(key, graph, marks, path, order)?;
+            }
+        }
+        path.pop();
+        marks.insert(node, Mark::Done);
+        order.push(node.to_owned());
+        Ok(())
+    }
+    let mut marks = BTreeMap::new();
+    let mut order = Vec::new();
+    for node in graph.keys() {
+        visit(node, graph, &mut marks, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests;

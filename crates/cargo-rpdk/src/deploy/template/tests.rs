@@ -1,0 +1,127 @@
+use serde_json::json;
+
+use super::*;
+
+fn types() -> BTreeMap<String, TypeInfo> {
+    let role = json!({
+        "primaryIdentifier": ["/properties/RoleName"],
+        "readOnlyProperties": ["/properties/Arn", "/properties/RoleId"],
+        "createOnlyProperties": ["/properties/RoleName", "/properties/Path"],
+    });
+    let user = json!({
+        "primaryIdentifier": ["/properties/Connector", "/properties/Id"],
+        "readOnlyProperties": ["/properties/Id", "/properties/Meta/Created"],
+        "writeOnlyProperties": ["/properties/Password"],
+    });
+    BTreeMap::from([("Rpdk::IAM::CrossAccountRole".to_owned(), TypeInfo::from_schema(&role)), ("Rpdk::SCIM::User".to_owned(), TypeInfo::from_schema(&user))])
+}
+
+fn check(yaml: &str) -> Result<Template, Vec<Problem>> {
+    let document = parse_text(yaml).map_err(|p| vec![p])?;
+    Template::check(&document, &types())
+}
+
+fn refused(yaml: &str) -> Vec<String> {
+    check(yaml).expect_err("refused").into_iter().map(|p| p.to_string()).collect()
+}
+
+const GOOD: &str = r#"
+Parameters:
+  Partner:
+    Type: String
+    AllowedValues: [acme, globex]
+  Secret:
+    Type: String
+    NoEcho: true
+Conditions:
+  IsAcme: !Equals [!Ref Partner, acme]
+  NotAcme: !Not [!Condition IsAcme]
+Resources:
+  Role:
+    Type: Rpdk::IAM::CrossAccountRole
+    Properties:
+      RoleName: !Sub "${Partner}-${AWS::Region}-${!Literal}"
+      ExternalId: !Ref Secret
+      Description: !If [IsAcme, !Join ["-", [a, !Ref Partner]], !Ref AWS::NoValue]
+  Ada:
+    Type: Rpdk::SCIM::User
+    DependsOn: Role
+    Properties:
+      Connector: !Select [0, [!GetAtt Role.Arn, b]]
+      UserName: !Sub
+        - "${Name}@${Role.RoleId}"
+        - Name: ada
+Outputs:
+  Created:
+    Value: !GetAtt Ada.Meta.Created
+"#;
+
+#[test]
+fn short_forms_become_the_long_form() {
+    let document = parse_text("A: !GetAtt Role.Meta.Created\nB: !Ref X\nC: !Sub x\nD: !If [c, 1, 2.5]\n").expect("parses");
+    assert_eq!(
+        document,
+        json!({"A": {"Fn::GetAtt": ["Role", "Meta.Created"]}, "B": {"Ref": "X"}, "C": {"Fn::Sub": "x"}, "D": {"Fn::If": ["c", 1, 2.5]}})
+    );
+    assert_eq!(parse_text(r#"{"A": {"Ref": "X"}}"#).expect("JSON"), json!({"A": {"Ref": "X"}}));
+    let problem = parse_text("A: !Reference X\n").expect_err("unknown tag");
+    assert!(problem.to_string().starts_with("template.A: !Reference is not a CloudFormation function"), "{problem}");
+}
+
+#[test]
+fn a_good_template_passes_with_its_dependencies_and_read_attributes() {
+    let template = check(GOOD).expect("passes");
+    assert_eq!(template.creation_order().expect("no cycle"), vec!["Role".to_owned(), "Ada".to_owned()]);
+    assert_eq!(template.dependencies("Ada"), BTreeSet::from(["Role".to_owned()]));
+    assert_eq!(template.attributes_read("Role"), BTreeSet::from(["Arn".to_owned(), "RoleId".to_owned()]));
+    assert_eq!(template.attributes_read("Ada"), BTreeSet::from(["Meta.Created".to_owned()]));
+    assert!(template.parameters["Secret"].no_echo);
+    assert_eq!(template.parameters["Partner"].allowed_values, vec!["acme", "globex"]);
+}
+
+#[test]
+fn each_class_of_error_is_refused_naming_its_place() {
+    let cases = [
+        ("Resources:\n  R:\n    Type: AWS::S3::Bucket\n", "Resources.R.Type: no handler here serves AWS::S3::Bucket"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Base64 x\n", "Resources.R.Properties.ExternalId.Fn::Base64: Fn::Base64 is not supported here"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Ref Missing\n", "Resources.R.Properties.ExternalId.Ref: Ref Missing: no parameter"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !GetAtt R2.Arn\n  R2:\n    Type: Rpdk::SCIM::User\n", "Fn::GetAtt R2.Arn: Rpdk::SCIM::User has no attribute Arn; it has Id, Meta.Created"),
+        ("Resources:\n  A:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !GetAtt B.Arn\n  B:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: A\n", "Resources: circular dependency: A → B → A"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: '{{resolve:ssm-secure:/partner/id}}'\n", "SSM Secure reference is not supported in: [Rpdk::IAM::CrossAccountRole]"),
+        ("Transform: AWS::Serverless-2016-10-31\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Transform: this section is not supported here"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: [Nope]\n", "Resources.R.DependsOn: Nope is not a resource of this template"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      RequireMfa: !Equals [a, b]\n", "Fn::Equals belongs in Conditions"),
+        ("Parameters:\n  P:\n    Type: AWS::EC2::VPC::Id\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P: Type AWS::EC2::VPC::Id is not supported here"),
+        ("Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Conditions: circular condition"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Sub '${Unclosed'\n", "'${' without its closing '}'"),
+    ];
+    for (template, expected) in cases {
+        let problems = refused(template);
+        assert!(problems.iter().any(|p| p.contains(expected)), "{template}\nexpected {expected:?} in {problems:?}");
+    }
+}
+
+#[test]
+fn sub_strings_split_into_text_and_variables() {
+    assert_eq!(
+        sub_parts("arn:${AWS::Partition}:x/${Role.Arn}-${!Kept}").expect("parses"),
+        vec![
+            SubPart::Text("arn:".into()),
+            SubPart::Variable("AWS::Partition".into()),
+            SubPart::Text(":x/".into()),
+            SubPart::Variable("Role.Arn".into()),
+            SubPart::Text("-${Kept}".into()),
+        ]
+    );
+}
+
+#[test]
+fn dynamic_references_are_found() {
+    assert_eq!(
+        dynamic_references("a{{resolve:ssm:/p/name:2}}b{{resolve:secretsmanager:s:SecretString:k}}"),
+        vec![
+            DynamicReference { text: "{{resolve:ssm:/p/name:2}}".into(), service: "ssm".into(), key: "/p/name:2".into() },
+            DynamicReference { text: "{{resolve:secretsmanager:s:SecretString:k}}".into(), service: "secretsmanager".into(), key: "s:SecretString:k".into() },
+        ]
+    );
+}
