@@ -126,9 +126,12 @@ impl Bindings {
             "Condition" => argument.as_str().and_then(|name| self.conditions.get(name).copied()),
             "Fn::Equals" => {
                 let [a, b] = items else { return Err("Fn::Equals takes [value, value]".to_owned()) };
-                Some(scalar_text(&self.evaluate(a, resources)?) == scalar_text(&self.evaluate(b, resources)?))
+                Some(self.evaluate(a, resources)?.as_ref().and_then(scalar_text) == self.evaluate(b, resources)?.as_ref().and_then(scalar_text))
             }
-            "Fn::Not" => self.condition(&items[0], resources)?.map(|outcome| !outcome),
+            "Fn::Not" => {
+                let [item] = items else { return Err("Fn::Not takes [condition]".to_owned()) };
+                self.condition(item, resources)?.map(|outcome| !outcome)
+            }
             "Fn::And" | "Fn::Or" => {
                 let mut outcomes = Vec::new();
                 for item in items {
@@ -292,7 +295,7 @@ mod tests {
     fn template(yaml: &str) -> Template {
         let types = BTreeMap::from([(
             "Rpdk::IAM::CrossAccountRole".to_owned(),
-            TypeInfo::from_schema(&json!({"primaryIdentifier": ["/properties/Name"], "readOnlyProperties": ["/properties/Arn", "/properties/Meta/Id"]})),
+            TypeInfo::from_schema(&json!({"readOnlyProperties": ["/properties/Arn", "/properties/Meta/Id"]})),
         )]);
         Template::check(&parse_text(yaml).expect("parses"), &types).expect("passes")
     }

@@ -83,6 +83,10 @@ pub fn run(options: &Options) -> Result<()> {
                 println!("  {}. {}", index + 1, names.join(", "));
             }
             let skipped: Vec<&String> = template.resources.iter().filter(|(_, r)| !bindings.holds(r.condition.as_ref())).map(|(name, _)| name).collect();
+            let outputs: Vec<&String> = template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())).map(|(name, _)| name).collect();
+            if !outputs.is_empty() {
+                println!("  outputs: {}", outputs.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            }
             if !skipped.is_empty() {
                 println!("  left out by their conditions: {}", skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
             }

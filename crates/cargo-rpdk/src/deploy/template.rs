@@ -108,23 +108,14 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
 /// What the engine needs to know of a type, from its registry schema.
 #[derive(Clone, Debug, Default)]
 pub struct TypeInfo {
-    /// Property names of the primary identifier, in order.
-    pub primary_identifier: Vec<String>,
     /// Attributes `Fn::GetAtt` may read: read-only properties, dotted (`A.B`).
     pub attributes: BTreeSet<String>,
-    /// Top-level write-only properties (never stored).
-    pub write_only: BTreeSet<String>,
-    /// Top-level create-only properties (a change replaces the resource).
-    pub create_only: BTreeSet<String>,
 }
 
 impl TypeInfo {
     pub fn from_schema(schema: &Value) -> Self {
-        let names = |key: &str| -> Vec<String> {
-            schema.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|p| p.trim_start_matches("/properties/").replace('/', ".")).collect()
-        };
-        let top = |key: &str| names(key).into_iter().filter(|name| !name.contains('.')).collect();
-        Self { primary_identifier: names("primaryIdentifier"), attributes: names("readOnlyProperties").into_iter().collect(), write_only: top("writeOnlyProperties"), create_only: top("createOnlyProperties") }
+        let read_only = schema.get("readOnlyProperties").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+        Self { attributes: read_only.map(|p| p.trim_start_matches("/properties/").replace('/', ".")).collect() }
     }
 }
 
@@ -155,14 +146,12 @@ pub struct Resource {
 #[derive(Clone, Debug)]
 pub struct Output {
     pub value: Value,
-    pub description: Option<String>,
     pub condition: Option<String>,
 }
 
 /// A template that passed every static check.
 #[derive(Clone, Debug)]
 pub struct Template {
-    pub description: Option<String>,
     pub parameters: BTreeMap<String, Parameter>,
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, Resource>,
@@ -211,12 +200,10 @@ impl Template {
         }
         let mut resources = BTreeMap::new();
         for (name, spec) in resources_raw {
-            match resource(&name, &spec, types) {
-                Ok(resource) => {
-                    resources.insert(name, resource);
-                }
-                Err(mut found) => problems.append(&mut found),
-            }
+            // A refused resource still counts for references to it, so they are not refused too.
+            let (resource, mut found) = resource(&name, &spec, types);
+            problems.append(&mut found);
+            resources.insert(name, resource);
         }
         let outputs = section("Outputs", &mut problems)
             .into_iter()
@@ -226,11 +213,11 @@ impl Template {
                     problems.push(Problem::new(at, "an output needs a Value"));
                     return None;
                 };
-                let text = |key: &str| spec.get(key).and_then(Value::as_str).map(str::to_owned);
-                Some((name, Output { value, description: text("Description"), condition: text("Condition") }))
+                let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
+                Some((name, Output { value, condition }))
             })
             .collect();
-        let template = Self { description: root.get("Description").and_then(Value::as_str).map(str::to_owned), parameters, conditions, resources, outputs };
+        let template = Self { parameters, conditions, resources, outputs };
         template.check_references(types, &mut problems);
         if problems.is_empty() {
             if let Err(problem) = template.creation_order() {
@@ -245,7 +232,7 @@ impl Template {
 
     /// Every reference resolves, every function is supported and well formed.
     fn check_references(&self, types: &BTreeMap<String, TypeInfo>, problems: &mut Vec<Problem>) {
-        let mut check = |at: String, value: &Value, in_condition: bool| {
+        let check = |at: String, value: &Value, in_condition: bool, problems: &mut Vec<Problem>| {
             for (location, reference) in walk(value, &at, in_condition, problems) {
                 if let Some(problem) = self.unresolved(&reference, types) {
                     problems.push(Problem::new(location, problem));
@@ -253,24 +240,22 @@ impl Template {
             }
         };
         for (name, condition) in &self.conditions {
-            check(format!("Conditions.{name}"), condition, true);
+            check(format!("Conditions.{name}"), condition, true, problems);
         }
         for (name, resource) in &self.resources {
-            check(format!("Resources.{name}.Properties"), &resource.properties, false);
+            check(format!("Resources.{name}.Properties"), &resource.properties, false, problems);
             for dependency in &resource.depends_on {
                 if !self.resources.contains_key(dependency) {
                     problems.push(Problem::new(format!("Resources.{name}.DependsOn"), format!("{dependency} is not a resource of this template")));
                 }
             }
-            if let Some(condition) = &resource.condition {
-                if !self.conditions.contains_key(condition) {
-                    problems.push(Problem::new(format!("Resources.{name}.Condition"), format!("{condition} is not a condition of this template")));
-                }
+            if let Some(condition) = resource.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
+                problems.push(Problem::new(format!("Resources.{name}.Condition"), format!("{condition} is not a condition of this template")));
             }
             check_dynamic_references(&format!("Resources.{name}.Properties"), &resource.properties, &resource.type_name, problems);
         }
         for (name, output) in &self.outputs {
-            check(format!("Outputs.{name}.Value"), &output.value, false);
+            check(format!("Outputs.{name}.Value"), &output.value, false, problems);
             if let Some(condition) = output.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
                 problems.push(Problem::new(format!("Outputs.{name}.Condition"), format!("{condition} is not a condition of this template")));
             }
@@ -310,19 +295,6 @@ impl Template {
             .collect();
         found.extend(resource.depends_on.iter().cloned());
         found
-    }
-
-    /// The attributes of `name` that other resources and the outputs read.
-    pub fn attributes_read(&self, name: &str) -> BTreeSet<String> {
-        let mut ignored = Vec::new();
-        let values = self.resources.values().map(|r| &r.properties).chain(self.outputs.values().map(|o| &o.value));
-        values
-            .flat_map(|value| walk(value, "", false, &mut ignored))
-            .filter_map(|(_, reference)| match reference {
-                Reference::Attribute(resource, attribute) if resource == name => Some(attribute),
-                _ => None,
-            })
-            .collect()
     }
 
     /// Resources in an order where each comes after what it needs; a cycle is a problem that
@@ -366,7 +338,7 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
     Ok(Parameter { kind, default: spec.get("Default").and_then(text), allowed_values, no_echo })
 }
 
-fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> Result<Resource, Vec<Problem>> {
+fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Resource, Vec<Problem>) {
     let at = format!("Resources.{name}");
     let mut problems = Vec::new();
     let type_name = spec.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -399,7 +371,7 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> Res
         problems.push(Problem::new(format!("{at}.Properties"), "must be a mapping"));
     }
     let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
-    if problems.is_empty() { Ok(Resource { type_name, properties, depends_on, condition }) } else { Err(problems) }
+    (Resource { type_name, properties, depends_on, condition }, problems)
 }
 
 /// The references in `value`, with their locations; malformed or unsupported functions become
