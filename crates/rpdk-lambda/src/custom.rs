@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use rpdk::Credentials;
-use rpdk::custom_resource::{CustomResourceRequest, CustomResourceResponse, CustomResourceStatus, INVENTED_ID_PREFIX, RequestType};
+use rpdk::custom_resource::CustomResourceResponse;
 
 use crate::Error;
 
@@ -41,25 +41,6 @@ pub fn execution_role_credentials() -> Option<Credentials> {
         secret_access_key: variable("AWS_SECRET_ACCESS_KEY")?,
         session_token: variable("AWS_SESSION_TOKEN"),
     })
-}
-
-/// A FAILED response for a request no type of this binary can serve; a delete of an id that
-/// was never a resource still succeeds, so a rollback does not stick.
-pub fn refused(request: &CustomResourceRequest, reason: String) -> CustomResourceResponse {
-    let request_id = request.request_id.clone().unwrap_or_default();
-    let given = request.physical_resource_id.clone().filter(|id| !id.is_empty());
-    let never_made = given.as_deref().is_none_or(|id| id.starts_with(INVENTED_ID_PREFIX));
-    let delete = request.request_type == RequestType::Delete;
-    CustomResourceResponse {
-        status: if delete && never_made { CustomResourceStatus::Success } else { CustomResourceStatus::Failed },
-        reason: (!(delete && never_made)).then_some(reason),
-        physical_resource_id: given.unwrap_or_else(|| format!("{INVENTED_ID_PREFIX}{request_id}")),
-        stack_id: request.stack_id.clone().unwrap_or_default(),
-        request_id,
-        logical_resource_id: request.logical_resource_id.clone().unwrap_or_default(),
-        no_echo: false,
-        data: Default::default(),
-    }
 }
 
 fn client() -> Result<&'static reqwest::Client, Error> {

@@ -116,6 +116,7 @@ impl Types {
         }
         let request: CustomResourceRequest = serde_json::from_value(payload)
             .map_err(|error| format!("not a custom resource request CloudFormation sends ({error}); nothing to answer"))?;
+        let response_url = request.response_url.clone();
         let response = match self.pick_custom(request.resource_type.as_deref()) {
             Ok(served) => {
                 let context = CustomResourceContext {
@@ -124,11 +125,11 @@ impl Types {
                     deadline,
                     call_limit: self.call_limit,
                 };
-                served.handle_custom(request.clone(), context).await
+                served.handle_custom(request, context).await
             }
-            Err(reason) => custom::refused(&request, reason),
+            Err(reason) => CustomResourceResponse::refused(&request, reason),
         };
-        custom::respond(&request.response_url, &response, deadline).await?;
+        custom::respond(&response_url, &response, deadline).await?;
         Ok(serde_json::to_value(&response)?)
     }
 

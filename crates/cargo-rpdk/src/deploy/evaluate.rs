@@ -13,20 +13,8 @@ pub struct StackIdentity {
     pub id: String,
     pub region: String,
     pub account: String,
-}
-
-impl StackIdentity {
-    fn partition(&self) -> &'static str {
-        match self.region.as_str() {
-            r if r.starts_with("cn-") => "aws-cn",
-            r if r.starts_with("us-gov-") => "aws-us-gov",
-            _ => "aws",
-        }
-    }
-
-    fn url_suffix(&self) -> &'static str {
-        if self.partition() == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }
-    }
+    pub partition: String,
+    pub url_suffix: String,
 }
 
 /// Parameter values and condition outcomes of one deployment.
@@ -79,8 +67,8 @@ impl Bindings {
             ("AWS::AccountId", Value::String(stack.account.clone())),
             ("AWS::StackName", Value::String(stack.name.clone())),
             ("AWS::StackId", Value::String(stack.id.clone())),
-            ("AWS::Partition", Value::String(stack.partition().to_owned())),
-            ("AWS::URLSuffix", Value::String(stack.url_suffix().to_owned())),
+            ("AWS::Partition", Value::String(stack.partition.clone())),
+            ("AWS::URLSuffix", Value::String(stack.url_suffix.clone())),
         ]);
         let mut bindings = Self { parameters, conditions: BTreeMap::new(), pseudo };
         if !problems.is_empty() {
@@ -289,7 +277,7 @@ mod tests {
     }
 
     fn stack() -> StackIdentity {
-        StackIdentity { name: "demo".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1".into(), region: "us-east-1".into(), account: "123456789012".into() }
+        StackIdentity { name: "demo".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1".into(), region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into(), url_suffix: "amazonaws.com".into() }
     }
 
     fn template(yaml: &str) -> Template {

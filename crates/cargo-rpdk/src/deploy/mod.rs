@@ -53,6 +53,9 @@ pub fn run(options: &Options) -> Result<()> {
         id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{}/local", options.stack_name),
         region: REGION.to_owned(),
         account: ACCOUNT_ID.to_owned(),
+        // The local stack's region is in the commercial partition.
+        partition: "aws".to_owned(),
+        url_suffix: "amazonaws.com".to_owned(),
     };
     let (template, bindings) = match checked(&text, &types, &given, &stack) {
         Ok(checked) => checked,
@@ -63,10 +66,10 @@ pub fn run(options: &Options) -> Result<()> {
             bail!("{} problem(s) in {}; nothing was created", problems.len(), options.template.display());
         }
     };
-    let waves = waves(&template, &bindings);
     if !options.dry_run {
         bail!("deploying runs with --dry-run only in this version: it checks the template and prints the plan");
     }
+    let waves = waves(&template, &bindings);
     match options.output {
         Output::Json => {
             let plan = json!({
@@ -133,13 +136,12 @@ pub fn checked(text: &str, types: &BTreeMap<String, TypeInfo>, given: &BTreeMap<
 
 /// The resources this deployment creates, in waves: each wave needs only earlier ones.
 pub fn waves(template: &Template, bindings: &Bindings) -> Vec<Vec<String>> {
-    let active: Vec<&String> = template.resources.iter().filter(|(_, r)| bindings.holds(r.condition.as_ref())).map(|(name, _)| name).collect();
-    let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut level: BTreeMap<String, usize> = BTreeMap::new();
     // The template check proved the order exists.
     for name in template.creation_order().unwrap_or_default() {
-        if let Some(name) = active.iter().find(|n| ***n == name) {
-            let deepest = template.dependencies(name).iter().filter_map(|d| level.get(d.as_str())).max().map_or(0, |l| l + 1);
-            level.insert(name.as_str(), deepest);
+        if bindings.holds(template.resources[&name].condition.as_ref()) {
+            let deepest = template.dependencies(&name).iter().filter_map(|d| level.get(d)).max().map_or(0, |l| l + 1);
+            level.insert(name, deepest);
         }
     }
     let mut waves: Vec<Vec<String>> = Vec::new();
@@ -147,7 +149,7 @@ pub fn waves(template: &Template, bindings: &Bindings) -> Vec<Vec<String>> {
         if waves.len() <= index {
             waves.resize(index + 1, Vec::new());
         }
-        waves[index].push(name.to_owned());
+        waves[index].push(name);
     }
     waves
 }

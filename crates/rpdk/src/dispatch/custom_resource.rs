@@ -36,7 +36,7 @@ pub const RESPONSE_LIMIT: usize = 4096;
 /// What CloudFormation waits for a response when the template sets no `ServiceTimeout`.
 const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Kept back from the end of the custom resource's time, to send the response.
-pub const RESPONSE_RESERVE: Duration = Duration::from_secs(5);
+const RESPONSE_RESERVE: Duration = Duration::from_secs(5);
 /// A handler call gets at least this much time; with less left, the operation is out of time.
 const SHORTEST_CALL: Duration = Duration::from_secs(5);
 /// Properties CloudFormation itself reads, never part of the model.
@@ -88,6 +88,18 @@ pub struct CustomResourceRequest {
     pub old_resource_properties: Option<Value>,
 }
 
+impl CustomResourceRequest {
+    /// The physical id CloudFormation sent, if any.
+    fn given_id(&self) -> Option<&str> {
+        self.physical_resource_id.as_deref().filter(|id| !id.is_empty())
+    }
+
+    /// The physical id of a resource this request never made.
+    fn invented_id(&self) -> String {
+        format!("{INVENTED_ID_PREFIX}{}", self.request_id.as_deref().unwrap_or_default())
+    }
+}
+
 /// SUCCESS or FAILED.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -123,6 +135,34 @@ pub struct CustomResourceResponse {
 }
 
 impl CustomResourceResponse {
+    /// A SUCCESS answering `request`, with the ids copied and the physical id the resource has
+    /// (an invented one when it has none yet).
+    fn answering(request: &CustomResourceRequest) -> Self {
+        let request_id = request.request_id.clone().unwrap_or_default();
+        Self {
+            status: CustomResourceStatus::Success,
+            reason: None,
+            physical_resource_id: request.given_id().map_or_else(|| request.invented_id(), str::to_owned),
+            stack_id: request.stack_id.clone().unwrap_or_default(),
+            request_id,
+            logical_resource_id: request.logical_resource_id.clone().unwrap_or_default(),
+            no_echo: false,
+            data: Map::new(),
+        }
+    }
+
+    /// The answer to a request no type can serve: FAILED with `reason`, except a `Delete` of a
+    /// resource that was never made, which succeeds so that a rollback does not stick.
+    pub fn refused(request: &CustomResourceRequest, reason: String) -> Self {
+        let mut response = Self::answering(request);
+        let never_made = request.given_id().is_none_or(|id| id.starts_with(INVENTED_ID_PREFIX));
+        if !(request.request_type == RequestType::Delete && never_made) {
+            response.status = CustomResourceStatus::Failed;
+            response.reason = Some(reason);
+        }
+        response
+    }
+
     /// The body as sent: compact JSON.
     pub fn body(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -155,21 +195,10 @@ impl<R: ResourceHandler> Dispatcher<R> {
     /// fails: every fault is a FAILED response with a reason.
     pub async fn handle_custom_resource(&self, request: &CustomResourceRequest, context: &CustomResourceContext) -> CustomResourceResponse {
         let received = self.clock.now();
-        let mut response = CustomResourceResponse {
-            status: CustomResourceStatus::Success,
-            reason: None,
-            physical_resource_id: String::new(),
-            stack_id: request.stack_id.clone().unwrap_or_default(),
-            request_id: request.request_id.clone().unwrap_or_default(),
-            logical_resource_id: request.logical_resource_id.clone().unwrap_or_default(),
-            no_echo: !self.metadata.write_only.is_empty(),
-            data: Map::new(),
-        };
-        let invented = format!("{INVENTED_ID_PREFIX}{}", response.request_id);
-        let given = request.physical_resource_id.clone().filter(|id| !id.is_empty());
         // Until the operation says otherwise, the resource keeps the id it has.
-        response.physical_resource_id = given.clone().unwrap_or_else(|| invented.clone());
-        let outcome = self.custom_operation(request, context, received, given.as_deref(), &invented).await;
+        let mut response = CustomResourceResponse { no_echo: !self.metadata.write_only.is_empty(), ..CustomResourceResponse::answering(request) };
+        let invented = request.invented_id();
+        let outcome = self.custom_operation(request, context, received, request.given_id(), &invented).await;
         match outcome {
             Ok((physical_id, model)) => {
                 response.physical_resource_id = physical_id;

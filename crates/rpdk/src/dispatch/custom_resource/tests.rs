@@ -345,3 +345,15 @@ fn a_long_reason_is_cut_at_a_character_boundary() {
     assert!(fitted.body().len() <= RESPONSE_LIMIT);
     assert!(fitted.reason.as_deref().is_some_and(|r| r.ends_with('…') && r.len() > 3000));
 }
+
+#[test]
+fn a_refused_request_fails_except_the_delete_of_what_was_never_made() {
+    let failed = CustomResourceResponse::refused(&request("Create", None, json!({}), None), "no such type".into());
+    assert_eq!((failed.status, failed.reason.as_deref()), (CustomResourceStatus::Failed, Some("no such type")));
+    assert_eq!(failed.physical_resource_id, format!("{INVENTED_ID_PREFIX}req-Create"));
+    let invented = format!("{INVENTED_ID_PREFIX}req-Create");
+    let rollback = CustomResourceResponse::refused(&request("Delete", Some(&invented), json!({}), None), "no such type".into());
+    assert_eq!((rollback.status, rollback.physical_resource_id.as_str()), (CustomResourceStatus::Success, invented.as_str()));
+    let real = CustomResourceResponse::refused(&request("Delete", Some("s|d1"), json!({}), None), "no such type".into());
+    assert_eq!(real.status, CustomResourceStatus::Failed, "a real resource is not forgotten silently");
+}
