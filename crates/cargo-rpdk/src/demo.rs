@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
-use crate::invoke::drive;
+use crate::invoke::{Call, drive, print_event};
 use crate::project::Project;
 use crate::stack::Stack;
 use crate::test::{placeholders, render};
@@ -52,11 +52,7 @@ pub fn run(options: &Options) -> Result<()> {
 
 fn step(stack: &Stack, function: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Value> {
     println!("== {action} {type_name}");
-    let events = drive(stack, function, type_name, action, model, previous)?;
-    for event in &events {
-        println!("{}", serde_json::to_string_pretty(event)?);
-    }
-    let last = events.last().cloned().unwrap_or_default();
+    let last = drive(stack, Call::new(function, type_name, action, model, previous), &mut print_event)?;
     if last.get("status").and_then(Value::as_str) != Some("SUCCESS") {
         bail!("{action} {type_name} did not succeed");
     }

@@ -1,6 +1,7 @@
 //! `cargo rpdk invoke`: one action for one type against the local stack, each progress event
 //! printed, re-invoking on IN_PROGRESS as CloudFormation does.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -35,35 +36,84 @@ pub fn run(options: &Options) -> Result<()> {
             .map(|p| -> Result<Value> { Ok(serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?)?) })
             .transpose()
     };
-    let events = drive(&stack, &entry.binary, &project.type_name(&entry), &options.action.to_ascii_uppercase(), read(&options.model)?, read(&options.previous)?)?;
-    for event in events {
-        println!("{}", serde_json::to_string_pretty(&event)?);
-    }
+    let action = options.action.to_ascii_uppercase();
+    let call = Call::new(&entry.binary, &project.type_name(&entry), &action, read(&options.model)?, read(&options.previous)?);
+    drive(&stack, call, &mut print_event)?;
     Ok(())
 }
 
-/// Sends one action and follows IN_PROGRESS events until the operation ends.
-pub fn drive(stack: &Stack, function: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Vec<Value>> {
-    let token = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
+/// Prints a progress event as pretty JSON.
+pub fn print_event(event: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(event)?);
+    Ok(())
+}
+
+/// One registry operation on one resource, as CloudFormation requests it.
+pub struct Call {
+    pub function: String,
+    pub type_name: String,
+    pub action: String,
+    pub logical_id: String,
+    pub stack_id: Option<String>,
+    /// The client request token: the same for every invocation of one operation.
+    pub token: String,
+    pub model: Option<Value>,
+    pub previous: Option<Value>,
+    /// Set when resuming an operation an earlier invocation left IN_PROGRESS.
+    pub context: Option<Value>,
+    pub type_configuration: Option<Value>,
+}
+
+impl Call {
+    /// A new operation outside any stack.
+    pub fn new(function: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Self {
+        Self {
+            function: function.to_owned(),
+            type_name: type_name.to_owned(),
+            action: action.to_owned(),
+            logical_id: "Invoked".to_owned(),
+            stack_id: None,
+            token: new_token(),
+            model,
+            previous,
+            context: None,
+            type_configuration: None,
+        }
+    }
+}
+
+/// A client request token no other operation has.
+pub fn new_token() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{nanos:x}-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Sends one operation and follows its IN_PROGRESS events until it ends, with fresh
+/// credentials for every invocation; `on_event` sees each event as it arrives. Answers the
+/// last event.
+pub fn drive(stack: &Stack, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
     let mut request = json!({
-        "action": action,
+        "action": call.action,
         "awsAccountId": ACCOUNT_ID,
         "region": REGION,
-        "bearerToken": token,
-        "resourceType": type_name,
+        "bearerToken": call.token,
+        "resourceType": call.type_name,
+        "stackId": call.stack_id,
+        "callbackContext": call.context,
         "requestData": {
-            "callerCredentials": stack.handler_credentials(type_name)?,
-            "logicalResourceId": "Invoked",
-            "resourceProperties": model,
-            "previousResourceProperties": previous,
+            "logicalResourceId": call.logical_id,
+            "resourceProperties": call.model,
+            "previousResourceProperties": call.previous,
+            "typeConfiguration": call.type_configuration,
         }
     });
-    let mut events = Vec::new();
     loop {
-        let event = stack.invoke(function, &request)?;
-        events.push(event.clone());
+        request["requestData"]["callerCredentials"] = serde_json::to_value(stack.fresh_credentials(&call.type_name)?)?;
+        let event = stack.invoke(&call.function, &request)?;
+        on_event(&event)?;
         if event.get("status").and_then(Value::as_str) != Some("IN_PROGRESS") {
-            return Ok(events);
+            return Ok(event);
         }
         let delay = event.get("callbackDelaySeconds").and_then(Value::as_u64).unwrap_or(1);
         std::thread::sleep(Duration::from_secs(delay));

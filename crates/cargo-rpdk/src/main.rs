@@ -2,6 +2,7 @@
 //!
 //! Run through the workspace alias (`cargo rpdk <command>`), from anywhere in the project.
 
+mod aws;
 mod bench;
 mod demo;
 mod deploy;
@@ -37,8 +38,15 @@ enum Command {
     Bench(bench::Options),
     /// The full lifecycle of each type against the local stack, printing every progress event.
     Demo(demo::Options),
-    /// Check a template and print its plan (`--dry-run`).
+    /// Deploy a template on the local stack (started when not running), printing its events
+    /// and outputs; `--dry-run` checks it and prints the plan.
     Deploy(deploy::Options),
+    /// Delete a stack deployed on the local stack, dependents first.
+    Delete(deploy::DeleteOptions),
+    /// Print a stack's events.
+    Events(deploy::EventsOptions),
+    /// Stop the local stack that deploy started in the background.
+    Stop,
     /// Emit the registry schema of every type into schemas/.
     Schema(schema::Options),
     /// Build each handler for Lambda and write its bundle, registration package and
@@ -57,6 +65,9 @@ fn main() {
         Command::Bench(options) => bench::run(&options),
         Command::Demo(options) => demo::run(&options),
         Command::Deploy(options) => deploy::run(&options),
+        Command::Delete(options) => deploy::delete(&options),
+        Command::Events(options) => deploy::events(&options),
+        Command::Stop => stop(),
         Command::Schema(options) => schema::run(&options),
         Command::Package(options) => package::run(&options),
         Command::Test(options) => test::run(&options),
@@ -66,4 +77,15 @@ fn main() {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
+}
+
+/// Stops the background local stack, if one runs.
+fn stop() -> Result<()> {
+    let project = project::Project::discover()?;
+    if stack::stop_described(&stack::Stack::background_file(&project)?) {
+        println!("The local stack is stopped; stacks deployed on it went with it.");
+    } else {
+        println!("No local stack runs in the background.");
+    }
+    Ok(())
 }

@@ -2,6 +2,11 @@
 //! `cargo lambda watch --only-lambda-apis`, on free loopback ports, stopped by process group
 //! when dropped. A second moto stands for CloudFormation's own S3 bucket of custom resource
 //! responses.
+//!
+//! `cargo rpdk deploy`, `delete` and `events` share one stack that outlives them: the first
+//! starts it in the background and describes it in `.rpdk/local-stack.json` (or the file named
+//! by `RPDK_STACK_FILE`, which is how the test run lends its own stack); later commands attach
+//! to it while every process still answers, and `cargo rpdk stop` ends it.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -76,8 +81,29 @@ pub struct Stack {
     pub scim_put_only_url: String,
     /// The bearer token scim2-server accepts, new for every run.
     pub scim_token: String,
+    /// Names this start of the stack: state deployed on an earlier one is gone with it.
+    pub generation: String,
     children: Vec<Child>,
+    /// The process groups of a stack attached to rather than started here.
+    attached_groups: Vec<u32>,
     agent: ureq::Agent,
+}
+
+/// What a later command needs to attach to a running stack. It holds the stack's own secrets
+/// (its admin's keys, the SCIM token), so it is written readable by its owner only.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StackFile {
+    generation: String,
+    moto_url: String,
+    responses_url: String,
+    lambda_url: String,
+    record_file: PathBuf,
+    principals_file: PathBuf,
+    scim_url: String,
+    scim_put_only_url: String,
+    scim_token: String,
+    process_groups: Vec<u32>,
 }
 
 impl Stack {
@@ -85,11 +111,7 @@ impl Stack {
     pub fn start(project: &Project, tools: &Tools, bin_dir: &Path) -> Result<Self> {
         let logs = project.work_dir()?.join("logs");
         std::fs::create_dir_all(&logs)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(300)))
-            .build()
-            .into();
+        let agent = agent();
         let moto_port = free_port()?;
         let lambda_port = free_port()?;
         let record_file = project.work_dir()?.join("recorded-calls.txt");
@@ -127,7 +149,9 @@ impl Stack {
             scim_url: String::new(),
             scim_put_only_url: String::new(),
             scim_token: run_secret(),
+            generation: run_secret(),
             children: vec![moto],
+            attached_groups: Vec::new(),
             agent,
         };
 
@@ -218,7 +242,109 @@ impl Stack {
             stack.children = children;
             outcome?;
         }
+        let mut seed = Command::new(tools.bin("moto", "python"));
+        seed.arg(project.root.join("contract-tests").join("local_values.py"));
+        stack.admin_env(&mut seed);
+        crate::project::run_checked(seed.stdout(Stdio::null()), "making the local stack's load balancer, SCIM URL and token (contract-tests/local_values.py)")?;
         Ok(stack)
+    }
+
+    /// The shared stack of `deploy`, `delete` and `events`: the one `RPDK_STACK_FILE` names, or
+    /// the project's background stack, started (handlers built first) when it is not running.
+    pub fn shared(project: &Project) -> Result<Self> {
+        if let Some(file) = std::env::var_os("RPDK_STACK_FILE") {
+            let file = PathBuf::from(file);
+            return Self::attach(&file)?.with_context(|| format!("the local stack of RPDK_STACK_FILE ({}) is not running", file.display()));
+        }
+        let file = Self::background_file(project)?;
+        if let Some(stack) = Self::attach(&file)? {
+            return Ok(stack);
+        }
+        stop_described(&file);
+        eprintln!("stack: starting the local stack in the background (`cargo rpdk stop` ends it)");
+        let tools = Tools::ensure(project)?;
+        let bin_dir = project.build_handlers()?;
+        let mut stack = Self::start(project, &tools, &bin_dir)?;
+        stack.save(&file)?;
+        // From here the processes belong to the file, not to this command.
+        stack.attached_groups = stack.children.drain(..).map(|child| child.id()).collect();
+        Ok(stack)
+    }
+
+    /// Where the project's background stack is described.
+    pub fn background_file(project: &Project) -> Result<PathBuf> {
+        Ok(project.work_dir()?.join("local-stack.json"))
+    }
+
+    /// Writes what attaching to this stack takes to `file`, readable by its owner only.
+    pub fn save(&self, file: &Path) -> Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let described = StackFile {
+            generation: self.generation.clone(),
+            moto_url: self.moto_url.clone(),
+            responses_url: self.responses_url.clone(),
+            lambda_url: self.lambda_url.clone(),
+            record_file: self.record_file.clone(),
+            principals_file: self.principals_file.clone(),
+            scim_url: self.scim_url.clone(),
+            scim_put_only_url: self.scim_put_only_url.clone(),
+            scim_token: self.scim_token.clone(),
+            process_groups: self.children.iter().map(Child::id).chain(self.attached_groups.iter().copied()).collect(),
+        };
+        let mut out = File::options().create(true).write(true).truncate(true).mode(0o600).open(file).with_context(|| format!("cannot write {}", file.display()))?;
+        out.write_all(&serde_json::to_vec_pretty(&described)?)?;
+        Ok(())
+    }
+
+    /// The stack `file` describes, if every one of its processes is still running.
+    fn attach(file: &Path) -> Result<Option<Self>> {
+        let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
+        let described: StackFile = serde_json::from_str(&text).with_context(|| format!("{} is not a stack description", file.display()))?;
+        if !described.process_groups.iter().all(|group| group_alive(*group)) {
+            return Ok(None);
+        }
+        let principals = serde_json::from_str(&std::fs::read_to_string(&described.principals_file)?)?;
+        let stack = Self {
+            moto_url: described.moto_url,
+            responses_url: described.responses_url,
+            lambda_url: described.lambda_url,
+            record_file: described.record_file,
+            principals,
+            principals_file: described.principals_file,
+            scim_url: described.scim_url,
+            scim_put_only_url: described.scim_put_only_url,
+            scim_token: described.scim_token,
+            generation: described.generation,
+            children: Vec::new(),
+            attached_groups: described.process_groups,
+            agent: agent(),
+        };
+        Ok(agent_ok(&stack.agent, &format!("{}/moto-api/data.json", stack.moto_url)).then_some(stack))
+    }
+
+    /// The environment of a Python tool acting as the stack's admin.
+    pub fn admin_env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
+            .env("RPDK_MOTO_URL", &self.moto_url)
+            .env("AWS_ACCESS_KEY_ID", &self.principals.admin.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.principals.admin.secret_access_key)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("RPDK_LAMBDA_URL", &self.lambda_url)
+            .env("RPDK_CREDENTIALS", &self.principals_file)
+            .env("RPDK_SCIM_URL", &self.scim_url)
+            .env("RPDK_SCIM_TOKEN", &self.scim_token)
+    }
+
+    /// moto's API as the stack's admin: what the deploying user does outside the handlers.
+    pub fn admin(&self) -> crate::aws::Client<'_> {
+        crate::aws::Client { agent: &self.agent, endpoint: &self.moto_url, credentials: &self.principals.admin }
+    }
+
+    /// A new session of the role of `type_name`'s handlers, as CloudFormation passes one to
+    /// every invocation.
+    pub fn fresh_credentials(&self, type_name: &str) -> Result<Credentials> {
+        let role = self.principals.handlers.get(type_name).with_context(|| format!("no handler role for {type_name}"))?;
+        self.admin().assume_role(&role.role_arn, "rpdk-deploy")
     }
 
     /// Invokes a handler once and returns its JSON answer.
@@ -233,10 +359,25 @@ impl Stack {
         serde_json::from_str(&body).with_context(|| format!("invoke {function}: not JSON: {body}"))
     }
 
-    /// The credentials CloudFormation would pass the handlers of `type_name`.
-    pub fn handler_credentials(&self, type_name: &str) -> Result<&Credentials> {
-        self.principals.handlers.get(type_name).map(|role| &role.credentials).with_context(|| format!("no handler role for {type_name}"))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(300))).build().into()
+}
+
+/// Whether any process of a process group still runs.
+fn group_alive(group: u32) -> bool {
+    Command::new("kill").args(["-0", "--", &format!("-{group}")]).stderr(Stdio::null()).status().is_ok_and(|status| status.success())
+}
+
+/// Stops what a stack description names, if anything, and removes the description.
+pub fn stop_described(file: &Path) -> bool {
+    let Some(described) = std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok()) else { return false };
+    for group in described.process_groups {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
     }
+    let _ = std::fs::remove_file(file);
+    true
 }
 
 fn agent_ok(agent: &ureq::Agent, url: &str) -> bool {

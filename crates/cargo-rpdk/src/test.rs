@@ -96,6 +96,10 @@ pub fn run(options: &Options) -> Result<()> {
     }
 
     let stack = Stack::start(&project, &tools, &bin_dir)?;
+    // Lent to the deploy tests: `cargo rpdk deploy` attaches to it rather than starting its own.
+    let stack_file = project.work_dir()?.join("test-stack.json");
+    stack.save(&stack_file)?;
+    let cli = std::env::current_exe()?;
     // Each type's prerequisites, made once: the native suite reads them from a file, the
     // cfn test inputs get them as placeholder values.
     let mut fixtures = BTreeMap::new();
@@ -127,6 +131,8 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_SCIM_TOKEN", stack.scim_token.as_str()),
                 ("RPDK_SCIM_PUT_ONLY_URL", stack.scim_put_only_url.as_str()),
                 ("RPDK_LOGS", &project.work_dir()?.join("logs").display().to_string()),
+                ("RPDK_STACK_FILE", &stack_file.display().to_string()),
+                ("RPDK_CLI", &cli.display().to_string()),
             ],
         )?,
     );
@@ -194,24 +200,11 @@ fn cfn(tools: &Tools, project: &Project, dir: &Path, stack: Option<&Stack>, args
     let mut command = Command::new(tools.bin("cfn", "python"));
     command.arg(project.root.join("contract-tests").join("cfn_offline.py")).args(args).current_dir(dir);
     match stack {
-        Some(stack) => admin_env(&mut command, stack),
+        Some(stack) => stack.admin_env(&mut command),
         // The wrapper needs an endpoint; nothing listens there.
         None => command.env("RPDK_MOTO_URL", "http://127.0.0.1:9").env("AWS_ACCESS_KEY_ID", "unused").env("AWS_SECRET_ACCESS_KEY", "unused"),
     };
     command.env("AWS_DEFAULT_REGION", REGION).env_remove("AWS_SESSION_TOKEN").env_remove("AWS_PROFILE").output().context("cannot run cfn")
-}
-
-/// The environment of a Python tool acting as the stack's admin.
-fn admin_env<'c>(command: &'c mut Command, stack: &Stack) -> &'c mut Command {
-    command
-        .env("RPDK_MOTO_URL", &stack.moto_url)
-        .env("AWS_ACCESS_KEY_ID", &stack.principals.admin.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &stack.principals.admin.secret_access_key)
-        .env("AWS_DEFAULT_REGION", REGION)
-        .env("RPDK_LAMBDA_URL", &stack.lambda_url)
-        .env("RPDK_CREDENTIALS", &stack.principals_file)
-        .env("RPDK_SCIM_URL", &stack.scim_url)
-        .env("RPDK_SCIM_TOKEN", &stack.scim_token)
 }
 
 /// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
@@ -252,7 +245,7 @@ pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &Typ
     ];
     let fixture = project.fixture_dir(entry).join("fixture.py");
     if fixture.is_file() {
-        let output = admin_env(Command::new(tools.bin("moto", "python")).arg(&fixture).env("RPDK_RUN_ID", run_id), stack).output()?;
+        let output = stack.admin_env(Command::new(tools.bin("moto", "python")).arg(&fixture).env("RPDK_RUN_ID", run_id)).output()?;
         if !output.status.success() {
             bail!("{}: {}", fixture.display(), String::from_utf8_lossy(&output.stderr));
         }
@@ -341,10 +334,10 @@ fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Res
 fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &str, type_name: &str) -> Vec<String> {
     let mut observed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for line in recorded.lines() {
-        if let [line_type, action, permission, ..] = line.split('\t').collect::<Vec<_>>()[..] {
-            if line_type == type_name {
-                observed.entry(action).or_default().insert(permission);
-            }
+        if let [line_type, action, permission, ..] = line.split('\t').collect::<Vec<_>>()[..]
+            && line_type == type_name
+        {
+            observed.entry(action).or_default().insert(permission);
         }
     }
     let mut problems = Vec::new();

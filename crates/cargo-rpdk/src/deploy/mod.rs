@@ -1,10 +1,14 @@
-//! `cargo rpdk deploy`: templates through the handlers on the local stack.
+//! `cargo rpdk deploy`, `delete` and `events`: templates through the handlers on the local
+//! stack.
 //!
 //! A template is read (YAML with short-form tags, or JSON), checked as a whole and bound to its
 //! parameters before anything is created ([`template`], [`evaluate`]); `--dry-run` stops there
-//! and prints the plan: the waves of resources that start together, in dependency order.
+//! and prints the plan. The [`engine`] applies it through the registry handlers on the shared
+//! local stack, recording events and [`state`] under `.rpdk/stacks/<name>/`.
 
+pub mod engine;
 pub mod evaluate;
+pub mod state;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -13,10 +17,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use self::engine::{Engine, Printer, ServedType};
 use self::evaluate::{Bindings, StackIdentity};
+use self::state::{StackState, Store};
 use self::template::{Problem, Template, TypeInfo};
+use crate::invoke::new_token;
 use crate::project::Project;
-use crate::stack::{ACCOUNT_ID, REGION};
+use crate::stack::{ACCOUNT_ID, REGION, Stack};
 
 /// Options of `cargo rpdk deploy`.
 #[derive(clap::Args)]
@@ -26,18 +33,43 @@ pub struct Options {
     /// The stack's name.
     #[arg(long)]
     pub stack_name: String,
-    /// A parameter value, `Name=Value`; repeat for more.
+    /// A parameter value, `Name=Value`; repeat for more. NoEcho values are never stored, so
+    /// they are given again on every update.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
+    /// The type configuration of a type, `Type=FILE` (a JSON file); never stored.
+    #[arg(long = "type-config", value_name = "TYPE=FILE")]
+    pub type_configurations: Vec<String>,
     /// Check the template and print the plan; create nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// `text` for people, `json` for machines.
+    /// `text` for people, `json` (one object per line) for machines.
     #[arg(long, default_value = "text")]
     pub output: Output,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+/// Options of `cargo rpdk delete`.
+#[derive(clap::Args)]
+pub struct DeleteOptions {
+    #[arg(long)]
+    pub stack_name: String,
+    /// As for deploy: handlers may need their type configuration to delete.
+    #[arg(long = "type-config", value_name = "TYPE=FILE")]
+    pub type_configurations: Vec<String>,
+    #[arg(long, default_value = "text")]
+    pub output: Output,
+}
+
+/// Options of `cargo rpdk events`.
+#[derive(clap::Args)]
+pub struct EventsOptions {
+    #[arg(long)]
+    pub stack_name: String,
+    #[arg(long, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Text,
     Json,
@@ -48,16 +80,21 @@ pub fn run(options: &Options) -> Result<()> {
     let text = std::fs::read_to_string(&options.template).with_context(|| format!("cannot read {}", options.template.display()))?;
     let types = served_types(&project)?;
     let given = parameter_values(&options.parameters)?;
-    let stack = StackIdentity {
+    let configurations = type_configurations(&options.type_configurations, &types)?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    let existing = store.load()?;
+    let stack_id = existing.as_ref().filter(|state| continues(state)).map_or_else(|| new_stack_id(&options.stack_name), |state| state.stack_id.clone());
+    let identity = StackIdentity {
         name: options.stack_name.clone(),
-        id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{}/local", options.stack_name),
+        id: stack_id.clone(),
         region: REGION.to_owned(),
         account: ACCOUNT_ID.to_owned(),
         // The local stack's region is in the commercial partition.
         partition: "aws".to_owned(),
         url_suffix: "amazonaws.com".to_owned(),
     };
-    let (template, bindings) = match checked(&text, &types, &given, &stack) {
+    let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
+    let (template, bindings) = match checked(&text, &infos, &given, &identity) {
         Ok(checked) => checked,
         Err(problems) => {
             for problem in &problems {
@@ -66,10 +103,94 @@ pub fn run(options: &Options) -> Result<()> {
             bail!("{} problem(s) in {}; nothing was created", problems.len(), options.template.display());
         }
     };
-    if !options.dry_run {
-        bail!("deploying runs with --dry-run only in this version: it checks the template and prints the plan");
+    if options.dry_run {
+        return print_plan(options, &template, &bindings);
     }
-    let waves = waves(&template, &bindings);
+    let stack = Stack::shared(&project)?;
+    let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
+    let secrets: Vec<String> = no_echo.iter().filter_map(|name| bindings.parameters.get(*name)).flat_map(|value| match value {
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        other => other.as_str().map(str::to_owned).into_iter().collect::<Vec<_>>(),
+    }).collect();
+    let (mut state, resuming) = match existing {
+        Some(state) if state.local_stack != stack.generation => {
+            eprintln!("note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh", options.stack_name);
+            (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false)
+        }
+        Some(state) if !continues(&state) => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
+        Some(state) if state.status.ends_with("_IN_PROGRESS") => (state, true),
+        Some(state) => (StackState { run: new_token(), ..state }, false),
+        None => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
+    };
+    state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let printer = Printer::new(options.output == Output::Json);
+    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
+    engine.deploy(&template, &bindings)?;
+    print_outputs(&engine.state, options.output)
+}
+
+pub fn delete(options: &DeleteOptions) -> Result<()> {
+    let project = Project::discover()?;
+    let types = served_types(&project)?;
+    let configurations = type_configurations(&options.type_configurations, &types)?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    let Some(state) = store.load()? else { bail!("there is no stack {} here (`.rpdk/stacks/`)", options.stack_name) };
+    let stack = Stack::shared(&project)?;
+    if state.local_stack != stack.generation {
+        store.remove_state()?;
+        eprintln!("stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.", options.stack_name);
+        return Ok(());
+    }
+    let printer = Printer::new(options.output == Output::Json);
+    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, Vec::new(), false);
+    engine.delete()?;
+    store.remove_state()
+}
+
+pub fn events(options: &EventsOptions) -> Result<()> {
+    let project = Project::discover()?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    let printer = Printer::new(options.output == Output::Json);
+    for event in store.events()? {
+        printer.event(&event);
+    }
+    Ok(())
+}
+
+/// Whether a saved state is the stack a deploy goes on with (not one rolled back or deleted
+/// whole, which a deploy replaces with a new stack of the same name).
+fn continues(state: &StackState) -> bool {
+    !matches!(state.status.as_str(), "ROLLBACK_COMPLETE" | "DELETE_COMPLETE")
+}
+
+fn new_stack_id(name: &str) -> String {
+    format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/{}", new_token())
+}
+
+fn fresh_state(store: &Store, name: &str, stack_id: &str, stack: &Stack) -> Result<StackState> {
+    store.clear_events()?;
+    Ok(StackState { stack_name: name.to_owned(), stack_id: stack_id.to_owned(), local_stack: stack.generation.clone(), run: new_token(), ..StackState::default() })
+}
+
+fn print_outputs(state: &StackState, output: Output) -> Result<()> {
+    match output {
+        Output::Json => println!("{}", json!({"stackName": state.stack_name, "stackId": state.stack_id, "status": state.status, "outputs": state.outputs})),
+        Output::Text => {
+            if !state.outputs.is_empty() {
+                println!("Outputs of {}:", state.stack_name);
+                let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+                for (name, value) in &state.outputs {
+                    let text = evaluate::scalar_text(value).unwrap_or_else(|| value.to_string());
+                    println!("  {name:<width$}  {text}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Result<()> {
+    let waves = waves(template, bindings);
     match options.output {
         Output::Json => {
             let plan = json!({
@@ -99,15 +220,33 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// `--type-config Type=FILE` options as configurations by type; each file must be a JSON object.
+fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>) -> Result<BTreeMap<String, Value>> {
+    let mut configurations = BTreeMap::new();
+    for option in options {
+        let Some((type_name, file)) = option.split_once('=') else { bail!("--type-config {option}: write Type=FILE") };
+        if !types.contains_key(type_name) {
+            bail!("--type-config {type_name}: no such type here; the types are {}", types.keys().cloned().collect::<Vec<_>>().join(", "));
+        }
+        let text = std::fs::read_to_string(file).with_context(|| format!("--type-config {type_name}: cannot read {file}"))?;
+        let value: Value = serde_json::from_str(&text).with_context(|| format!("--type-config {type_name}: {file} is not JSON"))?;
+        if !value.is_object() {
+            bail!("--type-config {type_name}: {file} must hold a JSON object");
+        }
+        configurations.insert(type_name.to_owned(), value);
+    }
+    Ok(configurations)
+}
+
 /// The project's types, by full name, as the engine sees them (from the committed schemas).
-fn served_types(project: &Project) -> Result<BTreeMap<String, TypeInfo>> {
+fn served_types(project: &Project) -> Result<BTreeMap<String, ServedType>> {
     project
         .config
         .types
         .iter()
         .map(|entry| {
             let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?)?;
-            Ok((project.type_name(entry), TypeInfo::from_schema(&schema)))
+            Ok((project.type_name(entry), ServedType { info: TypeInfo::from_schema(&schema), function: entry.binary.clone() }))
         })
         .collect()
 }

@@ -110,12 +110,24 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
 pub struct TypeInfo {
     /// Attributes `Fn::GetAtt` may read: read-only properties, dotted (`A.B`).
     pub attributes: BTreeSet<String>,
+    /// The top-level properties that make up the primary identifier, in order.
+    pub primary_identifier: Vec<String>,
+    /// Top-level properties whose change replaces the resource.
+    pub create_only: BTreeSet<String>,
+    /// Top-level properties a handler never returns (and the state never keeps).
+    pub write_only: BTreeSet<String>,
 }
 
 impl TypeInfo {
     pub fn from_schema(schema: &Value) -> Self {
-        let read_only = schema.get("readOnlyProperties").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-        Self { attributes: read_only.map(|p| p.trim_start_matches("/properties/").replace('/', ".")).collect() }
+        let pointers = |key: &str| schema.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|p| p.trim_start_matches("/properties/").to_owned());
+        let top_level = |key: &str| pointers(key).map(|p| p.split('/').next().unwrap_or_default().to_owned()).collect();
+        Self {
+            attributes: pointers("readOnlyProperties").map(|p| p.replace('/', ".")).collect(),
+            primary_identifier: pointers("primaryIdentifier").collect(),
+            create_only: top_level("createOnlyProperties"),
+            write_only: top_level("writeOnlyProperties"),
+        }
     }
 }
 
@@ -295,6 +307,20 @@ impl Template {
             .collect();
         found.extend(resource.depends_on.iter().cloned());
         found
+    }
+
+    /// The attributes of `resource` that other resources and the outputs read: a resource
+    /// counts as configured once its model holds them.
+    pub fn attributes_read(&self, resource: &str) -> BTreeSet<String> {
+        let mut ignored = Vec::new();
+        let values = self.resources.values().map(|r| &r.properties).chain(self.outputs.values().map(|o| &o.value));
+        values
+            .flat_map(|value| walk(value, "", false, &mut ignored))
+            .filter_map(|(_, reference)| match reference {
+                Reference::Attribute(name, attribute) if name == resource => Some(attribute),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Resources in an order where each comes after what it needs; a cycle is a problem that
@@ -548,20 +574,8 @@ fn check_dynamic_references(at: &str, value: &Value, type_name: &str, problems: 
     match value {
         Value::String(text) => {
             for reference in dynamic_references(text) {
-                match reference.service.as_str() {
-                    "ssm" | "secretsmanager" if !reference.key.is_empty() => {}
-                    "ssm-secure" => problems.push(Problem::new(
-                        at,
-                        format!(
-                            "{{{{resolve:ssm-secure:...}}}}: SSM Secure reference is not supported in: [{type_name}]. CloudFormation resolves \
-                             secure SSM parameters only in the AWS resource properties that list them; pass the value as a NoEcho \
-                             parameter or through {{{{resolve:secretsmanager:...}}}}"
-                        ),
-                    )),
-                    service => problems.push(Problem::new(
-                        at,
-                        format!("{{{{resolve:{service}:...}}}}: write {{{{resolve:ssm:NAME}}}} or {{{{resolve:secretsmanager:SECRET-ID}}}}"),
-                    )),
+                if let Some(problem) = reference.refusal(type_name) {
+                    problems.push(Problem::new(at, problem));
                 }
             }
         }
@@ -579,6 +593,21 @@ pub struct DynamicReference {
     pub service: String,
     /// Everything after the service: `name[:version]`, or `secret-id[:SecretString:json-key:stage:version-id]`.
     pub key: String,
+}
+
+impl DynamicReference {
+    /// Why this reference cannot be resolved in a property of `type_name`, if it cannot.
+    pub fn refusal(&self, type_name: &str) -> Option<String> {
+        match self.service.as_str() {
+            "ssm" | "secretsmanager" if !self.key.is_empty() => None,
+            "ssm-secure" => Some(format!(
+                "{{{{resolve:ssm-secure:...}}}}: SSM Secure reference is not supported in: [{type_name}]. CloudFormation resolves \
+                 secure SSM parameters only in the AWS resource properties that list them; pass the value as a NoEcho \
+                 parameter or through {{{{resolve:secretsmanager:...}}}}"
+            )),
+            service => Some(format!("{{{{resolve:{service}:...}}}}: write {{{{resolve:ssm:NAME}}}} or {{{{resolve:secretsmanager:SECRET-ID}}}}")),
+        }
+    }
 }
 
 pub fn dynamic_references(text: &str) -> Vec<DynamicReference> {

@@ -1,0 +1,104 @@
+//! The few AWS calls the CLI itself makes against the local stack's moto, signed with SigV4:
+//! a fresh session of a handler's role for every invocation (as CloudFormation passes one),
+//! and the values of dynamic references.
+
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, bail};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+
+use crate::stack::{Credentials, REGION};
+
+/// How long a handler's session lasts: CloudFormation's sessions outlive one invocation.
+const SESSION_SECONDS: u32 = 900;
+
+/// A client of moto's API, as one principal.
+pub struct Client<'a> {
+    pub agent: &'a ureq::Agent,
+    pub endpoint: &'a str,
+    pub credentials: &'a Credentials,
+}
+
+impl Client<'_> {
+    /// Temporary credentials of a session of `role_arn`.
+    pub fn assume_role(&self, role_arn: &str, session_name: &str) -> Result<Credentials> {
+        let form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role_arn), ("RoleSessionName", session_name), ("DurationSeconds", &SESSION_SECONDS.to_string())]
+            .iter()
+            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let body = self.send("sts", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &form)?;
+        // STS answers a flat XML document; the three values are plain base64-like text.
+        let field = |tag: &str| -> Result<String> {
+            let start = body.find(&format!("<{tag}>")).with_context(|| format!("AssumeRole answered without {tag}: {body}"))? + tag.len() + 2;
+            let end = body[start..].find(&format!("</{tag}>")).context("AssumeRole answered malformed XML")?;
+            Ok(body[start..start + end].to_owned())
+        };
+        Ok(Credentials { access_key_id: field("AccessKeyId")?, secret_access_key: field("SecretAccessKey")?, session_token: Some(field("SessionToken")?) })
+    }
+
+    /// The value of an SSM parameter, `name` or `name:version`.
+    pub fn ssm_parameter(&self, key: &str) -> Result<String> {
+        let answer = self.json("ssm", "AmazonSSM.GetParameter", &json!({"Name": key}))?;
+        answer.pointer("/Parameter/Value").and_then(Value::as_str).map(str::to_owned).context("GetParameter answered without a value")
+    }
+
+    /// A secret's string, by id and optionally version stage or version id.
+    pub fn secret_string(&self, secret_id: &str, stage: Option<&str>, version_id: Option<&str>) -> Result<String> {
+        let mut request = json!({"SecretId": secret_id});
+        if let Some(stage) = stage {
+            request["VersionStage"] = stage.into();
+        }
+        if let Some(version_id) = version_id {
+            request["VersionId"] = version_id.into();
+        }
+        let answer = self.json("secretsmanager", "secretsmanager.GetSecretValue", &request)?;
+        answer.get("SecretString").and_then(Value::as_str).map(str::to_owned).context("the secret has no SecretString (binary secrets cannot be referenced)")
+    }
+
+    /// A call of an AWS JSON 1.1 API.
+    fn json(&self, service: &str, target: &str, request: &Value) -> Result<Value> {
+        let body = self.send(service, &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)], &request.to_string())?;
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    /// Signs and posts `body`; answers the body of a 2xx response, or fails with AWS's error.
+    fn send(&self, service: &str, headers: &[(&str, &str)], body: &str) -> Result<String> {
+        let url = format!("{}/", self.endpoint);
+        let identity = aws_credential_types::Credentials::new(
+            &self.credentials.access_key_id,
+            &self.credentials.secret_access_key,
+            self.credentials.session_token.clone(),
+            None,
+            "rpdk",
+        )
+        .into();
+        let params = v4::SigningParams::builder().identity(&identity).region(REGION).name(service).time(SystemTime::now()).settings(SigningSettings::default()).build()?.into();
+        let signable = SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let mut request = self.agent.post(&url);
+        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            request = request.header(name, value);
+        }
+        let mut response = request.send(body)?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string()?;
+        if !status.is_success() {
+            bail!("{service}: HTTP {status}: {}", error_message(&text));
+        }
+        Ok(text)
+    }
+}
+
+/// The code and message of an AWS error answer, JSON or XML.
+fn error_message(body: &str) -> String {
+    if let Ok(error) = serde_json::from_str::<Value>(body) {
+        let code = error.get("__type").and_then(Value::as_str).unwrap_or_default();
+        let message = error.get("message").or_else(|| error.get("Message")).and_then(Value::as_str).unwrap_or_default();
+        return format!("{} {message}", code.rsplit('#').next().unwrap_or(code)).trim().to_owned();
+    }
+    body.trim().to_owned()
+}

@@ -1,0 +1,817 @@
+//! The engine: a checked template applied to a stack through the registry handlers, as
+//! CloudFormation applies it.
+//!
+//! Each resource is one job. A job starts once the resources it needs are configured: their
+//! model holds the primary identifier and every attribute the template reads of them, even
+//! while they still stabilize (optimistic start). Independent jobs run in parallel, each on a
+//! thread that follows its handler's IN_PROGRESS events; this thread alone records events and
+//! state. A failure stops new starts, lets running jobs end, and rolls back this run's changes
+//! in reverse dependency order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use serde_json::{Map, Value, json};
+
+use super::evaluate::{Bindings, Resources, scalar_text};
+use super::state::{MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text, masked, restored};
+use super::template::{Template, TypeInfo, dynamic_references};
+use crate::invoke::{Call, drive, new_token};
+use crate::stack::Stack;
+
+/// Handler error codes worth another attempt once the resources a job needs have stabilized.
+const RETRIABLE: &[&str] = &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
+/// Attempts of one job, the first included.
+const ATTEMPTS: u32 = 3;
+
+/// A type served on the local stack.
+pub struct ServedType {
+    pub info: TypeInfo,
+    /// The handler binary, as the Lambda function name.
+    pub function: String,
+}
+
+/// How events reach the user.
+pub struct Printer {
+    json: bool,
+    /// A progress line on a terminal's stderr while jobs wait.
+    live: bool,
+}
+
+impl Printer {
+    pub fn new(json: bool) -> Self {
+        Self { json, live: !json && std::io::stderr().is_terminal() }
+    }
+
+    pub fn event(&self, event: &StackEvent) {
+        self.clear();
+        if self.json {
+            println!("{}", serde_json::to_string(event).unwrap_or_default());
+        } else {
+            let physical = event.physical_id.as_deref().unwrap_or("-");
+            let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
+            println!("{}  {:<35} {:<24} {:<30} {physical}{reason}", event.timestamp, event.status, event.logical_id, event.type_name);
+        }
+    }
+
+    fn waiting(&self, text: &str) {
+        if self.live {
+            eprint!("\r\x1b[2K{text}");
+        }
+    }
+
+    fn clear(&self) {
+        if self.live {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Create, update or replace a resource to match the template.
+    Apply,
+    /// Delete the resource (or, `previous`, the one it replaced).
+    Delete { previous: bool },
+    /// Update a resource back to its properties before this run.
+    Revert,
+}
+
+#[derive(Clone, Debug)]
+struct Job {
+    logical_id: String,
+    kind: Kind,
+    /// Keys of the jobs this one waits for.
+    waits_for: BTreeSet<String>,
+    attempts: u32,
+    /// Set on a retry: wait until the jobs waited for have completed, not only configured.
+    after_completion: bool,
+}
+
+impl Job {
+    fn new(logical_id: &str, kind: Kind) -> Self {
+        Self { logical_id: logical_id.to_owned(), kind, waits_for: BTreeSet::new(), attempts: 0, after_completion: false }
+    }
+
+    fn key(&self) -> String {
+        match self.kind {
+            Kind::Delete { previous: true } => format!("{}#previous", self.logical_id),
+            _ => self.logical_id.clone(),
+        }
+    }
+}
+
+/// How a job begins.
+enum Begin {
+    /// Nothing to do: the resource already matches.
+    Done,
+    Failed(String),
+    Run(Box<Call>),
+}
+
+/// What a job's event means for the schedule.
+#[derive(PartialEq, Eq)]
+enum Progress {
+    Waiting,
+    Configured,
+    Completed,
+    Failed(String),
+    Retry,
+}
+
+enum Message {
+    Event(String, Value),
+    /// A job's thread ended, after the attempt numbered, with an error if it could not invoke.
+    Ended(String, u32, Option<String>),
+}
+
+/// The template being applied, for `Apply` jobs.
+struct Plan<'t> {
+    template: &'t Template,
+    bindings: &'t Bindings,
+}
+
+/// A stack's state, as `Ref` and `Fn::GetAtt` see it.
+struct StateResources<'s>(&'s BTreeMap<String, ResourceState>);
+
+impl Resources for StateResources<'_> {
+    fn reference(&self, resource: &str) -> Option<Value> {
+        self.0.get(resource)?.physical_id.clone().map(Value::String)
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Option<Value> {
+        let pointer = format!("/{}", attribute.replace('.', "/"));
+        self.0.get(resource)?.model.as_ref()?.pointer(&pointer).filter(|value| !value.is_null()).cloned()
+    }
+}
+
+pub struct Engine<'a> {
+    pub stack: &'a Stack,
+    pub types: &'a BTreeMap<String, ServedType>,
+    /// Type configurations by type name (`--type-config`), never stored.
+    pub configurations: &'a BTreeMap<String, Value>,
+    pub store: &'a Store,
+    pub printer: &'a Printer,
+    pub state: StackState,
+    /// Values never to be written: NoEcho parameters and resolved secrets.
+    pub secrets: Vec<String>,
+    /// Whether this run continues one that was interrupted.
+    pub resuming: bool,
+    /// This run's resolved properties per resource, secrets included, in memory only.
+    desired: BTreeMap<String, Value>,
+    configured_announced: BTreeSet<String>,
+}
+
+impl<'a> Engine<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(stack: &'a Stack, types: &'a BTreeMap<String, ServedType>, configurations: &'a BTreeMap<String, Value>, store: &'a Store, printer: &'a Printer, state: StackState, secrets: Vec<String>, resuming: bool) -> Self {
+        Self { stack, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new() }
+    }
+
+    /// Creates or updates the stack to match the template; rolls back on failure.
+    pub fn deploy(&mut self, template: &Template, bindings: &Bindings) -> Result<()> {
+        let creating = self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
+        let verb = if creating { "CREATE" } else { "UPDATE" };
+        if self.state.status.ends_with("ROLLBACK_IN_PROGRESS") {
+            // The interrupted run was rolling back: finish that first.
+            let status = self.state.status.clone();
+            self.rollback(&status, "Resuming the rollback of the interrupted run")?;
+        }
+        let reason = self.resuming.then(|| "Resuming the run that was interrupted".to_owned());
+        self.stack_status(&format!("{verb}_IN_PROGRESS"), reason)?;
+        let wanted: BTreeSet<String> = template.resources.iter().filter(|(_, r)| bindings.holds(r.condition.as_ref())).map(|(name, _)| name.clone()).collect();
+        let jobs = wanted
+            .iter()
+            .map(|name| Job { waits_for: template.dependencies(name).intersection(&wanted).cloned().collect(), ..Job::new(name, Kind::Apply) })
+            .collect();
+        let plan = Plan { template, bindings };
+        let failures = self.run_jobs(jobs, Some(&plan))?;
+        if !failures.is_empty() {
+            let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
+            let verb_lower = verb.to_ascii_lowercase();
+            let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
+            self.rollback(rollback, &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")))?;
+            let (name, reason) = &failures[0];
+            bail!("stack {} rolled back: {name} failed: {reason}", self.state.stack_name);
+        }
+        self.state.outputs = self.outputs(template, bindings)?;
+        if !creating {
+            self.stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None)?;
+            let cleanup = self.cleanup_jobs(&wanted);
+            // CloudFormation ends the update even when removing an old resource fails; the
+            // resource stays in the state, DELETE_FAILED, and the next update retries it.
+            self.run_jobs(cleanup, None)?;
+        }
+        // What was updated in place stays as it is now: nothing left to roll back to.
+        for resource in self.state.resources.values_mut() {
+            if resource.previous.as_ref().is_some_and(|previous| previous.physical_id == resource.physical_id) {
+                resource.previous = None;
+            }
+        }
+        self.stack_status(&format!("{verb}_COMPLETE"), None)
+    }
+
+    /// Deletes every resource of the stack, dependents first.
+    pub fn delete(&mut self) -> Result<()> {
+        self.stack_status("DELETE_IN_PROGRESS", None)?;
+        let mut jobs = Vec::new();
+        for (name, resource) in &self.state.resources {
+            let dependents: BTreeSet<String> = self.state.resources.iter().filter(|(_, other)| other.dependencies.contains(name)).map(|(other, _)| other.clone()).collect();
+            if resource.previous.is_some() {
+                let previous = Job { waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(), ..Job::new(name, Kind::Delete { previous: true }) };
+                jobs.push(previous);
+            }
+            jobs.push(Job { waits_for: dependents, ..Job::new(name, Kind::Delete { previous: false }) });
+        }
+        let failures = self.run_jobs(jobs, None)?;
+        if let Some((name, reason)) = failures.first() {
+            self.stack_status("DELETE_FAILED", Some(format!("The following resource(s) failed to delete: [{name}].")))?;
+            bail!("stack {} was not deleted: {name}: {reason}", self.state.stack_name);
+        }
+        self.stack_status("DELETE_COMPLETE", None)
+    }
+
+    /// Undoes this run's changes: what it created is deleted, what it replaced or updated is
+    /// put back, dependents first.
+    fn rollback(&mut self, status: &str, reason: &str) -> Result<()> {
+        self.stack_status(status, Some(reason.to_owned()))?;
+        let run = self.state.run.clone();
+        let touched: BTreeSet<String> = self.state.resources.iter().filter(|(_, r)| r.run == run).map(|(name, _)| name.clone()).collect();
+        let mut jobs = Vec::new();
+        for name in &touched {
+            let resource = &self.state.resources[name];
+            let kind = match &resource.previous {
+                Some(previous) if previous.physical_id == resource.physical_id => Kind::Revert,
+                _ => Kind::Delete { previous: false },
+            };
+            let dependents = touched.iter().filter(|other| self.state.resources[*other].dependencies.contains(name)).cloned().collect();
+            jobs.push(Job { waits_for: dependents, ..Job::new(name, kind) });
+        }
+        let failures = self.run_jobs(jobs, None)?;
+        let done = status.replace("IN_PROGRESS", if failures.is_empty() { "COMPLETE" } else { "FAILED" });
+        let reason = failures.first().map(|(name, reason)| format!("{name} could not be rolled back: {reason}"));
+        self.stack_status(&done, reason)
+    }
+
+    /// Old resources to delete after a successful update: those the template no longer has,
+    /// and those replaced. Dependents go first.
+    fn cleanup_jobs(&self, wanted: &BTreeSet<String>) -> Vec<Job> {
+        let old_dependencies = |resource: &ResourceState| resource.previous.as_ref().map_or(&resource.dependencies, |p| &p.dependencies).clone();
+        let mut jobs = Vec::new();
+        let mut keys = BTreeMap::new();
+        for (name, resource) in &self.state.resources {
+            let job = if !wanted.contains(name) {
+                Job::new(name, Kind::Delete { previous: false })
+            } else if resource.previous.as_ref().is_some_and(|previous| previous.physical_id != resource.physical_id) {
+                Job::new(name, Kind::Delete { previous: true })
+            } else {
+                continue;
+            };
+            keys.insert(name.clone(), job.key());
+            jobs.push(job);
+        }
+        for job in &mut jobs {
+            job.waits_for = self
+                .state
+                .resources
+                .iter()
+                .filter(|(other, resource)| keys.contains_key(*other) && old_dependencies(resource).contains(&job.logical_id))
+                .map(|(other, _)| keys[other].clone())
+                .collect();
+        }
+        jobs
+    }
+
+    /// Runs jobs to their end in dependency order, independent ones in parallel; answers the
+    /// failed jobs and why. After a failure no job starts; running ones finish.
+    fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>> {
+        let keys: BTreeSet<String> = jobs.iter().map(Job::key).collect();
+        let mut pending: Vec<Job> = jobs.into_iter().map(|job| Job { waits_for: job.waits_for.intersection(&keys).cloned().collect(), ..job }).collect();
+        let all = pending.len();
+        let stack = self.stack;
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let mut running: BTreeMap<String, (Job, Instant)> = BTreeMap::new();
+        let mut configured = BTreeSet::new();
+        let mut completed = BTreeSet::new();
+        let mut failures: Vec<(String, String)> = Vec::new();
+        let mut stack_configured = false;
+        std::thread::scope(|scope| -> Result<()> {
+            loop {
+                if failures.is_empty() {
+                    let (ready, waiting): (Vec<Job>, Vec<Job>) = pending.drain(..).partition(|job| {
+                        let met = if job.after_completion || job.kind != Kind::Apply { &completed } else { &configured };
+                        job.waits_for.iter().all(|key| met.contains(key))
+                    });
+                    pending = waiting;
+                    for job in ready {
+                        let key = job.key();
+                        match self.begin(&job, plan)? {
+                            Begin::Done => {
+                                configured.insert(key.clone());
+                                completed.insert(key);
+                            }
+                            Begin::Failed(reason) => failures.push((job.logical_id.clone(), reason)),
+                            Begin::Run(call) => {
+                                let sender = sender.clone();
+                                let thread_key = key.clone();
+                                let attempt = job.attempts;
+                                scope.spawn(move || {
+                                    let outcome = drive(stack, *call, &mut |event| Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?));
+                                    let _ = sender.send(Message::Ended(thread_key, attempt, outcome.err().map(|error| format!("{error:#}"))));
+                                });
+                                running.insert(key, (job, Instant::now()));
+                            }
+                        }
+                    }
+                }
+                if plan.is_some() && !stack_configured && configured.len() == all {
+                    stack_configured = true;
+                    let name = self.state.stack_name.clone();
+                    let id = self.state.stack_id.clone();
+                    self.emit(&name, STACK_TYPE, Some(id), "CONFIGURATION_COMPLETE", None)?;
+                }
+                if running.is_empty() {
+                    if failures.is_empty() && !pending.is_empty() {
+                        let stuck: Vec<String> = pending.iter().map(Job::key).collect();
+                        bail!("internal error: jobs that can never start: {}", stuck.join(", "));
+                    }
+                    return Ok(());
+                }
+                let message = match receiver.recv_timeout(Duration::from_secs(1)) {
+                    Ok(message) => message,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        let waits: Vec<String> = running.iter().map(|(key, (_, since))| format!("{key} {} s", since.elapsed().as_secs())).collect();
+                        self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => bail!("internal error: every job thread ended"),
+                };
+                match message {
+                    Message::Event(key, event) => {
+                        let Some((job, since)) = running.get_mut(&key) else { continue };
+                        *since = Instant::now();
+                        let job = job.clone();
+                        let waits_on_unfinished = !job.waits_for.is_subset(&completed);
+                        match self.progress(&job, &event, plan, waits_on_unfinished)? {
+                            Progress::Waiting => {}
+                            Progress::Configured => {
+                                configured.insert(key);
+                            }
+                            Progress::Completed => {
+                                configured.insert(key.clone());
+                                completed.insert(key);
+                            }
+                            Progress::Retry => {
+                                running.remove(&key);
+                                pending.push(Job { attempts: job.attempts + 1, after_completion: true, ..job });
+                            }
+                            Progress::Failed(reason) => failures.push((job.logical_id.clone(), reason)),
+                        }
+                    }
+                    Message::Ended(key, attempt, error) => {
+                        // A retried job's first thread ends after its second has started.
+                        if running.get(&key).is_none_or(|(job, _)| job.attempts != attempt) {
+                            continue;
+                        }
+                        let Some((job, _)) = running.remove(&key) else { continue };
+                        if let Some(error) = error {
+                            let reason = format!("the handler could not be invoked: {error}");
+                            self.finish_failed(&job, &reason)?;
+                            failures.push((job.logical_id.clone(), reason));
+                        }
+                    }
+                }
+            }
+        })?;
+        Ok(failures)
+    }
+
+    /// Decides what a job does and records it before the first request is sent.
+    fn begin(&mut self, job: &Job, plan: Option<&Plan<'_>>) -> Result<Begin> {
+        match (job.kind, plan) {
+            (Kind::Apply, Some(plan)) => self.begin_apply(job, plan),
+            (Kind::Apply, None) => bail!("internal error: an Apply job without a template"),
+            (Kind::Delete { previous }, _) => self.begin_delete(&job.logical_id, previous),
+            (Kind::Revert, _) => self.begin_revert(&job.logical_id),
+        }
+    }
+
+    fn begin_apply(&mut self, job: &Job, plan: &Plan<'_>) -> Result<Begin> {
+        let name = &job.logical_id;
+        let resource = &plan.template.resources[name];
+        let served = &self.types[&resource.type_name];
+        let evaluated = match plan.bindings.evaluate(&resource.properties, &StateResources(&self.state.resources)) {
+            Ok(value) => value.unwrap_or_else(|| json!({})),
+            Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}")),
+        };
+        let saved = masked(&evaluated, &self.secrets, &served.info.write_only);
+        let resolved = match self.resolve(&evaluated, &resource.type_name) {
+            Ok(resolved) => resolved,
+            Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
+        };
+        self.desired.insert(name.clone(), resolved.clone());
+        let existing = self.state.resources.get(name).cloned();
+
+        // An operation the interrupted run left under way continues from its checkpoint.
+        if let Some(existing) = existing.as_ref().filter(|e| self.resuming && e.run == self.state.run)
+            && let Some(operation) = existing.operation.as_ref().filter(|op| op.action != "DELETE")
+        {
+            let model = existing.model.as_ref().map_or_else(|| resolved.clone(), |model| restored(model, &resolved));
+            let previous = existing.previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
+            let status = existing.status.clone();
+            let physical = existing.physical_id.clone();
+            self.emit(name, &resource.type_name, physical, &status, Some("Resuming the operation the interrupted run left under way".to_owned()))?;
+            let mut call = self.call(name, &resource.type_name, &operation.action, Some(model), previous);
+            call.token = operation.token.clone();
+            call.context = operation.context.clone();
+            return Ok(Begin::Run(Box::new(call)));
+        }
+
+        let dependencies = plan.template.dependencies(name);
+        let (action, previous, reason) = match existing.filter(|e| e.physical_id.is_some()) {
+            None => ("CREATE", None, None),
+            Some(existing) => {
+                let old = existing.properties.clone().unwrap_or_else(|| json!({}));
+                if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") {
+                    return Ok(Begin::Done);
+                }
+                let replaced: Vec<&String> = served.info.create_only.iter().filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask)).collect();
+                if replaced.is_empty() {
+                    let reason = holds_mask(&saved).then(|| "Sent again: NoEcho and write-only values are not kept, so they are compared as changed".to_owned());
+                    ("UPDATE", Some(existing), reason)
+                } else {
+                    let custom: Vec<&String> = served.info.primary_identifier.iter().filter(|p| !served.info.attributes.contains(*p)).collect();
+                    let same_name = !custom.is_empty()
+                        && custom.len() == served.info.primary_identifier.len()
+                        && custom.iter().all(|p| saved.get(*p).is_some() && saved.get(*p) == existing.model.as_ref().and_then(|m| m.get(*p)));
+                    if same_name {
+                        let properties = custom.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
+                        let reason = format!(
+                            "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {name} ({properties}) and update the stack again."
+                        );
+                        let physical = existing.physical_id.clone();
+                        self.emit(name, &resource.type_name, physical, "UPDATE_FAILED", Some(reason.clone()))?;
+                        return Ok(Begin::Failed(reason));
+                    }
+                    let names = replaced.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
+                    ("CREATE", Some(existing), Some(format!("Requested update requires the creation of a new physical resource ({names} changed); hence creating one.")))
+                }
+            }
+        };
+        let token = new_token();
+        let status = format!("{}_IN_PROGRESS", if previous.is_some() { "UPDATE" } else { "CREATE" });
+        let mut model = resolved.clone();
+        let previous_properties = previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
+        let keeps_identity = action == "UPDATE";
+        if keeps_identity && let (Some(model), Some(Value::Object(old))) = (model.as_object_mut(), previous.as_ref().and_then(|p| p.model.as_ref())) {
+            // As CloudFormation sends an update: the template's properties with the resource's
+            // primary identifier.
+            for property in &served.info.primary_identifier {
+                if let Some(value) = old.get(property) {
+                    model.insert(property.clone(), value.clone());
+                }
+            }
+        }
+        let entry = ResourceState {
+            type_name: resource.type_name.clone(),
+            status: status.clone(),
+            physical_id: previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.physical_id.clone()),
+            model: previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.model.clone()),
+            properties: Some(saved),
+            dependencies,
+            run: self.state.run.clone(),
+            operation: Some(Operation { action: action.to_owned(), token: token.clone(), context: None }),
+            previous: previous.map(|mut p| {
+                p.previous = None;
+                p.operation = None;
+                Box::new(p)
+            }),
+        };
+        let physical = entry.physical_id.clone();
+        self.state.resources.insert(name.clone(), entry);
+        self.emit(name, &resource.type_name, physical, &status, reason)?;
+        let mut call = self.call(name, &resource.type_name, action, Some(model), previous_properties);
+        call.token = token;
+        Ok(Begin::Run(Box::new(call)))
+    }
+
+    /// A resource that cannot start: recorded as failed without a request.
+    fn refuse_apply(&mut self, job: &Job, type_name: String, reason: String) -> Result<Begin> {
+        let existing = self.state.resources.get(&job.logical_id);
+        let status = if existing.is_some_and(|e| e.physical_id.is_some()) { "UPDATE_FAILED" } else { "CREATE_FAILED" };
+        let physical = existing.and_then(|e| e.physical_id.clone());
+        self.emit(&job.logical_id, &type_name, physical, status, Some(reason.clone()))?;
+        Ok(Begin::Failed(reason))
+    }
+
+    fn begin_delete(&mut self, name: &str, previous: bool) -> Result<Begin> {
+        let Some(resource) = self.target(name, previous).cloned() else { return Ok(Begin::Done) };
+        let Some(physical) = resource.physical_id.clone() else {
+            // Nothing was created, unless a create request never answered: that one is named.
+            self.remove_target(name, previous);
+            if resource.operation.is_some() {
+                let reason = "Its create request never answered: if the handler made it, it is not known here; look for it in the local stack";
+                self.emit(name, &resource.type_name, None, "DELETE_COMPLETE", Some(reason.to_owned()))?;
+            }
+            self.save()?;
+            return Ok(Begin::Done);
+        };
+        let served = &self.types[&resource.type_name];
+        let mut identifier = Map::new();
+        let parts: Vec<&str> = physical.split('|').collect();
+        for (index, property) in served.info.primary_identifier.iter().enumerate() {
+            let value = resource.model.as_ref().and_then(|m| m.get(property)).cloned().or_else(|| parts.get(index).map(|part| json!(part)));
+            if let Some(value) = value {
+                identifier.insert(property.clone(), value);
+            }
+        }
+        let (token, context) = match resource.operation.as_ref().filter(|op| op.action == "DELETE") {
+            Some(operation) => (operation.token.clone(), operation.context.clone()),
+            None => (new_token(), None),
+        };
+        if let Some(target) = self.target_mut(name, previous) {
+            target.status = "DELETE_IN_PROGRESS".to_owned();
+            target.operation = Some(Operation { action: "DELETE".to_owned(), token: token.clone(), context: context.clone() });
+        }
+        self.save()?;
+        self.emit(name, &resource.type_name, Some(physical), "DELETE_IN_PROGRESS", None)?;
+        let mut call = self.call(name, &resource.type_name, "DELETE", Some(Value::Object(identifier)), None);
+        call.token = token;
+        call.context = context;
+        Ok(Begin::Run(Box::new(call)))
+    }
+
+    fn begin_revert(&mut self, name: &str) -> Result<Begin> {
+        let resource = self.state.resources[name].clone();
+        let Some(previous) = resource.previous.as_deref() else { return Ok(Begin::Done) };
+        let desired = self.desired.get(name).cloned().unwrap_or_else(|| json!({}));
+        let Some(properties) = previous.properties.as_ref().map(|p| restored(p, &desired)) else { return Ok(Begin::Done) };
+        let mut model = properties.clone();
+        if let (Some(model), Some(Value::Object(current))) = (model.as_object_mut(), resource.model.as_ref()) {
+            for property in &self.types[&resource.type_name].info.primary_identifier {
+                if let Some(value) = current.get(property) {
+                    model.insert(property.clone(), value.clone());
+                }
+            }
+        }
+        let token = new_token();
+        if let Some(target) = self.state.resources.get_mut(name) {
+            target.status = "UPDATE_IN_PROGRESS".to_owned();
+            target.operation = Some(Operation { action: "UPDATE".to_owned(), token: token.clone(), context: None });
+        }
+        self.emit(name, &resource.type_name, resource.physical_id.clone(), "UPDATE_IN_PROGRESS", Some("Rolling back to the properties before this run".to_owned()))?;
+        let current = resource.properties.as_ref().map(|p| restored(p, &desired));
+        let mut call = self.call(name, &resource.type_name, "UPDATE", Some(model), current);
+        call.token = token;
+        Ok(Begin::Run(Box::new(call)))
+    }
+
+    fn call(&self, name: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Call {
+        let mut call = Call::new(&self.types[type_name].function, type_name, action, model, previous);
+        call.logical_id = name.to_owned();
+        call.stack_id = Some(self.state.stack_id.clone());
+        call.type_configuration = self.configurations.get(type_name).cloned();
+        call
+    }
+
+    /// Records one handler event of a job; answers what it means for the schedule.
+    fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, waits_on_unfinished: bool) -> Result<Progress> {
+        let name = &job.logical_id;
+        let previous = job.kind == (Kind::Delete { previous: true });
+        let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
+        let served = &self.types[&resource.type_name];
+        let status = event.get("status").and_then(Value::as_str).unwrap_or_default();
+        let deleting = matches!(job.kind, Kind::Delete { .. });
+        if !deleting && let Some(model) = event.get("resourceModel").filter(|m| m.is_object()) {
+            let physical = physical_id(model, &served.info.primary_identifier);
+            let model = masked(model, &self.secrets, &served.info.write_only);
+            if let Some(target) = self.target_mut(name, previous) {
+                target.model = Some(model);
+                if physical.is_some() {
+                    target.physical_id = physical;
+                }
+            }
+        }
+        let prefix = resource.status.split('_').next().unwrap_or("CREATE").to_owned();
+        match status {
+            "IN_PROGRESS" => {
+                if let Some(target) = self.target_mut(name, previous)
+                    && let Some(operation) = target.operation.as_mut()
+                {
+                    operation.context = event.get("callbackContext").cloned().filter(|c| !c.is_null());
+                }
+                self.save()?;
+                if job.kind == Kind::Apply && self.configured(name, plan) {
+                    self.announce_configured(name)?;
+                    return Ok(Progress::Configured);
+                }
+                Ok(Progress::Waiting)
+            }
+            "SUCCESS" => {
+                if job.kind == Kind::Apply {
+                    self.announce_configured(name)?;
+                }
+                match job.kind {
+                    Kind::Delete { .. } => self.remove_target(name, previous),
+                    Kind::Revert => {
+                        if let Some(target) = self.state.resources.get_mut(name)
+                            && let Some(before) = target.previous.take()
+                        {
+                            let model = target.model.take();
+                            *target = ResourceState { model: model.or(before.model.clone()), ..*before };
+                        }
+                    }
+                    Kind::Apply => {
+                        if let Some(target) = self.state.resources.get_mut(name) {
+                            target.operation = None;
+                            target.status = format!("{prefix}_COMPLETE");
+                        }
+                    }
+                }
+                let physical = resource.physical_id.clone().or_else(|| self.state.resources.get(name).and_then(|r| r.physical_id.clone()));
+                let done = match job.kind {
+                    Kind::Delete { .. } => "DELETE_COMPLETE".to_owned(),
+                    _ => format!("{prefix}_COMPLETE"),
+                };
+                self.emit(name, &resource.type_name, physical, &done, None)?;
+                Ok(Progress::Completed)
+            }
+            _ => {
+                let code = event.get("errorCode").and_then(Value::as_str).unwrap_or("InternalFailure");
+                let message = event.get("message").and_then(Value::as_str).unwrap_or("the handler gave no message");
+                if deleting && code == "NotFound" {
+                    self.remove_target(name, previous);
+                    self.emit(name, &resource.type_name, resource.physical_id.clone(), "DELETE_COMPLETE", Some("Already gone".to_owned()))?;
+                    return Ok(Progress::Completed);
+                }
+                let reason = format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})");
+                if job.kind == Kind::Apply && waits_on_unfinished && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS {
+                    let physical = resource.physical_id.clone();
+                    self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;
+                    if let Some(target) = self.state.resources.get_mut(name) {
+                        target.operation = None;
+                    }
+                    self.save()?;
+                    return Ok(Progress::Retry);
+                }
+                self.finish_failed(job, &reason)?;
+                Ok(Progress::Failed(reason))
+            }
+        }
+    }
+
+    fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<()> {
+        let previous = job.kind == (Kind::Delete { previous: true });
+        let Some(resource) = self.target(&job.logical_id, previous).cloned() else { return Ok(()) };
+        let status = match job.kind {
+            Kind::Delete { .. } => "DELETE_FAILED".to_owned(),
+            _ => format!("{}_FAILED", resource.status.split('_').next().unwrap_or("CREATE")),
+        };
+        if let Some(target) = self.target_mut(&job.logical_id, previous) {
+            target.status = status.clone();
+            target.operation = None;
+        }
+        self.emit(&job.logical_id, &resource.type_name, resource.physical_id.clone(), &status, Some(reason.to_owned()))
+    }
+
+    /// Whether a resource's model holds its identifier and everything read of it.
+    fn configured(&self, name: &str, plan: Option<&Plan<'_>>) -> bool {
+        let Some(resource) = self.state.resources.get(name) else { return false };
+        let Some(plan) = plan else { return false };
+        let view = StateResources(&self.state.resources);
+        resource.physical_id.is_some() && plan.template.attributes_read(name).iter().all(|attribute| view.attribute(name, attribute).is_some())
+    }
+
+    fn announce_configured(&mut self, name: &str) -> Result<()> {
+        if !self.configured_announced.insert(name.to_owned()) {
+            return Ok(());
+        }
+        let resource = self.state.resources[name].clone();
+        self.emit(name, &resource.type_name, resource.physical_id.clone(), "CONFIGURATION_COMPLETE", None)
+    }
+
+    fn target(&self, name: &str, previous: bool) -> Option<&ResourceState> {
+        let resource = self.state.resources.get(name)?;
+        if previous { resource.previous.as_deref() } else { Some(resource) }
+    }
+
+    fn target_mut(&mut self, name: &str, previous: bool) -> Option<&mut ResourceState> {
+        let resource = self.state.resources.get_mut(name)?;
+        if previous { resource.previous.as_deref_mut() } else { Some(resource) }
+    }
+
+    /// Forgets a deleted resource; a deleted replacement gives way to the resource it replaced.
+    fn remove_target(&mut self, name: &str, previous: bool) {
+        if previous {
+            if let Some(resource) = self.state.resources.get_mut(name) {
+                resource.previous = None;
+            }
+        } else if let Some(resource) = self.state.resources.remove(name)
+            && let Some(before) = resource.previous
+        {
+            self.state.resources.insert(name.to_owned(), *before);
+        }
+    }
+
+    /// Resolves `{{resolve:ssm:...}}` and `{{resolve:secretsmanager:...}}` against moto, as
+    /// the deploying user; secrets resolved become values never written.
+    fn resolve(&mut self, value: &Value, type_name: &str) -> Result<Value, String> {
+        Ok(match value {
+            Value::String(text) => {
+                let mut out = text.clone();
+                for reference in dynamic_references(text) {
+                    if let Some(refusal) = reference.refusal(type_name) {
+                        return Err(refusal);
+                    }
+                    let admin = self.stack.admin();
+                    let resolved = if reference.service == "ssm" {
+                        admin.ssm_parameter(&reference.key)
+                    } else {
+                        // An ARN holds colons of its own: its first seven parts are the secret id.
+                        let parts: Vec<&str> = reference.key.split(':').collect();
+                        let id_parts = if reference.key.starts_with("arn:") { 7.min(parts.len()) } else { 1 };
+                        let rest = &parts[id_parts..];
+                        let field = |index: usize| rest.get(index).copied().filter(|part| !part.is_empty());
+                        if field(0).is_some_and(|part| part != "SecretString") {
+                            return Err(format!("{}: only SecretString can be referenced", reference.text));
+                        }
+                        admin.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(|secret| {
+                            self.secrets.push(secret.clone());
+                            match field(1) {
+                                None => Ok(secret),
+                                Some(key) => {
+                                    let fields: Value = serde_json::from_str(&secret).map_err(|_| anyhow::anyhow!("the secret is not JSON, so it has no key {key}"))?;
+                                    fields.get(key).and_then(scalar_text).ok_or_else(|| anyhow::anyhow!("the secret has no key {key}"))
+                                }
+                            }
+                        })
+                    }
+                    .map_err(|error| format!("{}: {error:#}", reference.text))?;
+                    if reference.service == "secretsmanager" {
+                        self.secrets.push(resolved.clone());
+                    }
+                    out = out.replace(&reference.text, &resolved);
+                }
+                Value::String(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|item| self.resolve(item, type_name)).collect::<Result<_, _>>()?),
+            Value::Object(members) => Value::Object(members.iter().map(|(k, v)| Ok((k.clone(), self.resolve(v, type_name)?))).collect::<Result<_, String>>()?),
+            other => other.clone(),
+        })
+    }
+
+    /// The template's outputs, from the resources' models.
+    fn outputs(&self, template: &Template, bindings: &Bindings) -> Result<BTreeMap<String, Value>> {
+        let mut outputs = BTreeMap::new();
+        for (name, output) in template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())) {
+            let value = bindings.evaluate(&output.value, &StateResources(&self.state.resources)).map_err(|problem| anyhow::anyhow!("Outputs.{name}.Value: {problem}"))?;
+            if let Some(value) = value {
+                outputs.insert(name.clone(), mask_secrets(&value, &self.secrets));
+            }
+        }
+        Ok(outputs)
+    }
+
+    fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<()> {
+        self.state.status = status.to_owned();
+        self.state.status_reason = reason.clone();
+        self.save()?;
+        let (name, id) = (self.state.stack_name.clone(), self.state.stack_id.clone());
+        self.emit(&name, STACK_TYPE, Some(id), status, reason)
+    }
+
+    fn emit(&mut self, logical_id: &str, type_name: &str, physical_id: Option<String>, status: &str, reason: Option<String>) -> Result<()> {
+        self.save()?;
+        let event = StackEvent {
+            timestamp: now(),
+            logical_id: logical_id.to_owned(),
+            physical_id,
+            type_name: type_name.to_owned(),
+            status: status.to_owned(),
+            reason: reason.map(|reason| mask_text(&reason, &self.secrets)),
+        };
+        self.store.append_event(&event)?;
+        self.printer.event(&event);
+        Ok(())
+    }
+
+    fn save(&self) -> Result<()> {
+        self.store.save(&self.state)
+    }
+}
+
+/// A model's primary identifier, parts joined by `|`, once every part is known.
+fn physical_id(model: &Value, identifier: &[String]) -> Option<String> {
+    let parts: Option<Vec<String>> = identifier.iter().map(|property| model.get(property).and_then(scalar_text).filter(|text| !text.is_empty() && text != MASK)).collect();
+    parts.filter(|parts| !parts.is_empty()).map(|parts| parts.join("|"))
+}
+
+/// The time now, as CloudFormation stamps events (UTC, milliseconds).
+pub fn now() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+}

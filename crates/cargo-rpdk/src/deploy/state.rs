@@ -1,0 +1,247 @@
+//! A stack's state and events on disk, in `.rpdk/stacks/<name>/`.
+//!
+//! The state is rewritten whole (a temporary file renamed over the old one) after every change,
+//! and a resource is recorded before its first request is sent, so an interrupted run leaves a
+//! state that names everything it may have created. No secret is kept: write-only properties
+//! and every value of a `NoEcho` parameter or a Secrets Manager reference are masked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::template::dynamic_references;
+
+/// What the state keeps in place of a secret.
+pub const MASK: &str = "****";
+
+/// The type of the stack's own events, as CloudFormation names it.
+pub const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
+
+/// One deployed stack.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackState {
+    pub stack_name: String,
+    pub stack_id: String,
+    /// The start of the local stack the resources live in.
+    pub local_stack: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The run that made the latest changes: what a rollback undoes.
+    pub run: String,
+    /// Parameter values, `NoEcho` ones left out.
+    pub parameters: BTreeMap<String, Value>,
+    pub resources: BTreeMap<String, ResourceState>,
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// One resource of a stack.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceState {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub status: String,
+    /// The primary identifier, parts joined by `|`: what `Ref` answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// The handler's latest model, masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<Value>,
+    /// The properties the template gave, masked, dynamic references unresolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Value>,
+    pub dependencies: BTreeSet<String>,
+    /// The run that last created or changed it.
+    pub run: String,
+    /// The handler operation under way, kept so an interrupted run can resume it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// The resource as it was before this run updated or replaced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<ResourceState>>,
+}
+
+/// A handler operation under way.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub action: String,
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+}
+
+/// One stack event.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackEvent {
+    pub timestamp: String,
+    pub logical_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Where a stack's files live.
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(work_dir: &Path, stack_name: &str) -> Result<Self> {
+        let valid = !stack_name.is_empty() && stack_name.len() <= 128 && stack_name.starts_with(|c: char| c.is_ascii_alphabetic()) && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        anyhow::ensure!(valid, "--stack-name {stack_name}: a stack name starts with a letter and holds only letters, digits and hyphens (at most 128)");
+        Ok(Self { dir: work_dir.join("stacks").join(stack_name) })
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    fn events_file(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+
+    pub fn load(&self) -> Result<Option<StackState>> {
+        match std::fs::read_to_string(self.state_file()) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is not a stack state", self.state_file().display()))?)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", self.state_file().display())),
+        }
+    }
+
+    /// Replaces the state whole: a reader sees the old state or the new one, never a mix.
+    pub fn save(&self, state: &StackState) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let temporary = self.dir.join("state.json.new");
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&serde_json::to_vec_pretty(state)?)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, self.state_file()).with_context(|| format!("cannot write {}", self.state_file().display()))
+    }
+
+    /// Forgets the stack's state; its events stay readable.
+    pub fn remove_state(&self) -> Result<()> {
+        match std::fs::remove_file(self.state_file()) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts the event history afresh: a new stack of an old name.
+    pub fn clear_events(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        std::fs::write(self.events_file(), "")?;
+        Ok(())
+    }
+
+    pub fn append_event(&self, event: &StackEvent) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut file = std::fs::File::options().create(true).append(true).open(self.events_file())?;
+        writeln!(file, "{}", serde_json::to_string(event)?)?;
+        Ok(())
+    }
+
+    pub fn events(&self) -> Result<Vec<StackEvent>> {
+        let text = std::fs::read_to_string(self.events_file()).with_context(|| format!("no events recorded for this stack ({})", self.events_file().display()))?;
+        text.lines().filter(|line| !line.trim().is_empty()).map(|line| Ok(serde_json::from_str(line)?)).collect()
+    }
+}
+
+/// `value` with every secret masked and the top-level `write_only` properties replaced by
+/// [`MASK`], except those given only as dynamic references, whose text names a secret
+/// without holding it.
+pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>) -> Value {
+    let mut out = mask_secrets(value, secrets);
+    if let Some(members) = out.as_object_mut() {
+        for (name, member) in members.iter_mut() {
+            let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
+            if write_only.contains(name) && !only_references {
+                *member = Value::String(MASK.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// `value` with every occurrence of a secret in its strings replaced by [`MASK`].
+pub fn mask_secrets(value: &Value, secrets: &[String]) -> Value {
+    match value {
+        Value::String(text) => Value::String(mask_text(text, secrets)),
+        Value::Array(items) => Value::Array(items.iter().map(|item| mask_secrets(item, secrets)).collect()),
+        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), mask_secrets(v, secrets))).collect::<Map<_, _>>()),
+        other => other.clone(),
+    }
+}
+
+pub fn mask_text(text: &str, secrets: &[String]) -> String {
+    secrets.iter().filter(|secret| !secret.is_empty()).fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+}
+
+/// Whether a masked value hides something.
+pub fn holds_mask(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains(MASK),
+        Value::Array(items) => items.iter().any(holds_mask),
+        Value::Object(members) => members.values().any(holds_mask),
+        _ => false,
+    }
+}
+
+/// A saved (masked) model made whole again from this run's `desired` properties: each
+/// top-level property the state could not keep is taken from the template.
+pub fn restored(saved: &Value, desired: &Value) -> Value {
+    let mut out = saved.clone();
+    if let (Some(out), Some(desired)) = (out.as_object_mut(), desired.as_object()) {
+        for (name, value) in desired {
+            if out.get(name).is_none_or(holds_mask) {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+        out.retain(|_, value| !holds_mask(value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secrets_and_write_only_properties_are_masked_and_restored_from_the_template() {
+        let secrets = vec!["hunter2".to_owned()];
+        let write_only = BTreeSet::from(["BearerToken".to_owned()]);
+        let model = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken", "Tags": [{"Value": "hunter2"}]});
+        let saved = masked(&model, &secrets, &write_only);
+        assert_eq!(saved, json!({"Name": "a", "ExternalId": "x-****", "BearerToken": "****", "Tags": [{"Value": "****"}]}));
+        let referenced = json!({"BearerToken": "{{resolve:secretsmanager:idp/token}}"});
+        assert_eq!(masked(&referenced, &secrets, &write_only), referenced, "a reference names the secret without holding it");
+        let mixed = json!({"BearerToken": "Bearer {{resolve:secretsmanager:idp/token}}"});
+        assert_eq!(masked(&mixed, &secrets, &write_only)["BearerToken"], MASK);
+        assert!(!saved.to_string().contains("hunter2") && !saved.to_string().contains("t0ken"));
+        let desired = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken"});
+        // Tags held a secret the template no longer gives: left out rather than sent masked.
+        assert_eq!(restored(&saved, &desired), desired);
+    }
+
+    #[test]
+    fn stack_names_are_checked() {
+        let dir = Path::new("/nonexistent");
+        assert!(Store::new(dir, "partner-1").is_ok());
+        for bad in ["", "1partner", "a/b", "a_b", "..", &"a".repeat(129)] {
+            assert!(Store::new(dir, bad).is_err(), "{bad}");
+        }
+    }
+}
