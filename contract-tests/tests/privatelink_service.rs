@@ -197,6 +197,7 @@ fn a_pending_service_resumes_without_a_second_create() {
     assert!(first["callbackDelaySeconds"].as_u64().is_some_and(|d| d > 0), "{first}");
     let id = service_id(&first);
     assert_eq!(first["resourceModel"]["ServiceId"], json!(id), "the checkpoint holds the identifier");
+    assert!(first["resourceModel"]["ServiceName"].as_str().is_some_and(|name| name.ends_with(&id)), "and the name, for what depends on it: {first}");
 
     let mut last = first;
     for _ in 0..10 {

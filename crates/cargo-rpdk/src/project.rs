@@ -104,9 +104,10 @@ impl Project {
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| self.root.join("target"), PathBuf::from)
     }
 
-    /// Scratch space for logs and temporary projects (git-ignored).
+    /// Scratch space for logs, temporary projects, the local stack's description and stack
+    /// states: `.rpdk/` (git-ignored), or `RPDK_WORK_DIR` when set.
     pub fn work_dir(&self) -> Result<PathBuf> {
-        let dir = self.root.join(".rpdk");
+        let dir = std::env::var_os("RPDK_WORK_DIR").map_or_else(|| self.root.join(".rpdk"), PathBuf::from);
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
     }

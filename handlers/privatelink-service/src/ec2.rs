@@ -182,7 +182,9 @@ impl Ec2 {
 
     /// Creates the service with its tags; the client request token makes a retried create
     /// return the service its first attempt made.
-    pub async fn create_service(&self, model: &PrivateLinkService, marker: &str, token: &str) -> Result<String, HandlerError> {
+    /// Creates the service; answers its id and name, both known at once, so the checkpoint of
+    /// a create still waiting for the service can give them to what depends on it.
+    pub async fn create_service(&self, model: &PrivateLinkService, marker: &str, token: &str) -> Result<(String, Option<String>), HandlerError> {
         let mut tags = vec![sdk_tag(MARKER_KEY, marker)];
         tags.extend(model.tags.iter().flatten().map(|t| sdk_tag(&t.key, &t.value)));
         let arns = Some(model.load_balancer_arns.clone());
@@ -204,11 +206,12 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| failed("CreateVpcEndpointServiceConfiguration", e))?;
-        output
-            .service_configuration()
+        let created = output.service_configuration();
+        let service_id = created
             .and_then(|c| c.service_id())
             .map(str::to_owned)
-            .ok_or_else(|| HandlerError::internal("EC2 CreateVpcEndpointServiceConfiguration answered without a service id"))
+            .ok_or_else(|| HandlerError::internal("EC2 CreateVpcEndpointServiceConfiguration answered without a service id"))?;
+        Ok((service_id, created.and_then(|c| c.service_name()).map(str::to_owned)))
     }
 
     /// The service's configuration; `None` when it is missing, deleting or deleted.

@@ -57,10 +57,11 @@ impl ResourceHandler for PrivateLinkServiceType {
     async fn create(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
         validate::desired(&req.model, &req.type_configuration, req.partition)?;
         let ec2 = Ec2::connect(req)?;
-        let service_id: String =
+        let (service_id, service_name): (String, Option<String>) =
             session.call("create-service", || ec2.create_service(&req.model, &req.type_name, &req.client_request_token)).await?;
         let mut model = req.model.clone();
         model.service_id = Some(service_id.clone());
+        model.service_name = service_name;
         session.checkpoint(&model)?;
         match configure_new_service(&ec2, &service_id, req, session).await {
             Err(Interrupt::Failed(error)) => {

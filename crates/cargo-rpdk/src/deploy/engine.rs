@@ -308,6 +308,10 @@ impl<'a> Engine<'a> {
                     });
                     pending = waiting;
                     for job in ready {
+                        if !failures.is_empty() {
+                            pending.push(job);
+                            continue;
+                        }
                         let key = job.key();
                         match self.begin(&job, plan)? {
                             Begin::Done => {

@@ -1,0 +1,502 @@
+//! `cargo rpdk deploy`, `delete` and `events` as a user runs them: the CLI (`RPDK_CLI`) on
+//! examples/partner-onboarding.yaml and variants of it, attached to the run's local stack
+//! (`RPDK_STACK_FILE`), with what they made checked in moto and scim2-server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use contract_tests::{hold_transitions, token, unique};
+use serde_json::Value;
+
+/// Deploys share moto's transition settings and the SCIM provider: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// The state-manager model of endpoint services (contract-tests/moto_ext/endpoint_services.py).
+const SERVICE_MODEL: &str = "ec2::vpc_endpoint_service_configuration";
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the project root").to_owned()
+}
+
+fn cli() -> Command {
+    let cli = std::env::var("RPDK_CLI").expect("RPDK_CLI is unset: the deploy tests run through `cargo rpdk test`");
+    let mut command = Command::new(cli);
+    command.arg("rpdk").current_dir(root());
+    command
+}
+
+/// One CLI run with `--output json`: its events, its closing summary and what it said.
+struct Run {
+    ok: bool,
+    events: Vec<Value>,
+    summary: Value,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(output: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let lines: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        let (events, summaries): (Vec<Value>, Vec<Value>) = lines.into_iter().partition(|line| line.get("logicalId").is_some());
+        Self { ok: output.status.success(), events, summary: summaries.last().cloned().unwrap_or_default(), stdout, stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
+    }
+
+    fn expect_ok(self, what: &str) -> Self {
+        assert!(self.ok, "{what} failed:\n{}\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Index of the first event of `logical_id` with `status`.
+    fn at(&self, logical_id: &str, status: &str) -> usize {
+        self.events
+            .iter()
+            .position(|e| e["logicalId"] == logical_id && e["status"] == status)
+            .unwrap_or_else(|| panic!("no {status} event of {logical_id} in:\n{}", self.stdout))
+    }
+
+    fn of_resource(&self, logical_id: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["logicalId"] == logical_id).collect()
+    }
+}
+
+/// A deployment of the example's partner: a fresh account id (user names derive from it) and
+/// external id.
+struct Partner {
+    stack: String,
+    account: String,
+    external_id: String,
+}
+
+impl Partner {
+    fn new(stem: &str) -> Self {
+        let digits: String = token().chars().filter(char::is_ascii_digit).collect::<String>().chars().rev().take(12).collect();
+        Self { stack: unique(stem).replace('_', "-"), account: format!("{digits:0>12}"), external_id: format!("ext-{}", token()) }
+    }
+
+    fn deploy(&self, template: &Path, extra: &[&str]) -> Run {
+        let account = format!("PartnerAccountId={}", self.account);
+        let external = format!("PartnerExternalId={}", self.external_id);
+        let mut command = cli();
+        command.arg("deploy").arg(template).args(["--stack-name", &self.stack, "--output", "json", "--parameter", &account, "--parameter", &external]);
+        for parameter in extra {
+            command.args(["--parameter", parameter]);
+        }
+        Run::of(command.output().expect("the CLI runs"))
+    }
+
+    fn delete(&self) -> Run {
+        Run::of(cli().args(["delete", "--stack-name", &self.stack, "--output", "json"]).output().expect("the CLI runs"))
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        std::env::var_os("RPDK_WORK_DIR").map_or_else(|| root().join(".rpdk"), PathBuf::from).join("stacks").join(&self.stack)
+    }
+
+    fn state(&self) -> Value {
+        let text = std::fs::read_to_string(self.state_dir().join("state.json")).expect("a state file");
+        serde_json::from_str(&text).expect("the state is JSON")
+    }
+}
+
+fn example() -> PathBuf {
+    root().join("examples").join("partner-onboarding.yaml")
+}
+
+/// The example with `from` replaced by `to` (which must occur), as a template file.
+fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(example()).expect("the example");
+    for (from, to) in replacements {
+        assert!(text.contains(from), "the example has no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    let dir = std::env::temp_dir().join("rpdk-deploy-tests");
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let path = dir.join(format!("{}.yaml", unique(name)));
+    std::fs::write(&path, text).expect("the variant is written");
+    path
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+fn config() -> aws_types::SdkConfig {
+    contract_tests::admin_config()
+}
+
+fn role(name: &str) -> Option<aws_sdk_iam::types::Role> {
+    runtime().block_on(async {
+        match aws_sdk_iam::Client::new(&config()).get_role().role_name(name).send().await {
+            Ok(found) => found.role,
+            Err(error) if error.code() == Some("NoSuchEntity") => None,
+            Err(error) => panic!("cannot tell whether role {name} exists: {error:?}"),
+        }
+    })
+}
+
+fn service_ids() -> Vec<String> {
+    runtime().block_on(async {
+        let described = aws_sdk_ec2::Client::new(&config()).describe_vpc_endpoint_service_configurations().send().await.expect("describe");
+        described.service_configurations().iter().filter_map(|c| c.service_id()).map(str::to_owned).collect()
+    })
+}
+
+fn connector_parameters(name: &str) -> usize {
+    runtime().block_on(async {
+        let listed = aws_sdk_ssm::Client::new(&config()).get_parameters_by_path().path(format!("/rpdk/scim/connectors/{name}")).recursive(true).send().await.expect("a listing");
+        listed.parameters().len()
+    })
+}
+
+/// A resource of scim2-server, or `None` once it is gone.
+fn scim(kind: &str, id: &str) -> Option<Value> {
+    let base = std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`");
+    let token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut answer = agent.get(format!("{base}/{kind}/{id}")).header("Authorization", format!("Bearer {token}")).call().expect("scim2-server answers");
+    match answer.status().as_u16() {
+        404 => None,
+        200 => Some(answer.body_mut().read_json().expect("SCIM JSON")),
+        other => panic!("scim2-server answered {other} for {kind}/{id}"),
+    }
+}
+
+/// Every physical resource the events name that still exists, checked at its source.
+fn left_behind(events: &[Value]) -> Vec<String> {
+    let services = service_ids();
+    let mut left: Vec<String> = events
+        .iter()
+        .filter_map(|e| Some((e["type"].as_str()?, e["physicalId"].as_str()?)))
+        .filter(|(type_name, physical)| match *type_name {
+            "Rpdk::IAM::CrossAccountRole" => role(physical).is_some(),
+            "Rpdk::EC2::PrivateLinkService" => services.iter().any(|id| id == physical),
+            "Rpdk::SCIM::Connector" => connector_parameters(physical) > 0,
+            "Rpdk::SCIM::User" => scim("Users", physical.rsplit('|').next().unwrap_or_default()).is_some(),
+            "Rpdk::SCIM::Group" => scim("Groups", physical.rsplit('|').next().unwrap_or_default()).is_some(),
+            _ => false,
+        })
+        .map(|(type_name, physical)| format!("{type_name} {physical}"))
+        .collect();
+    left.dedup();
+    left
+}
+
+fn physical(event: &Value) -> String {
+    event["physicalId"].as_str().unwrap_or_else(|| panic!("no physical id in {event}")).to_owned()
+}
+
+/// Restores moto's immediate endpoint service transitions however a test ends.
+struct HeldServices;
+
+impl HeldServices {
+    fn hold(describes: u32) -> Self {
+        hold_transitions(SERVICE_MODEL, Some(describes));
+        Self
+    }
+}
+
+impl Drop for HeldServices {
+    fn drop(&mut self) {
+        hold_transitions(SERVICE_MODEL, None);
+    }
+}
+
+#[test]
+fn the_example_deploys_updates_in_place_and_by_replacement_and_deletes() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("onboard");
+    let created = partner.deploy(&example(), &[]).expect_ok("the first deploy");
+    assert_eq!(created.summary["status"], "CREATE_COMPLETE", "{}", created.stdout);
+    let outputs = &created.summary["outputs"];
+    let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
+    let before = role(&role_name).expect("the partner's role exists");
+    assert_eq!(outputs["RoleArn"], before.arn(), "the output is the role's ARN");
+    let service = physical(&created.events[created.at("PartnerService", "CREATE_COMPLETE")]);
+    assert!(service_ids().contains(&service) && outputs["ServiceName"].as_str().is_some_and(|name| name.ends_with(&service)), "{outputs}");
+    let group = scim("Groups", outputs["OperatorsGroupId"].as_str().expect("a group id")).expect("the group exists in the provider");
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(2), "both users are members: {group}");
+    let grace = physical(&created.events[created.at("Grace", "CREATE_COMPLETE")]);
+    let grace_id = grace.rsplit('|').next().expect("a user id").to_owned();
+    assert_eq!(scim("Users", &grace_id).expect("Grace exists")["active"], true);
+
+    // In place: staging turns MFA off and Grace inactive; the rest is untouched.
+    let staged = partner.deploy(&example(), &["Environment=staging"]).expect_ok("the update in place");
+    assert_eq!(staged.summary["status"], "UPDATE_COMPLETE", "{}", staged.stdout);
+    assert_eq!(physical(&staged.events[staged.at("Grace", "UPDATE_COMPLETE")]), grace, "updated in place");
+    assert_eq!(scim("Users", &grace_id).expect("Grace exists")["active"], false);
+    let after = role(&role_name).expect("the same role");
+    assert_eq!(after.role_id(), before.role_id(), "the role was updated, not replaced");
+    for untouched in ["PartnerService", "Ada", "Operators", "Directory"] {
+        assert!(staged.of_resource(untouched).is_empty(), "{untouched} did not change, so it has no events: {}", staged.stdout);
+    }
+
+    // By replacement: a new Path makes a new role; the service's tag follows its ARN; the old
+    // role goes in the cleanup.
+    let moved = variant("path", &[("      MaxSessionDuration: 3600\n", "      MaxSessionDuration: 3600\n      Path: /partners/\n")]);
+    let replaced = partner.deploy(&moved, &["Environment=staging"]).expect_ok("the replacement");
+    let started = &replaced.events[replaced.at("PartnerRole", "UPDATE_IN_PROGRESS")];
+    assert!(started["reason"].as_str().is_some_and(|r| r.contains("requires the creation of a new physical resource")), "{started}");
+    let new_role = physical(&replaced.events[replaced.at("PartnerRole", "UPDATE_COMPLETE")]);
+    assert_ne!(new_role, role_name);
+    let new_arn = role(&new_role).expect("the new role exists").arn().to_owned();
+    assert!(new_arn.contains(":role/partners/"), "{new_arn}");
+    assert_eq!(replaced.summary["outputs"]["RoleArn"], new_arn.as_str());
+    assert!(replaced.at("PartnerService", "UPDATE_COMPLETE") > replaced.at("PartnerRole", "CONFIGURATION_COMPLETE"), "the tag follows the new ARN");
+    let cleanup = replaced.at(&partner.stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+    let old_deleted = replaced.events.iter().position(|e| e["logicalId"] == "PartnerRole" && e["status"] == "DELETE_COMPLETE" && e["physicalId"] == role_name.as_str());
+    assert!(old_deleted.is_some_and(|at| at > cleanup), "the old role is deleted in the cleanup: {}", replaced.stdout);
+    assert!(role(&role_name).is_none(), "the old role is gone");
+
+    let deleted = partner.delete().expect_ok("the delete");
+    assert_eq!(deleted.events.last().map(|e| &e["status"]), Some(&Value::from("DELETE_COMPLETE")), "{}", deleted.stdout);
+    // Dependents first: the group before its users, the users before their connector.
+    assert!(deleted.at("Operators", "DELETE_COMPLETE") < deleted.at("Ada", "DELETE_IN_PROGRESS"));
+    assert!(deleted.at("Grace", "DELETE_COMPLETE") < deleted.at("Directory", "DELETE_IN_PROGRESS"));
+    assert!(deleted.at("PartnerService", "DELETE_COMPLETE") < deleted.at("PartnerRole", "DELETE_IN_PROGRESS"));
+    let every_event: Vec<Value> = [created.events, staged.events, replaced.events, deleted.events].concat();
+    assert_eq!(left_behind(&every_event), Vec::<String>::new(), "everything the stack made is gone");
+    assert!(!partner.state_dir().join("state.json").exists(), "a deleted stack has no state");
+    let history = Run::of(cli().args(["events", "--stack-name", &partner.stack, "--output", "json"]).output().expect("the CLI runs")).expect_ok("events");
+    assert_eq!(history.events.len(), every_event.len(), "`events` prints the whole history");
+    assert_eq!(history.events.last(), every_event.last());
+}
+
+#[test]
+fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("secrets");
+    let created = partner.deploy(&example(), &[]).expect_ok("the deploy");
+    let scim_token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
+    for file in ["state.json", "events.jsonl"] {
+        let text = std::fs::read_to_string(partner.state_dir().join(file)).expect("the stack's file");
+        assert!(!text.contains(&partner.external_id), "{file} holds the NoEcho external id");
+        assert!(!text.contains(&scim_token), "{file} holds the bearer token");
+    }
+    assert!(!created.stdout.contains(&partner.external_id) && !created.stdout.contains(&scim_token), "the output holds a secret");
+    let state = partner.state();
+    assert!(state["parameters"].get("PartnerExternalId").is_none(), "NoEcho parameters are not kept: {}", state["parameters"]);
+    assert_eq!(state["resources"]["PartnerRole"]["properties"]["ExternalId"], "****");
+    assert_eq!(state["resources"]["Directory"]["properties"]["BearerToken"], "{{resolve:secretsmanager:rpdk/local/scim-token}}", "the reference, never its value");
+
+    let account = format!("PartnerAccountId={}", partner.account);
+    let without = Run::of(cli().args(["deploy"]).arg(example()).args(["--stack-name", &partner.stack, "--parameter", &account]).output().expect("the CLI runs"));
+    assert!(!without.ok && without.stderr.contains("Parameters.PartnerExternalId") && without.stderr.contains("--parameter PartnerExternalId"), "{}", without.stderr);
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn a_failing_resource_rolls_back_everything_the_run_created() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("rollback");
+    // The sixth resource to start fails in its handler, after the other five exist.
+    let broken = variant("empty-group", &[("DisplayName: !Sub ${AWS::StackName}-operators", "DisplayName: \"\"")]);
+    let failed = partner.deploy(&broken, &[]);
+    assert!(!failed.ok, "{}", failed.stdout);
+    assert!(failed.stderr.contains("Operators failed") && failed.stderr.contains("DisplayName"), "the error names the resource and why: {}", failed.stderr);
+    let failure = failed.at("Operators", "CREATE_FAILED");
+    assert!(failed.events[failure]["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: InvalidRequest")), "{}", failed.events[failure]);
+    let rollback = failed.at(&partner.stack, "ROLLBACK_IN_PROGRESS");
+    assert!(failed.events[rollback]["reason"].as_str().is_some_and(|r| r.contains("[Operators]")));
+    for created in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace"] {
+        assert!(failed.at(created, "CREATE_COMPLETE") < failure && failed.at(created, "DELETE_COMPLETE") > rollback, "{created} was made, then deleted");
+    }
+    assert!(failed.at("Ada", "DELETE_COMPLETE") < failed.at("Directory", "DELETE_IN_PROGRESS"), "in reverse order");
+    assert_eq!(failed.events.last().map(|e| &e["status"]), Some(&Value::from("ROLLBACK_COMPLETE")));
+    assert_eq!(left_behind(&failed.events), Vec::<String>::new(), "nothing is left in moto or scim2-server");
+    assert_eq!(partner.state()["resources"], serde_json::json!({}));
+}
+
+#[test]
+fn a_failed_update_puts_back_what_it_changed_in_place() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("revert");
+    let created = partner.deploy(&example(), &[]).expect_ok("the deploy");
+    let grace = physical(&created.events[created.at("Grace", "CREATE_COMPLETE")]);
+    let grace_id = grace.rsplit('|').next().expect("a user id").to_owned();
+    // Grace turns inactive (in place), then the group, which waits for her, fails.
+    let broken = variant("empty-group", &[("DisplayName: !Sub ${AWS::StackName}-operators", "DisplayName: \"\"")]);
+    let failed = partner.deploy(&broken, &["Environment=staging"]);
+    assert!(!failed.ok);
+    assert!(failed.at("Grace", "UPDATE_COMPLETE") < failed.at("Operators", "UPDATE_FAILED"));
+    let revert = failed.events.iter().position(|e| e["logicalId"] == "Grace" && e["reason"].as_str().is_some_and(|r| r.contains("Rolling back")));
+    assert!(revert.is_some_and(|at| at > failed.at(&partner.stack, "UPDATE_ROLLBACK_IN_PROGRESS")), "{}", failed.stdout);
+    assert_eq!(failed.events.last().map(|e| &e["status"]), Some(&Value::from("UPDATE_ROLLBACK_COMPLETE")));
+    assert_eq!(scim("Users", &grace_id).expect("Grace exists")["active"], true, "put back as she was");
+    assert_eq!(partner.state()["resources"]["Grace"]["physicalId"], grace.as_str());
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn a_custom_named_resource_is_not_replaced_onto_its_own_name() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("named");
+    let name = unique("partner-role");
+    let named_line = format!("      RoleName: {name}\n      MaxSessionDuration: 3600\n");
+    let named = variant("named", &[("      MaxSessionDuration: 3600\n", &named_line)]);
+    partner.deploy(&named, &[]).expect_ok("the deploy");
+    let before = role(&name).expect("the named role");
+    let moved_line = format!("{named_line}      Path: /partners/\n");
+    let moved = variant("named-moved", &[("      MaxSessionDuration: 3600\n", &moved_line)]);
+    let refused = partner.deploy(&moved, &[]);
+    assert!(!refused.ok);
+    let failure = &refused.events[refused.at("PartnerRole", "UPDATE_FAILED")];
+    assert!(failure["reason"].as_str().is_some_and(|r| r.contains("custom-named resource requires replacing") && r.contains("Rename PartnerRole")), "{failure}");
+    assert_eq!(refused.events.last().map(|e| &e["status"]), Some(&Value::from("UPDATE_ROLLBACK_COMPLETE")));
+    assert_eq!(role(&name).expect("the role stays").role_id(), before.role_id());
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn dependents_start_once_configured_and_independent_resources_run_in_parallel() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("order");
+    // An auditor user titled with the service's name: it needs the service configured, not
+    // available.
+    let auditor = "  Auditor:\n    Type: Rpdk::SCIM::User\n    Properties:\n      Connector: !Ref Directory\n      UserName: !Sub auditor@${PartnerAccountId}.partner.example.com\n      Title: !GetAtt PartnerService.ServiceName\nOutputs:\n";
+    let template = variant("auditor", &[("Outputs:\n", auditor)]);
+    let run = {
+        // The service stays Pending for six describes: longer than one invocation.
+        let _held = HeldServices::hold(6);
+        partner.deploy(&template, &[]).expect_ok("the deploy")
+    };
+    let dependencies: &[(&str, &[&str])] = &[
+        ("PartnerService", &["PartnerRole"]),
+        ("Ada", &["Directory"]),
+        ("Grace", &["Directory"]),
+        ("Operators", &["Directory", "Ada", "Grace"]),
+        ("Auditor", &["Directory", "PartnerService"]),
+    ];
+    for (resource, needs) in dependencies {
+        for need in *needs {
+            assert!(run.at(need, "CONFIGURATION_COMPLETE") < run.at(resource, "CREATE_IN_PROGRESS"), "{resource} starts after {need} is configured:\n{}", run.stdout);
+        }
+    }
+    let (service_started, service_configured, service_done) =
+        (run.at("PartnerService", "CREATE_IN_PROGRESS"), run.at("PartnerService", "CONFIGURATION_COMPLETE"), run.at("PartnerService", "CREATE_COMPLETE"));
+    for independent in ["Ada", "Grace", "Operators"] {
+        let done = run.at(independent, "CREATE_COMPLETE");
+        assert!(service_started < done && done < service_done, "{independent} completes while the service stabilizes:\n{}", run.stdout);
+    }
+    let auditor_started = run.at("Auditor", "CREATE_IN_PROGRESS");
+    assert!(service_configured < auditor_started && auditor_started < service_done, "the auditor starts before the service is available:\n{}", run.stdout);
+    assert!(run.at(&partner.stack, "CONFIGURATION_COMPLETE") < run.at(&partner.stack, "CREATE_COMPLETE"));
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn an_interrupted_deploy_resumes_without_a_second_resource() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("resume");
+    let services_before = service_ids().len();
+    let held = HeldServices::hold(8);
+    let account = format!("PartnerAccountId={}", partner.account);
+    let external = format!("PartnerExternalId={}", partner.external_id);
+    let mut first = cli()
+        .arg("deploy")
+        .arg(example())
+        .args(["--stack-name", &partner.stack, "--output", "json", "--parameter", &account, "--parameter", &external])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the CLI starts");
+    // Interrupted once the service exists and waits to become available.
+    let started = Instant::now();
+    let events = partner.state_dir().join("events.jsonl");
+    while !std::fs::read_to_string(&events).unwrap_or_default().lines().any(|l| l.contains("\"PartnerService\"") && l.contains("CONFIGURATION_COMPLETE")) {
+        assert!(started.elapsed() < Duration::from_secs(120), "the service never reached its checkpoint");
+        assert!(first.try_wait().expect("the CLI runs").is_none(), "the deploy ended before it could be interrupted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    first.kill().expect("the deploy is killed");
+    first.wait().expect("the deploy ends");
+    let interrupted = partner.state();
+    assert_eq!(interrupted["status"], "CREATE_IN_PROGRESS");
+    let service = &interrupted["resources"]["PartnerService"];
+    assert_eq!(service["status"], "CREATE_IN_PROGRESS");
+    assert!(service["operation"]["token"].is_string(), "the operation under way is recorded: {service}");
+    let service_id = service["physicalId"].as_str().expect("the service's id is recorded").to_owned();
+
+    let resumed = partner.deploy(&example(), &[]).expect_ok("the resumed deploy");
+    drop(held);
+    let resuming = &resumed.events[resumed.at("PartnerService", "CREATE_IN_PROGRESS")];
+    assert!(resuming["reason"].as_str().is_some_and(|r| r.contains("Resuming")), "{resuming}");
+    assert_eq!(physical(&resumed.events[resumed.at("PartnerService", "CREATE_COMPLETE")]), service_id, "the same service, resumed");
+    assert_eq!(resumed.summary["status"], "CREATE_COMPLETE");
+    assert_eq!(service_ids().len(), services_before + 1, "one service, not two");
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
+    let _serial = one_at_a_time();
+    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+        ("an unsupported function", &[("!GetAtt PartnerRole.Arn", "!ImportValue shared-role-arn")], &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::ImportValue"]),
+        ("a type with no handler", &[("Type: Rpdk::SCIM::Group", "Type: AWS::S3::Bucket")], &["Resources.Operators.Type", "AWS::S3::Bucket"]),
+        ("a cycle", &[("  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n", "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: PartnerService\n")], &["circular dependency", "PartnerRole", "PartnerService"]),
+        ("a bad GetAtt", &[("!GetAtt Ada.Id", "!GetAtt Ada.Email")], &["Resources.Operators.Properties.Members[0]", "Email"]),
+        ("an unknown Ref", &[("!Ref Directory\n      UserName: !Sub ada", "!Ref Directory2\n      UserName: !Sub ada")], &["Resources.Ada.Properties.Connector", "Directory2"]),
+        ("a secure SSM reference", &[("DisplayName: Ada Lovelace", "DisplayName: \"{{resolve:ssm-secure:/ada/name}}\"")], &["Resources.Ada.Properties.DisplayName", "SSM Secure reference is not supported in: [Rpdk::SCIM::User]"]),
+        ("a value outside AllowedValues", &[("Default: production", "Default: prod")], &["Parameters.Environment", "AllowedValues"]),
+    ];
+    for (class, replacements, expected) in cases {
+        let partner = Partner::new("refused");
+        let template = variant("refused", replacements);
+        let refused = partner.deploy(&template, &[]);
+        assert!(!refused.ok, "{class} is refused");
+        for text in *expected {
+            assert!(refused.stderr.contains(text), "{class}: the refusal names {text:?}:\n{}", refused.stderr);
+        }
+        assert!(refused.stderr.contains("nothing was created"), "{class}:\n{}", refused.stderr);
+        assert!(refused.events.is_empty() && !partner.state_dir().exists(), "{class}: no stack was begun");
+    }
+    let partner = Partner::new("refused");
+    let missing = Run::of(cli().arg("deploy").arg(example()).args(["--stack-name", &partner.stack]).output().expect("the CLI runs"));
+    assert!(!missing.ok && missing.stderr.contains("Parameters.PartnerAccountId") && missing.stderr.contains("--parameter PartnerAccountId=VALUE"), "a missing parameter:\n{}", missing.stderr);
+}
+
+/// The README's first command, as a newcomer runs it: `cargo rpdk deploy` of the example,
+/// starting a local stack of its own in the background (in a work directory of its own, so a
+/// developer's stacks are left alone), printing events and outputs.
+#[test]
+fn the_quick_start_deploys_the_example_on_a_local_stack_it_starts() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    let quick_start = readme.split("## Quick start").nth(1).and_then(|rest| rest.split("```sh\n").nth(1)).and_then(|block| block.split("```").next()).expect("a quick start block");
+    let command = quick_start.lines().find(|line| line.starts_with("cargo rpdk deploy ")).expect("the quick start deploys");
+    let stack = command.split("--stack-name ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a stack name");
+    let work_dir = std::env::temp_dir().join(unique("rpdk-quick-start"));
+    let in_own_stack = |command: &mut Command| {
+        command.current_dir(root()).env("RPDK_WORK_DIR", &work_dir).env_remove("RPDK_STACK_FILE");
+    };
+    let mut shell = Command::new("sh");
+    shell.args(["-c", command]);
+    in_own_stack(&mut shell);
+    let deployed = shell.output().expect("the quick start runs");
+    let stdout = String::from_utf8_lossy(&deployed.stdout).into_owned();
+    let mut delete = cli();
+    delete.args(["delete", "--stack-name", stack]);
+    in_own_stack(&mut delete);
+    let deleted = delete.output().expect("the CLI runs");
+    let mut stop = cli();
+    stop.arg("stop");
+    in_own_stack(&mut stop);
+    let stopped = stop.output().expect("the CLI runs");
+    assert!(deployed.status.success(), "the quick start failed:\n{stdout}\n{}", String::from_utf8_lossy(&deployed.stderr));
+    assert!(String::from_utf8_lossy(&deployed.stderr).contains("starting the local stack in the background"), "it started its own stack");
+    for resource in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace", "Operators"] {
+        assert!(stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {resource} "))), "{resource} is created:\n{stdout}");
+    }
+    assert!(stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {stack} "))), "the stack is created:\n{stdout}");
+    let outputs = stdout.split(&format!("Outputs of {stack}:")).nth(1).unwrap_or_else(|| panic!("no outputs:\n{stdout}"));
+    for output in ["RoleArn", "ServiceName", "Connector", "OperatorsGroupId"] {
+        assert!(outputs.contains(output), "{output} is printed:\n{outputs}");
+    }
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("The local stack is stopped"), "{}", String::from_utf8_lossy(&stopped.stdout));
+}
