@@ -314,6 +314,29 @@ fn a_failing_resource_rolls_back_everything_the_run_created() {
 }
 
 #[test]
+fn type_configurations_reach_the_handlers() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("governed");
+    let governance = std::env::temp_dir().join(format!("{}.json", unique("governance")));
+    std::fs::write(&governance, r#"{"AllowedPrincipalAccountIds": ["999999999999"]}"#).expect("the configuration is written");
+    let option = format!("Rpdk::EC2::PrivateLinkService={}", governance.display());
+    let account = format!("PartnerAccountId={}", partner.account);
+    let external = format!("PartnerExternalId={}", partner.external_id);
+    let output = cli()
+        .arg("deploy")
+        .arg(example())
+        .args(["--stack-name", &partner.stack, "--output", "json", "--parameter", &account, "--parameter", &external, "--type-config", &option])
+        .output()
+        .expect("the CLI runs");
+    let governed = Run::of(output);
+    assert!(!governed.ok, "{}", governed.stdout);
+    let refused = &governed.events[governed.at("PartnerService", "CREATE_FAILED")];
+    let expected = format!("belongs to account {}, which the type configuration's AllowedPrincipalAccountIds (999999999999) does not list", partner.account);
+    assert!(refused["reason"].as_str().is_some_and(|r| r.contains(&expected)), "{refused}");
+    assert_eq!(left_behind(&governed.events), Vec::<String>::new());
+}
+
+#[test]
 fn a_failed_update_puts_back_what_it_changed_in_place() {
     let _serial = one_at_a_time();
     let partner = Partner::new("revert");
@@ -436,7 +459,9 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
 #[test]
 fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
     let _serial = one_at_a_time();
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    /// A class of mistake: how the example is spoiled, and what the refusal must name.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
         ("an unsupported function", &[("!GetAtt PartnerRole.Arn", "!ImportValue shared-role-arn")], &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::ImportValue"]),
         ("a type with no handler", &[("Type: Rpdk::SCIM::Group", "Type: AWS::S3::Bucket")], &["Resources.Operators.Type", "AWS::S3::Bucket"]),
         ("a cycle", &[("  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n", "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: PartnerService\n")], &["circular dependency", "PartnerRole", "PartnerService"]),

@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_invalid_credentials() {
-        let error = sdk_config(None, "us-east-1").err().expect("refused");
+        let error = sdk_config(None, "us-east-1").expect_err("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidCredentials);
         assert!(error.message().starts_with("requestData.callerCredentials"));
     }

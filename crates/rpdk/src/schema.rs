@@ -160,11 +160,10 @@ pub fn hoist_definitions(mut root: Value) -> Value {
         }
     }
     visit(&mut root, &mut |schema| {
-        if let Some(Value::String(reference)) = schema.get_mut("$ref") {
-            if let Some(name) = reference.strip_prefix("#/$defs/") {
+        if let Some(Value::String(reference)) = schema.get_mut("$ref")
+            && let Some(name) = reference.strip_prefix("#/$defs/") {
                 *reference = format!("#/definitions/{name}");
             }
-        }
     });
     root
 }
@@ -240,15 +239,14 @@ pub fn enums_with_type(schema: &mut Value) {
     if let Some(value) = map.remove("const") {
         map.insert("enum".into(), json!([value]));
     }
-    if let Some(Value::Array(values)) = map.get("enum") {
-        if !map.contains_key("type") {
+    if let Some(Value::Array(values)) = map.get("enum")
+        && !map.contains_key("type") {
             let types: BTreeSet<&str> = values.iter().map(json_type).collect();
             if types.len() == 1 {
                 let only = types.into_iter().next().unwrap_or("string");
                 map.insert("type".into(), json!(only));
             }
         }
-    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -406,11 +404,10 @@ fn prune_definitions(root: &mut Value) {
     }
     if let Some(Value::Object(defs)) = root.get_mut("definitions") {
         defs.retain(|name, _| used.contains(name));
-        if defs.is_empty() {
-            if let Value::Object(map) = root {
+        if defs.is_empty()
+            && let Value::Object(map) = root {
                 map.remove("definitions");
             }
-        }
     }
 }
 
@@ -589,14 +586,13 @@ fn check(schema: &Value, metadata: &Metadata) -> Result<(), SchemaError> {
         }
     }
     for action in [Action::Create, Action::Read, Action::Update, Action::Delete, Action::List] {
-        if let Some(minutes) = metadata.handlers.get(action).timeout_in_minutes {
-            if !(2..=2160).contains(&minutes) {
+        if let Some(minutes) = metadata.handlers.get(action).timeout_in_minutes
+            && !(2..=2160).contains(&minutes) {
                 return Err(SchemaError(format!(
                     "handlers.{}.timeoutInMinutes is {minutes}: the registry accepts 2 to 2160",
                     action.handler_key()
                 )));
             }
-        }
     }
     let size = serde_json::to_vec(schema).map_or(0, |bytes| bytes.len());
     if size > MAX_SCHEMA_BYTES {

@@ -16,11 +16,10 @@ pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), Han
     if let Some(name) = &model.role_name {
         check_chars("RoleName", name, 1, 64, |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))?;
     }
-    if let Some(path) = &model.path {
-        if !path.starts_with('/') || !path.ends_with('/') || path.len() > 512 || !path.chars().all(|c| ('\x21'..='\x7e').contains(&c)) {
+    if let Some(path) = &model.path
+        && (!path.starts_with('/') || !path.ends_with('/') || path.len() > 512 || !path.chars().all(|c| ('\x21'..='\x7e').contains(&c))) {
             return Err(invalid(format!("Path: '{path}' must start and end with '/' and hold at most 512 printable ASCII characters, e.g. /partners/")));
         }
-    }
     let accounts = model.trusted_account_ids.as_deref().unwrap_or_default();
     for (index, id) in accounts.iter().enumerate() {
         if !is_account_id(id) {
@@ -35,11 +34,10 @@ pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), Han
         return Err(invalid("TrustedAccountIds, TrustedPrincipalArns: name at least one account or principal that may assume the role"));
     }
     check_chars("ExternalId", &model.external_id, 2, 1224, |c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))?;
-    if let Some(seconds) = model.max_session_duration {
-        if !(3600..=43200).contains(&seconds) {
+    if let Some(seconds) = model.max_session_duration
+        && !(3600..=43200).contains(&seconds) {
             return Err(invalid(format!("MaxSessionDuration: {seconds} is outside 3600 to 43200 seconds")));
         }
-    }
     if let Some(description) = &model.description {
         let iam_char = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
         if description.chars().count() > 1000 || !description.chars().all(iam_char) {
@@ -186,9 +184,12 @@ mod tests {
         desired(&valid(), Partition::Aws).expect("valid");
     }
 
+    /// A change that breaks one rule.
+    type Spoil = Box<dyn FnOnce(&mut CrossAccountRole)>;
+
     #[test]
     fn each_rule_names_its_field() {
-        let cases: Vec<(Box<dyn FnOnce(&mut CrossAccountRole)>, &str)> = vec![
+        let cases: Vec<(Spoil, &str)> = vec![
             (Box::new(|m| m.role_name = Some("x".repeat(65))), "RoleName:"),
             (Box::new(|m| m.role_name = Some("bad name".into())), "RoleName:"),
             (Box::new(|m| m.path = Some("partners".into())), "Path:"),

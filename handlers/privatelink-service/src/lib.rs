@@ -84,11 +84,10 @@ impl ResourceHandler for PrivateLinkServiceType {
     async fn update(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
         let desired = &req.model;
         validate::desired(desired, &req.type_configuration, req.partition)?;
-        if let Some(previous) = &req.previous_model {
-            if previous.load_balancer_type.unwrap_or_default() != desired.load_balancer_type.unwrap_or_default() {
+        if let Some(previous) = &req.previous_model
+            && previous.load_balancer_type.unwrap_or_default() != desired.load_balancer_type.unwrap_or_default() {
                 return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "LoadBalancerType is create-only: another kind of load balancer replaces the service").into());
             }
-        }
         let service_id = desired.service_id.clone().unwrap_or_default();
         let ec2 = Ec2::connect(req)?;
         let current = ec2.snapshot(&service_id).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &service_id))?;

@@ -86,11 +86,10 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
         ));
     }
 
-    if let Some(name) = &model.private_dns_name {
-        if !is_dns_name(name) {
+    if let Some(name) = &model.private_dns_name
+        && !is_dns_name(name) {
             return Err(invalid(format!("PrivateDnsName: '{name}' is not a DNS name such as api.example.com (at most 255 characters)")));
         }
-    }
     let types = model.supported_ip_address_types.as_deref().unwrap_or_default();
     if model.supported_ip_address_types.is_some() && types.is_empty() {
         return Err(invalid("SupportedIpAddressTypes: name ipv4, ipv6 or both, or leave it out for ipv4"));

@@ -106,6 +106,8 @@ pub fn run(options: &Options) -> Result<()> {
     if options.dry_run {
         return print_plan(options, &template, &bindings);
     }
+    let _held = store.lock()?;
+    let existing = store.load()?;
     let stack = Stack::shared(&project)?;
     let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
     let secrets: Vec<String> = no_echo.iter().filter_map(|name| bindings.parameters.get(*name)).flat_map(|value| match value {
@@ -134,7 +136,11 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let types = served_types(&project)?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
-    let Some(state) = store.load()? else { bail!("there is no stack {} here (`.rpdk/stacks/`)", options.stack_name) };
+    if store.load()?.is_none() {
+        bail!("there is no stack {} here (`.rpdk/stacks/`)", options.stack_name);
+    }
+    let _held = store.lock()?;
+    let Some(state) = store.load()? else { bail!("stack {} was deleted meanwhile", options.stack_name) };
     let stack = Stack::shared(&project)?;
     if state.local_stack != stack.generation {
         store.remove_state()?;

@@ -104,6 +104,18 @@ impl Store {
         Ok(Self { dir: work_dir.join("stacks").join(stack_name) })
     }
 
+    /// Holds the stack for one command: a second deploy or delete of it waits for nothing and
+    /// is refused. The operating system releases the lock when the holder ends, however it ends.
+    pub fn lock(&self) -> Result<std::fs::File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let file = std::fs::File::create(self.dir.join("lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!("another deploy or delete of this stack is running; let it end first"),
+            Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
+        }
+    }
+
     fn state_file(&self) -> PathBuf {
         self.dir.join("state.json")
     }

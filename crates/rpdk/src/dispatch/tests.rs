@@ -89,11 +89,10 @@ impl ResourceHandler for Notes {
         if note.name == "panic" {
             panic!("boom");
         }
-        if let (Some(max), Some(count)) = (req.type_configuration.max_count, note.count) {
-            if count > max {
+        if let (Some(max), Some(count)) = (req.type_configuration.max_count, note.count)
+            && count > max {
                 return Err(HandlerError::invalid_request(format!("Count: {count} is above the configured {max}")).into());
             }
-        }
         session
             .call("put", || async {
                 let mut store = self.store.lock().expect("lock");
