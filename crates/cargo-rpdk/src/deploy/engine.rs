@@ -22,6 +22,29 @@ use super::template::{Template, TypeInfo, dynamic_references};
 use crate::invoke::{Call, drive, new_token};
 use crate::stack::Stack;
 
+/// What the engine needs of the local stack: handler operations, followed to their end, and
+/// the values dynamic references name.
+pub trait Backend: Sync {
+    /// Runs one handler operation, IN_PROGRESS followed, `on_event` seeing every event.
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value>;
+    fn ssm_parameter(&self, key: &str) -> Result<String>;
+    fn secret_string(&self, secret_id: &str, stage: Option<&str>, version_id: Option<&str>) -> Result<String>;
+}
+
+impl Backend for Stack {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+        drive(self, call, on_event)
+    }
+
+    fn ssm_parameter(&self, key: &str) -> Result<String> {
+        self.admin().ssm_parameter(key)
+    }
+
+    fn secret_string(&self, secret_id: &str, stage: Option<&str>, version_id: Option<&str>) -> Result<String> {
+        self.admin().secret_string(secret_id, stage, version_id)
+    }
+}
+
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
 const RETRIABLE: &[&str] = &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
 /// Attempts of one job, the first included.
@@ -150,7 +173,7 @@ impl Resources for StateResources<'_> {
 }
 
 pub struct Engine<'a> {
-    pub stack: &'a Stack,
+    pub backend: &'a dyn Backend,
     pub types: &'a BTreeMap<String, ServedType>,
     /// Type configurations by type name (`--type-config`), never stored.
     pub configurations: &'a BTreeMap<String, Value>,
@@ -168,8 +191,8 @@ pub struct Engine<'a> {
 
 impl<'a> Engine<'a> {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(stack: &'a Stack, types: &'a BTreeMap<String, ServedType>, configurations: &'a BTreeMap<String, Value>, store: &'a Store, printer: &'a Printer, state: StackState, secrets: Vec<String>, resuming: bool) -> Self {
-        Self { stack, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new() }
+    pub fn new(backend: &'a dyn Backend, types: &'a BTreeMap<String, ServedType>, configurations: &'a BTreeMap<String, Value>, store: &'a Store, printer: &'a Printer, state: StackState, secrets: Vec<String>, resuming: bool) -> Self {
+        Self { backend, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new() }
     }
 
     /// Creates or updates the stack to match the template; rolls back on failure.
@@ -292,21 +315,28 @@ impl<'a> Engine<'a> {
         let keys: BTreeSet<String> = jobs.iter().map(Job::key).collect();
         let mut pending: Vec<Job> = jobs.into_iter().map(|job| Job { waits_for: job.waits_for.intersection(&keys).cloned().collect(), ..job }).collect();
         let all = pending.len();
-        let stack = self.stack;
+        let backend = self.backend;
         let (sender, receiver) = mpsc::channel::<Message>();
-        let mut running: BTreeMap<String, (Job, Instant)> = BTreeMap::new();
+        // Each running job, when it last heard from its handler, and whether it started
+        // before everything it needs had completed (what makes a retriable failure worth a retry).
+        let mut running: BTreeMap<String, (Job, Instant, bool)> = BTreeMap::new();
         let mut configured = BTreeSet::new();
         let mut completed = BTreeSet::new();
         let mut failures: Vec<(String, String)> = Vec::new();
         let mut stack_configured = false;
         std::thread::scope(|scope| -> Result<()> {
             loop {
-                if failures.is_empty() {
+                // Jobs with nothing to do complete at once and may free others: start until
+                // nothing more is ready.
+                while failures.is_empty() {
                     let (ready, waiting): (Vec<Job>, Vec<Job>) = pending.drain(..).partition(|job| {
                         let met = if job.after_completion || job.kind != Kind::Apply { &completed } else { &configured };
                         job.waits_for.iter().all(|key| met.contains(key))
                     });
                     pending = waiting;
+                    if ready.is_empty() {
+                        break;
+                    }
                     for job in ready {
                         if !failures.is_empty() {
                             pending.push(job);
@@ -324,10 +354,11 @@ impl<'a> Engine<'a> {
                                 let thread_key = key.clone();
                                 let attempt = job.attempts;
                                 scope.spawn(move || {
-                                    let outcome = drive(stack, *call, &mut |event| Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?));
+                                    let outcome = backend.operate(*call, &mut |event| Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?));
                                     let _ = sender.send(Message::Ended(thread_key, attempt, outcome.err().map(|error| format!("{error:#}"))));
                                 });
-                                running.insert(key, (job, Instant::now()));
+                                let early = !job.waits_for.is_subset(&completed);
+                                running.insert(key, (job, Instant::now(), early));
                             }
                         }
                     }
@@ -348,7 +379,7 @@ impl<'a> Engine<'a> {
                 let message = match receiver.recv_timeout(Duration::from_secs(1)) {
                     Ok(message) => message,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let waits: Vec<String> = running.iter().map(|(key, (_, since))| format!("{key} {} s", since.elapsed().as_secs())).collect();
+                        let waits: Vec<String> = running.iter().map(|(key, (_, since, _))| format!("{key} {} s", since.elapsed().as_secs())).collect();
                         self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
                         continue;
                     }
@@ -356,11 +387,10 @@ impl<'a> Engine<'a> {
                 };
                 match message {
                     Message::Event(key, event) => {
-                        let Some((job, since)) = running.get_mut(&key) else { continue };
+                        let Some((job, since, early)) = running.get_mut(&key) else { continue };
                         *since = Instant::now();
-                        let job = job.clone();
-                        let waits_on_unfinished = !job.waits_for.is_subset(&completed);
-                        match self.progress(&job, &event, plan, waits_on_unfinished)? {
+                        let (job, early) = (job.clone(), *early);
+                        match self.progress(&job, &event, plan, early)? {
                             Progress::Waiting => {}
                             Progress::Configured => {
                                 configured.insert(key);
@@ -378,10 +408,10 @@ impl<'a> Engine<'a> {
                     }
                     Message::Ended(key, attempt, error) => {
                         // A retried job's first thread ends after its second has started.
-                        if running.get(&key).is_none_or(|(job, _)| job.attempts != attempt) {
+                        if running.get(&key).is_none_or(|(job, _, _)| job.attempts != attempt) {
                             continue;
                         }
-                        let Some((job, _)) = running.remove(&key) else { continue };
+                        let Some((job, _, _)) = running.remove(&key) else { continue };
                         if let Some(error) = error {
                             let reason = format!("the handler could not be invoked: {error}");
                             self.finish_failed(&job, &reason)?;
@@ -583,7 +613,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Records one handler event of a job; answers what it means for the schedule.
-    fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, waits_on_unfinished: bool) -> Result<Progress> {
+    /// `early`: the job started before everything it needs had completed.
+    fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, early: bool) -> Result<Progress> {
         let name = &job.logical_id;
         let previous = job.kind == (Kind::Delete { previous: true });
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
@@ -653,7 +684,7 @@ impl<'a> Engine<'a> {
                     return Ok(Progress::Completed);
                 }
                 let reason = format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})");
-                if job.kind == Kind::Apply && waits_on_unfinished && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS {
+                if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS {
                     let physical = resource.physical_id.clone();
                     self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;
                     if let Some(target) = self.state.resources.get_mut(name) {
@@ -731,9 +762,8 @@ impl<'a> Engine<'a> {
                     if let Some(refusal) = reference.refusal(type_name) {
                         return Err(refusal);
                     }
-                    let admin = self.stack.admin();
                     let resolved = if reference.service == "ssm" {
-                        admin.ssm_parameter(&reference.key)
+                        self.backend.ssm_parameter(&reference.key)
                     } else {
                         // An ARN holds colons of its own: its first seven parts are the secret id.
                         let parts: Vec<&str> = reference.key.split(':').collect();
@@ -743,7 +773,7 @@ impl<'a> Engine<'a> {
                         if field(0).is_some_and(|part| part != "SecretString") {
                             return Err(format!("{}: only SecretString can be referenced", reference.text));
                         }
-                        admin.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(|secret| {
+                        self.backend.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(|secret| {
                             self.secrets.push(secret.clone());
                             match field(1) {
                                 None => Ok(secret),
@@ -819,3 +849,6 @@ pub fn now() -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
