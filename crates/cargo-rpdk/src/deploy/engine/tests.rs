@@ -83,8 +83,9 @@ impl Backend for Handlers {
     }
 }
 
-/// Deploys the template with `handlers`; answers the outcome and the events as `Name STATUS`.
-fn deploy(handlers: &Handlers) -> (Result<()>, Vec<String>, StackState) {
+/// Deploys the template with `handlers` onto `state` (a new stack when `None`); answers the
+/// outcome, the events as `Name STATUS`, and the state after.
+fn deploy(handlers: &Handlers, state: Option<StackState>) -> (Result<()>, Vec<String>, StackState) {
     let info = TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], ..TypeInfo::default() };
     let types: BTreeMap<String, ServedType> =
         ["Test::Base", "Test::Dependent"].into_iter().map(|name| (name.to_owned(), ServedType { info: info.clone(), function: "test".to_owned() })).collect();
@@ -101,7 +102,10 @@ fn deploy(handlers: &Handlers) -> (Result<()>, Vec<String>, StackState) {
     let bindings = Bindings::new(&template, &BTreeMap::new(), &identity).expect("bound");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let store = Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), "retries").expect("a store");
-    let state = StackState { stack_name: identity.name.clone(), stack_id: identity.id.clone(), run: "run-1".to_owned(), ..StackState::default() };
+    let state = state.map_or_else(
+        || StackState { stack_name: identity.name.clone(), stack_id: identity.id.clone(), run: "run-1".to_owned(), ..StackState::default() },
+        |state| StackState { run: "run-2".to_owned(), ..state },
+    );
     let (configurations, printer) = (BTreeMap::new(), Printer::new(true));
     let mut engine = Engine::new(handlers, &types, &configurations, &store, &printer, state, Vec::new(), false);
     let outcome = engine.deploy(&template, &bindings);
@@ -116,7 +120,7 @@ fn position(events: &[String], event: &str) -> usize {
 #[test]
 fn a_dependent_failing_retriably_while_its_base_stabilizes_is_retried_after() {
     let handlers = Handlers::new(false);
-    let (outcome, events, state) = deploy(&handlers);
+    let (outcome, events, state) = deploy(&handlers, None);
     outcome.expect("the deploy succeeds on the retry");
     assert_eq!(*handlers.calls.lock().expect("calls"), ["Base CREATE", "Dependent CREATE", "Dependent CREATE"]);
     let base_done = position(&events, "Base CREATE_COMPLETE");
@@ -130,11 +134,23 @@ fn a_dependent_failing_retriably_while_its_base_stabilizes_is_retried_after() {
 #[test]
 fn a_retriable_failure_once_everything_it_needs_is_complete_fails_and_rolls_back() {
     let handlers = Handlers::new(true);
-    let (outcome, events, state) = deploy(&handlers);
+    let (outcome, events, state) = deploy(&handlers, None);
     let error = outcome.expect_err("the deploy fails").to_string();
     assert!(error.contains("Dependent failed") && error.contains("ResourceConflict"), "{error}");
     assert_eq!(*handlers.calls.lock().expect("calls"), ["Base CREATE", "Dependent CREATE", "Dependent CREATE", "Base DELETE"]);
     assert!(position(&events, "Dependent CREATE_FAILED") < position(&events, "Base DELETE_COMPLETE"));
     assert_eq!(events.last().map(String::as_str), Some("retries ROLLBACK_COMPLETE"));
     assert!(state.resources.is_empty(), "{:?}", state.resources);
+}
+
+#[test]
+fn an_unchanged_stack_is_left_alone() {
+    let handlers = Handlers::new(false);
+    let (outcome, _, state) = deploy(&handlers, None);
+    outcome.expect("the first deploy");
+    let calls = handlers.calls.lock().expect("calls").len();
+    let (outcome, events, _) = deploy(&handlers, Some(state));
+    outcome.expect("the second deploy");
+    assert_eq!(handlers.calls.lock().expect("calls").len(), calls, "no handler is called");
+    assert_eq!(events, ["retries UPDATE_IN_PROGRESS", "retries CONFIGURATION_COMPLETE", "retries UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "retries UPDATE_COMPLETE"]);
 }
