@@ -79,14 +79,31 @@ pub fn credentials_without(stem: &str, leave_out: &str) -> Value {
     })
 }
 
-/// moto's state manager: `times` describes of a new `model` see its intermediate state, or
-/// (`None`) every transition is immediate again.
-pub fn hold_transitions(model: &str, times: Option<u32>) {
+/// The state-manager model of endpoint services (contract-tests/moto_ext/endpoint_services.py).
+pub const SERVICE_MODEL: &str = "ec2::vpc_endpoint_service_configuration";
+
+/// moto's state manager holding each new `model` in its intermediate state for `times`
+/// describes; every transition is immediate again when this is dropped, however the test ends.
+pub struct HeldTransitions {
+    model: String,
+}
+
+impl HeldTransitions {
+    /// Starts holding.
+    pub fn hold(model: &str, times: u32) -> Self {
+        set_transition(model, json!({"progression": "manual", "times": times}));
+        Self { model: model.to_owned() }
+    }
+}
+
+impl Drop for HeldTransitions {
+    fn drop(&mut self) {
+        set_transition(&self.model, json!({"progression": "immediate"}));
+    }
+}
+
+fn set_transition(model: &str, transition: Value) {
     let moto = std::env::var("RPDK_MOTO_URL").expect("RPDK_MOTO_URL is unset: run through `cargo rpdk test`");
-    let transition = match times {
-        Some(times) => json!({"progression": "manual", "times": times}),
-        None => json!({"progression": "immediate"}),
-    };
     ureq::post(format!("{moto}/moto-api/state-manager/set-transition"))
         .send_json(json!({"model_name": model, "transition": transition}))
         .expect("moto's state manager answers");

@@ -5,7 +5,7 @@
 
 use aws_sdk_iam::Client;
 use contract_tests::custom_resource::Function;
-use contract_tests::{Handler, fixture, hold_transitions, token, unique};
+use contract_tests::{Handler, HeldTransitions, SERVICE_MODEL, fixture, token, unique};
 use rpdk::custom_resource::INVENTED_ID_PREFIX;
 use serde_json::{Value, json};
 
@@ -118,17 +118,6 @@ fn deleting_a_role_that_is_already_gone_succeeds() {
     assert_eq!((deleted.status(), deleted.physical_id()), ("SUCCESS", name), "{}", deleted.response);
 }
 
-/// Holds new endpoint services pending until dropped.
-struct HeldServices;
-
-const SERVICE_MODEL: &str = "ec2::vpc_endpoint_service_configuration";
-
-impl Drop for HeldServices {
-    fn drop(&mut self) {
-        hold_transitions(SERVICE_MODEL, None);
-    }
-}
-
 #[test]
 fn a_service_out_of_time_fails_with_its_id_and_the_rollback_deletes_it() {
     let function = Function::new("privatelink-service", "Custom::PrivateLinkService");
@@ -137,8 +126,7 @@ fn a_service_out_of_time_fails_with_its_id_and_the_rollback_deletes_it() {
         "AcceptanceRequired": true,
         "ServiceTimeout": 20,
     });
-    let held = HeldServices;
-    hold_transitions(SERVICE_MODEL, Some(1000));
+    let held = HeldTransitions::hold(SERVICE_MODEL, 1000);
     let failed = function.send("Create", "PartnerService", None, &properties, None);
     drop(held);
     assert_eq!(failed.status(), "FAILED", "{}", failed.response);

@@ -8,13 +8,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use contract_tests::{hold_transitions, token, unique};
+use contract_tests::{HeldTransitions, SERVICE_MODEL, token, unique};
 use serde_json::Value;
 
 /// Deploys share moto's transition settings and the SCIM provider: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-/// The state-manager model of endpoint services (contract-tests/moto_ext/endpoint_services.py).
-const SERVICE_MODEL: &str = "ec2::vpc_endpoint_service_configuration";
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
@@ -190,22 +188,6 @@ fn left_behind(events: &[Value]) -> Vec<String> {
 
 fn physical(event: &Value) -> String {
     event["physicalId"].as_str().unwrap_or_else(|| panic!("no physical id in {event}")).to_owned()
-}
-
-/// Restores moto's immediate endpoint service transitions however a test ends.
-struct HeldServices;
-
-impl HeldServices {
-    fn hold(describes: u32) -> Self {
-        hold_transitions(SERVICE_MODEL, Some(describes));
-        Self
-    }
-}
-
-impl Drop for HeldServices {
-    fn drop(&mut self) {
-        hold_transitions(SERVICE_MODEL, None);
-    }
 }
 
 #[test]
@@ -386,7 +368,7 @@ fn dependents_start_once_configured_and_independent_resources_run_in_parallel() 
     let template = variant("auditor", &[("Outputs:\n", auditor)]);
     let run = {
         // The service stays Pending for six describes: longer than one invocation.
-        let _held = HeldServices::hold(6);
+        let _held = HeldTransitions::hold(SERVICE_MODEL, 6);
         partner.deploy(&template, &[]).expect_ok("the deploy")
     };
     let dependencies: &[(&str, &[&str])] = &[
@@ -418,7 +400,7 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
     let _serial = one_at_a_time();
     let partner = Partner::new("resume");
     let services_before = service_ids().len();
-    let held = HeldServices::hold(8);
+    let held = HeldTransitions::hold(SERVICE_MODEL, 8);
     let account = format!("PartnerAccountId={}", partner.account);
     let external = format!("PartnerExternalId={}", partner.external_id);
     let mut first = cli()

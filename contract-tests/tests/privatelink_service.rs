@@ -3,13 +3,11 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Filter;
-use contract_tests::{Handler, assert_model, fixture, hold_transitions, recorded_actions, token};
+use contract_tests::{Handler, HeldTransitions, SERVICE_MODEL, assert_model, fixture, recorded_actions, token};
 use serde_json::{Value, json};
 
 const TYPE: &str = "Rpdk::EC2::PrivateLinkService";
 const UNORDERED: &[&str] = &["LoadBalancerArns", "AllowedPrincipals", "ConnectionNotifications", "SupportedIpAddressTypes", "Tags"];
-/// The state-manager model of endpoint services (contract-tests/moto_ext/endpoint_services.py).
-const SERVICE_MODEL: &str = "ec2::vpc_endpoint_service_configuration";
 
 fn handler() -> Handler {
     Handler::new("privatelink-service", TYPE)
@@ -174,23 +172,13 @@ fn governance_refuses_one_rule_at_a_time_before_any_ec2_call() {
     delete(&handler(), &service_id(&permitted));
 }
 
-/// Restores immediate transitions even when the test fails half-way.
-struct HeldTransitions;
-
-impl Drop for HeldTransitions {
-    fn drop(&mut self) {
-        hold_transitions(SERVICE_MODEL, None);
-    }
-}
-
 /// A service held `Pending` outlasts one invocation: CREATE answers IN_PROGRESS and the next
 /// invocation resumes from the callback context without a second create call.
 #[test]
 fn a_pending_service_resumes_without_a_second_create() {
     let handler = handler();
     let operation = token();
-    let _restore = HeldTransitions;
-    hold_transitions(SERVICE_MODEL, Some(6));
+    let _held = HeldTransitions::hold(SERVICE_MODEL, 6);
     let mut request = handler.request("CREATE", &operation, json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")]}), None);
     let first = handler.invoke(&request);
     assert_eq!(first["status"], "IN_PROGRESS", "{first}");
