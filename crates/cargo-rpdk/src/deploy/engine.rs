@@ -45,6 +45,10 @@ impl Backend for Stack {
     }
 }
 
+/// Joins a logical ID and a physical ID into the state's key of a replaced resource still to be
+/// deleted; no logical ID holds it.
+const REPLACED: &str = "#replaced:";
+
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
 const RETRIABLE: &[&str] = &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
 /// Attempts of one job, the first included.
@@ -510,6 +514,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let stale_replacement = previous.as_ref().and_then(|p| p.previous.as_deref().filter(|old| old.physical_id != p.physical_id).cloned());
         let entry = ResourceState {
             type_name: resource.type_name.clone(),
             status: status.clone(),
@@ -526,6 +531,12 @@ impl<'a> Engine<'a> {
             }),
         };
         let physical = entry.physical_id.clone();
+        if let Some(replaced) = stale_replacement {
+            // Replaced in an earlier run and not yet deleted: it keeps its own place in the
+            // state so a later cleanup or delete still removes it.
+            let key = format!("{name}{REPLACED}{}", replaced.physical_id.as_deref().unwrap_or_default());
+            self.state.resources.insert(key, replaced);
+        }
         self.state.resources.insert(name.clone(), entry);
         self.emit(name, &resource.type_name, physical, &status, reason)?;
         let mut call = self.call(name, &resource.type_name, action, Some(model), previous_properties);
@@ -822,7 +833,7 @@ impl<'a> Engine<'a> {
         self.save()?;
         let event = StackEvent {
             timestamp: now(),
-            logical_id: logical_id.to_owned(),
+            logical_id: logical_id.split(REPLACED).next().unwrap_or(logical_id).to_owned(),
             physical_id,
             type_name: type_name.to_owned(),
             status: status.to_owned(),

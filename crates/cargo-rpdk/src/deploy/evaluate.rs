@@ -46,9 +46,8 @@ impl Bindings {
                 problems.push(Problem::new(at, format!("no value: pass --parameter {name}=VALUE, or give it a Default")));
                 continue;
             };
-            if !parameter.allowed_values.is_empty() && !parameter.allowed_values.contains(text) {
-                let shown = if parameter.no_echo { "the value given".to_owned() } else { format!("'{text}'") };
-                problems.push(Problem::new(at, format!("{shown} is not one of the AllowedValues {}", parameter.allowed_values.join(", "))));
+            if let Some(violation) = parameter.violation(text) {
+                problems.push(Problem::new(at, violation));
                 continue;
             }
             let value = match parameter.kind {
@@ -334,6 +333,52 @@ Resources:
         let problems: Vec<String> = Bindings::new(&template, &given, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
         assert!(problems.contains(&"--parameter Nope: the template has no such parameter".to_owned()), "{problems:?}");
         assert!(problems.contains(&"Parameters.Env: 'staging' is not one of the AllowedValues prod, dev".to_owned()), "{problems:?}");
+    }
+
+    const CONSTRAINED: &str = r#"
+Parameters:
+  Account:
+    Type: String
+    AllowedPattern: "[0-9]{12}"
+    ConstraintDescription: a 12-digit AWS account ID
+  Name:
+    Type: String
+    MinLength: 3
+    MaxLength: 5
+  Port:
+    Type: Number
+    MinValue: 1
+    MaxValue: 65535
+  Zones:
+    Type: CommaDelimitedList
+    AllowedValues: [a, b]
+  Secret:
+    Type: String
+    NoEcho: true
+    AllowedPattern: "x+"
+Resources:
+  A:
+    Type: Rpdk::IAM::CrossAccountRole
+"#;
+
+    #[test]
+    fn parameter_constraints_hold_for_the_whole_value_and_each_item() {
+        let template = template(CONSTRAINED);
+        let values = |pairs: [(&str, &str); 5]| pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<BTreeMap<_, _>>();
+        let good = values([("Account", "111122223333"), ("Name", "abc"), ("Port", "443"), ("Zones", "a, b"), ("Secret", "xxx")]);
+        Bindings::new(&template, &good, &stack()).expect("allowed values bind");
+        let bad = values([("Account", "1111222233334444"), ("Name", "ab"), ("Port", "70000"), ("Zones", "a, c"), ("Secret", "xyz")]);
+        let problems: Vec<String> = Bindings::new(&template, &bad, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "Parameters.Account: '1111222233334444' does not match the AllowedPattern [0-9]{12}: a 12-digit AWS account ID",
+                "Parameters.Name: 'ab' is 2 characters; MinLength 3, MaxLength 5",
+                "Parameters.Port: '70000' is outside MinValue 1, MaxValue 65535",
+                "Parameters.Secret: the value given does not match the AllowedPattern x+",
+                "Parameters.Zones: 'c' is not one of the AllowedValues a, b",
+            ]
+        );
     }
 
     #[test]

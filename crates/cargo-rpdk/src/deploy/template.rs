@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::evaluate::scalar_text;
+
 /// Intrinsic functions the engine evaluates.
 pub const SUPPORTED_FUNCTIONS: &[&str] = &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
 /// Pseudo parameters and what `!Ref` gives for them.
@@ -132,16 +134,66 @@ impl TypeInfo {
 }
 
 /// A template parameter.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Parameter {
     pub kind: ParameterKind,
     pub default: Option<String>,
     pub allowed_values: Vec<String>,
+    /// `AllowedPattern`, anchored: it must match the whole value (each item of a list).
+    pub allowed_pattern: Option<(String, regex::Regex)>,
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+    pub constraint_description: Option<String>,
     pub no_echo: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a parameter may say of itself.
+const PARAMETER_ATTRIBUTES: &[&str] =
+    &["Type", "Default", "Description", "NoEcho", "AllowedValues", "AllowedPattern", "MinLength", "MaxLength", "MinValue", "MaxValue", "ConstraintDescription"];
+
+impl Parameter {
+    /// Why `text` is not a value this parameter allows, if it is not: CloudFormation's checks,
+    /// item by item for a list. The `ConstraintDescription`, when given, is the reason.
+    pub fn violation(&self, text: &str) -> Option<String> {
+        let shown = |value: &str| if self.no_echo { "the value given".to_owned() } else { format!("'{value}'") };
+        let items: Vec<&str> = match self.kind {
+            ParameterKind::CommaDelimitedList => text.split(',').map(str::trim).collect(),
+            _ => vec![text],
+        };
+        let broken = items.iter().find_map(|item| {
+            if !self.allowed_values.is_empty() && !self.allowed_values.iter().any(|allowed| allowed == item) {
+                return Some(format!("{} is not one of the AllowedValues {}", shown(item), self.allowed_values.join(", ")));
+            }
+            if let Some((pattern, regex)) = &self.allowed_pattern
+                && !regex.is_match(item)
+            {
+                return Some(format!("{} does not match the AllowedPattern {pattern}", shown(item)));
+            }
+            let length = item.chars().count();
+            if self.min_length.is_some_and(|min| length < min) || self.max_length.is_some_and(|max| length > max) {
+                let bound = |b: Option<usize>| b.map_or("-".to_owned(), |b| b.to_string());
+                return Some(format!("{} is {length} characters; MinLength {}, MaxLength {}", shown(item), bound(self.min_length), bound(self.max_length)));
+            }
+            None
+        });
+        let broken = broken.or_else(|| {
+            let number = (self.kind == ParameterKind::Number).then(|| text.trim().parse::<f64>().ok()).flatten()?;
+            let outside = self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max);
+            let bound = |b: Option<f64>| b.map_or("-".to_owned(), |b| b.to_string());
+            outside.then(|| format!("{} is outside MinValue {}, MaxValue {}", shown(text), bound(self.min_value), bound(self.max_value)))
+        })?;
+        Some(match &self.constraint_description {
+            Some(description) => format!("{broken}: {description}"),
+            None => broken,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ParameterKind {
+    #[default]
     String,
     Number,
     CommaDelimitedList,
@@ -194,7 +246,14 @@ impl Template {
         let section = |name: &str, problems: &mut Vec<Problem>| -> Map<String, Value> {
             match root.get(name) {
                 None => Map::new(),
-                Some(Value::Object(map)) => map.clone(),
+                Some(Value::Object(map)) => {
+                    // As CloudFormation requires; the state also relies on it to keep a
+                    // replaced resource under a key no logical ID can take.
+                    for key in map.keys().filter(|key| name != "Conditions" && (key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()))) {
+                        problems.push(Problem::new(format!("{name}.{key}"), "a logical ID holds only letters and digits (A-Za-z0-9); rename it"));
+                    }
+                    map.clone()
+                }
                 Some(_) => {
                     problems.push(Problem::new(name, "must be a mapping of logical names"));
                     Map::new()
@@ -359,9 +418,46 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
     };
-    let allowed_values = spec.get("AllowedValues").and_then(Value::as_array).into_iter().flatten().filter_map(text).collect();
-    let no_echo = matches!(spec.get("NoEcho"), Some(Value::Bool(true))) || spec.get("NoEcho").and_then(Value::as_str) == Some("true");
-    Ok(Parameter { kind, default: spec.get("Default").and_then(text), allowed_values, no_echo })
+    if let Some(key) = spec.as_object().into_iter().flat_map(|o| o.keys()).find(|key| !PARAMETER_ATTRIBUTES.contains(&key.as_str())) {
+        return Err(Problem::new(format!("{at}.{key}"), format!("not a parameter attribute; a parameter has {}", PARAMETER_ATTRIBUTES.join(", "))));
+    }
+    let for_kinds = |key: &str, kinds: &[ParameterKind], what: &str| match spec.get(key) {
+        Some(_) if !kinds.contains(&kind) => Err(Problem::new(format!("{at}.{key}"), format!("applies to {what} parameters only"))),
+        _ => Ok(spec.get(key)),
+    };
+    let textual = [ParameterKind::String, ParameterKind::CommaDelimitedList];
+    let whole = |key: &str| -> Result<Option<usize>, Problem> {
+        for_kinds(key, &textual, "String and CommaDelimitedList")?
+            .map(|value| text(value).and_then(|t| t.parse().ok()).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a whole number from 0")))
+            .transpose()
+    };
+    let number = |key: &str| -> Result<Option<f64>, Problem> {
+        for_kinds(key, &[ParameterKind::Number], "Number")?
+            .map(|value| text(value).and_then(|t| t.parse().ok()).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a number")))
+            .transpose()
+    };
+    let allowed_pattern = match for_kinds("AllowedPattern", &textual, "String and CommaDelimitedList")? {
+        None => None,
+        Some(Value::String(pattern)) => {
+            let anchored = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+                Problem::new(format!("{at}.AllowedPattern"), format!("not a pattern the engine reads (no look-around or back-references): {error}"))
+            })?;
+            Some((pattern.clone(), anchored))
+        }
+        Some(_) => return Err(Problem::new(format!("{at}.AllowedPattern"), "must be a string")),
+    };
+    Ok(Parameter {
+        kind,
+        default: spec.get("Default").and_then(text),
+        allowed_values: spec.get("AllowedValues").and_then(Value::as_array).into_iter().flatten().filter_map(text).collect(),
+        allowed_pattern,
+        min_length: whole("MinLength")?,
+        max_length: whole("MaxLength")?,
+        min_value: number("MinValue")?,
+        max_value: number("MaxValue")?,
+        constraint_description: spec.get("ConstraintDescription").and_then(text),
+        no_echo: matches!(spec.get("NoEcho"), Some(Value::Bool(true))) || spec.get("NoEcho").and_then(Value::as_str) == Some("true"),
+    })
 }
 
 fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Resource, Vec<Problem>) {
@@ -431,6 +527,11 @@ pub fn single_function(map: &Map<String, Value>) -> Option<(&str, &Value)> {
     (key == "Ref" || key == "Condition" || key.starts_with("Fn::")).then_some((key.as_str(), argument))
 }
 
+/// Whether `value` is a function call, whose value is known only when the stack deploys.
+fn is_function(value: &Value) -> bool {
+    value.as_object().and_then(single_function).is_some()
+}
+
 fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>, found: &mut Vec<(String, Reference)>) {
     let mut bad = |shape: &str| problems.push(Problem::new(at, format!("{key} takes {shape}")));
     match key {
@@ -479,14 +580,33 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
                 Err(message) => problems.push(Problem::new(at, message)),
             }
         }
+        // What is written out is checked here; what functions produce, when the stack deploys.
         "Fn::Join" => match argument.as_array().map(Vec::as_slice) {
-            Some([Value::String(_), list]) => visit(list, &format!("{at}[1]"), in_condition, problems, found),
+            Some([Value::String(_), list]) => {
+                visit(list, &format!("{at}[1]"), in_condition, problems, found);
+                let joinable = |item: &Value| is_function(item) || matches!(item, Value::String(_) | Value::Number(_) | Value::Bool(_));
+                if !is_function(list) && !list.as_array().is_some_and(|items| items.iter().all(joinable)) {
+                    problems.push(Problem::new(format!("{at}[1]"), "Fn::Join joins a list of strings, numbers or functions"));
+                }
+            }
             _ => bad("[delimiter, [values]]"),
         },
         "Fn::Select" => match argument.as_array().map(Vec::as_slice) {
             Some([index, list]) => {
                 visit(index, &format!("{at}[0]"), in_condition, problems, found);
                 visit(list, &format!("{at}[1]"), in_condition, problems, found);
+                let written_index = (!is_function(index)).then(|| scalar_text(index).and_then(|text| text.parse::<usize>().ok()));
+                if written_index == Some(None) {
+                    problems.push(Problem::new(format!("{at}[0]"), "Fn::Select's index is a whole number from 0"));
+                }
+                if !is_function(list) && !list.is_array() {
+                    problems.push(Problem::new(format!("{at}[1]"), "Fn::Select selects from a list"));
+                }
+                if let (Some(Some(index)), Some(items)) = (written_index, list.as_array())
+                    && index >= items.len()
+                {
+                    problems.push(Problem::new(format!("{at}[0]"), format!("Fn::Select: no value at index {index}; the list has {}", items.len())));
+                }
             }
             _ => bad("[index, [values]]"),
         },

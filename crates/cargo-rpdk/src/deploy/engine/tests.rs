@@ -1,9 +1,10 @@
-//! The engine's retry of a dependent that fails while what it needs still stabilizes, against
-//! made-up handlers: no emulator fails a request retriably exactly while another resource is
-//! stabilizing. Everything else the engine does is tested through the real handlers on the
+//! The engine's retry of a dependent that fails while what it needs still stabilizes, and its
+//! hold on a replaced resource whose delete fails, against made-up handlers: no emulator fails a
+//! request retriably exactly while another resource is stabilizing, nor a delete on cue.
+//! Everything else the engine does is tested through the real handlers on the
 //! local stack (contract-tests/tests/deploy.rs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -83,34 +84,66 @@ impl Backend for Handlers {
     }
 }
 
-/// Deploys the template with `handlers` onto `state` (a new stack when `None`); answers the
-/// outcome, the events as `Name STATUS`, and the state after.
+/// One stack's surroundings: its types (all with the same `info`), its store and identity.
+struct Fixture {
+    types: BTreeMap<String, ServedType>,
+    store: Store,
+    identity: StackIdentity,
+    configurations: BTreeMap<String, Value>,
+    printer: Printer,
+    runs: std::cell::Cell<u32>,
+}
+
+impl Fixture {
+    fn new(type_names: &[&str], info: TypeInfo) -> Self {
+        let types = type_names.iter().map(|name| (name.to_string(), ServedType { info: info.clone(), function: "test".to_owned() })).collect();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let identity = StackIdentity {
+            name: "engine".to_owned(),
+            id: "arn:aws:cloudformation:us-east-1:123456789012:stack/engine/1".to_owned(),
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+            partition: "aws".to_owned(),
+            url_suffix: "amazonaws.com".to_owned(),
+        };
+        let store = Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), &identity.name).expect("a store");
+        Self { types, store, identity, configurations: BTreeMap::new(), printer: Printer::new(true), runs: std::cell::Cell::new(0) }
+    }
+
+    /// The two types of `TEMPLATE`, identified by `Id`.
+    fn base_and_dependent() -> Self {
+        Self::new(&["Test::Base", "Test::Dependent"], TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], ..TypeInfo::default() })
+    }
+
+    /// An engine for a new run on `state` (a new stack when `None`).
+    fn engine<'a>(&'a self, backend: &'a dyn Backend, state: Option<StackState>) -> Engine<'a> {
+        self.runs.set(self.runs.get() + 1);
+        let run = format!("run-{}", self.runs.get());
+        let state = state.unwrap_or_else(|| StackState { stack_name: self.identity.name.clone(), stack_id: self.identity.id.clone(), ..StackState::default() });
+        Engine::new(backend, &self.types, &self.configurations, &self.store, &self.printer, StackState { run, ..state }, Vec::new(), false)
+    }
+
+    /// Deploys `template` with `parameters`; answers the outcome, this run's events as
+    /// `Name STATUS`, and the state after.
+    fn deploy(&self, backend: &dyn Backend, template: &str, parameters: &[(&str, &str)], state: Option<StackState>) -> (Result<()>, Vec<String>, StackState) {
+        let infos = self.types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
+        let template = Template::check(&parse_text(template).expect("YAML"), &infos).expect("a valid template");
+        let given = parameters.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
+        let bindings = Bindings::new(&template, &given, &self.identity).expect("bound");
+        let before = if state.is_some() { self.events().len() } else { 0 };
+        let mut engine = self.engine(backend, state);
+        let outcome = engine.deploy(&template, &bindings);
+        (outcome, self.events().split_off(before), engine.state)
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.store.events().expect("events").iter().map(|e| format!("{} {}", e.logical_id, e.status)).collect()
+    }
+}
+
+/// Deploys `TEMPLATE` with `handlers`, each time on a stack of its own.
 fn deploy(handlers: &Handlers, state: Option<StackState>) -> (Result<()>, Vec<String>, StackState) {
-    let info = TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], ..TypeInfo::default() };
-    let types: BTreeMap<String, ServedType> =
-        ["Test::Base", "Test::Dependent"].into_iter().map(|name| (name.to_owned(), ServedType { info: info.clone(), function: "test".to_owned() })).collect();
-    let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
-    let template = Template::check(&parse_text(TEMPLATE).expect("YAML"), &infos).expect("a valid template");
-    let identity = StackIdentity {
-        name: "retries".to_owned(),
-        id: "arn:aws:cloudformation:us-east-1:123456789012:stack/retries/1".to_owned(),
-        region: "us-east-1".to_owned(),
-        account: "123456789012".to_owned(),
-        partition: "aws".to_owned(),
-        url_suffix: "amazonaws.com".to_owned(),
-    };
-    let bindings = Bindings::new(&template, &BTreeMap::new(), &identity).expect("bound");
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    let store = Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), "retries").expect("a store");
-    let state = state.map_or_else(
-        || StackState { stack_name: identity.name.clone(), stack_id: identity.id.clone(), run: "run-1".to_owned(), ..StackState::default() },
-        |state| StackState { run: "run-2".to_owned(), ..state },
-    );
-    let (configurations, printer) = (BTreeMap::new(), Printer::new(true));
-    let mut engine = Engine::new(handlers, &types, &configurations, &store, &printer, state, Vec::new(), false);
-    let outcome = engine.deploy(&template, &bindings);
-    let events = store.events().expect("events").iter().map(|e| format!("{} {}", e.logical_id, e.status)).collect();
-    (outcome, events, engine.state)
+    Fixture::base_and_dependent().deploy(handlers, TEMPLATE, &[], state)
 }
 
 fn position(events: &[String], event: &str) -> usize {
@@ -127,7 +160,7 @@ fn a_dependent_failing_retriably_while_its_base_stabilizes_is_retried_after() {
     assert!(position(&events, "Base CONFIGURATION_COMPLETE") < position(&events, "Dependent CREATE_IN_PROGRESS"));
     let retried = events.iter().rposition(|e| e == "Dependent CREATE_IN_PROGRESS").expect("a second start");
     assert!(retried > base_done, "the retry waits until the base has completed: {events:#?}");
-    assert_eq!(events.last().map(String::as_str), Some("retries CREATE_COMPLETE"));
+    assert_eq!(events.last().map(String::as_str), Some("engine CREATE_COMPLETE"));
     assert_eq!(state.resources["Dependent"].physical_id.as_deref(), Some("dependent-1"));
 }
 
@@ -139,18 +172,100 @@ fn a_retriable_failure_once_everything_it_needs_is_complete_fails_and_rolls_back
     assert!(error.contains("Dependent failed") && error.contains("ResourceConflict"), "{error}");
     assert_eq!(*handlers.calls.lock().expect("calls"), ["Base CREATE", "Dependent CREATE", "Dependent CREATE", "Base DELETE"]);
     assert!(position(&events, "Dependent CREATE_FAILED") < position(&events, "Base DELETE_COMPLETE"));
-    assert_eq!(events.last().map(String::as_str), Some("retries ROLLBACK_COMPLETE"));
+    assert_eq!(events.last().map(String::as_str), Some("engine ROLLBACK_COMPLETE"));
     assert!(state.resources.is_empty(), "{:?}", state.resources);
 }
 
 #[test]
 fn an_unchanged_stack_is_left_alone() {
     let handlers = Handlers::new(false);
-    let (outcome, _, state) = deploy(&handlers, None);
+    let fixture = Fixture::base_and_dependent();
+    let (outcome, _, state) = fixture.deploy(&handlers, TEMPLATE, &[], None);
     outcome.expect("the first deploy");
     let calls = handlers.calls.lock().expect("calls").len();
-    let (outcome, events, _) = deploy(&handlers, Some(state));
+    let (outcome, events, _) = fixture.deploy(&handlers, TEMPLATE, &[], Some(state));
     outcome.expect("the second deploy");
     assert_eq!(handlers.calls.lock().expect("calls").len(), calls, "no handler is called");
-    assert_eq!(events, ["retries UPDATE_IN_PROGRESS", "retries CONFIGURATION_COMPLETE", "retries UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "retries UPDATE_COMPLETE"]);
+    assert_eq!(events, ["engine UPDATE_IN_PROGRESS", "engine CONFIGURATION_COMPLETE", "engine UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "engine UPDATE_COMPLETE"]);
+}
+
+const NAMED: &str = "
+Parameters:
+  Name:
+    Type: String
+Resources:
+  Named:
+    Type: Test::Named
+    Properties:
+      Name: !Ref Name
+";
+
+/// Resources named at creation (a new name replaces them) whose delete fails while their id
+/// is `stuck`; what exists is kept, as a cloud would.
+#[derive(Default)]
+struct Named {
+    stuck: Mutex<Option<String>>,
+    existing: Mutex<BTreeSet<String>>,
+}
+
+impl Backend for Named {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+        let model = call.model.clone().unwrap_or_default();
+        let last = match call.action.as_str() {
+            "CREATE" => {
+                let id = format!("{}-id", model["Name"].as_str().unwrap_or_default());
+                self.existing.lock().expect("existing").insert(id.clone());
+                json!({"status": "SUCCESS", "resourceModel": {"Id": id, "Name": model["Name"]}})
+            }
+            "DELETE" => {
+                let id = model["Id"].as_str().unwrap_or_default().to_owned();
+                if self.stuck.lock().expect("stuck").as_ref() == Some(&id) {
+                    json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": format!("{id} is in use")})
+                } else {
+                    self.existing.lock().expect("existing").remove(&id);
+                    json!({"status": "SUCCESS"})
+                }
+            }
+            action => bail!("no {action} for Test::Named"),
+        };
+        on_event(&last)?;
+        Ok(last)
+    }
+
+    fn ssm_parameter(&self, _: &str) -> Result<String> {
+        bail!("no SSM here")
+    }
+
+    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String> {
+        bail!("no Secrets Manager here")
+    }
+}
+
+#[test]
+fn a_replaced_resource_that_could_not_be_deleted_stays_tracked_through_later_replacements() {
+    let fixture = Fixture::new(
+        &["Test::Named"],
+        TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], create_only: ["Name".to_owned()].into(), ..TypeInfo::default() },
+    );
+    let named = Named::default();
+    let (outcome, _, state) = fixture.deploy(&named, NAMED, &[("Name", "one")], None);
+    outcome.expect("created");
+
+    *named.stuck.lock().expect("stuck") = Some("one-id".to_owned());
+    let (outcome, events, state) = fixture.deploy(&named, NAMED, &[("Name", "two")], Some(state));
+    outcome.expect("an update whose cleanup fails still completes, as on CloudFormation");
+    assert!(events.contains(&"Named DELETE_FAILED".to_owned()), "{events:#?}");
+    let (outcome, events, state) = fixture.deploy(&named, NAMED, &[("Name", "three")], Some(state));
+    outcome.expect("replaced again");
+    assert_eq!(events.iter().filter(|e| *e == "Named DELETE_COMPLETE").count(), 1, "two-id is deleted: {events:#?}");
+    assert!(events.contains(&"Named DELETE_FAILED".to_owned()), "one-id is tried again: {events:#?}");
+    assert_eq!(*named.existing.lock().expect("existing"), BTreeSet::from(["one-id".to_owned(), "three-id".to_owned()]));
+    let tracked: BTreeSet<String> = state.resources.values().filter_map(|r| r.physical_id.clone()).collect();
+    assert_eq!(tracked, BTreeSet::from(["one-id".to_owned(), "three-id".to_owned()]), "{:#?}", state.resources);
+
+    *named.stuck.lock().expect("stuck") = None;
+    let mut engine = fixture.engine(&named, Some(state));
+    engine.delete().expect("the stack is deleted");
+    assert!(named.existing.lock().expect("existing").is_empty(), "nothing is left");
+    assert!(engine.state.resources.is_empty(), "{:#?}", engine.state.resources);
 }

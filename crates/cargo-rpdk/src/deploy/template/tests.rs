@@ -92,6 +92,16 @@ fn each_class_of_error_is_refused_naming_its_place() {
         ("Parameters:\n  P:\n    Type: AWS::EC2::VPC::Id\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P: Type AWS::EC2::VPC::Id is not supported here"),
         ("Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Conditions: circular condition"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Sub '${Unclosed'\n", "'${' without its closing '}'"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Join [',', a]\n", "Properties.ExternalId.Fn::Join[1]: Fn::Join joins a list of strings, numbers or functions"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Join [',', [[a]]]\n", "Fn::Join joins a list of strings, numbers or functions"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Select [-1, [a]]\n", "Fn::Select[0]: Fn::Select's index is a whole number from 0"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Select [2, [a, b]]\n", "Fn::Select: no value at index 2; the list has 2"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Select [0, a]\n", "Fn::Select[1]: Fn::Select selects from a list"),
+        ("Parameters:\n  P:\n    Type: String\n    Pattern: x\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.Pattern: not a parameter attribute"),
+        ("Parameters:\n  P:\n    Type: String\n    MinValue: 1\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.MinValue: applies to Number parameters only"),
+        ("Parameters:\n  P:\n    Type: String\n    MaxLength: -1\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.MaxLength: must be a whole number from 0"),
+        ("Parameters:\n  P:\n    Type: String\n    AllowedPattern: '(?=a)'\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.AllowedPattern: not a pattern the engine reads"),
+        ("Resources:\n  my-role:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.my-role: a logical ID holds only letters and digits"),
     ];
     for (template, expected) in cases {
         let problems = refused(template);
