@@ -451,6 +451,7 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
         ("an unknown Ref", &[("!Ref Directory\n      UserName: !Sub ada", "!Ref Directory2\n      UserName: !Sub ada")], &["Resources.Ada.Properties.Connector", "Directory2"]),
         ("a secure SSM reference", &[("DisplayName: Ada Lovelace", "DisplayName: \"{{resolve:ssm-secure:/ada/name}}\"")], &["Resources.Ada.Properties.DisplayName", "SSM Secure reference is not supported in: [Rpdk::SCIM::User]"]),
         ("a value outside AllowedValues", &[("Default: production", "Default: prod")], &["Parameters.Environment", "AllowedValues"]),
+        ("a value outside AllowedPattern", &[("AllowedPattern: \"^[0-9]{12}$\"", "AllowedPattern: \"^[0-9]{13}$\"")], &["Parameters.PartnerAccountId", "does not match the AllowedPattern"]),
     ];
     for (class, replacements, expected) in cases {
         let partner = Partner::new("refused");

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::template::{ParameterKind, Problem, SubPart, Template, single_function, sub_parts};
@@ -23,6 +24,7 @@ pub struct Bindings {
     pub parameters: BTreeMap<String, Value>,
     pub conditions: BTreeMap<String, bool>,
     pseudo: BTreeMap<&'static str, Value>,
+    mappings: BTreeMap<String, Map<String, Value>>,
 }
 
 /// What resources offer to references: the `Ref` value (the physical id) and attributes.
@@ -69,7 +71,7 @@ impl Bindings {
             ("AWS::Partition", Value::String(stack.partition.clone())),
             ("AWS::URLSuffix", Value::String(stack.url_suffix.clone())),
         ]);
-        let mut bindings = Self { parameters, conditions: BTreeMap::new(), pseudo };
+        let mut bindings = Self { parameters, conditions: BTreeMap::new(), pseudo, mappings: template.mappings.clone() };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -216,6 +218,28 @@ impl Bindings {
                 let list = needed(self.evaluate(list, resources), "Fn::Select's list")?;
                 list.as_array().and_then(|items| items.get(index)).cloned().map(Some).ok_or_else(|| format!("Fn::Select: no value at index {index}"))
             }
+            "Fn::Split" => {
+                let [Value::String(delimiter), source] = items else { return Err("Fn::Split takes [delimiter, string]".to_owned()) };
+                let source = needed(self.evaluate(source, resources), "Fn::Split's string")?;
+                let text = source.as_str().ok_or("Fn::Split: the value to split is not a string")?;
+                Ok(Some(Value::Array(text.split(delimiter.as_str()).map(|part| Value::String(part.to_owned())).collect())))
+            }
+            "Fn::Base64" => {
+                let value = needed(self.evaluate(argument, resources), "Fn::Base64's string")?;
+                let text = scalar_text(&value).ok_or("Fn::Base64: the value is not a string")?;
+                Ok(Some(Value::String(base64::engine::general_purpose::STANDARD.encode(text))))
+            }
+            "Fn::FindInMap" => {
+                let [map, top, second] = items else { return Err("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]".to_owned()) };
+                let name = |key: &Value| -> Result<String, String> {
+                    let key = needed(self.evaluate(key, resources), "a Fn::FindInMap name")?;
+                    scalar_text(&key).ok_or_else(|| "Fn::FindInMap: a name is not a string".to_owned())
+                };
+                let (map, top, second) = (name(map)?, name(top)?, name(second)?);
+                let found = self.mappings.get(&map).ok_or_else(|| format!("Fn::FindInMap: {map} is not a map under Mappings"))?;
+                let value = found.get(&top).ok_or_else(|| format!("Fn::FindInMap: {map} has no key {top}"))?.get(&second);
+                value.cloned().map(Some).ok_or_else(|| format!("Fn::FindInMap: {map}.{top} has no key {second}"))
+            }
             "Fn::If" => {
                 let [Value::String(condition), when_true, when_false] = items else { return Err("Fn::If takes [condition, if true, if false]".to_owned()) };
                 let outcome = self.conditions.get(condition).copied().ok_or_else(|| format!("condition {condition} is unknown"))?;
@@ -296,8 +320,13 @@ Parameters:
   Ids:
     Type: CommaDelimitedList
     Default: "1, 2,3"
+Mappings:
+  Regions:
+    us-east-1:
+      Tier: prod
+      Zones: [a, b]
 Conditions:
-  IsProd: !Equals [!Ref Env, prod]
+  IsProd: !Equals [!Ref Env, !FindInMap [Regions, !Ref AWS::Region, Tier]]
   IsDev: !Not [!Condition IsProd]
   Both: !And [!Condition IsProd, !Not [!Condition IsDev]]
 Resources:
@@ -312,6 +341,10 @@ Resources:
       Arn: !Sub ["${X}:${A.Arn}", {X: !Ref AWS::Partition}]
       Maybe: !If [IsDev, yes, !Ref AWS::NoValue]
       List: [!If [IsProd, kept, !Ref AWS::NoValue], !If [IsDev, gone, !Ref AWS::NoValue]]
+      Zone: !Select [1, !FindInMap [Regions, !Ref AWS::Region, Zones]]
+      Parts: !Split [":", !GetAtt A.Arn]
+      Encoded:
+        Fn::Base64: !Sub "${Env}!"
 "#;
 
     #[test]
@@ -323,7 +356,10 @@ Resources:
         let a = bindings.evaluate(&template.resources["A"].properties, &made).expect("evaluates");
         assert_eq!(a, Some(json!({"Name": "a-prod-us-east-1-${Keep}"})));
         let b = bindings.evaluate(&template.resources["B"].properties, &made).expect("evaluates");
-        assert_eq!(b, Some(json!({"Name": "a-prod/7/3", "Arn": "aws:arn:a", "List": ["kept"]})));
+        assert_eq!(
+            b,
+            Some(json!({"Name": "a-prod/7/3", "Arn": "aws:arn:a", "List": ["kept"], "Zone": "b", "Parts": ["arn", "a"], "Encoded": "cHJvZCE="}))
+        );
     }
 
     #[test]

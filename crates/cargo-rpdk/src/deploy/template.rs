@@ -10,12 +10,13 @@ use serde_json::{Map, Value};
 use super::evaluate::scalar_text;
 
 /// Intrinsic functions the engine evaluates.
-pub const SUPPORTED_FUNCTIONS: &[&str] = &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
+pub const SUPPORTED_FUNCTIONS: &[&str] =
+    &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::Base64", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
 /// Pseudo parameters and what `!Ref` gives for them.
 pub const PSEUDO_PARAMETERS: &[&str] =
     &["AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"];
 /// Top-level sections the engine reads; `Metadata` is accepted and ignored.
-const SECTIONS: &[&str] = &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions", "Resources", "Outputs"];
+const SECTIONS: &[&str] = &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Mappings", "Conditions", "Resources", "Outputs"];
 /// YAML short forms: `!Ref x` is `{"Ref": x}`, `!Condition x` is `{"Condition": x}`, any
 /// other `!Name v` is `{"Fn::Name": v}`.
 const SHORT_FORMS: &[&str] = &[
@@ -217,6 +218,8 @@ pub struct Output {
 #[derive(Clone, Debug)]
 pub struct Template {
     pub parameters: BTreeMap<String, Parameter>,
+    /// Map name → top-level key → second-level key → value.
+    pub mappings: BTreeMap<String, Map<String, Value>>,
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, Resource>,
     pub outputs: BTreeMap<String, Output>,
@@ -231,6 +234,8 @@ pub enum Reference {
     Attribute(String, String),
     /// A condition by name.
     Condition(String),
+    /// `Fn::FindInMap`: the map, and the keys where they are written out.
+    Mapping(String, Option<String>, Option<String>),
 }
 
 impl Template {
@@ -264,6 +269,7 @@ impl Template {
             .into_iter()
             .filter_map(|(name, spec)| parameter(&name, &spec).map_err(|p| problems.push(p)).ok().map(|p| (name, p)))
             .collect::<BTreeMap<_, _>>();
+        let mappings = section("Mappings", &mut problems).into_iter().filter_map(|(name, map)| mapping(&name, map).map_err(|p| problems.push(p)).ok().map(|m| (name, m))).collect();
         let conditions: BTreeMap<String, Value> = section("Conditions", &mut problems).into_iter().collect();
         let resources_raw = section("Resources", &mut problems);
         if resources_raw.is_empty() {
@@ -288,7 +294,7 @@ impl Template {
                 Some((name, Output { value, condition }))
             })
             .collect();
-        let template = Self { parameters, conditions, resources, outputs };
+        let template = Self { parameters, mappings, conditions, resources, outputs };
         template.check_references(types, &mut problems);
         if problems.is_empty() {
             if let Err(problem) = template.creation_order() {
@@ -339,6 +345,18 @@ impl Template {
             Reference::Name(name) => Some(format!("Ref {name}: no parameter, resource or pseudo parameter has that name")),
             Reference::Condition(name) if self.conditions.contains_key(name) => None,
             Reference::Condition(name) => Some(format!("condition {name} is not defined under Conditions")),
+            Reference::Mapping(map, top, second) => {
+                let Some(found) = self.mappings.get(map) else { return Some(format!("Fn::FindInMap: {map} is not a map under Mappings")) };
+                let Some(top) = top else { return None };
+                let Some(keys) = found.get(top) else {
+                    let known: Vec<&str> = found.keys().map(String::as_str).collect();
+                    return Some(format!("Fn::FindInMap: {map} has no key {top}; it has {}", known.join(", ")));
+                };
+                second.as_ref().filter(|second| keys.get(second.as_str()).is_none()).map(|second| {
+                    let known: Vec<&str> = keys.as_object().into_iter().flat_map(|k| k.keys()).map(String::as_str).collect();
+                    format!("Fn::FindInMap: {map}.{top} has no key {second}; it has {}", known.join(", "))
+                })
+            }
             Reference::Attribute(resource, attribute) => {
                 let Some(found) = self.resources.get(resource) else {
                     return Some(format!("Fn::GetAtt {resource}.{attribute}: {resource} is not a resource of this template"));
@@ -527,6 +545,22 @@ pub fn single_function(map: &Map<String, Value>) -> Option<(&str, &Value)> {
     (key == "Ref" || key == "Condition" || key.starts_with("Fn::")).then_some((key.as_str(), argument))
 }
 
+/// A `Mappings` entry: a map of keys to maps of keys to strings or lists of strings.
+fn mapping(name: &str, map: Value) -> Result<Map<String, Value>, Problem> {
+    let shape = "a map holds keys, each a map of keys to strings or lists of strings";
+    let Value::Object(map) = map else { return Err(Problem::new(format!("Mappings.{name}"), shape)) };
+    for (top, keys) in &map {
+        let Some(keys) = keys.as_object() else { return Err(Problem::new(format!("Mappings.{name}.{top}"), shape)) };
+        for (second, value) in keys {
+            let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+            if !scalar(value) && !value.as_array().is_some_and(|items| items.iter().all(scalar)) {
+                return Err(Problem::new(format!("Mappings.{name}.{top}.{second}"), shape));
+            }
+        }
+    }
+    Ok(map)
+}
+
 /// Whether `value` is a function call, whose value is known only when the stack deploys.
 fn is_function(value: &Value) -> bool {
     value.as_object().and_then(single_function).is_some()
@@ -609,6 +643,29 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
                 }
             }
             _ => bad("[index, [values]]"),
+        },
+        "Fn::Split" => match argument.as_array().map(Vec::as_slice) {
+            Some([Value::String(delimiter), source]) if !delimiter.is_empty() && (source.is_string() || is_function(source)) => {
+                visit(source, &format!("{at}[1]"), in_condition, problems, found);
+            }
+            _ => bad("[delimiter, string] (the delimiter not empty)"),
+        },
+        "Fn::Base64" if argument.is_string() || is_function(argument) => visit(argument, at, in_condition, problems, found),
+        "Fn::Base64" => bad("a string"),
+        "Fn::FindInMap" => match argument.as_array().map(Vec::as_slice) {
+            Some([map, top, second]) => {
+                for (index, key) in [map, top, second].into_iter().enumerate() {
+                    if !key.is_string() && !is_function(key) {
+                        problems.push(Problem::new(format!("{at}[{index}]"), "Fn::FindInMap's names are strings or functions"));
+                    }
+                    visit(key, &format!("{at}[{index}]"), in_condition, problems, found);
+                }
+                let written = |key: &Value| key.as_str().map(str::to_owned);
+                if let Some(map) = written(map) {
+                    found.push((at.to_owned(), Reference::Mapping(map, written(top), written(top).and(written(second)))));
+                }
+            }
+            _ => bad("[MapName, TopLevelKey, SecondLevelKey]"),
         },
         "Fn::If" => match argument.as_array().map(Vec::as_slice) {
             Some([Value::String(condition), when_true, when_false]) if !in_condition => {

@@ -81,7 +81,7 @@ fn a_good_template_passes_with_its_dependencies() {
 fn each_class_of_error_is_refused_naming_its_place() {
     let cases = [
         ("Resources:\n  R:\n    Type: AWS::S3::Bucket\n", "Resources.R.Type: no handler here serves AWS::S3::Bucket"),
-        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Base64 x\n", "Resources.R.Properties.ExternalId.Fn::Base64: Fn::Base64 is not supported here"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !GetAZs ''\n", "Resources.R.Properties.ExternalId.Fn::GetAZs: Fn::GetAZs is not supported here"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Ref Missing\n", "Resources.R.Properties.ExternalId.Ref: Ref Missing: no parameter"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !GetAtt R2.Arn\n  R2:\n    Type: Rpdk::SCIM::User\n", "Fn::GetAtt R2.Arn: Rpdk::SCIM::User has no attribute Arn; it has Id, Meta.Created"),
         ("Resources:\n  A:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !GetAtt B.Arn\n  B:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: A\n", "Resources: circular dependency: A → B → A"),
@@ -101,6 +101,12 @@ fn each_class_of_error_is_refused_naming_its_place() {
         ("Parameters:\n  P:\n    Type: String\n    MinValue: 1\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.MinValue: applies to Number parameters only"),
         ("Parameters:\n  P:\n    Type: String\n    MaxLength: -1\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.MaxLength: must be a whole number from 0"),
         ("Parameters:\n  P:\n    Type: String\n    AllowedPattern: '(?=a)'\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.AllowedPattern: not a pattern the engine reads"),
+        ("Mappings:\n  Regions:\n    us-east-1:\n      Zone: a\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !FindInMap [Zones, !Ref AWS::Region, Zone]\n", "Fn::FindInMap: Zones is not a map under Mappings"),
+        ("Mappings:\n  Regions:\n    us-east-1:\n      Zone: a\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !FindInMap [Regions, eu-west-1, Zone]\n", "Fn::FindInMap: Regions has no key eu-west-1; it has us-east-1"),
+        ("Mappings:\n  Regions:\n    us-east-1:\n      Zone: a\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !FindInMap [Regions, us-east-1, Ami]\n", "Fn::FindInMap: Regions.us-east-1 has no key Ami; it has Zone"),
+        ("Mappings:\n  Regions:\n    us-east-1:\n      Zone: {a: b}\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Mappings.Regions.us-east-1.Zone: a map holds keys, each a map of keys to strings or lists of strings"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Split ['', abc]\n", "Fn::Split takes [delimiter, string] (the delimiter not empty)"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Base64 [a]\n", "Fn::Base64 takes a string"),
         ("Resources:\n  my-role:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.my-role: a logical ID holds only letters and digits"),
     ];
     for (template, expected) in cases {
