@@ -109,7 +109,12 @@ fn example() -> PathBuf {
 
 /// The example with `from` replaced by `to` (which must occur), as a template file.
 fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(example()).expect("the example");
+    variant_of(&example(), name, replacements)
+}
+
+/// `source` with `from` replaced by `to` (which must occur), as a template file.
+fn variant_of(source: &Path, name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(source).expect("the example");
     for (from, to) in replacements {
         assert!(text.contains(from), "the example has no {from:?}");
         text = text.replacen(from, to, 1);
@@ -436,6 +441,42 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
     assert_eq!(resumed.summary["status"], "CREATE_COMPLETE");
     assert_eq!(service_ids().len(), services_before + 1, "one service, not two");
     partner.delete().expect_ok("the delete");
+}
+
+/// examples/partner-role-custom-resource.yaml, the template the README deploys to AWS, with its
+/// custom resource served by the same function on the local stack and each response read back
+/// from the response bucket. moto holds no AWS managed policies, so the variant attaches none.
+#[test]
+fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("custom");
+    let source = root().join("examples").join("partner-role-custom-resource.yaml");
+    let no_managed_policy = ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", "");
+    let template = variant_of(&source, "custom", &[no_managed_policy]);
+    let created = partner.deploy(&template, &[]).expect_ok("the custom resource deploy");
+    let completed = &created.events[created.at("PartnerRole", "CREATE_COMPLETE")];
+    assert_eq!(completed["type"], "Custom::CrossAccountRole");
+    let role_name = physical(completed);
+    let made = role(&role_name).expect("the function made the role");
+    assert_eq!(made.max_session_duration(), Some(7200));
+    assert_eq!(created.summary["outputs"]["RoleName"], role_name.as_str(), "Ref answers the physical id");
+    assert_eq!(created.summary["outputs"]["RoleArn"], made.arn(), "Fn::GetAtt reads the response's Data");
+    let state = std::fs::read_to_string(partner.state_dir().join("state.json")).expect("a state file");
+    assert!(!state.contains(&partner.external_id), "the NoEcho external id is not stored");
+
+    let shorter = variant_of(&source, "custom-update", &[no_managed_policy, ("MaxSessionDuration: 7200", "MaxSessionDuration: 3600")]);
+    let updated = partner.deploy(&shorter, &[]).expect_ok("the update");
+    assert_eq!(physical(&updated.events[updated.at("PartnerRole", "UPDATE_COMPLETE")]), role_name, "updated in place");
+    assert_eq!(role(&role_name).and_then(|r| r.max_session_duration()), Some(3600));
+
+    partner.delete().expect_ok("the delete").at("PartnerRole", "DELETE_COMPLETE");
+    assert!(role(&role_name).is_none(), "the function deleted the role");
+
+    let elsewhere = partner.deploy(&template, &["FunctionName=my-function"]);
+    assert!(!elsewhere.ok, "a function the local stack does not serve is refused");
+    for text in ["Resources.PartnerRole.Properties.ServiceToken", "the local stack serves cross-account-role", "nothing was created"] {
+        assert!(elsewhere.stderr.contains(text), "the refusal names {text:?}:\n{}", elsewhere.stderr);
+    }
 }
 
 #[test]

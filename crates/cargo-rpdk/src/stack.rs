@@ -168,6 +168,7 @@ impl Stack {
         stack.responses_url = format!("http://127.0.0.1:{responses_port}");
         let probe = format!("{}/moto-api/data.json", stack.responses_url);
         wait_until("the response bucket", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &probe))?;
+        stack.response_bucket().create()?;
 
         // The SCIM service providers of the SCIM types, with a bearer token of this run: one
         // with every feature, one without PATCH (contract-tests/scim/put-only.json).
@@ -349,6 +350,12 @@ impl Stack {
 
     /// Invokes a handler once and returns its JSON answer.
     pub fn invoke(&self, function: &str, payload: &Value) -> Result<Value> {
+        let body = self.invoke_text(function, payload)?;
+        serde_json::from_str(&body).with_context(|| format!("invoke {function}: not JSON: {body}"))
+    }
+
+    /// Invokes `function` once; answers what it returned, as text.
+    pub fn invoke_text(&self, function: &str, payload: &Value) -> Result<String> {
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.lambda_url);
         let mut response = self.agent.post(&url).send_json(payload)?;
         let status = response.status();
@@ -356,7 +363,12 @@ impl Stack {
         if !status.is_success() {
             bail!("invoke {function}: HTTP {status}: {body}");
         }
-        serde_json::from_str(&body).with_context(|| format!("invoke {function}: not JSON: {body}"))
+        Ok(body)
+    }
+
+    /// CloudFormation's bucket of custom resource responses.
+    pub fn response_bucket(&self) -> crate::aws::ResponseBucket<'_> {
+        crate::aws::ResponseBucket { agent: &self.agent, endpoint: &self.responses_url }
     }
 
 }

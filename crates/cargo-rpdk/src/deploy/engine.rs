@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 
 use super::evaluate::{Bindings, Resources, scalar_text};
 use super::state::{MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text, masked, restored};
-use super::template::{Template, TypeInfo, dynamic_references};
+use super::custom;
+use super::template::{Template, TypeInfo, dynamic_references, is_custom};
 use crate::invoke::{Call, drive, new_token};
 use crate::stack::Stack;
 
@@ -33,7 +34,12 @@ pub trait Backend: Sync {
 
 impl Backend for Stack {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        drive(self, call, on_event)
+        if !is_custom(&call.type_name) {
+            return drive(self, call, on_event);
+        }
+        let event = custom::operate(self, &call)?;
+        on_event(&event)?;
+        Ok(event)
     }
 
     fn ssm_parameter(&self, key: &str) -> Result<String> {
@@ -441,16 +447,19 @@ impl<'a> Engine<'a> {
     fn begin_apply(&mut self, job: &Job, plan: &Plan<'_>) -> Result<Begin> {
         let name = &job.logical_id;
         let resource = &plan.template.resources[name];
-        let served = &self.types[&resource.type_name];
+        let info = self.info(&resource.type_name);
         let evaluated = match plan.bindings.evaluate(&resource.properties, &StateResources(&self.state.resources)) {
             Ok(value) => value.unwrap_or_else(|| json!({})),
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}")),
         };
-        let saved = masked(&evaluated, &self.secrets, &served.info.write_only);
+        let saved = masked(&evaluated, &self.secrets, &info.write_only);
         let resolved = match self.resolve(&evaluated, &resource.type_name) {
             Ok(resolved) => resolved,
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
         };
+        if let Err(problem) = self.function(&resource.type_name, Some(&resolved)) {
+            return self.refuse_apply(job, resource.type_name.clone(), problem);
+        }
         self.desired.insert(name.clone(), resolved.clone());
         let existing = self.state.resources.get(name).cloned();
 
@@ -463,7 +472,10 @@ impl<'a> Engine<'a> {
             let status = existing.status.clone();
             let physical = existing.physical_id.clone();
             self.emit(name, &resource.type_name, physical, &status, Some("Resuming the operation the interrupted run left under way".to_owned()))?;
-            let mut call = self.call(name, &resource.type_name, &operation.action, Some(model), previous);
+            let mut call = match self.call(name, &resource.type_name, &operation.action, Some(model), previous) {
+                Ok(call) => call,
+                Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
+            };
             call.token = operation.token.clone();
             call.context = operation.context.clone();
             return Ok(Begin::Run(Box::new(call)));
@@ -477,14 +489,14 @@ impl<'a> Engine<'a> {
                 if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") {
                     return Ok(Begin::Done);
                 }
-                let replaced: Vec<&String> = served.info.create_only.iter().filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask)).collect();
+                let replaced: Vec<&String> = info.create_only.iter().filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask)).collect();
                 if replaced.is_empty() {
                     let reason = holds_mask(&saved).then(|| "Sent again: NoEcho and write-only values are not kept, so they are compared as changed".to_owned());
                     ("UPDATE", Some(existing), reason)
                 } else {
-                    let custom: Vec<&String> = served.info.primary_identifier.iter().filter(|p| !served.info.attributes.contains(*p)).collect();
+                    let custom: Vec<&String> = info.primary_identifier.iter().filter(|p| !info.attributes.contains(*p)).collect();
                     let same_name = !custom.is_empty()
-                        && custom.len() == served.info.primary_identifier.len()
+                        && custom.len() == info.primary_identifier.len()
                         && custom.iter().all(|p| saved.get(*p).is_some() && saved.get(*p) == existing.model.as_ref().and_then(|m| m.get(*p)));
                     if same_name {
                         let properties = custom.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
@@ -508,7 +520,7 @@ impl<'a> Engine<'a> {
         if keeps_identity && let (Some(model), Some(Value::Object(old))) = (model.as_object_mut(), previous.as_ref().and_then(|p| p.model.as_ref())) {
             // As CloudFormation sends an update: the template's properties with the resource's
             // primary identifier.
-            for property in &served.info.primary_identifier {
+            for property in &info.primary_identifier {
                 if let Some(value) = old.get(property) {
                     model.insert(property.clone(), value.clone());
                 }
@@ -539,7 +551,10 @@ impl<'a> Engine<'a> {
         }
         self.state.resources.insert(name.clone(), entry);
         self.emit(name, &resource.type_name, physical, &status, reason)?;
-        let mut call = self.call(name, &resource.type_name, action, Some(model), previous_properties);
+        let mut call = match self.call(name, &resource.type_name, action, Some(model), previous_properties) {
+            Ok(call) => call,
+            Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
+        };
         call.token = token;
         Ok(Begin::Run(Box::new(call)))
     }
@@ -565,10 +580,15 @@ impl<'a> Engine<'a> {
             self.save()?;
             return Ok(Begin::Done);
         };
-        let served = &self.types[&resource.type_name];
         let mut identifier = Map::new();
+        if is_custom(&resource.type_name)
+            && let Some(Value::Object(properties)) = resource.properties.as_ref().map(|p| restored(p, self.desired.get(name).unwrap_or(&Value::Null)))
+        {
+            // CloudFormation sends a custom resource's last properties with its Delete.
+            identifier = properties;
+        }
         let parts: Vec<&str> = physical.split('|').collect();
-        for (index, property) in served.info.primary_identifier.iter().enumerate() {
+        for (index, property) in self.info(&resource.type_name).primary_identifier.iter().enumerate() {
             let value = resource.model.as_ref().and_then(|m| m.get(property)).cloned().or_else(|| parts.get(index).map(|part| json!(part)));
             if let Some(value) = value {
                 identifier.insert(property.clone(), value);
@@ -584,7 +604,10 @@ impl<'a> Engine<'a> {
         }
         self.save()?;
         self.emit(name, &resource.type_name, Some(physical), "DELETE_IN_PROGRESS", None)?;
-        let mut call = self.call(name, &resource.type_name, "DELETE", Some(Value::Object(identifier)), None);
+        let mut call = match self.call(name, &resource.type_name, "DELETE", Some(Value::Object(identifier)), None) {
+            Ok(call) => call,
+            Err(problem) => return self.unstartable(name, previous, "DELETE_FAILED", problem),
+        };
         call.token = token;
         call.context = context;
         Ok(Begin::Run(Box::new(call)))
@@ -597,7 +620,7 @@ impl<'a> Engine<'a> {
         let Some(properties) = previous.properties.as_ref().map(|p| restored(p, &desired)) else { return Ok(Begin::Done) };
         let mut model = properties.clone();
         if let (Some(model), Some(Value::Object(current))) = (model.as_object_mut(), resource.model.as_ref()) {
-            for property in &self.types[&resource.type_name].info.primary_identifier {
+            for property in &self.info(&resource.type_name).primary_identifier {
                 if let Some(value) = current.get(property) {
                     model.insert(property.clone(), value.clone());
                 }
@@ -610,17 +633,47 @@ impl<'a> Engine<'a> {
         }
         self.emit(name, &resource.type_name, resource.physical_id.clone(), "UPDATE_IN_PROGRESS", Some("Rolling back to the properties before this run".to_owned()))?;
         let current = resource.properties.as_ref().map(|p| restored(p, &desired));
-        let mut call = self.call(name, &resource.type_name, "UPDATE", Some(model), current);
+        let mut call = match self.call(name, &resource.type_name, "UPDATE", Some(model), current) {
+            Ok(call) => call,
+            Err(problem) => return self.unstartable(name, false, "UPDATE_FAILED", problem),
+        };
         call.token = token;
         Ok(Begin::Run(Box::new(call)))
     }
 
-    fn call(&self, name: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Call {
-        let mut call = Call::new(&self.types[type_name].function, type_name, action, model, previous);
+    fn call(&self, name: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Call, String> {
+        let function = self.function(type_name, model.as_ref())?;
+        let mut call = Call::new(&function, type_name, action, model, previous);
         call.logical_id = name.to_owned();
         call.stack_id = Some(self.state.stack_id.clone());
         call.type_configuration = self.configurations.get(type_name).cloned();
-        call
+        Ok(call)
+    }
+
+    /// What the engine knows of a type; the template check proved every type is served.
+    fn info(&self, type_name: &str) -> &'a TypeInfo {
+        if is_custom(type_name) { custom::info() } else { &self.types[type_name].info }
+    }
+
+    /// The function serving a resource: its type's handler, or the one a custom resource's
+    /// `ServiceToken` (in `properties`) names.
+    fn function(&self, type_name: &str, properties: Option<&Value>) -> Result<String, String> {
+        if !is_custom(type_name) {
+            return Ok(self.types[type_name].function.clone());
+        }
+        let served = self.types.values().map(|served| served.function.clone()).collect();
+        let token = properties.and_then(|p| p.get("ServiceToken")).and_then(Value::as_str).ok_or("a custom resource needs a ServiceToken")?;
+        custom::function(token, &served)
+    }
+
+    /// A job that cannot send its request: recorded as failed with the reason.
+    fn unstartable(&mut self, name: &str, previous: bool, status: &str, reason: String) -> Result<Begin> {
+        let Some(target) = self.target_mut(name, previous) else { return Ok(Begin::Failed(reason)) };
+        target.status = status.to_owned();
+        target.operation = None;
+        let (type_name, physical) = (target.type_name.clone(), target.physical_id.clone());
+        self.emit(name, &type_name, physical, status, Some(reason.clone()))?;
+        Ok(Begin::Failed(reason))
     }
 
     /// Records one handler event of a job; answers what it means for the schedule.
@@ -629,12 +682,12 @@ impl<'a> Engine<'a> {
         let name = &job.logical_id;
         let previous = job.kind == (Kind::Delete { previous: true });
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
-        let served = &self.types[&resource.type_name];
+        let info = self.info(&resource.type_name);
         let status = event.get("status").and_then(Value::as_str).unwrap_or_default();
         let deleting = matches!(job.kind, Kind::Delete { .. });
         if !deleting && let Some(model) = event.get("resourceModel").filter(|m| m.is_object()) {
-            let physical = physical_id(model, &served.info.primary_identifier);
-            let model = masked(model, &self.secrets, &served.info.write_only);
+            let physical = physical_id(model, &info.primary_identifier);
+            let model = masked(model, &self.secrets, &info.write_only);
             if let Some(target) = self.target_mut(name, previous) {
                 target.model = Some(model);
                 if physical.is_some() {

@@ -135,6 +135,11 @@ impl Bindings {
         })
     }
 
+    /// A value known before any resource exists: `None` when it needs one, or is `AWS::NoValue`.
+    pub fn evaluate_static(&self, value: &Value) -> Option<Value> {
+        self.evaluate(value, &NoResources).ok().flatten()
+    }
+
     /// Evaluates a value; `None` is `AWS::NoValue` (the property is left out).
     pub fn evaluate(&self, value: &Value, resources: &dyn Resources) -> Result<Option<Value>, String> {
         match value {

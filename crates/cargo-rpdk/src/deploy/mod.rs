@@ -6,6 +6,7 @@
 //! and prints the plan. The [`engine`] applies it through the registry handlers on the shared
 //! local stack, recording events and [`state`] under `.rpdk/stacks/<name>/`.
 
+pub mod custom;
 pub mod engine;
 pub mod evaluate;
 pub mod state;
@@ -93,8 +94,7 @@ pub fn run(options: &Options) -> Result<()> {
         partition: "aws".to_owned(),
         url_suffix: "amazonaws.com".to_owned(),
     };
-    let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
-    let (template, bindings) = match checked(&text, &infos, &given, &identity) {
+    let (template, bindings) = match checked(&text, &types, &given, &identity) {
         Ok(checked) => checked,
         Err(problems) => {
             for problem in &problems {
@@ -272,11 +272,28 @@ fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
 }
 
 /// The template checked and bound, or every problem found.
-pub fn checked(text: &str, types: &BTreeMap<String, TypeInfo>, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<(Template, Bindings), Vec<Problem>> {
+pub fn checked(text: &str, types: &BTreeMap<String, ServedType>, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<(Template, Bindings), Vec<Problem>> {
     let document = template::parse_text(text).map_err(|problem| vec![problem])?;
-    let template = Template::check(&document, types)?;
+    let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
+    let template = Template::check(&document, &infos)?;
     let bindings = Bindings::new(&template, given, stack)?;
-    Ok((template, bindings))
+    // A ServiceToken known before anything exists is checked now; one made of resources'
+    // values, when its resource starts.
+    let functions = types.values().map(|served| served.function.clone()).collect();
+    let problems: Vec<Problem> = template
+        .resources
+        .iter()
+        .filter(|(_, resource)| template::is_custom(&resource.type_name) && bindings.holds(resource.condition.as_ref()))
+        .filter_map(|(name, resource)| {
+            let token = resource.properties.get("ServiceToken").and_then(|token| bindings.evaluate_static(token))?;
+            let problem = match token.as_str() {
+                Some(token) => custom::function(token, &functions).err()?,
+                None => "the ServiceToken is not a string".to_owned(),
+            };
+            Some(Problem::new(format!("Resources.{name}.Properties.ServiceToken"), problem))
+        })
+        .collect();
+    if problems.is_empty() { Ok((template, bindings)) } else { Err(problems) }
 }
 
 /// The resources this deployment creates, in waves: each wave needs only earlier ones.

@@ -482,10 +482,14 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
     let at = format!("Resources.{name}");
     let mut problems = Vec::new();
     let type_name = spec.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
-    if !types.contains_key(&type_name) {
+    if is_custom(&type_name) {
+        if spec.pointer("/Properties/ServiceToken").is_none() {
+            problems.push(Problem::new(format!("{at}.Properties.ServiceToken"), "a custom resource needs the ServiceToken of its function"));
+        }
+    } else if !types.contains_key(&type_name) {
         let served: Vec<&str> = types.keys().map(String::as_str).collect();
         let what = if type_name.is_empty() { "a resource needs a Type".to_owned() } else { format!("no handler here serves {type_name}") };
-        problems.push(Problem::new(format!("{at}.Type"), format!("{what}; the types served here are {}", served.join(", "))));
+        problems.push(Problem::new(format!("{at}.Type"), format!("{what}; the types served here are {} and custom resources (Custom::NAME)", served.join(", "))));
     }
     for key in spec.as_object().into_iter().flat_map(|o| o.keys()) {
         if !["Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy"].contains(&key.as_str()) {
@@ -559,6 +563,11 @@ fn mapping(name: &str, map: Value) -> Result<Map<String, Value>, Problem> {
         }
     }
     Ok(map)
+}
+
+/// Whether a type is a classic custom resource, served by the function its `ServiceToken` names.
+pub fn is_custom(type_name: &str) -> bool {
+    type_name.starts_with("Custom::") || type_name == "AWS::CloudFormation::CustomResource"
 }
 
 /// Whether `value` is a function call, whose value is known only when the stack deploys.

@@ -1,0 +1,153 @@
+//! Classic custom resources in deployed templates. The engine asks for registry operations;
+//! for a custom resource each is sent as CloudFormation sends a custom resource request — to
+//! the function its `ServiceToken` names, through the same Lambda invoke endpoint, with a
+//! presigned `ResponseURL` in the response bucket — and the response read back from the bucket
+//! is answered as a progress event. So both kinds of resource share one engine.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+
+use super::template::TypeInfo;
+use crate::invoke::Call;
+use crate::stack::{ACCOUNT_ID, REGION, Stack};
+
+/// Where a custom resource's model keeps the physical id its function answered.
+pub const PHYSICAL_ID: &str = "PhysicalResourceId";
+
+/// What the engine knows of every custom resource type: `Ref` answers the physical id, and its
+/// attributes are whatever the function's `Data` holds.
+pub fn info() -> &'static TypeInfo {
+    static INFO: LazyLock<TypeInfo> = LazyLock::new(|| TypeInfo { primary_identifier: vec![PHYSICAL_ID.to_owned()], ..TypeInfo::default() });
+    &INFO
+}
+
+/// The function a `ServiceToken` names, when the local stack serves it.
+pub fn function(service_token: &str, served: &BTreeSet<String>) -> Result<String, String> {
+    let listed = served.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+    match service_token.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "lambda", region, account, "function", name, ..] if *region == REGION && *account == ACCOUNT_ID => {
+            if served.contains(*name) {
+                Ok((*name).to_owned())
+            } else {
+                Err(format!("ServiceToken names the function {name}; the local stack serves {listed}"))
+            }
+        }
+        ["arn", _, "sns", ..] => Err("ServiceToken: an SNS topic; only Lambda-backed custom resources run here".to_owned()),
+        _ => Err(format!("ServiceToken {service_token}: write the ARN of a function the local stack serves, arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:NAME with NAME one of {listed}")),
+    }
+}
+
+/// Sends `call` as a custom resource request and answers the response as a progress event:
+/// `SUCCESS` with the physical id and `Data` (dotted names nested) as the model, or `FAILED`
+/// with the reason.
+pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
+    let request_type = match call.action.as_str() {
+        "CREATE" => "Create",
+        "UPDATE" => "Update",
+        "DELETE" => "Delete",
+        other => anyhow::bail!("custom resources have no {other}"),
+    };
+    let stack_id = call.stack_id.clone().unwrap_or_default();
+    let mut properties = call.model.clone().unwrap_or_else(|| json!({}));
+    let physical_id = properties.as_object_mut().and_then(|p| p.remove(PHYSICAL_ID));
+    // The operation's token is the request id: a run resumed after an interruption finds the
+    // response the function already gave instead of asking again.
+    let key = format!("{stack_id}|{}|{}", call.logical_id, call.token);
+    let bucket = stack.response_bucket();
+    let service_token = properties.get("ServiceToken").cloned().unwrap_or_default();
+    let response = match bucket.read(&key)? {
+        Some(response) => response,
+        None => {
+            let mut request = json!({
+                "RequestType": request_type,
+                "ServiceToken": service_token,
+                "ResponseURL": bucket.presigned("PUT", &key)?,
+                "StackId": stack_id,
+                "RequestId": call.token,
+                "LogicalResourceId": call.logical_id,
+                "ResourceType": call.type_name,
+                "ResourceProperties": stringified(&properties),
+            });
+            if let Some(physical_id) = physical_id {
+                request["PhysicalResourceId"] = physical_id;
+            }
+            if let Some(old) = &call.previous {
+                request["OldResourceProperties"] = stringified(old);
+            }
+            let returned = stack.invoke_text(&call.function, &request)?;
+            match bucket.read(&key)? {
+                Some(response) => response,
+                None => return Ok(json!({"status": "FAILED", "errorCode": "InternalFailure", "message": format!("the function put no response at the ResponseURL; it returned {returned}")})),
+            }
+        }
+    };
+    let physical_id = response.get(PHYSICAL_ID).cloned().unwrap_or(Value::Null);
+    Ok(if response.get("Status").and_then(Value::as_str) == Some("SUCCESS") {
+        let mut model = Map::new();
+        for (name, value) in response.get("Data").and_then(Value::as_object).into_iter().flatten() {
+            nest(&mut model, name, value.clone());
+        }
+        model.insert(PHYSICAL_ID.to_owned(), physical_id);
+        json!({"status": "SUCCESS", "resourceModel": model})
+    } else {
+        let reason = response.get("Reason").and_then(Value::as_str).unwrap_or("the function gave no reason");
+        json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": reason, "resourceModel": {PHYSICAL_ID: physical_id}})
+    })
+}
+
+/// Every scalar as a string, as CloudFormation passes template values to a custom resource.
+fn stringified(value: &Value) -> Value {
+    match value {
+        Value::Number(number) => Value::String(number.to_string()),
+        Value::Bool(flag) => Value::String(flag.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(stringified).collect()),
+        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), stringified(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Puts `value` at the dotted `name`, so `Fn::GetAtt Resource.A.B` finds `Data`'s `A.B`.
+fn nest(model: &mut Map<String, Value>, name: &str, value: Value) {
+    match name.split_once('.') {
+        None => {
+            model.insert(name.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let inner = model.entry(head.to_owned()).or_insert_with(|| json!({}));
+            if !inner.is_object() {
+                *inner = json!({});
+            }
+            if let Some(inner) = inner.as_object_mut() {
+                nest(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_tokens_name_a_served_function() {
+        let served = BTreeSet::from(["cross-account-role".to_owned(), "scim-connector".to_owned()]);
+        assert_eq!(function("arn:aws:lambda:us-east-1:123456789012:function:cross-account-role", &served), Ok("cross-account-role".to_owned()));
+        assert_eq!(function("arn:aws:lambda:us-east-1:123456789012:function:scim-connector:live", &served), Ok("scim-connector".to_owned()));
+        let other = function("arn:aws:lambda:us-east-1:123456789012:function:mine", &served).expect_err("not served");
+        assert!(other.contains("mine") && other.contains("cross-account-role, scim-connector"), "{other}");
+        assert!(function("arn:aws:sns:us-east-1:123456789012:topic", &served).expect_err("SNS").contains("only Lambda"));
+        assert!(function("arn:aws:lambda:eu-west-1:123456789012:function:cross-account-role", &served).expect_err("another region").contains("arn:aws:lambda:us-east-1"));
+    }
+
+    #[test]
+    fn dotted_data_names_nest() {
+        let mut model = Map::new();
+        nest(&mut model, "Arn", json!("arn:x"));
+        nest(&mut model, "Capabilities.Patch", json!("true"));
+        nest(&mut model, "Capabilities.Bulk", json!("false"));
+        assert_eq!(Value::Object(model), json!({"Arn": "arn:x", "Capabilities": {"Patch": "true", "Bulk": "false"}}));
+    }
+}
