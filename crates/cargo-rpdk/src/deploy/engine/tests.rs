@@ -46,7 +46,26 @@ impl Handlers {
     }
 }
 
-impl Backend for Handlers {
+/// Made-up handlers: the operations alone, no dynamic references.
+trait Operations: Sync {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value>;
+}
+
+impl<T: Operations> Backend for T {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+        Operations::operate(self, call, on_event)
+    }
+
+    fn ssm_parameter(&self, _: &str) -> Result<String> {
+        bail!("no SSM here")
+    }
+
+    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String> {
+        bail!("no Secrets Manager here")
+    }
+}
+
+impl Operations for Handlers {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
         self.calls.lock().expect("calls").push(format!("{} {}", call.logical_id, call.action));
         let last = match (call.type_name.as_str(), call.action.as_str()) {
@@ -73,14 +92,6 @@ impl Backend for Handlers {
         };
         on_event(&last)?;
         Ok(last)
-    }
-
-    fn ssm_parameter(&self, _: &str) -> Result<String> {
-        bail!("no SSM here")
-    }
-
-    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String> {
-        bail!("no Secrets Manager here")
     }
 }
 
@@ -208,7 +219,7 @@ struct Named {
     existing: Mutex<BTreeSet<String>>,
 }
 
-impl Backend for Named {
+impl Operations for Named {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
         let model = call.model.clone().unwrap_or_default();
         let last = match call.action.as_str() {
@@ -230,14 +241,6 @@ impl Backend for Named {
         };
         on_event(&last)?;
         Ok(last)
-    }
-
-    fn ssm_parameter(&self, _: &str) -> Result<String> {
-        bail!("no SSM here")
-    }
-
-    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String> {
-        bail!("no Secrets Manager here")
     }
 }
 
