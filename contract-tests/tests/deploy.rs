@@ -479,6 +479,30 @@ fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function()
     }
 }
 
+/// `DeletionPolicy: Retain`, kept in the state file between commands: deleting the stack
+/// leaves the role.
+#[test]
+fn a_retained_resource_outlives_its_stack() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("retained");
+    let source = root().join("examples").join("partner-role-custom-resource.yaml");
+    let template = variant_of(
+        &source,
+        "retained",
+        &[
+            ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", ""),
+            ("    Type: Custom::CrossAccountRole\n", "    Type: Custom::CrossAccountRole\n    DeletionPolicy: Retain\n"),
+        ],
+    );
+    let created = partner.deploy(&template, &[]).expect_ok("the deploy");
+    let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
+    let deleted = partner.delete().expect_ok("the delete");
+    let skipped = &deleted.events[deleted.at("PartnerRole", "DELETE_SKIPPED")];
+    assert!(skipped["reason"].as_str().is_some_and(|r| r.contains("Retain")), "{skipped}");
+    assert!(role(&role_name).is_some(), "the role outlives the stack");
+    runtime().block_on(async { aws_sdk_iam::Client::new(&config()).delete_role().role_name(&role_name).send().await.expect("the admin deletes the role") });
+}
+
 #[test]
 fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
     let _serial = one_at_a_time();

@@ -108,8 +108,9 @@ impl Printer {
 enum Kind {
     /// Create, update or replace a resource to match the template.
     Apply,
-    /// Delete the resource (or, `previous`, the one it replaced).
-    Delete { previous: bool },
+    /// Delete the resource (or, `previous`, the one it replaced); `rollback`: to undo its
+    /// creation by the failed run.
+    Delete { previous: bool, rollback: bool },
     /// Update a resource back to its properties before this run.
     Revert,
 }
@@ -132,7 +133,7 @@ impl Job {
 
     fn key(&self) -> String {
         match self.kind {
-            Kind::Delete { previous: true } => format!("{}#previous", self.logical_id),
+            Kind::Delete { previous: true, .. } => format!("{}#previous", self.logical_id),
             _ => self.logical_id.clone(),
         }
     }
@@ -253,12 +254,16 @@ impl<'a> Engine<'a> {
         self.stack_status("DELETE_IN_PROGRESS", None)?;
         let mut jobs = Vec::new();
         for (name, resource) in &self.state.resources {
-            let dependents: BTreeSet<String> = self.state.resources.iter().filter(|(_, other)| other.dependencies.contains(name)).map(|(other, _)| other.clone()).collect();
+            let mut dependents: BTreeSet<String> = self.state.resources.iter().filter(|(_, other)| other.dependencies.contains(name)).map(|(other, _)| other.clone()).collect();
             if resource.previous.is_some() {
-                let previous = Job { waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(), ..Job::new(name, Kind::Delete { previous: true }) };
+                let previous = Job { waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(), ..Job::new(name, Kind::Delete { previous: true, rollback: false }) };
+                // The resource it replaced goes first: deleting the resource itself puts the
+                // one it replaced back in its place (as a rollback wants), which would then be
+                // left.
+                dependents.insert(previous.key());
                 jobs.push(previous);
             }
-            jobs.push(Job { waits_for: dependents, ..Job::new(name, Kind::Delete { previous: false }) });
+            jobs.push(Job { waits_for: dependents, ..Job::new(name, Kind::Delete { previous: false, rollback: false }) });
         }
         let failures = self.run_jobs(jobs, None)?;
         if let Some((name, reason)) = failures.first() {
@@ -279,7 +284,7 @@ impl<'a> Engine<'a> {
             let resource = &self.state.resources[name];
             let kind = match &resource.previous {
                 Some(previous) if previous.physical_id == resource.physical_id => Kind::Revert,
-                _ => Kind::Delete { previous: false },
+                _ => Kind::Delete { previous: false, rollback: true },
             };
             let dependents = touched.iter().filter(|other| self.state.resources[*other].dependencies.contains(name)).cloned().collect();
             jobs.push(Job { waits_for: dependents, ..Job::new(name, kind) });
@@ -298,9 +303,9 @@ impl<'a> Engine<'a> {
         let mut keys = BTreeMap::new();
         for (name, resource) in &self.state.resources {
             let job = if !wanted.contains(name) {
-                Job::new(name, Kind::Delete { previous: false })
+                Job::new(name, Kind::Delete { previous: false, rollback: false })
             } else if resource.previous.as_ref().is_some_and(|previous| previous.physical_id != resource.physical_id) {
-                Job::new(name, Kind::Delete { previous: true })
+                Job::new(name, Kind::Delete { previous: true, rollback: false })
             } else {
                 continue;
             };
@@ -439,7 +444,7 @@ impl<'a> Engine<'a> {
         match (job.kind, plan) {
             (Kind::Apply, Some(plan)) => self.begin_apply(job, plan),
             (Kind::Apply, None) => bail!("internal error: an Apply job without a template"),
-            (Kind::Delete { previous }, _) => self.begin_delete(&job.logical_id, previous),
+            (Kind::Delete { previous, rollback }, _) => self.begin_delete(&job.logical_id, previous, rollback),
             (Kind::Revert, _) => self.begin_revert(&job.logical_id),
         }
     }
@@ -461,6 +466,11 @@ impl<'a> Engine<'a> {
             return self.refuse_apply(job, resource.type_name.clone(), problem);
         }
         self.desired.insert(name.clone(), resolved.clone());
+        if let Some(entry) = self.state.resources.get_mut(name) {
+            // A policy takes effect without a request, as on CloudFormation.
+            entry.deletion_policy.clone_from(&resource.deletion_policy);
+            entry.update_replace_policy.clone_from(&resource.update_replace_policy);
+        }
         let existing = self.state.resources.get(name).cloned();
 
         // An operation the interrupted run left under way continues from its checkpoint.
@@ -536,6 +546,8 @@ impl<'a> Engine<'a> {
             dependencies,
             run: self.state.run.clone(),
             operation: Some(Operation { action: action.to_owned(), token: token.clone(), context: None }),
+            deletion_policy: resource.deletion_policy.clone(),
+            update_replace_policy: resource.update_replace_policy.clone(),
             previous: previous.map(|mut p| {
                 p.previous = None;
                 p.operation = None;
@@ -568,8 +580,13 @@ impl<'a> Engine<'a> {
         Ok(Begin::Failed(reason))
     }
 
-    fn begin_delete(&mut self, name: &str, previous: bool) -> Result<Begin> {
+    fn begin_delete(&mut self, name: &str, previous: bool, rollback: bool) -> Result<Begin> {
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Begin::Done) };
+        if let Some(policy) = self.retention(name, &resource, previous, rollback) {
+            self.remove_target(name, previous);
+            self.emit(name, &resource.type_name, resource.physical_id.clone(), "DELETE_SKIPPED", Some(format!("Retained ({policy}); delete it yourself when it is no longer needed")))?;
+            return Ok(Begin::Done);
+        }
         let Some(physical) = resource.physical_id.clone() else {
             // Nothing was created, unless a create request never answered: that one is named.
             self.remove_target(name, previous);
@@ -611,6 +628,20 @@ impl<'a> Engine<'a> {
         call.token = token;
         call.context = context;
         Ok(Begin::Run(Box::new(call)))
+    }
+
+    /// The policy that keeps a resource instead of deleting it, if one does: a replaced resource
+    /// follows the `UpdateReplacePolicy` of what replaced it; any other, its `DeletionPolicy`,
+    /// where `RetainExceptOnCreate` lets a rollback delete what the failed run created.
+    fn retention(&self, name: &str, resource: &ResourceState, previous: bool, rollback: bool) -> Option<String> {
+        let policy = if previous {
+            self.state.resources.get(name).and_then(|replacement| replacement.update_replace_policy.clone())
+        } else if name.contains(REPLACED) {
+            resource.update_replace_policy.clone()
+        } else {
+            resource.deletion_policy.clone().filter(|policy| !(rollback && policy == "RetainExceptOnCreate"))
+        };
+        policy.filter(|policy| policy != "Delete")
     }
 
     fn begin_revert(&mut self, name: &str) -> Result<Begin> {
@@ -680,7 +711,7 @@ impl<'a> Engine<'a> {
     /// `early`: the job started before everything it needs had completed.
     fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, early: bool) -> Result<Progress> {
         let name = &job.logical_id;
-        let previous = job.kind == (Kind::Delete { previous: true });
+        let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
         let info = self.info(&resource.type_name);
         let status = event.get("status").and_then(Value::as_str).unwrap_or_default();
@@ -764,7 +795,7 @@ impl<'a> Engine<'a> {
     }
 
     fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<()> {
-        let previous = job.kind == (Kind::Delete { previous: true });
+        let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(&job.logical_id, previous).cloned() else { return Ok(()) };
         let status = match job.kind {
             Kind::Delete { .. } => "DELETE_FAILED".to_owned(),

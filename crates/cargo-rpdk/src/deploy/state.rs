@@ -62,6 +62,12 @@ pub struct ResourceState {
     /// The handler operation under way, kept so an interrupted run can resume it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
+    /// `DeletionPolicy` and `UpdateReplacePolicy` when not `Delete`: kept here because a stack
+    /// is deleted without its template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_replace_policy: Option<String>,
     /// The resource as it was before this run updated or replaced it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<ResourceState>>,

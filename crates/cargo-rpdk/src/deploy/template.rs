@@ -206,6 +206,10 @@ pub struct Resource {
     pub properties: Value,
     pub depends_on: BTreeSet<String>,
     pub condition: Option<String>,
+    /// `DeletionPolicy` other than `Delete`: `Retain` or `RetainExceptOnCreate`.
+    pub deletion_policy: Option<String>,
+    /// `UpdateReplacePolicy` other than `Delete`: `Retain`.
+    pub update_replace_policy: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -493,14 +497,25 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
     }
     for key in spec.as_object().into_iter().flat_map(|o| o.keys()) {
         if !["Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy"].contains(&key.as_str()) {
-            problems.push(Problem::new(format!("{at}.{key}"), "not supported here; a resource has Type, Properties, DependsOn, Condition and Metadata"));
+            problems.push(Problem::new(format!("{at}.{key}"), "not supported here; a resource has Type, Properties, DependsOn, Condition, Metadata, DeletionPolicy and UpdateReplacePolicy"));
         }
     }
-    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
-        if spec.get(policy).is_some_and(|p| p != "Delete") {
-            problems.push(Problem::new(format!("{at}.{policy}"), "only Delete is supported here; remove it, or set it to Delete"));
+    let mut policy = |key: &str, allowed: &[&str]| -> Option<String> {
+        let given = spec.get(key)?;
+        match given.as_str() {
+            Some(policy) if allowed.contains(&policy) => Some(policy.to_owned()).filter(|p| p != "Delete"),
+            Some("Snapshot") => {
+                problems.push(Problem::new(format!("{at}.{key}"), "Snapshot is for types with snapshots (volumes, databases); these have none: use Retain or Delete"));
+                None
+            }
+            _ => {
+                problems.push(Problem::new(format!("{at}.{key}"), format!("must be {}, written out", allowed.join(", "))));
+                None
+            }
         }
-    }
+    };
+    let deletion_policy = policy("DeletionPolicy", &["Delete", "Retain", "RetainExceptOnCreate"]);
+    let update_replace_policy = policy("UpdateReplacePolicy", &["Delete", "Retain"]);
     let depends_on = match spec.get("DependsOn") {
         None => BTreeSet::new(),
         Some(Value::String(one)) => BTreeSet::from([one.clone()]),
@@ -515,7 +530,7 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
         problems.push(Problem::new(format!("{at}.Properties"), "must be a mapping"));
     }
     let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
-    (Resource { type_name, properties, depends_on, condition }, problems)
+    (Resource { type_name, properties, depends_on, condition, deletion_policy, update_replace_policy }, problems)
 }
 
 /// The references in `value`, with their locations; malformed or unsupported functions become

@@ -141,7 +141,8 @@ impl Fixture {
         let template = Template::check(&parse_text(template).expect("YAML"), &infos).expect("a valid template");
         let given = parameters.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
         let bindings = Bindings::new(&template, &given, &self.identity).expect("bound");
-        let before = if state.is_some() { self.events().len() } else { 0 };
+        // A stack with no run yet has no events file.
+        let before = self.store.events().map_or(0, |events| events.len());
         let mut engine = self.engine(backend, state);
         let outcome = engine.deploy(&template, &bindings);
         (outcome, self.events().split_off(before), engine.state)
@@ -211,11 +212,14 @@ Resources:
       Name: !Ref Name
 ";
 
-/// Resources named at creation (a new name replaces them) whose delete fails while their id
-/// is `stuck`; what exists is kept, as a cloud would.
+/// Resources named at creation (a new name replaces them; the name `fail` fails) whose delete
+/// fails while their id is `stuck` and takes a while when it is `slow`; what exists is kept, as
+/// a cloud would.
 #[derive(Default)]
 struct Named {
     stuck: Mutex<Option<String>>,
+    /// An id whose delete takes a while.
+    slow: Mutex<Option<String>>,
     existing: Mutex<BTreeSet<String>>,
 }
 
@@ -223,6 +227,7 @@ impl Operations for Named {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
         let model = call.model.clone().unwrap_or_default();
         let last = match call.action.as_str() {
+            "CREATE" if model["Name"] == "fail" => json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"}),
             "CREATE" => {
                 let id = format!("{}-id", model["Name"].as_str().unwrap_or_default());
                 self.existing.lock().expect("existing").insert(id.clone());
@@ -230,6 +235,9 @@ impl Operations for Named {
             }
             "DELETE" => {
                 let id = model["Id"].as_str().unwrap_or_default().to_owned();
+                if self.slow.lock().expect("slow").as_ref() == Some(&id) {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
                 if self.stuck.lock().expect("stuck").as_ref() == Some(&id) {
                     json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": format!("{id} is in use")})
                 } else {
@@ -246,11 +254,7 @@ impl Operations for Named {
 
 #[test]
 fn a_replaced_resource_that_could_not_be_deleted_stays_tracked_through_later_replacements() {
-    let fixture = Fixture::new(
-        &["Test::Named"],
-        TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], create_only: ["Name".to_owned()].into(), ..TypeInfo::default() },
-    );
-    let named = Named::default();
+    let (fixture, named) = (named(), Named::default());
     let (outcome, _, state) = fixture.deploy(&named, NAMED, &[("Name", "one")], None);
     outcome.expect("created");
 
@@ -271,4 +275,66 @@ fn a_replaced_resource_that_could_not_be_deleted_stays_tracked_through_later_rep
     engine.delete().expect("the stack is deleted");
     assert!(named.existing.lock().expect("existing").is_empty(), "nothing is left");
     assert!(engine.state.resources.is_empty(), "{:#?}", engine.state.resources);
+}
+
+fn named() -> Fixture {
+    Fixture::new(
+        &["Test::Named"],
+        TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], create_only: ["Name".to_owned()].into(), ..TypeInfo::default() },
+    )
+}
+
+fn existing(named: &Named) -> BTreeSet<String> {
+    named.existing.lock().expect("existing").clone()
+}
+
+#[test]
+fn a_stack_deleted_before_a_failed_cleanup_succeeded_deletes_the_replaced_resource_too() {
+    let (fixture, named) = (named(), Named::default());
+    let (outcome, _, state) = fixture.deploy(&named, NAMED, &[("Name", "one")], None);
+    outcome.expect("created");
+    *named.stuck.lock().expect("stuck") = Some("one-id".to_owned());
+    let (outcome, _, state) = fixture.deploy(&named, NAMED, &[("Name", "two")], Some(state));
+    outcome.expect("replaced, its cleanup failing");
+    *named.stuck.lock().expect("stuck") = None;
+    // Were the two deleted side by side, the replacement's delete would end first.
+    *named.slow.lock().expect("slow") = Some("one-id".to_owned());
+    let mut engine = fixture.engine(&named, Some(state));
+    engine.delete().expect("the stack is deleted");
+    assert!(existing(&named).is_empty(), "nothing is left: {:?}", existing(&named));
+    assert!(engine.state.resources.is_empty(), "{:#?}", engine.state.resources);
+}
+
+/// `NAMED` with policies, and a second resource that fails once `Named` exists.
+fn with_policies(deletion: &str, replace: &str, failing: bool) -> String {
+    let policies = format!("    DeletionPolicy: {deletion}\n    UpdateReplacePolicy: {replace}\n");
+    let mut template = NAMED.replacen("    Type: Test::Named\n", &format!("    Type: Test::Named\n{policies}"), 1);
+    if failing {
+        template.push_str("  Failing:\n    Type: Test::Named\n    DependsOn: Named\n    Properties:\n      Name: fail\n");
+    }
+    template
+}
+
+#[test]
+fn retained_resources_are_left_when_replaced_removed_or_rolled_back() {
+    let (fixture, named) = (named(), Named::default());
+    let retained = with_policies("Retain", "Retain", false);
+    let (outcome, _, state) = fixture.deploy(&named, &retained, &[("Name", "one")], None);
+    outcome.expect("created");
+    let (outcome, events, state) = fixture.deploy(&named, &retained, &[("Name", "two")], Some(state));
+    outcome.expect("replaced");
+    assert!(events.contains(&"Named DELETE_SKIPPED".to_owned()), "UpdateReplacePolicy keeps the old one: {events:#?}");
+    let mut engine = fixture.engine(&named, Some(state));
+    engine.delete().expect("the stack is deleted");
+    assert!(engine.state.resources.is_empty(), "the stack forgets what it retained");
+    assert_eq!(existing(&named), BTreeSet::from(["one-id".to_owned(), "two-id".to_owned()]), "DeletionPolicy keeps the last one");
+
+    let (outcome, events, _) = fixture.deploy(&named, &with_policies("Retain", "Delete", true), &[("Name", "three")], None);
+    outcome.expect_err("Failing fails");
+    assert!(events.contains(&"Named DELETE_SKIPPED".to_owned()), "Retain keeps even what a rollback would delete: {events:#?}");
+    assert!(existing(&named).contains("three-id"));
+    let (outcome, events, _) = fixture.deploy(&named, &with_policies("RetainExceptOnCreate", "Delete", true), &[("Name", "four")], None);
+    outcome.expect_err("Failing fails");
+    assert!(events.contains(&"Named DELETE_COMPLETE".to_owned()), "RetainExceptOnCreate lets the rollback delete: {events:#?}");
+    assert!(!existing(&named).contains("four-id"));
 }

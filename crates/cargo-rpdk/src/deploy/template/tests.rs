@@ -108,6 +108,8 @@ fn each_class_of_error_is_refused_naming_its_place() {
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Split ['', abc]\n", "Fn::Split takes [delimiter, string] (the delimiter not empty)"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !Base64 [a]\n", "Fn::Base64 takes a string"),
         ("Resources:\n  R:\n    Type: Custom::Thing\n    Properties:\n      Size: 1\n", "Resources.R.Properties.ServiceToken: a custom resource needs the ServiceToken of its function"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    DeletionPolicy: Snapshot\n", "Resources.R.DeletionPolicy: Snapshot is for types with snapshots"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    UpdateReplacePolicy: RetainExceptOnCreate\n", "Resources.R.UpdateReplacePolicy: must be Delete, Retain, written out"),
         ("Resources:\n  my-role:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.my-role: a logical ID holds only letters and digits"),
     ];
     for (template, expected) in cases {
