@@ -450,9 +450,7 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
 fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function() {
     let _serial = one_at_a_time();
     let partner = Partner::new("custom");
-    let source = root().join("examples").join("partner-role-custom-resource.yaml");
-    let no_managed_policy = ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", "");
-    let template = variant_of(&source, "custom", &[no_managed_policy]);
+    let template = custom_example("custom", &[]);
     let created = partner.deploy(&template, &[]).expect_ok("the custom resource deploy");
     let completed = &created.events[created.at("PartnerRole", "CREATE_COMPLETE")];
     assert_eq!(completed["type"], "Custom::CrossAccountRole");
@@ -464,7 +462,7 @@ fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function()
     let state = std::fs::read_to_string(partner.state_dir().join("state.json")).expect("a state file");
     assert!(!state.contains(&partner.external_id), "the NoEcho external id is not stored");
 
-    let shorter = variant_of(&source, "custom-update", &[no_managed_policy, ("MaxSessionDuration: 7200", "MaxSessionDuration: 3600")]);
+    let shorter = custom_example("custom-update", &[("MaxSessionDuration: 7200", "MaxSessionDuration: 3600")]);
     let updated = partner.deploy(&shorter, &[]).expect_ok("the update");
     assert_eq!(physical(&updated.events[updated.at("PartnerRole", "UPDATE_COMPLETE")]), role_name, "updated in place");
     assert_eq!(role(&role_name).and_then(|r| r.max_session_duration()), Some(3600));
@@ -479,21 +477,59 @@ fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function()
     }
 }
 
+/// examples/partner-role-custom-resource.yaml without the managed policy moto lacks, with
+/// `from` replaced by `to` in each pair.
+fn custom_example(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let source = root().join("examples").join("partner-role-custom-resource.yaml");
+    let no_managed_policy = ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", "");
+    variant_of(&source, name, &[&[no_managed_policy], replacements].concat())
+}
+
+/// One stack exports its role's ARN, another imports it into its own role's description; the
+/// export is held while imported, and names are unique across the stacks.
+#[test]
+fn stacks_share_values_through_exports_and_imports() {
+    let _serial = one_at_a_time();
+    let (exporter, importer, rival) = (Partner::new("exporter"), Partner::new("importer"), Partner::new("rival"));
+    let export_name = format!("{}-RoleArn", exporter.stack);
+    let exported = ("    Value: !GetAtt PartnerRole.Arn\n", "    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: !Sub \"${AWS::StackName}-RoleArn\"\n");
+    let exporting = custom_example("exporter", &[exported]);
+    let made = exporter.deploy(&exporting, &[]).expect_ok("the exporting stack");
+    let arn = made.summary["outputs"]["RoleArn"].as_str().expect("an ARN").to_owned();
+
+    let description = "Description: Read-only access for the partner's monitoring service";
+    let importing = custom_example("importer", &[(description, &format!("Description: !ImportValue {export_name}"))]);
+    let imported = importer.deploy(&importing, &[]).expect_ok("the importing stack");
+    let role_name = imported.summary["outputs"]["RoleName"].as_str().expect("a role").to_owned();
+    assert_eq!(role(&role_name).and_then(|r| r.description).as_deref(), Some(arn.as_str()), "the imported value reaches the handler");
+
+    let held = exporter.delete();
+    assert!(!held.ok && held.stderr.contains(&export_name) && held.stderr.contains(&importer.stack), "an export in use keeps its stack:\n{}", held.stderr);
+    let dropped = exporter.deploy(&custom_example("dropped", &[]), &[]);
+    assert!(!dropped.ok, "an export in use cannot be removed");
+    assert!(dropped.stderr.contains(&format!("Cannot update or remove export {export_name} as it is in use by {}", importer.stack)), "{}", dropped.stderr);
+    assert_eq!(exporter.state()["status"], "UPDATE_ROLLBACK_COMPLETE");
+
+    let taken = ("    Value: !GetAtt PartnerRole.Arn\n", &*format!("    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: {export_name}\n"));
+    let clash = rival.deploy(&custom_example("rival", &[taken]), &[]);
+    assert!(!clash.ok && clash.stderr.contains(&format!("Export with name {export_name} is already exported by stack {}", exporter.stack)), "{}", clash.stderr);
+    assert!(role(&physical(&clash.events[clash.at("PartnerRole", "CREATE_COMPLETE")])).is_none(), "the rival's role is rolled back");
+
+    let missing = custom_example("missing", &[(description, "Description: !ImportValue nobody-exports-this")]);
+    let refused = rival.deploy(&missing, &[]);
+    assert!(!refused.ok && refused.stderr.contains("Fn::ImportValue: no stack on this local stack exports nobody-exports-this") && refused.stderr.contains("nothing was created"), "{}", refused.stderr);
+
+    importer.delete().expect_ok("the importer goes first");
+    exporter.delete().expect_ok("then the exporter");
+}
+
 /// `DeletionPolicy: Retain`, kept in the state file between commands: deleting the stack
 /// leaves the role.
 #[test]
 fn a_retained_resource_outlives_its_stack() {
     let _serial = one_at_a_time();
     let partner = Partner::new("retained");
-    let source = root().join("examples").join("partner-role-custom-resource.yaml");
-    let template = variant_of(
-        &source,
-        "retained",
-        &[
-            ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", ""),
-            ("    Type: Custom::CrossAccountRole\n", "    Type: Custom::CrossAccountRole\n    DeletionPolicy: Retain\n"),
-        ],
-    );
+    let template = custom_example("retained", &[("    Type: Custom::CrossAccountRole\n", "    Type: Custom::CrossAccountRole\n    DeletionPolicy: Retain\n")]);
     let created = partner.deploy(&template, &[]).expect_ok("the deploy");
     let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
     let deleted = partner.delete().expect_ok("the delete");

@@ -183,6 +183,18 @@ impl Resources for StateResources<'_> {
     }
 }
 
+/// Values by name: outputs, exports.
+type Values = BTreeMap<String, Value>;
+
+/// The other stacks on the same local stack, as far as exports go.
+#[derive(Default)]
+pub struct Neighbours {
+    /// Export name → the stack exporting it, and the value.
+    pub exports: BTreeMap<String, (String, Value)>,
+    /// Export name → the stacks importing it.
+    pub importers: BTreeMap<String, BTreeSet<String>>,
+}
+
 pub struct Engine<'a> {
     pub backend: &'a dyn Backend,
     pub types: &'a BTreeMap<String, ServedType>,
@@ -198,12 +210,13 @@ pub struct Engine<'a> {
     /// This run's resolved properties per resource, secrets included, in memory only.
     desired: BTreeMap<String, Value>,
     configured_announced: BTreeSet<String>,
+    pub neighbours: Neighbours,
 }
 
 impl<'a> Engine<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(backend: &'a dyn Backend, types: &'a BTreeMap<String, ServedType>, configurations: &'a BTreeMap<String, Value>, store: &'a Store, printer: &'a Printer, state: StackState, secrets: Vec<String>, resuming: bool) -> Self {
-        Self { backend, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new() }
+        Self { backend, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new(), neighbours: Neighbours::default() }
     }
 
     /// Creates or updates the stack to match the template; rolls back on failure.
@@ -232,7 +245,14 @@ impl<'a> Engine<'a> {
             let (name, reason) = &failures[0];
             bail!("stack {} rolled back: {name} failed: {reason}", self.state.stack_name);
         }
-        self.state.outputs = self.outputs(template, bindings)?;
+        match self.outputs(template, bindings) {
+            Ok((outputs, exports)) => (self.state.outputs, self.state.exports) = (outputs, exports),
+            Err(problem) => {
+                let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
+                self.rollback(rollback, &problem)?;
+                bail!("stack {} rolled back: {problem}", self.state.stack_name);
+            }
+        }
         if !creating {
             self.stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None)?;
             let cleanup = self.cleanup_jobs(&wanted);
@@ -894,15 +914,35 @@ impl<'a> Engine<'a> {
     }
 
     /// The template's outputs, from the resources' models.
-    fn outputs(&self, template: &Template, bindings: &Bindings) -> Result<BTreeMap<String, Value>> {
-        let mut outputs = BTreeMap::new();
+    /// The outputs and the exports, masked; an export another stack has, or one in use that
+    /// would change or go, is refused as CloudFormation refuses it.
+    fn outputs(&self, template: &Template, bindings: &Bindings) -> Result<(Values, Values), String> {
+        let resources = StateResources(&self.state.resources);
+        let (mut outputs, mut exports) = (BTreeMap::new(), BTreeMap::new());
         for (name, output) in template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())) {
-            let value = bindings.evaluate(&output.value, &StateResources(&self.state.resources)).map_err(|problem| anyhow::anyhow!("Outputs.{name}.Value: {problem}"))?;
-            if let Some(value) = value {
-                outputs.insert(name.clone(), mask_secrets(&value, &self.secrets));
+            let Some(value) = bindings.evaluate(&output.value, &resources).map_err(|problem| format!("Outputs.{name}.Value: {problem}"))? else { continue };
+            let value = mask_secrets(&value, &self.secrets);
+            if let Some(export) = &output.export {
+                let export = bindings.evaluate(export, &resources).map_err(|problem| format!("Outputs.{name}.Export.Name: {problem}"))?;
+                let Some(export) = export.as_ref().and_then(scalar_text) else { return Err(format!("Outputs.{name}.Export.Name: not a string")) };
+                if let Some((stack, _)) = self.neighbours.exports.get(&export) {
+                    return Err(format!("Export with name {export} is already exported by stack {stack}"));
+                }
+                if exports.insert(export.clone(), value.clone()).is_some() {
+                    return Err(format!("Outputs.{name}.Export.Name: {export} is exported twice by this template"));
+                }
+            }
+            outputs.insert(name.clone(), value);
+        }
+        for (export, old) in &self.state.exports {
+            if let Some(importers) = self.neighbours.importers.get(export)
+                && exports.get(export) != Some(old)
+            {
+                let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+                return Err(format!("Cannot update or remove export {export} as it is in use by {stacks}"));
             }
         }
-        Ok(outputs)
+        Ok((outputs, exports))
     }
 
     fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<()> {

@@ -23,6 +23,8 @@ pub struct StackIdentity {
 pub struct Bindings {
     pub parameters: BTreeMap<String, Value>,
     pub conditions: BTreeMap<String, bool>,
+    /// The values `Fn::ImportValue` finds, by export name: other stacks' exports.
+    pub imports: BTreeMap<String, Value>,
     pseudo: BTreeMap<&'static str, Value>,
     mappings: BTreeMap<String, Map<String, Value>>,
 }
@@ -71,7 +73,7 @@ impl Bindings {
             ("AWS::Partition", Value::String(stack.partition.clone())),
             ("AWS::URLSuffix", Value::String(stack.url_suffix.clone())),
         ]);
-        let mut bindings = Self { parameters, conditions: BTreeMap::new(), pseudo, mappings: template.mappings.clone() };
+        let mut bindings = Self { parameters, conditions: BTreeMap::new(), imports: BTreeMap::new(), pseudo, mappings: template.mappings.clone() };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -222,6 +224,11 @@ impl Bindings {
                 let index = scalar_text(&index).and_then(|t| t.parse::<usize>().ok()).ok_or("Fn::Select: the index is not a number")?;
                 let list = needed(self.evaluate(list, resources), "Fn::Select's list")?;
                 list.as_array().and_then(|items| items.get(index)).cloned().map(Some).ok_or_else(|| format!("Fn::Select: no value at index {index}"))
+            }
+            "Fn::ImportValue" => {
+                let name = needed(self.evaluate(argument, resources), "Fn::ImportValue's name")?;
+                let name = scalar_text(&name).ok_or("Fn::ImportValue: the name is not a string")?;
+                self.imports.get(&name).cloned().map(Some).ok_or_else(|| format!("Fn::ImportValue: no stack on this local stack exports {name}; deploy the stack that exports it first"))
             }
             "Fn::Split" => {
                 let [Value::String(delimiter), source] = items else { return Err("Fn::Split takes [delimiter, string]".to_owned()) };

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use self::engine::{Engine, Printer, ServedType};
+use self::engine::{Engine, Neighbours, Printer, ServedType};
 use self::evaluate::{Bindings, StackIdentity};
 use self::state::{StackState, Store};
 use self::template::{Problem, Template, TypeInfo};
@@ -94,14 +94,9 @@ pub fn run(options: &Options) -> Result<()> {
         partition: "aws".to_owned(),
         url_suffix: "amazonaws.com".to_owned(),
     };
-    let (template, bindings) = match checked(&text, &types, &given, &identity) {
+    let (template, mut bindings) = match checked(&text, &types, &given, &identity) {
         Ok(checked) => checked,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{}: {problem}", options.template.display());
-            }
-            bail!("{} problem(s) in {}; nothing was created", problems.len(), options.template.display());
-        }
+        Err(problems) => return Err(refusal(&options.template, &problems)),
     };
     if options.dry_run {
         return print_plan(options, &template, &bindings);
@@ -125,8 +120,12 @@ pub fn run(options: &Options) -> Result<()> {
         None => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
     };
     state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
+    bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
+    state.imports = bindings.imports.keys().cloned().collect();
     let printer = Printer::new(options.output == Output::Json);
     let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
+    engine.neighbours = neighbours;
     engine.deploy(&template, &bindings)?;
     print_outputs(&engine.state, options.output)
 }
@@ -147,6 +146,13 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
         eprintln!("stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.", options.stack_name);
         return Ok(());
     }
+    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
+    for export in state.exports.keys() {
+        if let Some(importers) = neighbours.importers.get(export) {
+            let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+            bail!("stack {} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted", options.stack_name);
+        }
+    }
     let printer = Printer::new(options.output == Output::Json);
     let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, Vec::new(), false);
     engine.delete()?;
@@ -161,6 +167,54 @@ pub fn events(options: &EventsOptions) -> Result<()> {
         printer.event(&event);
     }
     Ok(())
+}
+
+/// Prints a template's problems; the error that ends the command.
+fn refusal(template: &std::path::Path, problems: &[Problem]) -> anyhow::Error {
+    for problem in problems {
+        eprintln!("{}: {problem}", template.display());
+    }
+    anyhow::anyhow!("{} problem(s) in {}; nothing was created", problems.len(), template.display())
+}
+
+/// What the other stacks deployed on this start of the local stack export and import.
+fn neighbours(project: &Project, own: &str, generation: &str) -> Result<Neighbours> {
+    let work_dir = project.work_dir()?;
+    let mut neighbours = Neighbours::default();
+    let Ok(entries) = std::fs::read_dir(work_dir.join("stacks")) else { return Ok(neighbours) };
+    for name in entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).filter(|name| name != own) {
+        let Ok(store) = Store::new(&work_dir, &name) else { continue };
+        let Some(state) = store.load()? else { continue };
+        if state.local_stack != generation || !continues(&state) {
+            continue;
+        }
+        for (export, value) in state.exports {
+            neighbours.exports.insert(export, (name.clone(), value));
+        }
+        for import in state.imports {
+            neighbours.importers.entry(import).or_default().insert(name.clone());
+        }
+    }
+    Ok(neighbours)
+}
+
+/// The values the template's `Fn::ImportValue`s find. Their names are known before anything
+/// is made (CloudFormation allows no resource in them), so a missing export is refused then.
+fn imports(template: &Template, bindings: &Bindings, neighbours: &Neighbours) -> Result<BTreeMap<String, Value>, Vec<Problem>> {
+    let mut found = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (at, name) in template.imports() {
+        match bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text) {
+            None => problems.push(Problem::new(at, "the name must be known before anything is made: build it from parameters and pseudo parameters only")),
+            Some(name) => match neighbours.exports.get(&name) {
+                Some((_, value)) => {
+                    found.insert(name, value.clone());
+                }
+                None => problems.push(Problem::new(at, format!("no stack on this local stack exports {name}; deploy the stack that exports it first"))),
+            },
+        }
+    }
+    if problems.is_empty() { Ok(found) } else { Err(problems) }
 }
 
 /// Whether a saved state is the stack a deploy goes on with (not one rolled back or deleted

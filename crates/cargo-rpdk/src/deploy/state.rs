@@ -38,6 +38,12 @@ pub struct StackState {
     pub parameters: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, ResourceState>,
     pub outputs: BTreeMap<String, Value>,
+    /// Export name → value, for `Fn::ImportValue` in other stacks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exports: BTreeMap<String, Value>,
+    /// The export names this stack imports: while it does, their stacks keep them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub imports: BTreeSet<String>,
 }
 
 /// One resource of a stack.

@@ -11,7 +11,7 @@ use super::evaluate::scalar_text;
 
 /// Intrinsic functions the engine evaluates.
 pub const SUPPORTED_FUNCTIONS: &[&str] =
-    &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::Base64", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
+    &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::Base64", "Fn::ImportValue", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
 /// Pseudo parameters and what `!Ref` gives for them.
 pub const PSEUDO_PARAMETERS: &[&str] =
     &["AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"];
@@ -216,6 +216,8 @@ pub struct Resource {
 pub struct Output {
     pub value: Value,
     pub condition: Option<String>,
+    /// `Export.Name`: the name other stacks import the value by.
+    pub export: Option<Value>,
 }
 
 /// A template that passed every static check.
@@ -294,8 +296,21 @@ impl Template {
                     problems.push(Problem::new(at, "an output needs a Value"));
                     return None;
                 };
+                if let Some(key) = spec.as_object().into_iter().flat_map(|o| o.keys()).find(|key| !["Value", "Description", "Condition", "Export"].contains(&key.as_str())) {
+                    problems.push(Problem::new(format!("{at}.{key}"), "not an output attribute; an output has Value, Description, Condition and Export"));
+                }
+                let export = match spec.get("Export") {
+                    None => None,
+                    Some(export) => match export.as_object().filter(|e| e.len() == 1).and_then(|e| e.get("Name")) {
+                        Some(name) => Some(name.clone()),
+                        None => {
+                            problems.push(Problem::new(format!("{at}.Export"), "an export is {Name: name}"));
+                            None
+                        }
+                    },
+                };
                 let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
-                Some((name, Output { value, condition }))
+                Some((name, Output { value, condition, export }))
             })
             .collect();
         let template = Self { parameters, mappings, conditions, resources, outputs };
@@ -337,6 +352,9 @@ impl Template {
         }
         for (name, output) in &self.outputs {
             check(format!("Outputs.{name}.Value"), &output.value, false, problems);
+            if let Some(export) = &output.export {
+                check(format!("Outputs.{name}.Export.Name"), export, false, problems);
+            }
             if let Some(condition) = output.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
                 problems.push(Problem::new(format!("Outputs.{name}.Condition"), format!("{condition} is not a condition of this template")));
             }
@@ -372,6 +390,26 @@ impl Template {
                 })
             }
         }
+    }
+
+    /// Every `Fn::ImportValue` in resources and outputs: its location and the name's expression.
+    pub fn imports(&self) -> Vec<(String, Value)> {
+        fn find(value: &Value, at: &str, out: &mut Vec<(String, Value)>) {
+            match value {
+                Value::Object(map) if map.len() == 1 && map.contains_key("Fn::ImportValue") => out.push((format!("{at}.Fn::ImportValue"), map["Fn::ImportValue"].clone())),
+                Value::Object(map) => map.iter().for_each(|(key, item)| find(item, &format!("{at}.{key}"), out)),
+                Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| find(item, &format!("{at}[{index}]"), out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (name, resource) in &self.resources {
+            find(&resource.properties, &format!("Resources.{name}.Properties"), &mut out);
+        }
+        for (name, output) in &self.outputs {
+            find(&output.value, &format!("Outputs.{name}.Value"), &mut out);
+        }
+        out
     }
 
     /// The resources each resource needs first (by `Ref`, `Fn::GetAtt`, `Fn::Sub` and
@@ -668,6 +706,8 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
             }
             _ => bad("[index, [values]]"),
         },
+        "Fn::ImportValue" if argument.is_string() || is_function(argument) => visit(argument, at, in_condition, problems, found),
+        "Fn::ImportValue" => bad("the name of an export"),
         "Fn::Split" => match argument.as_array().map(Vec::as_slice) {
             Some([Value::String(delimiter), source]) if !delimiter.is_empty() && (source.is_string() || is_function(source)) => {
                 visit(source, &format!("{at}[1]"), in_condition, problems, found);

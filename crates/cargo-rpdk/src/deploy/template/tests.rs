@@ -110,6 +110,9 @@ fn each_class_of_error_is_refused_naming_its_place() {
         ("Resources:\n  R:\n    Type: Custom::Thing\n    Properties:\n      Size: 1\n", "Resources.R.Properties.ServiceToken: a custom resource needs the ServiceToken of its function"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    DeletionPolicy: Snapshot\n", "Resources.R.DeletionPolicy: Snapshot is for types with snapshots"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    UpdateReplacePolicy: RetainExceptOnCreate\n", "Resources.R.UpdateReplacePolicy: must be Delete, Retain, written out"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\nOutputs:\n  O:\n    Value: x\n    Export: shared\n", "Outputs.O.Export: an export is {Name: name}"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\nOutputs:\n  O:\n    Value: x\n    Exported: yes\n", "Outputs.O.Exported: not an output attribute"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !ImportValue [a]\n", "Fn::ImportValue takes the name of an export"),
         ("Resources:\n  my-role:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.my-role: a logical ID holds only letters and digits"),
     ];
     for (template, expected) in cases {
