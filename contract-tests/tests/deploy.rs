@@ -545,7 +545,7 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
     /// A class of mistake: how the example is spoiled, and what the refusal must name.
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
     let cases: &[Case] = &[
-        ("an unsupported function", &[("!GetAtt PartnerRole.Arn", "!ImportValue shared-role-arn")], &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::ImportValue"]),
+        ("an unsupported function", &[("!GetAtt PartnerRole.Arn", "!Select [0, !GetAZs '']")], &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::GetAZs"]),
         ("a type with no handler", &[("Type: Rpdk::SCIM::Group", "Type: AWS::S3::Bucket")], &["Resources.Operators.Type", "AWS::S3::Bucket"]),
         ("a cycle", &[("  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n", "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: PartnerService\n")], &["circular dependency", "PartnerRole", "PartnerService"]),
         ("a bad GetAtt", &[("!GetAtt Ada.Id", "!GetAtt Ada.Email")], &["Resources.Operators.Properties.Members[0]", "Email"]),
