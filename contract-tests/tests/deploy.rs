@@ -400,6 +400,40 @@ fn dependents_start_once_configured_and_independent_resources_run_in_parallel() 
     partner.delete().expect_ok("the delete");
 }
 
+/// On a terminal, a line on stderr says what the deploy waits on while a resource stabilizes,
+/// redrawn in place. `script` (util-linux) gives the CLI a terminal.
+#[test]
+fn a_terminal_shows_what_a_long_wait_waits_on() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("terminal");
+    let cli = std::env::var("RPDK_CLI").expect("RPDK_CLI is unset: the deploy tests run through `cargo rpdk test`");
+    let command = [
+        cli.as_str(),
+        "rpdk",
+        "deploy",
+        &example().display().to_string(),
+        "--stack-name",
+        &partner.stack,
+        "--parameter",
+        &format!("PartnerAccountId={}", partner.account),
+        "--parameter",
+        &format!("PartnerExternalId={}", partner.external_id),
+    ]
+    .iter()
+    .map(|word| format!("'{word}'"))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let output = {
+        let _held = HeldTransitions::hold(SERVICE_MODEL, 6);
+        Command::new("script").args(["--quiet", "--return", "--command", &command, "/dev/null"]).current_dir(root()).stdin(Stdio::null()).output().expect("script runs")
+    };
+    let seen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the deploy on a terminal:\n{seen}");
+    assert!(seen.contains("\r\x1b[2Kwaiting on PartnerService "), "a progress line names the resource waited on:\n{seen}");
+    assert!(seen.contains("CREATE_COMPLETE") && seen.contains("Outputs of"), "events and outputs are printed as text:\n{seen}");
+    partner.delete().expect_ok("the delete");
+}
+
 #[test]
 fn an_interrupted_deploy_resumes_without_a_second_resource() {
     let _serial = one_at_a_time();
