@@ -100,6 +100,12 @@ pub fn run(options: &Options) -> Result<()> {
     let stack_file = project.work_dir()?.join("test-stack.json");
     stack.save(&stack_file)?;
     let cli = std::env::current_exe()?;
+    // The deploy tests' stacks live and die with this run's local stack: a directory of this
+    // run's own, emptied first, so stacks of earlier runs neither pile up nor get in the way.
+    let deploy_dir = project.work_dir()?.join("test-stacks");
+    if deploy_dir.exists() {
+        std::fs::remove_dir_all(&deploy_dir)?;
+    }
     // Each type's prerequisites, made once: the native suite reads them from a file, the
     // cfn test inputs get them as placeholder values.
     let mut fixtures = BTreeMap::new();
@@ -133,6 +139,7 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_LOGS", &project.work_dir()?.join("logs").display().to_string()),
                 ("RPDK_STACK_FILE", &stack_file.display().to_string()),
                 ("RPDK_CLI", &cli.display().to_string()),
+                ("RPDK_WORK_DIR", &deploy_dir.display().to_string()),
             ],
         )?,
     );
