@@ -550,8 +550,10 @@ fn stacks_share_values_through_exports_and_imports() {
     assert!(role(&physical(&clash.events[clash.at("PartnerRole", "CREATE_COMPLETE")])).is_none(), "the rival's role is rolled back");
 
     let missing = custom_example("missing", &[(description, "Description: !ImportValue nobody-exports-this")]);
-    let refused = rival.deploy(&missing, &[]);
+    let lonely = Partner::new("lonely");
+    let refused = lonely.deploy(&missing, &[]);
     assert!(!refused.ok && refused.stderr.contains("Fn::ImportValue: no stack on this local stack exports nobody-exports-this") && refused.stderr.contains("nothing was created"), "{}", refused.stderr);
+    assert!(!lonely.state_dir().exists(), "no stack was begun");
 
     importer.delete().expect_ok("the importer goes first");
     exporter.delete().expect_ok("then the exporter");

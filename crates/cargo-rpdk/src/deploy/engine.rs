@@ -798,7 +798,11 @@ impl<'a> Engine<'a> {
                     self.emit(name, &resource.type_name, resource.physical_id.clone(), "DELETE_COMPLETE", Some("Already gone".to_owned()))?;
                     return Ok(Progress::Completed);
                 }
-                let reason = format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})");
+                let reason = if is_custom(&resource.type_name) {
+                    format!("Received response status [FAILED] from custom resource. Message returned: {message}")
+                } else {
+                    format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})")
+                };
                 if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS {
                     let physical = resource.physical_id.clone();
                     self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;

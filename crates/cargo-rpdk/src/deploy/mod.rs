@@ -104,6 +104,8 @@ pub fn run(options: &Options) -> Result<()> {
     let _held = store.lock()?;
     let existing = store.load()?;
     let stack = Stack::shared(&project)?;
+    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
+    bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
     let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
     let secrets: Vec<String> = no_echo.iter().filter_map(|name| bindings.parameters.get(*name)).flat_map(|value| match value {
         Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
@@ -120,8 +122,6 @@ pub fn run(options: &Options) -> Result<()> {
         None => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
     };
     state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
-    bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
     state.imports = bindings.imports.keys().cloned().collect();
     let printer = Printer::new(options.output == Output::Json);
     let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);

@@ -107,20 +107,24 @@ pub struct StackEvent {
 /// Where a stack's files live.
 pub struct Store {
     dir: PathBuf,
+    /// The lock file, outside `dir`: a command refused before it begins leaves no stack.
+    lock_file: PathBuf,
 }
 
 impl Store {
     pub fn new(work_dir: &Path, stack_name: &str) -> Result<Self> {
         let valid = !stack_name.is_empty() && stack_name.len() <= 128 && stack_name.starts_with(|c: char| c.is_ascii_alphabetic()) && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         anyhow::ensure!(valid, "--stack-name {stack_name}: a stack name starts with a letter and holds only letters, digits and hyphens (at most 128)");
-        Ok(Self { dir: work_dir.join("stacks").join(stack_name) })
+        Ok(Self { dir: work_dir.join("stacks").join(stack_name), lock_file: work_dir.join("locks").join(stack_name) })
     }
 
     /// Holds the stack for one command: a second deploy or delete of it waits for nothing and
     /// is refused. The operating system releases the lock when the holder ends, however it ends.
     pub fn lock(&self) -> Result<std::fs::File> {
-        std::fs::create_dir_all(&self.dir)?;
-        let file = std::fs::File::create(self.dir.join("lock"))?;
+        if let Some(locks) = self.lock_file.parent() {
+            std::fs::create_dir_all(locks)?;
+        }
+        let file = std::fs::File::create(&self.lock_file)?;
         match file.try_lock() {
             Ok(()) => Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!("another deploy or delete of this stack is running; let it end first"),
