@@ -272,6 +272,14 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The stack `shared` would attach to, if it is running; none is started.
+    pub fn running(project: &Project) -> Result<Option<Self>> {
+        match std::env::var_os("RPDK_STACK_FILE") {
+            Some(file) => Self::attach(Path::new(&file)),
+            None => Self::attach(&Self::background_file(project)?),
+        }
+    }
+
     /// Where the project's background stack is described.
     pub fn background_file(project: &Project) -> Result<PathBuf> {
         Ok(project.work_dir()?.join("local-stack.json"))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::template::{ParameterKind, Problem, SubPart, Template, single_function, sub_parts};
+use super::template::{self, ParameterKind, Problem, SubPart, Template, single_function, sub_parts};
 
 /// The stack a template is deployed as: what the pseudo parameters answer.
 #[derive(Clone, Debug)]
@@ -56,7 +56,7 @@ impl Bindings {
             }
             let value = match parameter.kind {
                 ParameterKind::String => Value::String(text.clone()),
-                ParameterKind::Number if text.trim().parse::<f64>().is_ok() => Value::String(text.trim().to_owned()),
+                ParameterKind::Number if template::number(text).is_some() => Value::String(text.trim().to_owned()),
                 ParameterKind::Number => {
                     problems.push(Problem::new(at, "the value is not a number"));
                     continue;
@@ -117,7 +117,9 @@ impl Bindings {
             "Condition" => argument.as_str().and_then(|name| self.conditions.get(name).copied()),
             "Fn::Equals" => {
                 let [a, b] = items else { return Err("Fn::Equals takes [value, value]".to_owned()) };
-                Some(self.evaluate(a, resources)?.as_ref().and_then(scalar_text) == self.evaluate(b, resources)?.as_ref().and_then(scalar_text))
+                // Scalars compare as text (`1` equals `"1"`); lists compare item by item.
+                let comparable = |value: Option<Value>| value.map(|value| scalar_text(&value).map_or(value, Value::String));
+                Some(comparable(self.evaluate(a, resources)?) == comparable(self.evaluate(b, resources)?))
             }
             "Fn::Not" => {
                 let [item] = items else { return Err("Fn::Not takes [condition]".to_owned()) };
@@ -140,6 +142,42 @@ impl Bindings {
     /// A value known before any resource exists: `None` when it needs one, or is `AWS::NoValue`.
     pub fn evaluate_static(&self, value: &Value) -> Option<Value> {
         self.evaluate(value, &NoResources).ok().flatten()
+    }
+
+    /// `value` with each `Fn::If` replaced by the branch its condition takes.
+    pub fn taken(&self, value: &Value) -> Value {
+        match value {
+            Value::Array(items) => Value::Array(items.iter().map(|item| self.taken(item)).collect()),
+            Value::Object(map) => match single_function(map) {
+                Some(("Fn::If", Value::Array(items))) if items.len() == 3 => {
+                    let outcome = items[0].as_str().and_then(|name| self.conditions.get(name)).copied().unwrap_or(false);
+                    self.taken(&items[if outcome { 1 } else { 2 }])
+                }
+                _ => Value::Object(map.iter().map(|(key, item)| (key.clone(), self.taken(item))).collect()),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The problems of the functions in `value` that fail whatever the resources hold, such as
+    /// `Fn::Select` past the end of a list parameter: found before anything is made. A function
+    /// that reads a resource or an import is left to the deployment.
+    pub fn known_problems(&self, value: &Value, at: &str, problems: &mut Vec<Problem>) {
+        match value {
+            Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| self.known_problems(item, &format!("{at}[{index}]"), problems)),
+            Value::Object(map) if single_function(map).is_none() => map.iter().for_each(|(key, item)| self.known_problems(item, &format!("{at}.{key}"), problems)),
+            Value::Object(_) => {
+                let probe = Probe::default();
+                let imports = value.to_string().contains("\"Fn::ImportValue\"");
+                if let Err(message) = self.evaluate(value, &probe)
+                    && !probe.asked.get()
+                    && !imports
+                {
+                    problems.push(Problem::new(at, message));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Evaluates a value; `None` is `AWS::NoValue` (the property is left out).
@@ -266,6 +304,24 @@ impl Bindings {
             return Ok(value.clone());
         }
         resources.reference(name).ok_or_else(|| format!("{name} has no value (yet)"))
+    }
+}
+
+/// No resource yet, noting whether one was asked for.
+#[derive(Default)]
+struct Probe {
+    asked: std::cell::Cell<bool>,
+}
+
+impl Resources for Probe {
+    fn reference(&self, _: &str) -> Option<Value> {
+        self.asked.set(true);
+        None
+    }
+
+    fn attribute(&self, _: &str, _: &str) -> Option<Value> {
+        self.asked.set(true);
+        None
     }
 }
 

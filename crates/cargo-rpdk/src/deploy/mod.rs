@@ -99,10 +99,19 @@ pub fn run(options: &Options) -> Result<()> {
         Err(problems) => return Err(refusal(&options.template, &problems)),
     };
     if options.dry_run {
+        // With no local stack running, no stack exports anything: a deploy would start one.
+        let neighbours = match Stack::running(&project)? {
+            Some(stack) => neighbours(&project, &options.stack_name, &stack.generation)?,
+            None => Neighbours::default(),
+        };
+        imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
         return print_plan(options, &template, &bindings);
     }
     let _held = store.lock()?;
     let existing = store.load()?;
+    if let Some(state) = existing.as_ref().filter(|state| state.status.starts_with("DELETE_") && state.status != "DELETE_COMPLETE") {
+        bail!("stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first", options.stack_name, state.status, options.stack_name);
+    }
     let stack = Stack::shared(&project)?;
     let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
     bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
@@ -199,13 +208,13 @@ fn neighbours(project: &Project, own: &str, generation: &str) -> Result<Neighbou
 }
 
 /// The values the template's `Fn::ImportValue`s find. Their names are known before anything
-/// is made (CloudFormation allows no resource in them), so a missing export is refused then.
+/// is made ([`checked`] proved it), so a missing export is refused then.
 fn imports(template: &Template, bindings: &Bindings, neighbours: &Neighbours) -> Result<BTreeMap<String, Value>, Vec<Problem>> {
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
     for (at, name) in template.imports() {
         match bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text) {
-            None => problems.push(Problem::new(at, "the name must be known before anything is made: build it from parameters and pseudo parameters only")),
+            None => problems.push(Problem::new(at, IMPORT_NAME)),
             Some(name) => match neighbours.exports.get(&name) {
                 Some((_, value)) => {
                     found.insert(name, value.clone());
@@ -325,29 +334,67 @@ fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(values)
 }
 
+const IMPORT_NAME: &str = "the name must be known before anything is made: build it from parameters and pseudo parameters only";
+
 /// The template checked and bound, or every problem found.
 pub fn checked(text: &str, types: &BTreeMap<String, ServedType>, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<(Template, Bindings), Vec<Problem>> {
     let document = template::parse_text(text).map_err(|problem| vec![problem])?;
     let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
     let template = Template::check(&document, &infos)?;
     let bindings = Bindings::new(&template, given, stack)?;
+    let problems = deployment_problems(&template, &bindings, types);
+    if problems.is_empty() { Ok((template, bindings)) } else { Err(problems) }
+}
+
+/// What this deployment's parameter values and conditions make wrong, found before anything
+/// is made: a reference to a resource its condition leaves out, a function that fails on the
+/// values given, an import whose name needs a resource, a ServiceToken naming no function here.
+fn deployment_problems(template: &Template, bindings: &Bindings, types: &BTreeMap<String, ServedType>) -> Vec<Problem> {
+    // The condition that leaves a resource out of this deployment, if one does.
+    let left_out = |name: &str| template.resources.get(name).and_then(|r| r.condition.clone().filter(|_| !bindings.holds(r.condition.as_ref())));
+    let unresolved = |name: &str, condition: &str| format!("{name} is not created in this deployment (its condition {condition} is false): refer to it only inside Fn::If [{condition}, ...]");
+    let mut problems = Vec::new();
+    let mut values = Vec::new();
+    for (name, resource) in template.resources.iter().filter(|(_, r)| bindings.holds(r.condition.as_ref())) {
+        for dependency in &resource.depends_on {
+            if let Some(condition) = left_out(dependency) {
+                problems.push(Problem::new(format!("Resources.{name}.DependsOn"), unresolved(dependency, &condition)));
+            }
+        }
+        values.push((format!("Resources.{name}.Properties"), &resource.properties));
+    }
+    for (name, output) in template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())) {
+        values.push((format!("Outputs.{name}.Value"), &output.value));
+        values.extend(output.export.iter().map(|export| (format!("Outputs.{name}.Export.Name"), export)));
+    }
+    for (at, value) in values {
+        let taken = bindings.taken(value);
+        for (location, reference) in template::references(&taken, &at, false) {
+            if let template::Reference::Name(name) | template::Reference::Attribute(name, _) = &reference
+                && let Some(condition) = left_out(name)
+            {
+                problems.push(Problem::new(location, unresolved(name, &condition)));
+            }
+        }
+        bindings.known_problems(&taken, &at, &mut problems);
+    }
+    for (at, name) in template.imports() {
+        if bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text).is_none() {
+            problems.push(Problem::new(at, IMPORT_NAME));
+        }
+    }
     // A ServiceToken known before anything exists is checked now; one made of resources'
     // values, when its resource starts.
     let functions = types.values().map(|served| served.function.clone()).collect();
-    let problems: Vec<Problem> = template
-        .resources
-        .iter()
-        .filter(|(_, resource)| template::is_custom(&resource.type_name) && bindings.holds(resource.condition.as_ref()))
-        .filter_map(|(name, resource)| {
-            let token = resource.properties.get("ServiceToken").and_then(|token| bindings.evaluate_static(token))?;
-            let problem = match token.as_str() {
-                Some(token) => custom::function(token, &functions).err()?,
-                None => "the ServiceToken is not a string".to_owned(),
-            };
-            Some(Problem::new(format!("Resources.{name}.Properties.ServiceToken"), problem))
-        })
-        .collect();
-    if problems.is_empty() { Ok((template, bindings)) } else { Err(problems) }
+    for (name, resource) in template.resources.iter().filter(|(_, r)| template::is_custom(&r.type_name) && bindings.holds(r.condition.as_ref())) {
+        let Some(token) = resource.properties.get("ServiceToken").and_then(|token| bindings.evaluate_static(token)) else { continue };
+        let problem = match token.as_str() {
+            Some(token) => custom::function(token, &functions).err(),
+            None => Some("the ServiceToken is not a string".to_owned()),
+        };
+        problems.extend(problem.map(|problem| Problem::new(format!("Resources.{name}.Properties.ServiceToken"), problem)));
+    }
+    problems
 }
 
 /// The resources this deployment creates, in waves: each wave needs only earlier ones.
@@ -368,4 +415,67 @@ pub fn waves(template: &Template, bindings: &Bindings) -> Vec<Vec<String>> {
         waves[index].push(name);
     }
     waves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served() -> BTreeMap<String, ServedType> {
+        let schema = json!({"primaryIdentifier": ["/properties/RoleName"], "readOnlyProperties": ["/properties/Arn"]});
+        BTreeMap::from([("Rpdk::IAM::CrossAccountRole".to_owned(), ServedType { info: TypeInfo::from_schema(&schema), function: "cross-account-role".to_owned() })])
+    }
+
+    fn problems(yaml: &str, given: &[(&str, &str)]) -> Vec<String> {
+        let stack = StackIdentity { name: "s".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into(), region: REGION.into(), account: ACCOUNT_ID.into(), partition: "aws".into(), url_suffix: "amazonaws.com".into() };
+        let given = given.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        match checked(yaml, &served(), &given, &stack) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const CONDITIONAL: &str = r#"
+Parameters:
+  Env: {Type: String}
+  Ids: {Type: CommaDelimitedList, Default: "a,b"}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Audit:
+    Type: Rpdk::IAM::CrossAccountRole
+    Condition: IsProd
+  Partner:
+    Type: Rpdk::IAM::CrossAccountRole
+    DependsOn: Audit
+    Properties:
+      Description: !If [IsProd, !GetAtt Audit.Arn, none]
+      ExternalId: !Ref Audit
+      Path: !Select [1, !Ref Ids]
+Outputs:
+  AuditArn:
+    Value: !GetAtt Audit.Arn
+"#;
+
+    #[test]
+    fn what_the_parameters_leave_out_or_break_is_refused_before_anything_is_made() {
+        assert_eq!(problems(CONDITIONAL, &[("Env", "prod")]), Vec::<String>::new());
+        let unresolved = "Audit is not created in this deployment (its condition IsProd is false): refer to it only inside Fn::If [IsProd, ...]";
+        assert_eq!(
+            problems(CONDITIONAL, &[("Env", "dev"), ("Ids", "a")]),
+            [
+                format!("Resources.Partner.DependsOn: {unresolved}"),
+                format!("Resources.Partner.Properties.ExternalId.Ref: {unresolved}"),
+                "Resources.Partner.Properties.Path: Fn::Select: no value at index 1".to_owned(),
+                format!("Outputs.AuditArn.Value.Fn::GetAtt: {unresolved}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_number_parameter_is_finite() {
+        let template = "Parameters:\n  Port: {Type: Number, MaxValue: 10}\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n";
+        assert_eq!(problems(template, &[("Port", "NaN")]), ["Parameters.Port: the value is not a number"]);
+        assert_eq!(problems(template, &[("Port", "9")]), Vec::<String>::new());
+    }
 }

@@ -47,12 +47,35 @@ impl fmt::Display for Problem {
 
 /// Reads a template: JSON when it parses as JSON, else YAML.
 pub fn parse_text(text: &str) -> Result<Value, Problem> {
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        return Ok(value);
+    let mut document = match serde_json::from_str::<Value>(text) {
+        Ok(value) => value,
+        Err(_) => {
+            let yaml: yaml_serde::Value =
+                yaml_serde::from_str(text).map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
+            long_form(yaml, "template")?
+        }
+    };
+    get_att_lists(&mut document);
+    Ok(document)
+}
+
+/// `Fn::GetAtt: Resource.Attribute.Path`, as a string, is `[Resource, Attribute.Path]`: it
+/// splits at the first dot, as CloudFormation splits it.
+fn get_att_lists(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get("Fn::GetAtt").filter(|_| map.len() == 1)
+                && let Some((resource, attribute)) = text.split_once('.')
+            {
+                let list = Value::from(vec![resource, attribute]);
+                map.insert("Fn::GetAtt".to_owned(), list);
+                return;
+            }
+            map.values_mut().for_each(get_att_lists);
+        }
+        Value::Array(items) => items.iter_mut().for_each(get_att_lists),
+        _ => {}
     }
-    let yaml: yaml_serde::Value =
-        yaml_serde::from_str(text).map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
-    long_form(yaml, "template")
 }
 
 /// A YAML value in CloudFormation's long (JSON) form.
@@ -94,15 +117,7 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
                 return Err(Problem::new(at, format!("!{name} is not a CloudFormation function; the short forms are !{}", SHORT_FORMS.join(", !"))));
             }
             let inner = long_form(tagged.value, at)?;
-            let (key, inner) = match (name.as_str(), inner) {
-                ("Ref" | "Condition", inner) => (name.clone(), inner),
-                // `!GetAtt Resource.Attribute.Path` splits at the first dot.
-                ("GetAtt", Value::String(text)) => match text.split_once('.') {
-                    Some((resource, attribute)) => ("Fn::GetAtt".to_owned(), Value::from(vec![resource, attribute])),
-                    None => return Err(Problem::new(at, format!("!GetAtt {text}: write Resource.Attribute"))),
-                },
-                (_, inner) => (format!("Fn::{name}"), inner),
-            };
+            let key = if name == "Ref" || name == "Condition" { name } else { format!("Fn::{name}") };
             Value::Object(Map::from_iter([(key, inner)]))
         }
     })
@@ -180,7 +195,7 @@ impl Parameter {
             None
         });
         let broken = broken.or_else(|| {
-            let number = (self.kind == ParameterKind::Number).then(|| text.trim().parse::<f64>().ok()).flatten()?;
+            let number = (self.kind == ParameterKind::Number).then(|| number(text)).flatten()?;
             let outside = self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max);
             let bound = |b: Option<f64>| b.map_or("-".to_owned(), |b| b.to_string());
             outside.then(|| format!("{} is outside MinValue {}, MaxValue {}", shown(text), bound(self.min_value), bound(self.max_value)))
@@ -190,6 +205,11 @@ impl Parameter {
             None => broken,
         })
     }
+}
+
+/// A Number parameter's value: finite (Rust would also read `NaN` and `inf`).
+pub fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|number| number.is_finite())
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -309,10 +329,13 @@ impl Template {
                         }
                     },
                 };
-                let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
+                let condition = condition_name(&spec, &at).map_err(|p| problems.push(p)).ok().flatten();
                 Some((name, Output { value, condition, export }))
             })
             .collect();
+        for name in resources.keys().filter(|name| parameters.contains_key(*name)) {
+            problems.push(Problem::new(format!("Resources.{name}"), "a parameter has this name too; a logical ID names one parameter or resource: rename one"));
+        }
         let template = Self { parameters, mappings, conditions, resources, outputs };
         template.check_references(types, &mut problems);
         if problems.is_empty() {
@@ -337,6 +360,7 @@ impl Template {
         };
         for (name, condition) in &self.conditions {
             check(format!("Conditions.{name}"), condition, true, problems);
+            self.refuse_resources(&format!("Conditions.{name}"), condition, true, "a condition reads parameters, pseudo parameters, mappings and other conditions", problems);
         }
         for (name, resource) in &self.resources {
             check(format!("Resources.{name}.Properties"), &resource.properties, false, problems);
@@ -354,9 +378,21 @@ impl Template {
             check(format!("Outputs.{name}.Value"), &output.value, false, problems);
             if let Some(export) = &output.export {
                 check(format!("Outputs.{name}.Export.Name"), export, false, problems);
+                self.refuse_resources(&format!("Outputs.{name}.Export.Name"), export, false, "an export's name is built from parameters and pseudo parameters", problems);
             }
             if let Some(condition) = output.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
                 problems.push(Problem::new(format!("Outputs.{name}.Condition"), format!("{condition} is not a condition of this template")));
+            }
+        }
+    }
+
+    /// A problem for each resource `value` refers to, where no resource may be read.
+    fn refuse_resources(&self, at: &str, value: &Value, in_condition: bool, what_instead: &str, problems: &mut Vec<Problem>) {
+        for (location, reference) in references(value, at, in_condition) {
+            if let Reference::Name(name) | Reference::Attribute(name, _) = &reference
+                && self.resources.contains_key(name)
+            {
+                problems.push(Problem::new(location, format!("{name} is a resource, which cannot be read here: {what_instead}")));
             }
         }
     }
@@ -493,7 +529,7 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
     };
     let number = |key: &str| -> Result<Option<f64>, Problem> {
         for_kinds(key, &[ParameterKind::Number], "Number")?
-            .map(|value| text(value).and_then(|t| t.parse().ok()).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a number")))
+            .map(|value| text(value).as_deref().and_then(number).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a number")))
             .transpose()
     };
     let allowed_pattern = match for_kinds("AllowedPattern", &textual, "String and CommaDelimitedList")? {
@@ -506,17 +542,34 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
         }
         Some(_) => return Err(Problem::new(format!("{at}.AllowedPattern"), "must be a string")),
     };
+    let default = spec
+        .get("Default")
+        .map(|value| text(value).ok_or_else(|| Problem::new(format!("{at}.Default"), "must be a string or a number (a list's items in one string, separated by commas)")))
+        .transpose()?;
+    let allowed_values = match spec.get("AllowedValues") {
+        None => Vec::new(),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            items.iter().map(text).collect::<Option<_>>().ok_or_else(|| Problem::new(format!("{at}.AllowedValues"), "each allowed value must be a string or a number"))?
+        }
+        Some(_) => return Err(Problem::new(format!("{at}.AllowedValues"), "must be a list of the values allowed")),
+    };
+    let no_echo = match spec.get("NoEcho") {
+        None => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::String(flag)) if flag.eq_ignore_ascii_case("true") || flag.eq_ignore_ascii_case("false") => flag.eq_ignore_ascii_case("true"),
+        Some(_) => return Err(Problem::new(format!("{at}.NoEcho"), "must be true or false")),
+    };
     Ok(Parameter {
         kind,
-        default: spec.get("Default").and_then(text),
-        allowed_values: spec.get("AllowedValues").and_then(Value::as_array).into_iter().flatten().filter_map(text).collect(),
+        default,
+        allowed_values,
         allowed_pattern,
         min_length: whole("MinLength")?,
         max_length: whole("MaxLength")?,
         min_value: number("MinValue")?,
         max_value: number("MaxValue")?,
         constraint_description: spec.get("ConstraintDescription").and_then(text),
-        no_echo: matches!(spec.get("NoEcho"), Some(Value::Bool(true))) || spec.get("NoEcho").and_then(Value::as_str) == Some("true"),
+        no_echo,
     })
 }
 
@@ -567,8 +620,14 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
     if !properties.is_object() {
         problems.push(Problem::new(format!("{at}.Properties"), "must be a mapping"));
     }
-    let condition = spec.get("Condition").and_then(Value::as_str).map(str::to_owned);
+    let condition = condition_name(spec, &at).map_err(|p| problems.push(p)).ok().flatten();
     (Resource { type_name, properties, depends_on, condition, deletion_policy, update_replace_policy }, problems)
+}
+
+/// The references in a value already checked, with their locations; `in_condition` as for
+/// [`walk`].
+pub fn references(value: &Value, at: &str, in_condition: bool) -> Vec<(String, Reference)> {
+    walk(value, at, in_condition, &mut Vec::new())
 }
 
 /// The references in `value`, with their locations; malformed or unsupported functions become
@@ -593,6 +652,15 @@ fn visit(value: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem
             }
         }
         _ => {}
+    }
+}
+
+/// The `Condition` a resource or output is made under: a condition's name, written out.
+fn condition_name(spec: &Value, at: &str) -> Result<Option<String>, Problem> {
+    match spec.get("Condition") {
+        None => Ok(None),
+        Some(Value::String(name)) => Ok(Some(name.clone())),
+        Some(_) => Err(Problem::new(format!("{at}.Condition"), "must be the name of a condition under Conditions, written out")),
     }
 }
 
@@ -641,7 +709,7 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
         },
         "Fn::GetAtt" => match argument.as_array().map(Vec::as_slice) {
             Some([Value::String(resource), Value::String(attribute)]) => found.push((at.to_owned(), Reference::Attribute(resource.clone(), attribute.clone()))),
-            _ => bad("[Resource, Attribute] (or !GetAtt Resource.Attribute)"),
+            _ => bad("[Resource, Attribute] or Resource.Attribute"),
         },
         "Fn::Sub" => {
             let (text, variables) = match argument {
@@ -706,6 +774,7 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
             }
             _ => bad("[index, [values]]"),
         },
+        "Fn::ImportValue" if in_condition => problems.push(Problem::new(at, "Fn::ImportValue cannot be used in Conditions; pass the value as a parameter")),
         "Fn::ImportValue" if argument.is_string() || is_function(argument) => visit(argument, at, in_condition, problems, found),
         "Fn::ImportValue" => bad("the name of an export"),
         "Fn::Split" => match argument.as_array().map(Vec::as_slice) {
@@ -840,6 +909,10 @@ impl DynamicReference {
     /// Why this reference cannot be resolved in a property of `type_name`, if it cannot.
     pub fn refusal(&self, type_name: &str) -> Option<String> {
         match self.service.as_str() {
+            "secretsmanager" if is_custom(type_name) => Some(format!(
+                "{{{{resolve:secretsmanager:...}}}}: dynamic references for secure values are not supported in custom \
+                 resources ({type_name}); pass the value as a NoEcho parameter, or let the function read the secret itself"
+            )),
             "ssm" | "secretsmanager" if !self.key.is_empty() => None,
             "ssm-secure" => Some(format!(
                 "{{{{resolve:ssm-secure:...}}}}: SSM Secure reference is not supported in: [{type_name}]. CloudFormation resolves \

@@ -64,6 +64,9 @@ fn short_forms_become_the_long_form() {
         json!({"A": {"Fn::GetAtt": ["Role", "Meta.Created"]}, "B": {"Ref": "X"}, "C": {"Fn::Sub": "x"}, "D": {"Fn::If": ["c", 1, 2.5]}})
     );
     assert_eq!(parse_text(r#"{"A": {"Ref": "X"}}"#).expect("JSON"), json!({"A": {"Ref": "X"}}));
+    // The string form of Fn::GetAtt, in JSON and in YAML's long form, splits at the first dot.
+    assert_eq!(parse_text(r#"{"A": {"Fn::GetAtt": "Role.Meta.Created"}}"#).expect("JSON"), json!({"A": {"Fn::GetAtt": ["Role", "Meta.Created"]}}));
+    assert_eq!(parse_text("A:\n  Fn::GetAtt: Role.Arn\n").expect("YAML"), json!({"A": {"Fn::GetAtt": ["Role", "Arn"]}}));
     let problem = parse_text("A: !Reference X\n").expect_err("unknown tag");
     assert!(problem.to_string().starts_with("template.A: !Reference is not a CloudFormation function"), "{problem}");
 }
@@ -114,6 +117,16 @@ fn each_class_of_error_is_refused_naming_its_place() {
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\nOutputs:\n  O:\n    Value: x\n    Exported: yes\n", "Outputs.O.Exported: not an output attribute"),
         ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Properties:\n      ExternalId: !ImportValue [a]\n", "Fn::ImportValue takes the name of an export"),
         ("Resources:\n  my-role:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.my-role: a logical ID holds only letters and digits"),
+        ("Conditions:\n  C: !Equals [a, b]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n    Condition: [C]\n", "Resources.R.Condition: must be the name of a condition under Conditions"),
+        ("Parameters:\n  P:\n    Type: String\n    AllowedValues: prod\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.AllowedValues: must be a list of the values allowed"),
+        ("Parameters:\n  P:\n    Type: CommaDelimitedList\n    Default: [a, b]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.Default: must be a string or a number"),
+        ("Parameters:\n  P:\n    Type: String\n    NoEcho: yes\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.NoEcho: must be true or false"),
+        ("Parameters:\n  P:\n    Type: Number\n    MinValue: NaN\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Parameters.P.MinValue: must be a number"),
+        ("Parameters:\n  R:\n    Type: String\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Resources.R: a parameter has this name too"),
+        ("Conditions:\n  C: !Equals [!Ref R, x]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Conditions.C.Fn::Equals[0].Ref: R is a resource, which cannot be read here"),
+        ("Conditions:\n  C: !Equals [!ImportValue shared, x]\nResources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\n", "Conditions.C.Fn::Equals[0].Fn::ImportValue: Fn::ImportValue cannot be used in Conditions"),
+        ("Resources:\n  R:\n    Type: Rpdk::IAM::CrossAccountRole\nOutputs:\n  O:\n    Value: x\n    Export:\n      Name: !Sub '${R.Arn}-x'\n", "Outputs.O.Export.Name.Fn::Sub: R is a resource, which cannot be read here"),
+        ("Resources:\n  R:\n    Type: Custom::Thing\n    Properties:\n      ServiceToken: x\n      Token: '{{resolve:secretsmanager:s}}'\n", "Resources.R.Properties.Token: {{resolve:secretsmanager:...}}: dynamic references for secure values are not supported in custom resources"),
     ];
     for (template, expected) in cases {
         let problems = refused(template);
