@@ -84,18 +84,33 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
             }
         }
     };
-    let physical_id = response.get(PHYSICAL_ID).cloned().unwrap_or(Value::Null);
-    Ok(if response.get("Status").and_then(Value::as_str) == Some("SUCCESS") {
-        let mut model = Map::new();
-        for (name, value) in response.get("Data").and_then(Value::as_object).into_iter().flatten() {
-            nest(&mut model, name, value.clone());
+    Ok(answered(&response))
+}
+
+/// A custom resource response as a progress event.
+fn answered(response: &Value) -> Value {
+    let physical_id = response.get(PHYSICAL_ID).and_then(Value::as_str).filter(|id| !id.is_empty());
+    let succeeded = response.get("Status").and_then(Value::as_str) == Some("SUCCESS");
+    match physical_id {
+        Some(physical_id) if succeeded => {
+            let mut model = Map::new();
+            for (name, value) in response.get("Data").and_then(Value::as_object).into_iter().flatten() {
+                nest(&mut model, name, value.clone());
+            }
+            model.insert(PHYSICAL_ID.to_owned(), Value::from(physical_id));
+            json!({"status": "SUCCESS", "resourceModel": model})
         }
-        model.insert(PHYSICAL_ID.to_owned(), physical_id);
-        json!({"status": "SUCCESS", "resourceModel": model})
-    } else {
-        let reason = response.get("Reason").and_then(Value::as_str).unwrap_or("the function gave no reason");
-        json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": reason, "resourceModel": {PHYSICAL_ID: physical_id}})
-    })
+        // As CloudFormation answers a success that names no resource.
+        None if succeeded => json!({"status": "FAILED", "errorCode": "InternalFailure", "message": "Invalid PhysicalResourceId"}),
+        _ => {
+            let reason = response.get("Reason").and_then(Value::as_str).unwrap_or("the function gave no reason");
+            let mut event = json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": reason});
+            if let Some(physical_id) = physical_id {
+                event["resourceModel"] = json!({PHYSICAL_ID: physical_id});
+            }
+            event
+        }
+    }
 }
 
 /// Every scalar as a string, as CloudFormation passes template values to a custom resource.
@@ -140,6 +155,17 @@ mod tests {
         assert!(other.contains("mine") && other.contains("cross-account-role, scim-connector"), "{other}");
         assert!(function("arn:aws:sns:us-east-1:123456789012:topic", &served).expect_err("SNS").contains("only Lambda"));
         assert!(function("arn:aws:lambda:eu-west-1:123456789012:function:cross-account-role", &served).expect_err("another region").contains("arn:aws:lambda:us-east-1"));
+    }
+
+    #[test]
+    fn responses_become_progress_events() {
+        let success = answered(&json!({"Status": "SUCCESS", "PhysicalResourceId": "p-1", "Data": {"Arn": "arn:x"}}));
+        assert_eq!(success, json!({"status": "SUCCESS", "resourceModel": {"Arn": "arn:x", "PhysicalResourceId": "p-1"}}));
+        for unnamed in [json!({"Status": "SUCCESS"}), json!({"Status": "SUCCESS", "PhysicalResourceId": ""})] {
+            assert_eq!(answered(&unnamed)["message"], "Invalid PhysicalResourceId", "{unnamed}");
+        }
+        let failed = answered(&json!({"Status": "FAILED", "Reason": "no"}));
+        assert_eq!(failed, json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": "no"}), "no null identifier");
     }
 
     #[test]

@@ -57,8 +57,9 @@ const REPLACED: &str = "#replaced:";
 
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
 const RETRIABLE: &[&str] = &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
-/// Attempts of one job, the first included.
-const ATTEMPTS: u32 = 3;
+/// Attempts of one job, the first included: a retry waits until what the job needs has
+/// completed, so a second retriable failure is the resource's own.
+const ATTEMPTS: u32 = 2;
 
 /// A type served on the local stack.
 pub struct ServedType {
@@ -221,6 +222,7 @@ impl<'a> Engine<'a> {
 
     /// Creates or updates the stack to match the template; rolls back on failure.
     pub fn deploy(&mut self, template: &Template, bindings: &Bindings) -> Result<()> {
+        self.check_served()?;
         let creating = self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
         let verb = if creating { "CREATE" } else { "UPDATE" };
         if self.state.status.ends_with("ROLLBACK_IN_PROGRESS") {
@@ -243,14 +245,14 @@ impl<'a> Engine<'a> {
             let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
             self.rollback(rollback, &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")))?;
             let (name, reason) = &failures[0];
-            bail!("stack {} rolled back: {name} failed: {reason}", self.state.stack_name);
+            bail!("stack {} rolled back: {name} failed: {}", self.state.stack_name, mask_text(reason, &self.secrets));
         }
         match self.outputs(template, bindings) {
             Ok((outputs, exports)) => (self.state.outputs, self.state.exports) = (outputs, exports),
             Err(problem) => {
                 let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
                 self.rollback(rollback, &problem)?;
-                bail!("stack {} rolled back: {problem}", self.state.stack_name);
+                bail!("stack {} rolled back: {}", self.state.stack_name, mask_text(&problem, &self.secrets));
             }
         }
         if !creating {
@@ -271,6 +273,14 @@ impl<'a> Engine<'a> {
 
     /// Deletes every resource of the stack, dependents first.
     pub fn delete(&mut self) -> Result<()> {
+        self.check_served()?;
+        for resource in self.state.resources.values_mut() {
+            // An update in place left unfinished: one resource, deleted once, under its own
+            // DeletionPolicy.
+            if resource.previous.as_ref().is_some_and(|previous| previous.physical_id == resource.physical_id) {
+                resource.previous = None;
+            }
+        }
         self.stack_status("DELETE_IN_PROGRESS", None)?;
         let mut jobs = Vec::new();
         for (name, resource) in &self.state.resources {
@@ -288,9 +298,21 @@ impl<'a> Engine<'a> {
         let failures = self.run_jobs(jobs, None)?;
         if let Some((name, reason)) = failures.first() {
             self.stack_status("DELETE_FAILED", Some(format!("The following resource(s) failed to delete: [{name}].")))?;
-            bail!("stack {} was not deleted: {name}: {reason}", self.state.stack_name);
+            bail!("stack {} was not deleted: {name}: {}", self.state.stack_name, mask_text(reason, &self.secrets));
         }
         self.stack_status("DELETE_COMPLETE", None)
+    }
+
+    /// Every type the state holds still has a handler here: a stack is changed and deleted by
+    /// the handlers that made it.
+    fn check_served(&self) -> Result<()> {
+        let held = self.state.resources.values().flat_map(|resource| std::iter::once(resource).chain(resource.previous.as_deref()));
+        let missing: BTreeSet<&str> = held.map(|resource| resource.type_name.as_str()).filter(|name| !is_custom(name) && !self.types.contains_key(*name)).collect();
+        if !missing.is_empty() {
+            let missing = missing.into_iter().collect::<Vec<_>>().join(", ");
+            bail!("stack {} holds resources of {missing}, which no handler here serves now: add the type back to rpdk-config.json (then `cargo rpdk stop`) to update or delete the stack", self.state.stack_name);
+        }
+        Ok(())
     }
 
     /// Undoes this run's changes: what it created is deleted, what it replaced or updated is
@@ -311,8 +333,9 @@ impl<'a> Engine<'a> {
         }
         let failures = self.run_jobs(jobs, None)?;
         let done = status.replace("IN_PROGRESS", if failures.is_empty() { "COMPLETE" } else { "FAILED" });
-        let reason = failures.first().map(|(name, reason)| format!("{name} could not be rolled back: {reason}"));
-        self.stack_status(&done, reason)
+        // A complete rollback keeps the reason it began with: what failed.
+        let reason = failures.first().map_or_else(|| reason.to_owned(), |(name, failure)| format!("{name} could not be rolled back: {failure}"));
+        self.stack_status(&done, Some(reason))
     }
 
     /// Old resources to delete after a successful update: those the template no longer has,
@@ -477,7 +500,7 @@ impl<'a> Engine<'a> {
             Ok(value) => value.unwrap_or_else(|| json!({})),
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}")),
         };
-        let saved = masked(&evaluated, &self.secrets, &info.write_only);
+        let saved = masked(&evaluated, &self.secrets, &info.write_only, &BTreeSet::new());
         let resolved = match self.resolve(&evaluated, &resource.type_name) {
             Ok(resolved) => resolved,
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
@@ -486,10 +509,13 @@ impl<'a> Engine<'a> {
             return self.refuse_apply(job, resource.type_name.clone(), problem);
         }
         self.desired.insert(name.clone(), resolved.clone());
+        let dependencies = plan.template.dependencies(name);
         if let Some(entry) = self.state.resources.get_mut(name) {
-            // A policy takes effect without a request, as on CloudFormation.
+            // Policies and dependencies take effect without a request, as on CloudFormation:
+            // later deletes follow this template's order.
             entry.deletion_policy.clone_from(&resource.deletion_policy);
             entry.update_replace_policy.clone_from(&resource.update_replace_policy);
+            entry.dependencies.clone_from(&dependencies);
         }
         let existing = self.state.resources.get(name).cloned();
 
@@ -511,7 +537,6 @@ impl<'a> Engine<'a> {
             return Ok(Begin::Run(Box::new(call)));
         }
 
-        let dependencies = plan.template.dependencies(name);
         let (action, previous, reason) = match existing.filter(|e| e.physical_id.is_some()) {
             None => ("CREATE", None, None),
             Some(existing) => {
@@ -545,8 +570,9 @@ impl<'a> Engine<'a> {
         let token = new_token();
         let status = format!("{}_IN_PROGRESS", if previous.is_some() { "UPDATE" } else { "CREATE" });
         let mut model = resolved.clone();
-        let previous_properties = previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
         let keeps_identity = action == "UPDATE";
+        // A replacement is a CREATE, which CloudFormation sends without previous properties.
+        let previous_properties = previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
         if keeps_identity && let (Some(model), Some(Value::Object(old))) = (model.as_object_mut(), previous.as_ref().and_then(|p| p.model.as_ref())) {
             // As CloudFormation sends an update: the template's properties with the resource's
             // primary identifier.
@@ -738,10 +764,16 @@ impl<'a> Engine<'a> {
         let deleting = matches!(job.kind, Kind::Delete { .. });
         if !deleting && let Some(model) = event.get("resourceModel").filter(|m| m.is_object()) {
             let physical = physical_id(model, &info.primary_identifier);
-            let model = masked(model, &self.secrets, &info.write_only);
+            let made_by_service = if is_custom(&resource.type_name) { model.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default() } else { info.top_level_attributes() };
+            let model = masked(model, &self.secrets, &info.write_only, &made_by_service);
+            let failed = status == "FAILED";
             if let Some(target) = self.target_mut(name, previous) {
-                target.model = Some(model);
-                if physical.is_some() {
+                // A failure's model is not the resource's; only an identifier it reports for
+                // the first time counts, so the rollback deletes what the attempt made.
+                if !failed {
+                    target.model = Some(model);
+                }
+                if physical.is_some() && (!failed || target.physical_id.is_none()) {
                     target.physical_id = physical;
                 }
             }
@@ -803,11 +835,14 @@ impl<'a> Engine<'a> {
                 } else {
                     format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})")
                 };
-                if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS {
+                if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS && self.attempt_left_nothing(name) {
                     let physical = resource.physical_id.clone();
                     self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;
-                    if let Some(target) = self.state.resources.get_mut(name) {
-                        target.operation = None;
+                    // The retry begins where the first attempt began.
+                    if let Some(attempt) = self.state.resources.remove(name)
+                        && let Some(before) = attempt.previous
+                    {
+                        self.state.resources.insert(name.clone(), *before);
                     }
                     self.save()?;
                     return Ok(Progress::Retry);
@@ -816,6 +851,13 @@ impl<'a> Engine<'a> {
                 Ok(Progress::Failed(reason))
             }
         }
+    }
+
+    /// Whether a failed attempt at a resource made nothing new: no identifier, or the one the
+    /// resource had before (an update in place). Only such an attempt is retried; what one made
+    /// is for the rollback to delete.
+    fn attempt_left_nothing(&self, name: &str) -> bool {
+        self.state.resources.get(name).is_none_or(|attempt| attempt.physical_id.is_none() || attempt.physical_id == attempt.previous.as_ref().and_then(|before| before.physical_id.clone()))
     }
 
     fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<()> {
@@ -950,6 +992,7 @@ impl<'a> Engine<'a> {
     }
 
     fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<()> {
+        let reason = reason.map(|reason| mask_text(&reason, &self.secrets));
         self.state.status = status.to_owned();
         self.state.status_reason = reason.clone();
         self.save()?;

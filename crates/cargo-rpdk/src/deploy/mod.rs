@@ -12,7 +12,7 @@ pub mod evaluate;
 pub mod state;
 pub mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -131,11 +131,15 @@ pub fn run(options: &Options) -> Result<()> {
         None => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
     };
     state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    state.imports = bindings.imports.keys().cloned().collect();
+    // Until the run completes, the stack may still use what it imported before as well.
+    let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
+    state.imports.extend(imports.iter().cloned());
     let printer = Printer::new(options.output == Output::Json);
     let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
     engine.neighbours = neighbours;
     engine.deploy(&template, &bindings)?;
+    engine.state.imports = imports;
+    store.save(&engine.state)?;
     print_outputs(&engine.state, options.output)
 }
 

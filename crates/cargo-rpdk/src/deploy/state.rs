@@ -155,7 +155,10 @@ impl Store {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(&serde_json::to_vec_pretty(state)?)?;
         file.sync_all()?;
-        std::fs::rename(&temporary, self.state_file()).with_context(|| format!("cannot write {}", self.state_file().display()))
+        std::fs::rename(&temporary, self.state_file()).with_context(|| format!("cannot write {}", self.state_file().display()))?;
+        // The rename itself lasts only once the directory is on disk.
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        Ok(())
     }
 
     /// Forgets the stack's state; its events stay readable.
@@ -188,18 +191,24 @@ impl Store {
 
 /// `value` with every secret masked and the top-level `write_only` properties replaced by
 /// [`MASK`], except those given only as dynamic references, whose text names a secret
-/// without holding it.
-pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>) -> Value {
-    let mut out = mask_secrets(value, secrets);
-    if let Some(members) = out.as_object_mut() {
-        for (name, member) in members.iter_mut() {
-            let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
-            if write_only.contains(name) && !only_references {
-                *member = Value::String(MASK.to_owned());
-            }
-        }
+/// without holding it. The top-level `made_by_service` properties (a model's attributes) are
+/// kept as they are: an ARN that holds a NoEcho value is read by `Fn::GetAtt` whole, as
+/// CloudFormation shows it.
+pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>, made_by_service: &BTreeSet<String>) -> Value {
+    let Value::Object(members) = value else { return mask_secrets(value, secrets) };
+    let mut out = Map::new();
+    for (name, member) in members {
+        let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
+        let kept = if write_only.contains(name) && !only_references {
+            Value::String(MASK.to_owned())
+        } else if made_by_service.contains(name) {
+            member.clone()
+        } else {
+            mask_secrets(member, secrets)
+        };
+        out.insert(name.clone(), kept);
     }
-    out
+    Value::Object(out)
 }
 
 /// `value` with every occurrence of a secret in its strings replaced by [`MASK`].
@@ -252,12 +261,15 @@ mod tests {
         let secrets = vec!["hunter2".to_owned()];
         let write_only = BTreeSet::from(["BearerToken".to_owned()]);
         let model = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken", "Tags": [{"Value": "hunter2"}]});
-        let saved = masked(&model, &secrets, &write_only);
+        let saved = masked(&model, &secrets, &write_only, &BTreeSet::new());
         assert_eq!(saved, json!({"Name": "a", "ExternalId": "x-****", "BearerToken": "****", "Tags": [{"Value": "****"}]}));
         let referenced = json!({"BearerToken": "{{resolve:secretsmanager:idp/token}}"});
-        assert_eq!(masked(&referenced, &secrets, &write_only), referenced, "a reference names the secret without holding it");
+        assert_eq!(masked(&referenced, &secrets, &write_only, &BTreeSet::new()), referenced, "a reference names the secret without holding it");
         let mixed = json!({"BearerToken": "Bearer {{resolve:secretsmanager:idp/token}}"});
-        assert_eq!(masked(&mixed, &secrets, &write_only)["BearerToken"], MASK);
+        assert_eq!(masked(&mixed, &secrets, &write_only, &BTreeSet::new())["BearerToken"], MASK);
+        let attributes = BTreeSet::from(["Arn".to_owned()]);
+        let made = json!({"Name": "hunter2-role", "Arn": "arn:aws:iam::1:role/hunter2-role"});
+        assert_eq!(masked(&made, &secrets, &write_only, &attributes), json!({"Name": "****-role", "Arn": "arn:aws:iam::1:role/hunter2-role"}), "attributes are read whole");
         assert!(!saved.to_string().contains("hunter2") && !saved.to_string().contains("t0ken"));
         let desired = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken"});
         // Tags held a secret the template no longer gives: left out rather than sent masked.

@@ -1,6 +1,7 @@
-//! The engine's retry of a dependent that fails while what it needs still stabilizes, and its
-//! hold on a replaced resource whose delete fails, against made-up handlers: no emulator fails a
-//! request retriably exactly while another resource is stabilizing, nor a delete on cue.
+//! The engine's retry of a dependent that fails while what it needs still stabilizes, its hold
+//! on a replaced resource whose delete fails, its policies and its delete order, against
+//! made-up handlers: no emulator fails a request retriably exactly while another resource is
+//! stabilizing, nor a delete on cue.
 //! Everything else the engine does is tested through the real handlers on the
 //! local stack (contract-tests/tests/deploy.rs).
 
@@ -38,11 +39,19 @@ struct Handlers {
     base_done: AtomicBool,
     dependent_tried: (Mutex<bool>, Condvar),
     calls: Mutex<Vec<String>>,
+    /// The previous properties of each dependent UPDATE.
+    dependent_previous: Mutex<Vec<Value>>,
 }
 
 impl Handlers {
     fn new(always_conflict: bool) -> Self {
-        Self { always_conflict, base_done: AtomicBool::new(false), dependent_tried: (Mutex::new(false), Condvar::new()), calls: Mutex::new(Vec::new()) }
+        Self { always_conflict, base_done: AtomicBool::new(false), dependent_tried: (Mutex::new(false), Condvar::new()), calls: Mutex::new(Vec::new()), dependent_previous: Mutex::new(Vec::new()) }
+    }
+
+    /// The base busy again, for the next run.
+    fn rearm(&self) {
+        self.base_done.store(false, Ordering::SeqCst);
+        *self.dependent_tried.0.lock().expect("flag") = false;
     }
 }
 
@@ -68,23 +77,28 @@ impl<T: Operations> Backend for T {
 impl Operations for Handlers {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
         self.calls.lock().expect("calls").push(format!("{} {}", call.logical_id, call.action));
+        let model = call.model.clone().unwrap_or_default();
         let last = match (call.type_name.as_str(), call.action.as_str()) {
-            ("Test::Base", "CREATE") => {
-                on_event(&json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": "base"}, "callbackDelaySeconds": 1}))?;
+            ("Test::Base", "CREATE" | "UPDATE") => {
+                let name = model.get("Name").cloned().unwrap_or_default();
+                on_event(&json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": name}, "callbackDelaySeconds": 1}))?;
                 let (tried, signal) = &self.dependent_tried;
                 let tried = signal.wait_timeout_while(tried.lock().expect("flag"), Duration::from_secs(10), |tried| !*tried).expect("flag");
                 assert!(*tried.0, "the dependent started while the base was still stabilizing");
                 self.base_done.store(true, Ordering::SeqCst);
-                json!({"status": "SUCCESS", "resourceModel": {"Id": "base-1", "Name": "base"}})
+                json!({"status": "SUCCESS", "resourceModel": {"Id": "base-1", "Name": name}})
             }
-            ("Test::Dependent", "CREATE") => {
+            ("Test::Dependent", "CREATE" | "UPDATE") => {
+                if call.action == "UPDATE" {
+                    self.dependent_previous.lock().expect("previous").push(call.previous.clone().unwrap_or_default());
+                }
                 let busy = !self.base_done.load(Ordering::SeqCst);
                 *self.dependent_tried.0.lock().expect("flag") = true;
                 self.dependent_tried.1.notify_all();
                 if busy || self.always_conflict {
                     json!({"status": "FAILED", "errorCode": "ResourceConflict", "message": "the base is busy"})
                 } else {
-                    json!({"status": "SUCCESS", "resourceModel": {"Id": "dependent-1", "Base": call.model.as_ref().map_or(Value::Null, |m| m["Base"].clone())}})
+                    json!({"status": "SUCCESS", "resourceModel": {"Id": "dependent-1", "Base": model["Base"], "Label": model["Label"]}})
                 }
             }
             (_, "DELETE") => json!({"status": "SUCCESS"}),
@@ -186,6 +200,37 @@ fn a_retriable_failure_once_everything_it_needs_is_complete_fails_and_rolls_back
     assert!(position(&events, "Dependent CREATE_FAILED") < position(&events, "Base DELETE_COMPLETE"));
     assert_eq!(events.last().map(String::as_str), Some("engine ROLLBACK_COMPLETE"));
     assert!(state.resources.is_empty(), "{:?}", state.resources);
+    assert_eq!(state.status_reason.as_deref(), Some("The following resource(s) failed to create: [Dependent]."), "the final state names what failed");
+}
+
+const LABELLED: &str = "
+Parameters:
+  Label:
+    Type: String
+Resources:
+  Base:
+    Type: Test::Base
+    Properties:
+      Name: !Ref Label
+  Dependent:
+    Type: Test::Dependent
+    Properties:
+      Base: !GetAtt Base.Id
+      Label: !Ref Label
+";
+
+#[test]
+fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
+    let (handlers, fixture) = (Handlers::new(false), Fixture::base_and_dependent());
+    let (outcome, _, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "one")], None);
+    outcome.expect("created");
+    handlers.rearm();
+    let (outcome, events, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "two")], Some(state));
+    outcome.expect("updated on the retry");
+    let previous = handlers.dependent_previous.lock().expect("previous").clone();
+    assert_eq!(previous.len(), 2, "tried, then retried: {events:#?}");
+    assert!(previous.iter().all(|p| p["Label"] == "one"), "both attempts update from the properties before the run: {previous:?}");
+    assert_eq!(state.resources["Dependent"].model.as_ref().map(|m| m["Label"].clone()), Some(json!("two")));
 }
 
 #[test]
@@ -313,6 +358,35 @@ fn with_policies(deletion: &str, replace: &str, failing: bool) -> String {
         template.push_str("  Failing:\n    Type: Test::Named\n    DependsOn: Named\n    Properties:\n      Name: fail\n");
     }
     template
+}
+
+#[test]
+fn a_retained_resource_left_mid_update_is_not_deleted_with_the_stack() {
+    let (fixture, named) = (named(), Named::default());
+    let (outcome, _, mut state) = fixture.deploy(&named, &with_policies("Retain", "Delete", false), &[("Name", "one")], None);
+    outcome.expect("created");
+    // An update in place that was interrupted keeps the resource as it was, same identifier.
+    let before = state.resources["Named"].clone();
+    state.resources.get_mut("Named").expect("Named").previous = Some(Box::new(before));
+    let mut engine = fixture.engine(&named, Some(state));
+    engine.delete().expect("the stack is deleted");
+    assert_eq!(existing(&named), BTreeSet::from(["one-id".to_owned()]), "DeletionPolicy Retain keeps it");
+    assert_eq!(fixture.events().iter().filter(|e| *e == "Named DELETE_SKIPPED").count(), 1);
+}
+
+#[test]
+fn deleting_follows_the_dependencies_of_the_latest_template() {
+    let (fixture, named) = (named(), Named::default());
+    let first = "Resources:\n  A:\n    Type: Test::Named\n    DependsOn: B\n    Properties:\n      Name: a\n  B:\n    Type: Test::Named\n    Properties:\n      Name: b\n";
+    let (outcome, _, state) = fixture.deploy(&named, first, &[], None);
+    outcome.expect("created");
+    // A is unchanged but no longer needs B; B now needs A, and is replaced.
+    let second = "Resources:\n  A:\n    Type: Test::Named\n    Properties:\n      Name: a\n  B:\n    Type: Test::Named\n    DependsOn: A\n    Properties:\n      Name: b2\n";
+    let (outcome, _, state) = fixture.deploy(&named, second, &[], Some(state));
+    outcome.expect("updated");
+    let mut engine = fixture.engine(&named, Some(state));
+    engine.delete().expect("the stack is deleted in the order the second template gives");
+    assert!(existing(&named).is_empty(), "{:?}", existing(&named));
 }
 
 #[test]
