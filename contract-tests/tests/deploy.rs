@@ -589,6 +589,11 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
         ("a secure SSM reference", &[("DisplayName: Ada Lovelace", "DisplayName: \"{{resolve:ssm-secure:/ada/name}}\"")], &["Resources.Ada.Properties.DisplayName", "SSM Secure reference is not supported in: [Rpdk::SCIM::User]"]),
         ("a value outside AllowedValues", &[("Default: production", "Default: prod")], &["Parameters.Environment", "AllowedValues"]),
         ("a value outside AllowedPattern", &[("AllowedPattern: \"^[0-9]{12}$\"", "AllowedPattern: \"^[0-9]{13}$\"")], &["Parameters.PartnerAccountId", "does not match the AllowedPattern"]),
+        (
+            "a reference to a resource the parameters leave out",
+            &[("Default: production", "Default: staging"), ("  Grace:\n    Type: Rpdk::SCIM::User\n", "  Grace:\n    Type: Rpdk::SCIM::User\n    Condition: IsProduction\n")],
+            &["Resources.Operators.Properties.Members[1].Fn::GetAtt", "Grace is not created in this deployment (its condition IsProduction is false)"],
+        ),
     ];
     for (class, replacements, expected) in cases {
         let partner = Partner::new("refused");
