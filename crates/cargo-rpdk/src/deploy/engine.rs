@@ -268,6 +268,12 @@ impl<'a> Engine<'a> {
                 resource.previous = None;
             }
         }
+        // Unchanged resources take this template's dependencies too: later deletes follow it.
+        for name in &wanted {
+            if let Some(resource) = self.state.resources.get_mut(name) {
+                resource.dependencies = template.dependencies(name);
+            }
+        }
         self.stack_status(&format!("{verb}_COMPLETE"), None)
     }
 
@@ -509,13 +515,10 @@ impl<'a> Engine<'a> {
             return self.refuse_apply(job, resource.type_name.clone(), problem);
         }
         self.desired.insert(name.clone(), resolved.clone());
-        let dependencies = plan.template.dependencies(name);
         if let Some(entry) = self.state.resources.get_mut(name) {
-            // Policies and dependencies take effect without a request, as on CloudFormation:
-            // later deletes follow this template's order.
+            // A policy takes effect without a request, as on CloudFormation.
             entry.deletion_policy.clone_from(&resource.deletion_policy);
             entry.update_replace_policy.clone_from(&resource.update_replace_policy);
-            entry.dependencies.clone_from(&dependencies);
         }
         let existing = self.state.resources.get(name).cloned();
 
@@ -537,6 +540,9 @@ impl<'a> Engine<'a> {
             return Ok(Begin::Run(Box::new(call)));
         }
 
+        // A retry begins where the first attempt began: from the resource before this run.
+        let existing = if job.attempts > 0 { existing.and_then(|attempt| attempt.previous).map(|before| *before) } else { existing };
+        let dependencies = plan.template.dependencies(name);
         let (action, previous, reason) = match existing.filter(|e| e.physical_id.is_some()) {
             None => ("CREATE", None, None),
             Some(existing) => {
@@ -764,8 +770,7 @@ impl<'a> Engine<'a> {
         let deleting = matches!(job.kind, Kind::Delete { .. });
         if !deleting && let Some(model) = event.get("resourceModel").filter(|m| m.is_object()) {
             let physical = physical_id(model, &info.primary_identifier);
-            let made_by_service = if is_custom(&resource.type_name) { model.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default() } else { info.top_level_attributes() };
-            let model = masked(model, &self.secrets, &info.write_only, &made_by_service);
+            let model = masked(model, &self.secrets, &info.write_only, &info.attributes);
             let failed = status == "FAILED";
             if let Some(target) = self.target_mut(name, previous) {
                 // A failure's model is not the resource's; only an identifier it reports for
@@ -838,11 +843,10 @@ impl<'a> Engine<'a> {
                 if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS && self.attempt_left_nothing(name) {
                     let physical = resource.physical_id.clone();
                     self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;
-                    // The retry begins where the first attempt began.
-                    if let Some(attempt) = self.state.resources.remove(name)
-                        && let Some(before) = attempt.previous
-                    {
-                        self.state.resources.insert(name.clone(), *before);
+                    // The attempt stays this run's until the retry begins (from where the attempt
+                    // began), so a rollback before then undoes it.
+                    if let Some(target) = self.state.resources.get_mut(name) {
+                        target.operation = None;
                     }
                     self.save()?;
                     return Ok(Progress::Retry);

@@ -109,10 +109,10 @@ pub fn run(options: &Options) -> Result<()> {
     }
     let _held = store.lock()?;
     let existing = store.load()?;
-    if let Some(state) = existing.as_ref().filter(|state| state.status.starts_with("DELETE_") && state.status != "DELETE_COMPLETE") {
+    let stack = Stack::shared(&project)?;
+    if let Some(state) = existing.as_ref().filter(|state| state.local_stack == stack.generation && state.status.starts_with("DELETE_") && state.status != "DELETE_COMPLETE") {
         bail!("stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first", options.stack_name, state.status, options.stack_name);
     }
-    let stack = Stack::shared(&project)?;
     let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
     bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
     let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
@@ -133,13 +133,20 @@ pub fn run(options: &Options) -> Result<()> {
     state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
     // Until the run completes, the stack may still use what it imported before as well.
     let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
+    let imported_before = state.imports.clone();
     state.imports.extend(imports.iter().cloned());
     let printer = Printer::new(options.output == Output::Json);
     let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
     engine.neighbours = neighbours;
-    engine.deploy(&template, &bindings)?;
-    engine.state.imports = imports;
+    let outcome = engine.deploy(&template, &bindings);
+    match &outcome {
+        Ok(()) => engine.state.imports = imports,
+        Err(_) if engine.state.status.ends_with("ROLLBACK_COMPLETE") => engine.state.imports = imported_before,
+        // A rollback that failed may leave either template's resources: both sets stay held.
+        Err(_) => {}
+    }
     store.save(&engine.state)?;
+    outcome?;
     print_outputs(&engine.state, options.output)
 }
 

@@ -191,24 +191,25 @@ impl Store {
 
 /// `value` with every secret masked and the top-level `write_only` properties replaced by
 /// [`MASK`], except those given only as dynamic references, whose text names a secret
-/// without holding it. The top-level `made_by_service` properties (a model's attributes) are
-/// kept as they are: an ARN that holds a NoEcho value is read by `Fn::GetAtt` whole, as
-/// CloudFormation shows it.
-pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>, made_by_service: &BTreeSet<String>) -> Value {
-    let Value::Object(members) = value else { return mask_secrets(value, secrets) };
-    let mut out = Map::new();
-    for (name, member) in members {
-        let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
-        let kept = if write_only.contains(name) && !only_references {
-            Value::String(MASK.to_owned())
-        } else if made_by_service.contains(name) {
-            member.clone()
-        } else {
-            mask_secrets(member, secrets)
-        };
-        out.insert(name.clone(), kept);
+/// without holding it. The `attributes` (read-only properties, dotted) are kept as the service
+/// made them: an ARN that holds a NoEcho value is read by `Fn::GetAtt` whole, as CloudFormation
+/// shows it.
+pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>, attributes: &BTreeSet<String>) -> Value {
+    let mut out = mask_secrets(value, secrets);
+    if let Some(members) = out.as_object_mut() {
+        for (name, member) in members.iter_mut() {
+            let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
+            if write_only.contains(name) && !only_references {
+                *member = Value::String(MASK.to_owned());
+            }
+        }
     }
-    Value::Object(out)
+    for pointer in attributes.iter().map(|attribute| format!("/{}", attribute.replace('.', "/"))) {
+        if let (Some(made), Some(kept)) = (value.pointer(&pointer), out.pointer_mut(&pointer)) {
+            kept.clone_from(made);
+        }
+    }
+    out
 }
 
 /// `value` with every occurrence of a secret in its strings replaced by [`MASK`].
@@ -267,9 +268,13 @@ mod tests {
         assert_eq!(masked(&referenced, &secrets, &write_only, &BTreeSet::new()), referenced, "a reference names the secret without holding it");
         let mixed = json!({"BearerToken": "Bearer {{resolve:secretsmanager:idp/token}}"});
         assert_eq!(masked(&mixed, &secrets, &write_only, &BTreeSet::new())["BearerToken"], MASK);
-        let attributes = BTreeSet::from(["Arn".to_owned()]);
-        let made = json!({"Name": "hunter2-role", "Arn": "arn:aws:iam::1:role/hunter2-role"});
-        assert_eq!(masked(&made, &secrets, &write_only, &attributes), json!({"Name": "****-role", "Arn": "arn:aws:iam::1:role/hunter2-role"}), "attributes are read whole");
+        let attributes = BTreeSet::from(["Arn".to_owned(), "Meta.Id".to_owned()]);
+        let made = json!({"Name": "hunter2-role", "Arn": "arn:aws:iam::1:role/hunter2-role", "Meta": {"Id": "hunter2-1", "Note": "hunter2"}});
+        assert_eq!(
+            masked(&made, &secrets, &write_only, &attributes),
+            json!({"Name": "****-role", "Arn": "arn:aws:iam::1:role/hunter2-role", "Meta": {"Id": "hunter2-1", "Note": "****"}}),
+            "attributes are read whole, and only they"
+        );
         assert!(!saved.to_string().contains("hunter2") && !saved.to_string().contains("t0ken"));
         let desired = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken"});
         // Tags held a secret the template no longer gives: left out rather than sent masked.

@@ -137,11 +137,6 @@ pub struct TypeInfo {
 }
 
 impl TypeInfo {
-    /// The top-level properties holding attributes: values the service makes.
-    pub fn top_level_attributes(&self) -> BTreeSet<String> {
-        self.attributes.iter().map(|attribute| attribute.split('.').next().unwrap_or_default().to_owned()).collect()
-    }
-
     pub fn from_schema(schema: &Value) -> Self {
         let pointers = |key: &str| schema.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|p| p.trim_start_matches("/properties/").to_owned());
         let top_level = |key: &str| pointers(key).map(|p| p.split('/').next().unwrap_or_default().to_owned()).collect();

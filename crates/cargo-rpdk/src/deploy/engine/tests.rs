@@ -41,11 +41,13 @@ struct Handlers {
     calls: Mutex<Vec<String>>,
     /// The previous properties of each dependent UPDATE.
     dependent_previous: Mutex<Vec<Value>>,
+    /// The next base UPDATE fails (once the dependent has tried).
+    base_update_fails: AtomicBool,
 }
 
 impl Handlers {
     fn new(always_conflict: bool) -> Self {
-        Self { always_conflict, base_done: AtomicBool::new(false), dependent_tried: (Mutex::new(false), Condvar::new()), calls: Mutex::new(Vec::new()), dependent_previous: Mutex::new(Vec::new()) }
+        Self { always_conflict, base_done: AtomicBool::new(false), dependent_tried: (Mutex::new(false), Condvar::new()), calls: Mutex::new(Vec::new()), dependent_previous: Mutex::new(Vec::new()), base_update_fails: AtomicBool::new(false) }
     }
 
     /// The base busy again, for the next run.
@@ -86,7 +88,11 @@ impl Operations for Handlers {
                 let tried = signal.wait_timeout_while(tried.lock().expect("flag"), Duration::from_secs(10), |tried| !*tried).expect("flag");
                 assert!(*tried.0, "the dependent started while the base was still stabilizing");
                 self.base_done.store(true, Ordering::SeqCst);
-                json!({"status": "SUCCESS", "resourceModel": {"Id": "base-1", "Name": name}})
+                if call.action == "UPDATE" && self.base_update_fails.swap(false, Ordering::SeqCst) {
+                    json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"})
+                } else {
+                    json!({"status": "SUCCESS", "resourceModel": {"Id": "base-1", "Name": name}})
+                }
             }
             ("Test::Dependent", "CREATE" | "UPDATE") => {
                 if call.action == "UPDATE" {
@@ -231,6 +237,23 @@ fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
     assert_eq!(previous.len(), 2, "tried, then retried: {events:#?}");
     assert!(previous.iter().all(|p| p["Label"] == "one"), "both attempts update from the properties before the run: {previous:?}");
     assert_eq!(state.resources["Dependent"].model.as_ref().map(|m| m["Label"].clone()), Some(json!("two")));
+}
+
+#[test]
+fn an_attempt_awaiting_its_retry_is_rolled_back_when_the_run_fails_first() {
+    let (handlers, fixture) = (Handlers::new(false), Fixture::base_and_dependent());
+    let (outcome, _, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "one")], None);
+    outcome.expect("created");
+    handlers.rearm();
+    handlers.base_update_fails.store(true, Ordering::SeqCst);
+    let before = handlers.calls.lock().expect("calls").len();
+    let (outcome, events, _) = fixture.deploy(&handlers, LABELLED, &[("Label", "two")], Some(state));
+    outcome.expect_err("the base fails");
+    let calls = handlers.calls.lock().expect("calls").split_off(before);
+    // The dependent's attempt may have changed it: it is updated back before the base is.
+    assert_eq!(calls, ["Base UPDATE", "Dependent UPDATE", "Dependent UPDATE", "Base UPDATE"], "{events:#?}");
+    assert_eq!(handlers.dependent_previous.lock().expect("previous").last().map(|p| p["Label"].clone()), Some(json!("two")), "the revert goes from the attempt's properties");
+    assert_eq!(events.last().map(String::as_str), Some("engine UPDATE_ROLLBACK_COMPLETE"));
 }
 
 #[test]
