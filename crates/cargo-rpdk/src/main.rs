@@ -82,6 +82,7 @@ fn main() {
 /// Stops the background local stack, if one runs.
 fn stop() -> Result<()> {
     let project = project::Project::discover()?;
+    let _held = stack::Stack::hold_background(&project)?;
     if stack::stop_described(&stack::Stack::background_file(&project)?) {
         println!("The local stack is stopped; stacks deployed on it went with it.");
     } else {

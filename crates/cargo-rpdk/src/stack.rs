@@ -114,7 +114,12 @@ impl Stack {
         let agent = agent();
         let moto_port = free_port()?;
         let lambda_port = free_port()?;
-        let record_file = project.work_dir()?.join("recorded-calls.txt");
+        let generation = run_secret();
+        // Files of this start alone: a second stack (a test run beside a background stack)
+        // has principals and a call record of its own.
+        let run_dir = project.work_dir()?.join("runs").join(&generation);
+        std::fs::create_dir_all(&run_dir)?;
+        let record_file = run_dir.join("recorded-calls.txt");
         std::fs::write(&record_file, "")?;
         let moto_url = format!("http://127.0.0.1:{moto_port}");
         // moto with the project's extensions (contract-tests/moto_ext).
@@ -134,11 +139,12 @@ impl Stack {
             Ok(principals) => principals,
             Err(error) => {
                 stop(&mut moto);
+                let _ = std::fs::remove_dir_all(&run_dir);
                 return Err(error);
             }
         };
-        let principals_file = project.work_dir()?.join("principals.json");
-        std::fs::write(&principals_file, serde_json::to_vec(&principals)?)?;
+        let principals_file = run_dir.join("principals.json");
+        write_private(&principals_file, &serde_json::to_vec(&principals)?)?;
         let mut stack = Self {
             moto_url,
             responses_url: String::new(),
@@ -149,7 +155,7 @@ impl Stack {
             scim_url: String::new(),
             scim_put_only_url: String::new(),
             scim_token: run_secret(),
-            generation: run_secret(),
+            generation,
             children: vec![moto],
             attached_groups: Vec::new(),
             agent,
@@ -257,6 +263,9 @@ impl Stack {
             let file = PathBuf::from(file);
             return Self::attach(&file)?.with_context(|| format!("the local stack of RPDK_STACK_FILE ({}) is not running", file.display()));
         }
+        // Two commands starting the stack at once would start two; the second waits and
+        // attaches to the first's.
+        let _starting = Self::hold_background(project)?;
         let file = Self::background_file(project)?;
         if let Some(stack) = Self::attach(&file)? {
             return Ok(stack);
@@ -280,6 +289,16 @@ impl Stack {
         }
     }
 
+    /// Holds the project's background stack against other commands starting or stopping it, until
+    /// the file is dropped.
+    pub fn hold_background(project: &Project) -> Result<File> {
+        let locks = project.work_dir()?.join("locks");
+        std::fs::create_dir_all(&locks)?;
+        let lock = File::create(locks.join("local-stack"))?;
+        lock.lock()?;
+        Ok(lock)
+    }
+
     /// Where the project's background stack is described.
     pub fn background_file(project: &Project) -> Result<PathBuf> {
         Ok(project.work_dir()?.join("local-stack.json"))
@@ -287,7 +306,6 @@ impl Stack {
 
     /// Writes what attaching to this stack takes to `file`, readable by its owner only.
     pub fn save(&self, file: &Path) -> Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
         let described = StackFile {
             generation: self.generation.clone(),
             moto_url: self.moto_url.clone(),
@@ -300,9 +318,10 @@ impl Stack {
             scim_token: self.scim_token.clone(),
             process_groups: self.children.iter().map(Child::id).chain(self.attached_groups.iter().copied()).collect(),
         };
-        let mut out = File::options().create(true).write(true).truncate(true).mode(0o600).open(file).with_context(|| format!("cannot write {}", file.display()))?;
-        out.write_all(&serde_json::to_vec_pretty(&described)?)?;
-        Ok(())
+        // Replaced whole, so an attaching command never reads half a description.
+        let temporary = file.with_extension("json.new");
+        write_private(&temporary, &serde_json::to_vec_pretty(&described)?)?;
+        std::fs::rename(&temporary, file).with_context(|| format!("cannot write {}", file.display()))
     }
 
     /// The stack `file` describes, if every one of its processes is still running.
@@ -390,14 +409,31 @@ fn group_alive(group: u32) -> bool {
     Command::new("kill").args(["-0", "--", &format!("-{group}")]).stderr(Stdio::null()).status().is_ok_and(|status| status.success())
 }
 
-/// Stops what a stack description names, if anything, and removes the description.
+/// Stops what a stack description names, if anything, and removes the description and the
+/// files of that start.
 pub fn stop_described(file: &Path) -> bool {
     let Some(described) = std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok()) else { return false };
     for group in described.process_groups {
         let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
     }
     let _ = std::fs::remove_file(file);
+    remove_run_dir(&described.principals_file);
     true
+}
+
+/// Removes the files of one start: the directory under `runs/` that holds `principals_file`.
+fn remove_run_dir(principals_file: &Path) {
+    if let Some(run_dir) = principals_file.parent().filter(|dir| dir.parent().and_then(Path::file_name) == Some("runs".as_ref())) {
+        let _ = std::fs::remove_dir_all(run_dir);
+    }
+}
+
+/// Writes a file only its owner may read: it holds keys.
+fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut out = File::options().create(true).write(true).truncate(true).mode(0o600).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    out.write_all(contents)?;
+    Ok(())
 }
 
 fn agent_ok(agent: &ureq::Agent, url: &str) -> bool {
@@ -473,7 +509,11 @@ pub fn declared_actions(schema: &Value) -> BTreeMap<String, Vec<String>> {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        self.children.iter_mut().for_each(stop);
+        // A stack started here (not one attached to, nor one handed to its description).
+        if !self.children.is_empty() {
+            self.children.iter_mut().for_each(stop);
+            remove_run_dir(&self.principals_file);
+        }
     }
 }
 

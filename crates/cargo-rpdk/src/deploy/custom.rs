@@ -84,7 +84,27 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
             }
         }
     };
-    Ok(answered(&response))
+    let request = json!({"StackId": stack_id, "RequestId": call.token, "LogicalResourceId": call.logical_id});
+    Ok(match refusal(&response, &request) {
+        Some(message) => json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": message}),
+        None => answered(&response),
+    })
+}
+
+/// Why a response is not one CloudFormation takes, if it is not: too long, an unknown status,
+/// or ids other than the request's (a response to another request).
+fn refusal(response: &Value, request: &Value) -> Option<String> {
+    if response.to_string().len() > 4096 {
+        return Some("Response object is too long.".to_owned());
+    }
+    let status = response.get("Status").and_then(Value::as_str).unwrap_or_default();
+    if status != "SUCCESS" && status != "FAILED" {
+        return Some(format!("the response's Status is {status:?}; it must be SUCCESS or FAILED"));
+    }
+    if response.get(PHYSICAL_ID).and_then(Value::as_str).is_some_and(|id| id.len() > 1024) {
+        return Some("the response's PhysicalResourceId is longer than 1 KB".to_owned());
+    }
+    ["StackId", "RequestId", "LogicalResourceId"].into_iter().find(|key| response.get(*key) != request.get(*key)).map(|key| format!("the response's {key} is not the request's: a response must copy it from its request"))
 }
 
 /// A custom resource response as a progress event.
@@ -166,6 +186,22 @@ mod tests {
         }
         let failed = answered(&json!({"Status": "FAILED", "Reason": "no"}));
         assert_eq!(failed, json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": "no"}), "no null identifier");
+    }
+
+    #[test]
+    fn responses_that_answer_another_request_or_break_the_limits_are_refused() {
+        let request = json!({"StackId": "arn:stack", "RequestId": "r-1", "LogicalResourceId": "Role"});
+        let good = json!({"Status": "SUCCESS", "PhysicalResourceId": "p-1", "StackId": "arn:stack", "RequestId": "r-1", "LogicalResourceId": "Role"});
+        assert_eq!(refusal(&good, &request), None);
+        let mut other = good.clone();
+        other["RequestId"] = json!("r-0");
+        assert!(refusal(&other, &request).is_some_and(|m| m.contains("RequestId")));
+        let mut unknown = good.clone();
+        unknown["Status"] = json!("OK");
+        assert!(refusal(&unknown, &request).is_some_and(|m| m.contains("SUCCESS or FAILED")));
+        let mut long = good.clone();
+        long["Data"] = json!({"Blob": "x".repeat(4096)});
+        assert_eq!(refusal(&long, &request).as_deref(), Some("Response object is too long."));
     }
 
     #[test]

@@ -550,6 +550,12 @@ impl<'a> Engine<'a> {
                 if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") {
                     return Ok(Begin::Done);
                 }
+                if is_custom(&resource.type_name) && saved.get("ServiceToken") != old.get("ServiceToken") {
+                    // As CloudFormation refuses it: the function that made it must change it.
+                    let reason = "Modifying service token is not allowed.".to_owned();
+                    self.emit(name, &resource.type_name, existing.physical_id.clone(), "UPDATE_FAILED", Some(reason.clone()))?;
+                    return Ok(Begin::Failed(reason));
+                }
                 let replaced: Vec<&String> = info.create_only.iter().filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask)).collect();
                 if replaced.is_empty() {
                     let reason = holds_mask(&saved).then(|| "Sent again: NoEcho and write-only values are not kept, so they are compared as changed".to_owned());

@@ -435,3 +435,31 @@ fn retained_resources_are_left_when_replaced_removed_or_rolled_back() {
     assert!(events.contains(&"Named DELETE_COMPLETE".to_owned()), "RetainExceptOnCreate lets the rollback delete: {events:#?}");
     assert!(!existing(&named).contains("four-id"));
 }
+
+/// A custom resource's function, answering every request with one physical id.
+#[derive(Default)]
+struct Function {
+    calls: Mutex<Vec<String>>,
+}
+
+impl Operations for Function {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+        self.calls.lock().expect("calls").push(call.action.clone());
+        let last = json!({"status": "SUCCESS", "resourceModel": {"PhysicalResourceId": "thing-1"}});
+        on_event(&last)?;
+        Ok(last)
+    }
+}
+
+#[test]
+fn a_custom_resource_keeps_its_service_token() {
+    let (fixture, function) = (Fixture::new(&["Test::Named"], TypeInfo::default()), Function::default());
+    let template = |token: &str| format!("Resources:\n  Thing:\n    Type: Custom::Thing\n    Properties:\n      ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:{token}\n      Size: 1\n");
+    let (outcome, _, state) = fixture.deploy(&function, &template("test"), &[], None);
+    outcome.expect("created");
+    let (outcome, events, _) = fixture.deploy(&function, &template("test:live"), &[], Some(state));
+    let error = outcome.expect_err("refused").to_string();
+    assert!(error.contains("Modifying service token is not allowed."), "{error}");
+    assert!(events.contains(&"Thing UPDATE_FAILED".to_owned()), "{events:#?}");
+    assert_eq!(*function.calls.lock().expect("calls"), ["CREATE"], "no Update reaches either function");
+}
