@@ -650,3 +650,58 @@ fn the_quick_start_deploys_the_example_on_a_local_stack_it_starts() {
     assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
     assert!(String::from_utf8_lossy(&stopped.stdout).contains("The local stack is stopped"), "{}", String::from_utf8_lossy(&stopped.stdout));
 }
+
+/// The processes with a file open under `dir`: a local stack's servers and handlers hold their
+/// logs there.
+fn processes_holding(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(dir))))
+        .collect()
+}
+
+/// Ctrl-C while `deploy` starts the local stack stops what it had started, rather than leave
+/// servers running that no stack description names.
+#[test]
+fn a_deploy_interrupted_while_the_local_stack_starts_leaves_nothing_running() {
+    let work_dir = std::env::temp_dir().join(unique("rpdk-interrupted"));
+    let mut deploy = cli();
+    deploy
+        .arg("deploy")
+        .arg(example())
+        .args(["--stack-name", "interrupted", "--parameter", "PartnerAccountId=111122223333", "--parameter", "PartnerExternalId=x"])
+        .current_dir(root())
+        .env("RPDK_WORK_DIR", &work_dir)
+        .env_remove("RPDK_STACK_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut running = deploy.spawn().expect("the CLI runs");
+    let moto_log = work_dir.join("logs").join("moto.log");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !moto_log.exists() {
+        assert!(Instant::now() < deadline, "moto never started");
+        assert!(running.try_wait().expect("the CLI").is_none(), "the deploy ended before starting moto");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Past moto's spawn, well before the stack is ready (moto alone takes seconds).
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Command::new("kill").args(["-INT", &running.id().to_string()]).status().expect("kill");
+    let status = running.wait().expect("the CLI ends");
+    let settled = Instant::now() + Duration::from_secs(10);
+    let mut left = processes_holding(&work_dir);
+    while !left.is_empty() && Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(100));
+        left = processes_holding(&work_dir);
+    }
+    for pid in &left {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
+    assert!(interrupted.success());
+    assert_eq!(status.code(), Some(130), "the deploy ends as interrupted");
+    assert!(left.is_empty(), "processes left running: {left:?}");
+    let runs = std::fs::read_dir(work_dir.join("runs")).map(|entries| entries.count()).unwrap_or(0);
+    assert_eq!(runs, 0, "the start's keys are removed");
+    assert!(!work_dir.join("local-stack.json").exists(), "no stack is described");
+}

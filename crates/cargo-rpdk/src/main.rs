@@ -61,6 +61,12 @@ enum Command {
 
 fn main() {
     let Cargo::Rpdk(cli) = Cargo::parse();
+    // Interrupted, a command stops the local stack it was starting or owns (a background stack
+    // it has handed on keeps running).
+    let _ = ctrlc::set_handler(|| {
+        stack::stop_started();
+        std::process::exit(130);
+    });
     let outcome: Result<()> = match cli.command {
         Command::Bench(options) => bench::run(&options),
         Command::Demo(options) => demo::run(&options),

@@ -119,6 +119,7 @@ impl Stack {
         // has principals and a call record of its own.
         let run_dir = project.work_dir()?.join("runs").join(&generation);
         std::fs::create_dir_all(&run_dir)?;
+        lock_started().run_dirs.push(run_dir.clone());
         let record_file = run_dir.join("recorded-calls.txt");
         std::fs::write(&record_file, "")?;
         let moto_url = format!("http://127.0.0.1:{moto_port}");
@@ -131,6 +132,7 @@ impl Stack {
             .process_group(0)
             .spawn()
             .context("cannot start moto_server")?;
+        started(&moto);
         let principals = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
             agent_ok(&agent, &format!("{moto_url}/moto-api/data.json"))
         })
@@ -170,6 +172,7 @@ impl Stack {
             .process_group(0)
             .spawn()
             .context("cannot start moto_server for the response bucket")?;
+        started(&responses);
         stack.children.push(responses);
         stack.responses_url = format!("http://127.0.0.1:{responses_port}");
         let probe = format!("{}/moto-api/data.json", stack.responses_url);
@@ -193,6 +196,7 @@ impl Stack {
                 .process_group(0)
                 .spawn()
                 .context("cannot start scim2-server")?;
+            started(&server);
             stack.children.push(server);
             let url = format!("http://127.0.0.1:{port}/v2");
             let discovery = format!("{url}/ServiceProviderConfig");
@@ -215,6 +219,7 @@ impl Stack {
             .process_group(0)
             .spawn()
             .context("cannot start cargo lambda watch --only-lambda-apis")?;
+        started(&api);
         stack.children.push(api);
         wait_until("the Lambda runtime API", Duration::from_secs(60), &mut stack.children, || std::net::TcpStream::connect(("127.0.0.1", lambda_port)).is_ok())?;
         for entry in project.binaries() {
@@ -241,6 +246,7 @@ impl Stack {
                 .process_group(0)
                 .spawn()
                 .with_context(|| format!("cannot start {}", entry.binary))?;
+            started(&function);
             stack.children.push(function);
             // An empty payload answers at once with a FAILED event.
             let mut children = std::mem::take(&mut stack.children);
@@ -278,6 +284,7 @@ impl Stack {
         stack.save(&file)?;
         // From here the processes belong to the file, not to this command.
         stack.attached_groups = stack.children.drain(..).map(|child| child.id()).collect();
+        handed_on(&stack.attached_groups, &stack.principals_file);
         Ok(stack)
     }
 
@@ -428,6 +435,42 @@ fn remove_run_dir(principals_file: &Path) {
     }
 }
 
+/// What this command started and has not handed on: a stack being started, or one a test run
+/// or demo owns. Ctrl-C or SIGTERM stops it (see main) instead of leaving it running.
+struct Started {
+    groups: Vec<u32>,
+    run_dirs: Vec<PathBuf>,
+}
+
+static STARTED: std::sync::Mutex<Started> = std::sync::Mutex::new(Started { groups: Vec::new(), run_dirs: Vec::new() });
+
+fn lock_started() -> std::sync::MutexGuard<'static, Started> {
+    STARTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn started(child: &Child) {
+    lock_started().groups.push(child.id());
+}
+
+/// `groups` are stopped or belong to a stack description now, not to this command.
+fn handed_on(groups: &[u32], principals_file: &Path) {
+    let mut started = lock_started();
+    started.groups.retain(|group| !groups.contains(group));
+    started.run_dirs.retain(|dir| Some(dir.as_path()) != principals_file.parent());
+}
+
+/// Stops every process group this command started and has not handed on, and removes their
+/// files: what an interrupted command would otherwise leave running.
+pub fn stop_started() {
+    let started = lock_started();
+    for group in &started.groups {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
+    }
+    for dir in &started.run_dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Writes a file only its owner may read: it holds keys.
 fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -513,6 +556,8 @@ impl Drop for Stack {
         if !self.children.is_empty() {
             self.children.iter_mut().for_each(stop);
             remove_run_dir(&self.principals_file);
+            let groups: Vec<u32> = self.children.iter().map(Child::id).collect();
+            handed_on(&groups, &self.principals_file);
         }
     }
 }
