@@ -104,6 +104,9 @@ struct StackFile {
     scim_put_only_url: String,
     scim_token: String,
     process_groups: Vec<u32>,
+    /// The boot the processes ran in: after a reboot their ids may name other processes.
+    #[serde(default)]
+    boot_id: String,
 }
 
 impl Stack {
@@ -324,6 +327,7 @@ impl Stack {
             scim_put_only_url: self.scim_put_only_url.clone(),
             scim_token: self.scim_token.clone(),
             process_groups: self.children.iter().map(Child::id).chain(self.attached_groups.iter().copied()).collect(),
+            boot_id: boot_id(),
         };
         // Replaced whole, so an attaching command never reads half a description.
         let temporary = file.with_extension("json.new");
@@ -335,7 +339,7 @@ impl Stack {
     fn attach(file: &Path) -> Result<Option<Self>> {
         let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
         let described: StackFile = serde_json::from_str(&text).with_context(|| format!("{} is not a stack description", file.display()))?;
-        if !described.process_groups.iter().all(|group| group_alive(*group)) {
+        if described.boot_id != boot_id() || !described.process_groups.iter().all(|group| group_alive(*group)) {
             return Ok(None);
         }
         let principals = serde_json::from_str(&std::fs::read_to_string(&described.principals_file)?)?;
@@ -420,12 +424,19 @@ fn group_alive(group: u32) -> bool {
 /// files of that start.
 pub fn stop_described(file: &Path) -> bool {
     let Some(described) = std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok()) else { return false };
-    for group in described.process_groups {
+    // Processes of an earlier boot are gone; their ids may name others now.
+    let groups = if described.boot_id == boot_id() { described.process_groups } else { Vec::new() };
+    for group in groups {
         let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
     }
     let _ = std::fs::remove_file(file);
     remove_run_dir(&described.principals_file);
     true
+}
+
+/// This boot of the machine, as Linux names it.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|id| id.trim().to_owned()).unwrap_or_default()
 }
 
 /// Removes the files of one start: the directory under `runs/` that holds `principals_file`.
@@ -574,4 +585,46 @@ pub fn free_port() -> Result<u16> {
 
 pub fn log_file(dir: &std::path::Path, name: &str) -> Result<File> {
     Ok(File::options().create(true).append(true).open(dir.join(name))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+
+    /// A description of a stack of one process group, written in `dir`.
+    fn describe(dir: &Path, group: u32, boot_id: String) -> PathBuf {
+        let described = StackFile {
+            generation: "g".to_owned(),
+            moto_url: String::new(),
+            responses_url: String::new(),
+            lambda_url: String::new(),
+            record_file: dir.join("recorded-calls.txt"),
+            principals_file: dir.join("runs").join("g").join("principals.json"),
+            scim_url: String::new(),
+            scim_put_only_url: String::new(),
+            scim_token: String::new(),
+            process_groups: vec![group],
+            boot_id,
+        };
+        let file = dir.join("local-stack.json");
+        std::fs::write(&file, serde_json::to_vec(&described).expect("JSON")).expect("written");
+        file
+    }
+
+    #[test]
+    fn a_description_from_an_earlier_boot_signals_nothing() {
+        let dir = std::env::temp_dir().join(format!("rpdk-stack-{}", run_secret()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let mut process = Command::new("sleep").arg("30").process_group(0).spawn().expect("sleep runs");
+        let file = describe(&dir, process.id(), "an-earlier-boot".to_owned());
+        assert!(stop_described(&file) && !file.exists(), "the description is read and removed");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(process.try_wait().expect("sleep").is_none(), "a process of this boot with the same id is left alone");
+        let file = describe(&dir, process.id(), boot_id());
+        assert!(stop_described(&file));
+        assert_eq!(process.wait().expect("sleep ends").signal(), Some(15), "this boot's stack is stopped");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
