@@ -426,9 +426,7 @@ pub fn stop_described(file: &Path) -> bool {
     let Some(described) = std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok()) else { return false };
     // Processes of an earlier boot are gone; their ids may name others now.
     let groups = if described.boot_id == boot_id() { described.process_groups } else { Vec::new() };
-    for group in groups {
-        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
-    }
+    groups.into_iter().for_each(terminate);
     let _ = std::fs::remove_file(file);
     remove_run_dir(&described.principals_file);
     true
@@ -474,12 +472,15 @@ fn handed_on(groups: &[u32], principals_file: &Path) {
 /// files: what an interrupted command would otherwise leave running.
 pub fn stop_started() {
     let started = lock_started();
-    for group in &started.groups {
-        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
-    }
+    started.groups.iter().copied().for_each(terminate);
     for dir in &started.run_dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// Sends SIGTERM to a process group: a stack's server with everything it started.
+fn terminate(group: u32) {
+    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
 }
 
 /// Writes a file only its owner may read: it holds keys.
@@ -575,7 +576,7 @@ impl Drop for Stack {
 
 /// Stops a child that leads its own process group, with everything it started.
 pub fn stop(child: &mut Child) {
-    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
+    terminate(child.id());
     let _ = child.wait();
 }
 

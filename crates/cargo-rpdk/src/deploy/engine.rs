@@ -263,11 +263,7 @@ impl<'a> Engine<'a> {
             self.run_jobs(cleanup, None)?;
         }
         // What was updated in place stays as it is now: nothing left to roll back to.
-        for resource in self.state.resources.values_mut() {
-            if resource.previous.as_ref().is_some_and(|previous| previous.physical_id == resource.physical_id) {
-                resource.previous = None;
-            }
-        }
+        self.forget_updates_in_place();
         // Unchanged resources take this template's dependencies too: later deletes follow it.
         for name in &wanted {
             if let Some(resource) = self.state.resources.get_mut(name) {
@@ -280,13 +276,9 @@ impl<'a> Engine<'a> {
     /// Deletes every resource of the stack, dependents first.
     pub fn delete(&mut self) -> Result<()> {
         self.check_served()?;
-        for resource in self.state.resources.values_mut() {
-            // An update in place left unfinished: one resource, deleted once, under its own
-            // DeletionPolicy.
-            if resource.previous.as_ref().is_some_and(|previous| previous.physical_id == resource.physical_id) {
-                resource.previous = None;
-            }
-        }
+        // An update in place left unfinished is one resource, deleted once, under its own
+        // DeletionPolicy.
+        self.forget_updates_in_place();
         self.stack_status("DELETE_IN_PROGRESS", None)?;
         let mut jobs = Vec::new();
         for (name, resource) in &self.state.resources {
@@ -307,6 +299,16 @@ impl<'a> Engine<'a> {
             bail!("stack {} was not deleted: {name}: {}", self.state.stack_name, mask_text(reason, &self.secrets));
         }
         self.stack_status("DELETE_COMPLETE", None)
+    }
+
+    /// Drops the earlier state of each resource updated in place (same identifier), keeping
+    /// that of replacements, whose old resource is still to be deleted.
+    fn forget_updates_in_place(&mut self) {
+        for resource in self.state.resources.values_mut() {
+            if resource.previous.as_ref().is_some_and(|previous| previous.physical_id == resource.physical_id) {
+                resource.previous = None;
+            }
+        }
     }
 
     /// Every type the state holds still has a handler here: a stack is changed and deleted by

@@ -224,14 +224,12 @@ fn imports(template: &Template, bindings: &Bindings, neighbours: &Neighbours) ->
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
     for (at, name) in template.imports() {
-        match bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text) {
-            None => problems.push(Problem::new(at, IMPORT_NAME)),
-            Some(name) => match neighbours.exports.get(&name) {
-                Some((_, value)) => {
-                    found.insert(name, value.clone());
-                }
-                None => problems.push(Problem::new(at, format!("no stack on this local stack exports {name}; deploy the stack that exports it first"))),
-            },
+        let Some(name) = bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text) else { continue };
+        match neighbours.exports.get(&name) {
+            Some((_, value)) => {
+                found.insert(name, value.clone());
+            }
+            None => problems.push(Problem::new(at, format!("no stack on this local stack exports {name}; deploy the stack that exports it first"))),
         }
     }
     if problems.is_empty() { Ok(found) } else { Err(problems) }
@@ -345,8 +343,6 @@ fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(values)
 }
 
-const IMPORT_NAME: &str = "the name must be known before anything is made: build it from parameters and pseudo parameters only";
-
 /// The template checked and bound, or every problem found.
 pub fn checked(text: &str, types: &BTreeMap<String, ServedType>, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<(Template, Bindings), Vec<Problem>> {
     let document = template::parse_text(text).map_err(|problem| vec![problem])?;
@@ -391,7 +387,7 @@ fn deployment_problems(template: &Template, bindings: &Bindings, types: &BTreeMa
     }
     for (at, name) in template.imports() {
         if bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text).is_none() {
-            problems.push(Problem::new(at, IMPORT_NAME));
+            problems.push(Problem::new(at, "the name must be known before anything is made: build it from parameters and pseudo parameters only"));
         }
     }
     // A ServiceToken known before anything exists is checked now; one made of resources'

@@ -225,12 +225,18 @@ Resources:
       Label: !Ref Label
 ";
 
-#[test]
-fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
+/// `LABELLED` created with the label `one`, the base busy again for the next run.
+fn labelled_one() -> (Handlers, Fixture, StackState) {
     let (handlers, fixture) = (Handlers::new(false), Fixture::base_and_dependent());
     let (outcome, _, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "one")], None);
     outcome.expect("created");
     handlers.rearm();
+    (handlers, fixture, state)
+}
+
+#[test]
+fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
+    let (handlers, fixture, state) = labelled_one();
     let (outcome, events, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "two")], Some(state));
     outcome.expect("updated on the retry");
     let previous = handlers.dependent_previous.lock().expect("previous").clone();
@@ -241,10 +247,7 @@ fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
 
 #[test]
 fn an_attempt_awaiting_its_retry_is_rolled_back_when_the_run_fails_first() {
-    let (handlers, fixture) = (Handlers::new(false), Fixture::base_and_dependent());
-    let (outcome, _, state) = fixture.deploy(&handlers, LABELLED, &[("Label", "one")], None);
-    outcome.expect("created");
-    handlers.rearm();
+    let (handlers, fixture, state) = labelled_one();
     handlers.base_update_fails.store(true, Ordering::SeqCst);
     let before = handlers.calls.lock().expect("calls").len();
     let (outcome, events, _) = fixture.deploy(&handlers, LABELLED, &[("Label", "two")], Some(state));
