@@ -8,6 +8,8 @@ Reads {"account": ..., "region": ..., "types": {type name: [declared actions]},
   temporary credentials of a session of it (what CloudFormation passes a handler);
 - "functions": per handler binary, its execution role as a custom resource's function:
   every action its types declare (a custom resource calls AWS with the function's own role);
+- "provider": the role CloudFormation passes as `providerCredentials` (a type's LoggingConfig
+  role), allowed exactly what `cfn submit`'s log and metrics delivery role is allowed;
 - "denied": the credentials of a role with no permissions at all.
 Then switches moto's IAM enforcement on: from here every call must be allowed by the policies
 of its caller, so a handler that passes its tests with its role's credentials has declared
@@ -22,6 +24,17 @@ import urllib.request
 import boto3
 
 SESSION_SECONDS = 43200
+
+# cloudformation-cli's LogAndMetricsDeliveryRole (managed-upload-infrastructure.yaml).
+PROVIDER_ACTIONS = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:PutMetricData",
+]
 
 
 def main():
@@ -80,6 +93,7 @@ def main():
         binary: role(f"rpdk-function-{index}", actions)
         for index, (binary, actions) in enumerate(sorted(spec["functions"].items()))
     }
+    provider = role("rpdk-provider-logging", PROVIDER_ACTIONS)
     denied = role("rpdk-no-permissions", [])
 
     request = urllib.request.Request(
@@ -98,6 +112,7 @@ def main():
             },
             "handlers": handlers,
             "functions": functions,
+            "provider": provider,
             "denied": denied["credentials"],
         },
         sys.stdout,

@@ -9,6 +9,9 @@ enforcement and moto's normal request handling still cover it:
   and paging, a state-managed ``ServiceState``, endpoint connections.
 - ``load_balancer_arns``: ``net/`` and ``gwy/`` in the ARNs of network and gateway load
   balancers, as AWS writes them.
+- ``cloudwatch_cbor``: CloudWatch in the Smithy RPC v2 CBOR protocol, as the AWS SDK for Rust
+  calls it, and its actions checked by IAM as ``cloudwatch:*`` (moto used the signing name,
+  ``monitoring``).
 """
 
-from . import endpoint_services, load_balancer_arns, signed_body  # noqa: F401
+from . import cloudwatch_cbor, endpoint_services, load_balancer_arns, signed_body  # noqa: F401

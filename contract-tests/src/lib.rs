@@ -115,7 +115,61 @@ pub struct Handler {
     type_name: String,
     credentials: Value,
     type_configuration: Value,
+    provider_logging: Option<ProviderLogging>,
     agent: ureq::Agent,
+}
+
+/// Where a handler is asked to deliver its provider logs, as for a type registered with a
+/// `LoggingConfig`, inside a stack.
+#[derive(Clone)]
+pub struct ProviderLogging {
+    /// The stack the requests name.
+    pub stack_id: String,
+    /// The type's log group.
+    pub log_group: String,
+}
+
+impl ProviderLogging {
+    /// A new stack's requests, logging to a log group of their own.
+    pub fn new(stem: &str) -> Self {
+        let name = unique(stem);
+        Self { stack_id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/{}", token()), log_group: format!("{name}-logs") }
+    }
+
+    /// The stream of `logical_id`'s records.
+    pub fn stream(&self, logical_id: &str) -> String {
+        rpdk::wire::provider_log_stream(Some(&self.stack_id), Some(logical_id), ACCOUNT_ID, REGION)
+    }
+
+    /// The messages delivered to the stream of `logical_id`, oldest first (none while the
+    /// stream does not exist).
+    pub fn delivered(&self, logical_id: &str) -> Vec<String> {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&admin_config());
+        tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+            let mut messages = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let page = logs
+                    .get_log_events()
+                    .log_group_name(&self.log_group)
+                    .log_stream_name(self.stream(logical_id))
+                    .start_from_head(true)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return messages,
+                    Err(error) => panic!("GetLogEvents: {error:?}"),
+                };
+                if page.events().is_empty() || page.next_forward_token() == token.as_deref() {
+                    return messages;
+                }
+                messages.extend(page.events().iter().filter_map(|e| e.message().map(str::to_owned)));
+                token = page.next_forward_token().map(str::to_owned);
+            }
+        })
+    }
 }
 
 impl Handler {
@@ -132,8 +186,16 @@ impl Handler {
             type_name: type_name.to_owned(),
             credentials,
             type_configuration: Value::Null,
+            provider_logging: None,
             agent,
         }
+    }
+
+    /// The same handler, asked to deliver its provider logs and metrics as `logging` says, with
+    /// the run's provider role.
+    pub fn with_provider_logging(mut self, logging: &ProviderLogging) -> Self {
+        self.provider_logging = Some(logging.clone());
+        self
     }
 
     /// The same handler, called with the account's type configuration set to `configuration`.
@@ -155,7 +217,7 @@ impl Handler {
 
     /// A registry request as CloudFormation sends it.
     pub fn request(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Value {
-        json!({
+        let mut request = json!({
             "action": action,
             "awsAccountId": ACCOUNT_ID,
             "region": REGION,
@@ -168,7 +230,21 @@ impl Handler {
                 "previousResourceProperties": previous,
                 "typeConfiguration": self.type_configuration,
             }
-        })
+        });
+        if let Some(logging) = &self.provider_logging {
+            request["stackId"] = logging.stack_id.clone().into();
+            request["requestData"]["providerLogGroupName"] = logging.log_group.clone().into();
+            request["requestData"]["providerCredentials"] = principals()["provider"]["credentials"].clone();
+        }
+        request
+    }
+
+    /// One invocation with `payload` sent as it is, bytes that are no JSON included; answers
+    /// what the handler returned, which must be JSON.
+    pub fn invoke_bytes(&self, payload: &[u8]) -> Value {
+        let mut response = self.agent.post(&self.url).send(payload).expect("the handler answers");
+        let text = response.body_mut().read_to_string().expect("an answer");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("the handler answered no JSON ({e}): {text}"))
     }
 
     /// One invocation.

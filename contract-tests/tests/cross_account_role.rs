@@ -175,7 +175,7 @@ fn invalid_input_fails_before_any_iam_call() {
     model["TrustedPrincipalArns"] = json!(["arn:aws:iam::111122223333:root"]);
     let event = handler().call("CREATE", &token(), model, None);
     assert_eq!(event["errorCode"], "InvalidRequest", "{event}");
-    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("TrustedPrincipalArns[0]:")), "{event}");
+    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("requestData.resourceProperties.TrustedPrincipalArns.0: value does not match")), "the schema's rule, before any handler code: {event}");
     assert!(!role_exists(&name), "nothing was created");
 
     let stringly = handler().call("CREATE", &token(), json!({"RoleName": name, "ExternalId": "ext-1", "TrustedAccountIds": ["111122223333"], "MaxSessionDuration": "lots"}), None);

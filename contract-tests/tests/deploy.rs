@@ -272,6 +272,17 @@ fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
     assert_eq!(state["resources"]["PartnerRole"]["properties"]["ExternalId"], "****");
     assert_eq!(state["resources"]["Directory"]["properties"]["BearerToken"], "{{resolve:secretsmanager:rpdk/local/scim-token}}", "the reference, never its value");
 
+    // The handlers' records went to each type's log group, stream per resource, as on AWS.
+    let logs = cli().args(["logs", "--stack-name", &partner.stack]).output().expect("the CLI runs");
+    let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
+    for logical_id in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace", "Operators"] {
+        assert!(logs.lines().any(|line| line.contains(&format!(" {logical_id} {{")) && line.contains("\"message\":\"done\"")), "no records of {logical_id}:\n{logs}");
+    }
+    assert!(!logs.contains(&partner.external_id) && !logs.contains(&scim_token), "the delivered logs hold a secret");
+    let one = cli().args(["logs", "--stack-name", &partner.stack, "--logical-id", "Directory"]).output().expect("the CLI runs");
+    let one = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(!one.is_empty() && one.lines().all(|line| line.contains(" Directory {")), "{one}");
+
     let account = format!("PartnerAccountId={}", partner.account);
     let without = Run::of(cli().args(["deploy"]).arg(example()).args(["--stack-name", &partner.stack, "--parameter", &account]).output().expect("the CLI runs"));
     assert!(!without.ok && without.stderr.contains("Parameters.PartnerExternalId") && without.stderr.contains("--parameter PartnerExternalId"), "{}", without.stderr);

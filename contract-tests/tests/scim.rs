@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use contract_tests::{Handler, assert_model, token, unique};
+use contract_tests::{ProviderLogging, Handler, assert_model, token, unique};
 use rpdk::{HandlerErrorCode, Secret};
 use scim_connector::scim::{Endpoint, Scim};
 use serde_json::{Value, json};
@@ -345,6 +345,21 @@ fn requests_name_what_is_missing() {
     assert_eq!(read["errorCode"], "NotFound", "{read}");
 }
 
+/// A user or group belongs to its connector for life: another one is a new resource.
+#[test]
+fn a_new_connector_is_not_updatable() {
+    for (type_name, model) in [(USER, json!({"UserName": "moved"})), (GROUP, json!({"DisplayName": "moved"}))] {
+        let mut previous = model.clone();
+        previous["Connector"] = "first".into();
+        previous["Id"] = "2819c223-7f76-453a-919d-413861904646".into();
+        let mut desired = previous.clone();
+        desired["Connector"] = "second".into();
+        let event = handler(type_name).call("UPDATE", &token(), desired, Some(previous));
+        assert_eq!(event["errorCode"], "NotUpdatable", "{type_name}: {event}");
+        assert!(event["message"].as_str().is_some_and(|m| m.starts_with("Connector is create-only")), "{event}");
+    }
+}
+
 /// A stale ETag at the client layer: the provider answers 412, the client ResourceConflict.
 #[test]
 fn a_stale_etag_is_a_conflict() {
@@ -360,11 +375,13 @@ fn a_stale_etag_is_a_conflict() {
     assert_eq!(error.code(), HandlerErrorCode::ResourceConflict, "{}", error.message());
 }
 
-/// The whole lifecycle with a known token: it shows up in no response and no log line.
+/// The whole lifecycle with a known token: it shows up in no response and no log line, on
+/// stdout or delivered to the provider's log group, and neither do the credentials.
 #[test]
 fn the_token_never_leaves_the_handler() {
     let secret = scim_token();
-    let handler = handler(CONNECTOR);
+    let logging = ProviderLogging::new("secretive");
+    let handler = handler(CONNECTOR).with_provider_logging(&logging);
     let name = unique("secretive");
     let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": secret});
     let mut events = vec![handler.call("CREATE", &token(), model.clone(), None)];
@@ -381,4 +398,15 @@ fn the_token_never_leaves_the_handler() {
     let log = std::fs::read_to_string(format!("{logs}/scim-connector.log")).expect("the handler's log");
     assert!(log.contains(CONNECTOR), "the log covers the connector's requests");
     assert!(!log.contains(&secret), "the token is in the handler's log");
+
+    let delivered = logging.delivered("PartnerRole").join("\n");
+    assert!(delivered.contains("\"message\":\"done\""), "the records of the lifecycle were delivered: {delivered}");
+    let principals = contract_tests::principals();
+    let credentials = [&principals["handlers"][CONNECTOR]["credentials"], &principals["provider"]["credentials"]];
+    for shown in [&log, &delivered] {
+        for secret_part in credentials.iter().flat_map(|c| [c["secretAccessKey"].as_str(), c["sessionToken"].as_str()]).flatten() {
+            assert!(!shown.contains(secret_part), "a credential is in the logs");
+        }
+    }
+    assert!(!delivered.contains(&secret), "the token was delivered to the provider's log group");
 }

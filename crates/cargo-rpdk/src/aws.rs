@@ -59,6 +59,34 @@ impl Client<'_> {
         answer.get("SecretString").and_then(Value::as_str).map(str::to_owned).context("the secret has no SecretString (binary secrets cannot be referenced)")
     }
 
+    /// Whether the log stream `stream` of `group` exists (CloudWatch Logs).
+    pub fn log_stream_exists(&self, group: &str, stream: &str) -> Result<bool> {
+        let groups = self.json("logs", "Logs_20140328.DescribeLogGroups", &json!({"logGroupNamePrefix": group}))?;
+        let named = |list: &Value, key: &str, name: &str| list.as_array().into_iter().flatten().any(|item| item.get(key).and_then(Value::as_str) == Some(name));
+        if !named(&groups["logGroups"], "logGroupName", group) {
+            return Ok(false);
+        }
+        let streams = self.json("logs", "Logs_20140328.DescribeLogStreams", &json!({"logGroupName": group, "logStreamNamePrefix": stream}))?;
+        Ok(named(&streams["logStreams"], "logStreamName", stream))
+    }
+
+    /// One page of a log stream's events from `token` on (the start when `None`), oldest
+    /// first: `(milliseconds since the epoch, message)` and the token of what follows.
+    pub fn log_events(&self, group: &str, stream: &str, token: Option<&str>) -> Result<(Vec<(i64, String)>, Option<String>)> {
+        let mut request = json!({"logGroupName": group, "logStreamName": stream, "startFromHead": true});
+        if let Some(token) = token {
+            request["nextToken"] = token.into();
+        }
+        let page = self.json("logs", "Logs_20140328.GetLogEvents", &request)?;
+        let events = page["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|event| (event["timestamp"].as_i64().unwrap_or_default(), event["message"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        Ok((events, page["nextForwardToken"].as_str().map(str::to_owned)))
+    }
+
     /// A call of an AWS JSON 1.1 API.
     fn json(&self, service: &str, target: &str, request: &Value) -> Result<Value> {
         let body = self.send(service, &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)], &request.to_string())?;

@@ -82,6 +82,12 @@ impl Call {
     }
 }
 
+/// The log group of a type's provider logs: the one `cfn submit` registers it with
+/// (`rpdk-iam-crossaccountrole-logs`).
+pub fn log_group_name(type_name: &str) -> String {
+    format!("{}-logs", type_name.replace("::", "-").to_ascii_lowercase())
+}
+
 /// A client request token no other operation has.
 pub fn new_token() -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
@@ -108,8 +114,14 @@ pub fn drive(stack: &Stack, call: Call, on_event: &mut dyn FnMut(&Value) -> Resu
             "typeConfiguration": call.type_configuration,
         }
     });
+    if stack.principals.provider.is_some() {
+        request["requestData"]["providerLogGroupName"] = log_group_name(&call.type_name).into();
+    }
     loop {
         request["requestData"]["callerCredentials"] = serde_json::to_value(stack.fresh_credentials(&call.type_name)?)?;
+        if let Some(provider) = stack.fresh_provider_credentials()? {
+            request["requestData"]["providerCredentials"] = serde_json::to_value(provider)?;
+        }
         let event = stack.invoke(&call.function, &request)?;
         on_event(&event)?;
         if event.get("status").and_then(Value::as_str) != Some("IN_PROGRESS") {

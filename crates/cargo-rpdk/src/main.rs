@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod deploy;
 mod invoke;
+mod logs;
 mod package;
 mod project;
 mod schema;
@@ -45,6 +46,9 @@ enum Command {
     Delete(deploy::DeleteOptions),
     /// Print a stack's events.
     Events(deploy::EventsOptions),
+    /// Print the provider logs a stack's handlers delivered, as AWS keeps them in the type's
+    /// log group.
+    Logs(logs::Options),
     /// Stop the local stack that deploy started in the background.
     Stop,
     /// Emit the registry schema of every type into schemas/.
@@ -73,6 +77,7 @@ fn main() {
         Command::Deploy(options) => deploy::run(&options),
         Command::Delete(options) => deploy::delete(&options),
         Command::Events(options) => deploy::events(&options),
+        Command::Logs(options) => logs::run(&options),
         Command::Stop => stop(),
         Command::Schema(options) => schema::run(&options),
         Command::Package(options) => package::run(&options),

@@ -59,6 +59,10 @@ pub struct Principals {
     /// Per handler binary: its execution role as a custom resource's function, with every
     /// permission its types declare.
     pub functions: BTreeMap<String, Role>,
+    /// The role CloudFormation passes as `providerCredentials`: only the provider's own logs
+    /// and metrics (absent from a stack started before it existed).
+    #[serde(default)]
+    pub provider: Option<Role>,
     /// No permissions at all.
     pub denied: Credentials,
 }
@@ -384,6 +388,12 @@ impl Stack {
     pub fn fresh_credentials(&self, type_name: &str) -> Result<Credentials> {
         let role = self.principals.handlers.get(type_name).with_context(|| format!("no handler role for {type_name}"))?;
         self.admin().assume_role(&role.role_arn, "rpdk-deploy")
+    }
+
+    /// A new session of the provider role, as CloudFormation passes one to every invocation of
+    /// a type registered with a `LoggingConfig`.
+    pub fn fresh_provider_credentials(&self) -> Result<Option<Credentials>> {
+        self.principals.provider.as_ref().map(|role| self.admin().assume_role(&role.role_arn, "rpdk-provider")).transpose()
     }
 
     /// Invokes a handler once and returns its JSON answer.

@@ -168,7 +168,8 @@ pub fn run(options: &Options) -> Result<()> {
 /// Runs `cargo test` and sums its `test result:` lines.
 fn cargo_tests(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Result<Counts> {
     let mut command = Command::new(cargo());
-    command.current_dir(&project.root).arg("test").args(args).envs(env.iter().copied());
+    // Every test binary runs, so one failure neither hides the others nor their counts.
+    command.current_dir(&project.root).args(["test", "--no-fail-fast"]).args(args).envs(env.iter().copied());
     let output = command.output().context("cannot run cargo test")?;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     eprint!("{text}");

@@ -23,23 +23,32 @@
 //! build step uses it).
 //!
 //! Logs are JSON lines on stdout with the action, type, logical id and request id of each
-//! invocation. Models, credentials and response URLs (their query is a signature) are never
-//! logged.
+//! invocation. When a registry request names `providerCredentials` and `providerLogGroupName`
+//! (a type registered with a `LoggingConfig`), the invocation's records also go to that log
+//! group and its metrics to CloudWatch, in the type author's account (see `provider.rs`).
+//! Models, credentials and response URLs (their query is a signature) are never logged.
+//!
+//! The payload is taken as bytes and read here, so that any input, even one that is not JSON,
+//! gets an answer: a FAILED event saying what is wrong with it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use rpdk::custom_resource::{CustomResourceContext, CustomResourceRequest, CustomResourceResponse};
 use rpdk::schema::SchemaError;
 use rpdk::wire::ProgressEvent;
-use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerErrorCode, ResourceHandler};
+use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerError, HandlerErrorCode, ResourceHandler};
+use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
 
 mod custom;
+mod provider;
+mod raw;
 
 pub use custom::custom_names;
 
@@ -106,16 +115,34 @@ impl Types {
 
     /// Serves one Lambda payload of either protocol, as the runtime does: returns the progress
     /// event of a registry request, or the response body a custom resource request was
-    /// answered with, once it is PUT. `deadline` is when the invocation ends, if known. Fails
-    /// only when a custom resource response cannot be delivered (or the payload says where to
-    /// deliver none).
-    pub async fn serve(&self, payload: Value, deadline: Option<SystemTime>) -> Result<Value, Error> {
+    /// answered with, once it is PUT. Whatever the bytes, a registry caller gets a progress
+    /// event: a payload that is not a JSON object is a FAILED `InvalidRequest` saying why.
+    /// `deadline` is when the invocation ends, if known. Fails only when a custom resource
+    /// response cannot be delivered (or the payload says where to deliver none).
+    pub async fn serve(&self, payload: &[u8], deadline: Option<SystemTime>) -> Result<Value, Error> {
+        self.serve_parsed(rpdk::wire::parse_payload(payload), deadline).await
+    }
+
+    async fn serve_parsed(&self, payload: Result<Value, HandlerError>, deadline: Option<SystemTime>) -> Result<Value, Error> {
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(error) => return Ok(serde_json::to_value(ProgressEvent::failed(error.code(), error.message()))?),
+        };
         if payload.get("RequestType").is_none() {
             let deadline = capped(deadline, SystemTime::now(), self.call_limit);
             return Ok(serde_json::to_value(self.handle(payload, deadline).await)?);
         }
-        let request: CustomResourceRequest = serde_json::from_value(payload)
-            .map_err(|error| format!("not a custom resource request CloudFormation sends ({error}); nothing to answer"))?;
+        let request: CustomResourceRequest = match CustomResourceRequest::deserialize(&payload) {
+            Ok(request) => request,
+            Err(error) => {
+                let reason = format!("not a request CloudFormation sends a custom resource ({error})");
+                let Some((url, response)) = CustomResourceResponse::unreadable(&payload, reason.clone()) else {
+                    return Err(format!("{reason}; it names no ResponseURL, so nothing can be answered").into());
+                };
+                custom::respond(&url, &response, deadline).await?;
+                return Ok(serde_json::to_value(&response)?);
+            }
+        };
         let response_url = request.response_url.clone();
         let response = match self.pick_custom(request.resource_type.as_deref()) {
             Ok(served) => {
@@ -197,21 +224,39 @@ pub async fn run(types: Types) -> Result<(), Error> {
     }
     init_logging();
     let types = &types.with_call_limit(invocation_cap()?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = capped(event.context.deadline(), SystemTime::now(), None);
-        let span = invocation_span(&event.payload, &event.context.request_id);
-        async {
-            let answer = types.serve(event.payload, deadline).await;
-            match &answer {
-                Ok(answer) => tracing::info!(status = ?answer.get("status").or(answer.get("Status")), error_code = ?answer.get("errorCode"), "done"),
-                Err(error) => tracing::error!(%error, "failed"),
+    let handler = service_fn(move |event: LambdaEvent<raw::RawPayload>| invoke(types, event));
+    Runtime::new(handler).layer(raw::RawBodyLayer).layer(TracingLayer::new()).run().await
+}
+
+/// One invocation: the answer, with the provider's logs and metrics delivered when the request
+/// asks for them.
+async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Value, Error> {
+    let started = Instant::now();
+    let deadline = capped(event.context.deadline(), SystemTime::now(), None);
+    let payload = rpdk::wire::parse_payload(&event.payload.0);
+    let delivery = payload.as_ref().ok().and_then(provider::Delivery::requested);
+    let span = invocation_span(payload.as_ref().ok(), &event.context.request_id);
+    let capture = provider::Capture::default();
+    let answer = capture
+        .scope(
+            async {
+                let answer = types.serve_parsed(payload, deadline).await;
+                match &answer {
+                    Ok(answer) => {
+                        let status = ["status", "Status"].iter().find_map(|key| answer.get(key)?.as_str());
+                        tracing::info!(status, error_code = answer.get("errorCode").and_then(serde_json::Value::as_str), "done");
+                    }
+                    Err(error) => tracing::error!(%error, "failed"),
+                }
+                answer
             }
-            answer
-        }
-        .instrument(span)
-        .await
-    }))
-    .await
+            .instrument(span),
+        )
+        .await;
+    if let (Some(delivery), Ok(answer)) = (delivery, &answer) {
+        delivery.deliver(&capture, answer, started.elapsed(), deadline).await;
+    }
+    answer
 }
 
 /// `RPDK_INVOCATION_SECONDS`: how long one invocation may work before it answers IN_PROGRESS
@@ -241,19 +286,30 @@ fn capped(runtime: impl Into<Option<SystemTime>>, now: SystemTime, cap: Option<D
     }
 }
 
-/// The span of one invocation, for either protocol.
-fn invocation_span(payload: &Value, request_id: &str) -> tracing::Span {
-    let field = |pointers: [&str; 2]| pointers.iter().find_map(|p| payload.pointer(p).and_then(Value::as_str)).unwrap_or("");
-    tracing::info_span!(
+/// The span of one invocation, for either protocol, with the fields the payload has.
+fn invocation_span(payload: Option<&Value>, request_id: &str) -> tracing::Span {
+    let span = tracing::info_span!(
         "invocation",
-        action = field(["/action", "/RequestType"]),
-        resource_type = field(["/resourceType", "/ResourceType"]),
-        logical_id = field(["/requestData/logicalResourceId", "/LogicalResourceId"]),
+        action = tracing::field::Empty,
+        resource_type = tracing::field::Empty,
+        logical_id = tracing::field::Empty,
         request_id,
-    )
+    );
+    let field = |pointers: [&str; 2]| pointers.iter().find_map(|p| payload?.pointer(p)?.as_str());
+    for (name, pointers) in [
+        ("action", ["/action", "/RequestType"]),
+        ("resource_type", ["/resourceType", "/ResourceType"]),
+        ("logical_id", ["/requestData/logicalResourceId", "/LogicalResourceId"]),
+    ] {
+        if let Some(value) = field(pointers) {
+            span.record(name, value);
+        }
+    }
+    span
 }
 
-/// JSON lines on stdout; the level comes from `RPDK_LOG` (default `info`).
+/// JSON lines on stdout (and, for the invocation, in its capture); the level comes from
+/// `RPDK_LOG` (default `info`).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::builder()
         .with_env_var("RPDK_LOG")
@@ -267,7 +323,7 @@ fn init_logging() {
         .with_span_list(false)
         .with_target(false)
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(provider::Tee)
         .try_init();
 }
 

@@ -2,7 +2,7 @@
 //! out, whatever happens in between.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
@@ -20,6 +20,9 @@ use crate::wire::{Action, HandlerRequest, OperationStatus, ProgressEvent};
 /// The namespace used when a request does not name its type.
 pub const DEFAULT_NAMESPACE: &str = "Rpdk";
 
+/// Schema faults named in one message; a model can break many rules at once.
+const MAX_FAULTS_SHOWN: usize = 5;
+
 /// What is kept back from the invocation's deadline for encoding and returning the event.
 const SAFETY_MARGIN: Duration = Duration::from_secs(2);
 
@@ -29,6 +32,9 @@ pub struct Dispatcher<R: ResourceHandler> {
     handler: R,
     metadata: Metadata,
     schema: Value,
+    /// The schema compiled for validating desired models: built on the first CREATE or UPDATE,
+    /// so that READ, DELETE and LIST (and the cold start) never pay for it.
+    validator: OnceLock<Result<jsonschema::Validator, String>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -37,7 +43,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
     pub fn new(handler: R) -> Result<Self, SchemaError> {
         let metadata = R::metadata();
         let schema = registry_schema::<R::Model, R::TypeConfiguration>(&metadata, DEFAULT_NAMESPACE)?;
-        Ok(Self { handler, metadata, schema, clock: Arc::new(SystemClock) })
+        Ok(Self { handler, metadata, schema, validator: OnceLock::new(), clock: Arc::new(SystemClock) })
     }
 
     /// Replaces the clock (tests inject a fake one).
@@ -82,6 +88,9 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let model = request.request_data.resource_properties.take();
         let previous = request.request_data.previous_resource_properties.take();
         let context = request.callback_context.take();
+        // A re-invocation's model is the one CloudFormation holds for the resource: a failure
+        // from here on still names it, so a rollback can remove what was made.
+        let held = context.is_some().then(|| model.clone()).flatten();
         let started = self.clock.now();
         let budget = if matches!(action, Action::Read | Action::List) { 30 } else { 60 };
         let contract_end = started + Duration::from_secs(budget);
@@ -91,22 +100,35 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
         match action {
             Action::Create => {
-                let model = self.model(model, "requestData.resourceProperties")?;
+                let mut model = model.unwrap_or_else(|| Value::Object(Default::default()));
+                recast(&mut model, &self.schema, &self.schema);
+                if held.is_none() {
+                    self.validate_desired(&mut model)?;
+                }
+                let model = decode(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(model, None);
-                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let mut session = self.session(context, held, deadline)?;
                 let result = self.handler.create(&req, &mut session).await;
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
-                let raw = model.unwrap_or_default();
+                let mut raw = model.unwrap_or_default();
                 self.require_identifier(&raw, &envelope.type_name)?;
-                let model = self.model(Some(raw), "requestData.resourceProperties")?;
-                let previous = match previous {
-                    Some(previous) => Some(self.model(Some(previous), "requestData.previousResourceProperties")?),
-                    None => None,
-                };
+                recast(&mut raw, &self.schema, &self.schema);
+                let previous = previous.map(|mut previous| {
+                    recast(&mut previous, &self.schema, &self.schema);
+                    previous
+                });
+                if held.is_none() {
+                    self.validate_desired(&mut raw)?;
+                }
+                if let Some(previous) = &previous {
+                    self.refuse_create_only_changes(previous, &raw)?;
+                }
+                let model = decode(raw, "requestData.resourceProperties")?;
+                let previous = previous.map(|previous| decode(previous, "requestData.previousResourceProperties")).transpose()?;
                 let req = envelope.into_request(model, previous);
-                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let mut session = self.session(context, held, deadline)?;
                 let result = self.handler.update(&req, &mut session).await;
                 self.finish(result.map(Some), session)
             }
@@ -123,7 +145,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.require_identifier(&raw, &envelope.type_name)?;
                 let identifier: R::Identifier = self.model(Some(raw), "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
-                let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+                let mut session = self.session(context, held, deadline)?;
                 let result = self.handler.delete(&req, &mut session).await;
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
@@ -140,7 +162,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let models = page
                     .models
                     .iter()
-                    .map(|m| to_json(m).map(|v| self.strip_write_only(v)))
+                    .map(|m| to_json(m).map(|v| self.outgoing(v)))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(ProgressEvent {
                     resource_models: Some(models),
@@ -149,6 +171,67 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 })
             }
         }
+    }
+
+    /// Checks the desired model of a CREATE or UPDATE against the type's schema, as the Java
+    /// wrapper does before its handlers run: unknown properties, lengths, patterns, enums,
+    /// ranges and item counts, each fault named by its path and rule, its value never shown
+    /// (it may be a secret). Only the first invocation is checked: a re-invocation's model is
+    /// the handler's own. Null fields are absent, as decoding reads them.
+    fn validate_desired(&self, model: &mut Value) -> Result<(), HandlerError> {
+        if let Value::Object(properties) = model {
+            properties.retain(|_, value| !value.is_null());
+        }
+        let validator = self
+            .validator
+            .get_or_init(|| jsonschema::options().with_draft(jsonschema::Draft::Draft7).build(&self.schema).map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(|error| HandlerError::internal(format!("the type's schema cannot be compiled for validation: {error}")))?;
+        let faults: Vec<String> = validator
+            .iter_errors(model)
+            .take(MAX_FAULTS_SHOWN)
+            .map(|error| {
+                let pointer = error.instance_path().to_string();
+                format!("{}: {} (schema rule {})", located("requestData.resourceProperties", &dotted(&pointer)), error.masked(), error.kind().keyword())
+            })
+            .collect();
+        if faults.is_empty() {
+            return Ok(());
+        }
+        Err(HandlerError::invalid_request(faults.join("; ")))
+    }
+
+    /// The session of a CREATE, UPDATE or DELETE; a re-invocation starts from the model
+    /// CloudFormation holds (`held`).
+    fn session(&self, context: Option<Value>, held: Option<Value>, deadline: SystemTime) -> Result<Session<R::Context>, HandlerError> {
+        let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+        if let Some(held) = held {
+            session.checkpoint(&held)?;
+        }
+        Ok(session)
+    }
+
+    /// A create-only property cannot change in an UPDATE (CloudFormation replaces the resource
+    /// instead): one both models hold with different values is `NotUpdatable`. One that only
+    /// one model holds is no change here: the service adds identifiers to the desired model,
+    /// and a value given or dropped cannot be told from the default the resource has (the
+    /// handler, which knows its defaults and the resource, judges that). Both models are
+    /// recast already.
+    fn refuse_create_only_changes(&self, previous: &Value, desired: &Value) -> Result<(), HandlerError> {
+        for pointer in self.metadata.create_only {
+            let path = property_path(pointer);
+            let (before, after) = (previous.pointer(path).filter(|v| !v.is_null()), desired.pointer(path).filter(|v| !v.is_null()));
+            if before.is_some() && after.is_some() && before != after {
+                return Err(HandlerError::new(
+                    HandlerErrorCode::NotUpdatable,
+                    format!(
+                        "{} is create-only: an update cannot change it; change it in the template and CloudFormation replaces the resource",
+                        path.trim_start_matches('/').replace('/', ".")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn type_configuration(&self, raw: Option<Value>) -> Result<R::TypeConfiguration, HandlerError> {
@@ -215,14 +298,15 @@ impl<R: ResourceHandler> Dispatcher<R> {
         match result {
             Ok(model) => Ok(self.success(model.as_ref().map(to_json).transpose()?)),
             Err(Interrupt::Failed(error)) => {
-                Ok(failed(&error, session.checkpoint_model().map(|m| self.strip_write_only(m.clone()))))
+                Ok(failed(&error, session.checkpoint_model().map(|m| self.outgoing(m.clone()))))
             }
             Err(Interrupt::InProgress { delay }) => {
-                let Some(model) = session.checkpoint_model().cloned() else {
+                let Some(mut model) = session.checkpoint_model().cloned() else {
                     return Err(HandlerError::internal(
                         "the handler asked to continue later without a checkpoint model holding the primary identifier",
                     ));
                 };
+                without_nulls(&mut model);
                 let seconds = u32::try_from(delay.as_secs().max(1)).unwrap_or(u32::MAX);
                 Ok(ProgressEvent {
                     resource_model: Some(model),
@@ -235,15 +319,17 @@ impl<R: ResourceHandler> Dispatcher<R> {
     }
 
     fn success(&self, model: Option<Value>) -> ProgressEvent {
-        ProgressEvent { resource_model: model.map(|m| self.strip_write_only(m)), ..empty(OperationStatus::Success) }
+        ProgressEvent { resource_model: model.map(|m| self.outgoing(m)), ..empty(OperationStatus::Success) }
     }
 
-    /// Write-only properties never leave the handler except in IN_PROGRESS events, which
-    /// CloudFormation feeds back to the next invocation.
-    fn strip_write_only(&self, mut model: Value) -> Value {
+    /// A model as it leaves in a SUCCESS or FAILED event: without nulls, and without write-only
+    /// properties, which leave the handler only in IN_PROGRESS events (CloudFormation feeds
+    /// those back to the next invocation).
+    fn outgoing(&self, mut model: Value) -> Value {
         for pointer in self.metadata.write_only {
             remove_pointer(&mut model, property_path(pointer));
         }
+        without_nulls(&mut model);
         model
     }
 }
@@ -273,7 +359,13 @@ impl<T> Envelope<T> {
             partition: Partition::of_region(&region),
             region,
             stack_id: request.stack_id,
-            next_token: request.next_token,
+            next_token: request.next_token.filter(|token| !token.is_empty()),
+            max_results: request.max_results,
+            snapshot_requested: request.snapshot_requested.unwrap_or_default(),
+            rollback: request.rollback.unwrap_or_default(),
+            driftable: request.driftable.unwrap_or_default(),
+            features: request.features,
+            resource_type_version: request.resource_type_version,
             stack_tags: data.stack_tags,
             previous_stack_tags: data.previous_stack_tags,
             system_tags: data.system_tags,
@@ -319,7 +411,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn decode_request(mut payload: Value) -> Result<HandlerRequest, HandlerError> {
     let mut take = |pointer: &str| payload.pointer_mut(pointer).map(Value::take).filter(|v| !v.is_null());
     let (context, properties, previous, configuration) = (
-        take("/callbackContext"),
+        // `{}` is no context: a first invocation.
+        take("/callbackContext").filter(|context| context.as_object().is_none_or(|o| !o.is_empty())),
         take("/requestData/resourceProperties"),
         take("/requestData/previousResourceProperties"),
         take("/requestData/typeConfiguration"),
@@ -356,9 +449,32 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, HandlerError> {
     serde_json::to_value(value).map_err(|error| HandlerError::internal(format!("cannot encode the model: {error}")))
 }
 
+/// `/Tags/0/Key` → `Tags.0.Key` (`.` for the root), the form of the other messages' paths.
+fn dotted(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return ".".to_owned();
+    }
+    pointer.trim_start_matches('/').split('/').map(|part| part.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join(".")
+}
+
 /// `/properties/A/B` → `/A/B`: the pointer inside the model itself.
 fn property_path(pointer: &str) -> &str {
     pointer.strip_prefix("/properties").unwrap_or(pointer)
+}
+
+/// Removes nulls at every depth: object fields and list items. The protocol never carries one.
+fn without_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(without_nulls);
+        }
+        Value::Array(items) => {
+            items.retain(|v| !v.is_null());
+            items.iter_mut().for_each(without_nulls);
+        }
+        _ => {}
+    }
 }
 
 fn remove_pointer(value: &mut Value, pointer: &str) {

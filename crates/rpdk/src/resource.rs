@@ -113,6 +113,18 @@ pub struct Request<M, T> {
     pub stack_id: Option<String>,
     /// The LIST page to continue from.
     pub next_token: Option<String>,
+    /// The most models the LIST page may hold, when the caller says (see [`Request::page_size`]).
+    pub max_results: Option<u32>,
+    /// Whether CloudFormation asks for a snapshot before DELETE.
+    pub snapshot_requested: bool,
+    /// Whether the operation rolls back an earlier one.
+    pub rollback: bool,
+    /// Whether the request is part of drift detection.
+    pub driftable: bool,
+    /// Service features the request is made under, by name.
+    pub features: BTreeMap<String, serde_json::Value>,
+    /// The registered version of the type that serves the request.
+    pub resource_type_version: Option<String>,
     /// The stack's tags.
     pub stack_tags: BTreeMap<String, String>,
     /// The stack's tags before an update.
@@ -123,6 +135,14 @@ pub struct Request<M, T> {
     pub previous_system_tags: BTreeMap<String, String>,
     /// The credentials of the type's execution role, new on every invocation.
     pub credentials: Option<Credentials>,
+}
+
+impl<M, T> Request<M, T> {
+    /// How many models a LIST page holds: the type's own page size, capped by the caller's
+    /// `maxResults`.
+    pub fn page_size(&self, own: u32) -> u32 {
+        self.max_results.map_or(own, |cap| cap.min(own)).max(1)
+    }
 }
 
 /// How CloudFormation replaces a resource whose create-only property changes.

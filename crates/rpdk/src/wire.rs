@@ -10,7 +10,52 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::error::HandlerErrorCode;
+use crate::error::{HandlerError, HandlerErrorCode};
+
+/// Reads an invocation's payload, whatever the caller sent: bytes that are not UTF-8, not JSON,
+/// nested deeper than the parser goes or not a JSON object are an `InvalidRequest` saying which.
+pub fn parse_payload(bytes: &[u8]) -> Result<Value, HandlerError> {
+    if let Err(error) = std::str::from_utf8(bytes) {
+        return Err(HandlerError::invalid_request(format!(
+            "the payload is not UTF-8 text (invalid byte at offset {}); send the request as a JSON object",
+            error.valid_up_to()
+        )));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+        HandlerError::invalid_request(format!("the payload is not a JSON document ({error}); send the request as a JSON object"))
+    })?;
+    if !value.is_object() {
+        return Err(HandlerError::invalid_request(format!(
+            "the payload is a JSON {}, not an object; send the request as a JSON object",
+            json_kind(&value)
+        )));
+    }
+    Ok(value)
+}
+
+/// The log stream of a resource's provider logs, as the Python and TypeScript plugins name it:
+/// `{stackId}/{logicalResourceId}`, or `{account}-{region}` for a request outside a stack (the
+/// contract tests), with `:` (which stream names may not hold) written `__`, at most 512
+/// characters.
+pub fn provider_log_stream(stack_id: Option<&str>, logical_id: Option<&str>, account: &str, region: &str) -> String {
+    let name = match (stack_id, logical_id) {
+        (Some(stack_id), Some(logical_id)) => format!("{stack_id}/{logical_id}"),
+        _ => format!("{account}-{region}"),
+    };
+    name.replace(':', "__").replace('*', "_").chars().take(512).collect()
+}
+
+/// The JSON name of a value's kind, for messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
 
 /// The five handler actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,6 +154,21 @@ pub struct HandlerRequest {
     /// The LIST page to continue from.
     #[serde(default)]
     pub next_token: Option<String>,
+    /// The most models one LIST page may hold.
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub max_results: Option<u32>,
+    /// Whether CloudFormation asks for a snapshot before DELETE (`DeletionPolicy: Snapshot`).
+    #[serde(default, deserialize_with = "lenient_flag")]
+    pub snapshot_requested: Option<bool>,
+    /// Whether the operation undoes an earlier one (a stack rollback).
+    #[serde(default, deserialize_with = "lenient_flag")]
+    pub rollback: Option<bool>,
+    /// Whether the request is part of drift detection.
+    #[serde(default, deserialize_with = "lenient_flag")]
+    pub driftable: Option<bool>,
+    /// Service features the request is made under, by name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub features: BTreeMap<String, Value>,
     /// The request's payload.
     #[serde(default, deserialize_with = "null_as_default")]
     pub request_data: RequestData,
@@ -159,6 +219,31 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A flag that may arrive recast as `"true"` / `"false"`.
+fn lenient_flag<'de, D>(deserializer: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Bool(flag)) => Some(flag),
+        Some(Value::String(text)) => text.parse().ok(),
+        _ => None,
+    })
+}
+
+/// A positive count that may arrive recast as a string; anything else is no count.
+fn lenient_count<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Number(number)) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Some(Value::String(text)) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|count| *count > 0))
 }
 
 /// Tag maps whose values may be recast primitives or null.
@@ -258,6 +343,54 @@ mod tests {
         let json = serde_json::to_value(ProgressEvent::failed(HandlerErrorCode::NotFound, "gone"))
             .expect("serializes");
         assert_eq!(json, serde_json::json!({"status": "FAILED", "errorCode": "NotFound", "message": "gone"}));
+    }
+
+    #[test]
+    fn every_unreadable_payload_is_an_invalid_request_saying_why() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "not a JSON document"),
+            (b"not json", "not a JSON document"),
+            (b"{\"action\": \"\xff\"}", "not UTF-8 text (invalid byte at offset 12)"),
+            (deep.as_bytes(), "recursion limit exceeded"),
+            (b"\"CREATE\"", "a JSON string, not an object"),
+            (b"{} trailing", "not a JSON document"),
+        ];
+        for (payload, says) in cases {
+            let error = parse_payload(payload).expect_err("refused");
+            assert_eq!(error.code(), HandlerErrorCode::InvalidRequest);
+            assert!(error.message().contains(says), "{}", error.message());
+        }
+        assert!(parse_payload(b" {\"action\": \"READ\"} ").is_ok());
+    }
+
+    #[test]
+    fn log_streams_are_named_as_the_python_plugin_names_them() {
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/partners/2f0c1d20-0000-0000-0000-000000000000";
+        assert_eq!(
+            provider_log_stream(Some(stack), Some("PartnerRole"), "123456789012", "us-east-1"),
+            "arn__aws__cloudformation__us-east-1__123456789012__stack/partners/2f0c1d20-0000-0000-0000-000000000000/PartnerRole"
+        );
+        assert_eq!(provider_log_stream(None, Some("PartnerRole"), "123456789012", "us-east-1"), "123456789012-us-east-1");
+        assert_eq!(provider_log_stream(Some(&"x".repeat(600)), Some("L"), "", "").len(), 512);
+    }
+
+    #[test]
+    fn recast_flags_and_counts_are_read_and_nonsense_is_none() {
+        let request: HandlerRequest = serde_json::from_value(serde_json::json!({
+            "maxResults": "25", "snapshotRequested": "true", "rollback": false, "driftable": null,
+            "features": {"a": 1}
+        }))
+        .expect("decodes");
+        assert_eq!(request.max_results, Some(25));
+        assert_eq!(request.snapshot_requested, Some(true));
+        assert_eq!(request.rollback, Some(false));
+        assert_eq!(request.driftable, None);
+        assert_eq!(request.features.get("a"), Some(&serde_json::json!(1)));
+        for nonsense in [serde_json::json!(0), serde_json::json!(-3), serde_json::json!("many"), serde_json::json!([1])] {
+            let request: HandlerRequest = serde_json::from_value(serde_json::json!({"maxResults": nonsense})).expect("decodes");
+            assert_eq!(request.max_results, None, "{nonsense}");
+        }
     }
 
     #[test]

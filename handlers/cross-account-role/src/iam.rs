@@ -429,12 +429,12 @@ impl Iam {
     }
 
     /// One LIST page: the roles of one `ListRoles` page that carry this type's marker.
-    pub async fn list_owned(&self, next_token: Option<&str>, page_size: i32, owner_prefix: &str) -> Result<ListPage<CrossAccountRole>, HandlerError> {
+    pub async fn list_owned(&self, next_token: Option<&str>, page_size: u32, owner_prefix: &str) -> Result<ListPage<CrossAccountRole>, HandlerError> {
         let page = self
             .client
             .list_roles()
             .set_marker(next_token.map(str::to_owned))
-            .max_items(page_size)
+            .max_items(i32::try_from(page_size).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(|e| failed("ListRoles", e))?;

@@ -15,7 +15,7 @@ pub mod validate;
 
 use std::time::Duration;
 
-use rpdk::{Empty, HandlerError, HandlerErrorCode, HandlerResult, Interrupt, ListPage, Request, ResourceHandler, Session, Wait};
+use rpdk::{Empty, HandlerError, HandlerResult, Interrupt, ListPage, Request, ResourceHandler, Session, Wait};
 use sha2::{Digest, Sha256};
 
 pub use model::{CrossAccountRole, Policy, RoleKey, Tag};
@@ -26,7 +26,7 @@ use crate::iam::Iam;
 pub const MARKER_KEY: &str = "rpdk:created-by";
 
 /// Roles looked at per LIST page: each costs one `ListRoleTags` call.
-const LIST_PAGE_SIZE: i32 = 20;
+const LIST_PAGE_SIZE: u32 = 20;
 
 /// How long a new role may take to become readable (IAM is eventually consistent).
 const READABLE: Wait = Wait::new(Duration::from_secs(1), Duration::from_secs(120));
@@ -80,9 +80,6 @@ impl ResourceHandler for CrossAccountRoleType {
     async fn update(&self, req: &Request<CrossAccountRole, Empty>, session: &mut Session<Empty>) -> HandlerResult<CrossAccountRole> {
         let desired = &req.model;
         validate::desired(desired, req.partition)?;
-        if let Some(previous) = &req.previous_model {
-            refuse_create_only_changes(previous, desired)?;
-        }
         let name = desired.role_name.clone().unwrap_or_default();
         let iam = Iam::connect(req)?;
         let current = iam.snapshot(&name).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &name))?;
@@ -104,7 +101,7 @@ impl ResourceHandler for CrossAccountRoleType {
     async fn list(&self, req: &Request<Empty, Empty>) -> Result<ListPage<CrossAccountRole>, HandlerError> {
         let iam = Iam::connect(req)?;
         let owner = format!("{}/", req.type_name);
-        iam.list_owned(req.next_token.as_deref(), LIST_PAGE_SIZE, &owner).await
+        iam.list_owned(req.next_token.as_deref(), req.page_size(LIST_PAGE_SIZE), &owner).await
     }
 }
 
@@ -122,17 +119,6 @@ async fn configure_new_role(iam: &Iam, model: &CrossAccountRole, name: &str, ses
 async fn read_model(iam: &Iam, name: &str, type_name: &str) -> Result<CrossAccountRole, HandlerError> {
     let snapshot = iam.snapshot(name).await?.ok_or_else(|| HandlerError::not_found(type_name, name))?;
     Ok(snapshot.to_model())
-}
-
-fn refuse_create_only_changes(previous: &CrossAccountRole, desired: &CrossAccountRole) -> Result<(), HandlerError> {
-    let path = |m: &CrossAccountRole| m.path.clone().unwrap_or_else(|| "/".to_owned());
-    if previous.role_name.is_some() && previous.role_name != desired.role_name {
-        return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "RoleName is create-only: a new name replaces the role"));
-    }
-    if path(previous) != path(desired) {
-        return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "Path is create-only: a new path replaces the role"));
-    }
-    Ok(())
 }
 
 /// The value of the ownership tag for a role created under `token`.
@@ -181,16 +167,5 @@ mod tests {
         assert!(value.starts_with("Rpdk::IAM::CrossAccountRole/"));
         assert!(!value.contains("secret-token"));
         assert!(value.len() <= 256);
-    }
-
-    #[test]
-    fn create_only_changes_are_not_updatable() {
-        let previous = CrossAccountRole { role_name: Some("a".into()), ..CrossAccountRole::default() };
-        let renamed = CrossAccountRole { role_name: Some("b".into()), ..CrossAccountRole::default() };
-        assert_eq!(refuse_create_only_changes(&previous, &renamed).err().map(|e| e.code()), Some(HandlerErrorCode::NotUpdatable));
-        let moved = CrossAccountRole { role_name: Some("a".into()), path: Some("/x/".into()), ..CrossAccountRole::default() };
-        assert!(refuse_create_only_changes(&previous, &moved).is_err());
-        let explicit_default = CrossAccountRole { role_name: Some("a".into()), path: Some("/".into()), ..CrossAccountRole::default() };
-        assert!(refuse_create_only_changes(&previous, &explicit_default).is_ok(), "/ is the default path");
     }
 }

@@ -428,28 +428,48 @@ impl Ec2 {
         unsuccessful("DeleteVpcEndpointServiceConfigurations", output.unsuccessful(), &["InvalidVpcEndpointService.NotFound", "InvalidVpcEndpointServiceId.NotFound"])
     }
 
-    /// One page of the services this type manages (those with its marker tag) with everything
-    /// READ would return for each.
-    pub async fn list_owned(&self, marker: &str, next_token: Option<&str>, page_size: i32) -> Result<ListPage<PrivateLinkService>, HandlerError> {
+    /// One page of at most `page_size` services this type manages (those with its marker tag)
+    /// with everything READ would return for each. EC2 pages hold at least
+    /// [`EC2_SMALLEST_PAGE`] configurations, so the token names an EC2 page and how many of its
+    /// services earlier pages returned: `<returned>/<EC2 token>`.
+    pub async fn list_owned(&self, marker: &str, next_token: Option<&str>, page_size: u32) -> Result<ListPage<PrivateLinkService>, HandlerError> {
+        let (returned, ec2_token) = match next_token {
+            None => (0, None),
+            Some(token) => token
+                .split_once('/')
+                .and_then(|(returned, ec2_token)| Some((returned.parse::<usize>().ok()?, Some(ec2_token).filter(|t| !t.is_empty()))))
+                .ok_or_else(|| HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued")))?,
+        };
         let output = self
             .client
             .describe_vpc_endpoint_service_configurations()
             .filters(Filter::builder().name(format!("tag:{MARKER_KEY}")).values(marker).build())
-            .max_results(page_size)
-            .set_next_token(next_token.map(str::to_owned))
+            .max_results(i32::try_from(page_size.max(EC2_SMALLEST_PAGE)).unwrap_or(i32::MAX))
+            .set_next_token(ec2_token.map(str::to_owned))
             .send()
             .await
             .map_err(|e| failed("DescribeVpcEndpointServiceConfigurations", e))?;
+        let live: Vec<_> = output
+            .service_configurations()
+            .iter()
+            .filter(|config| !matches!(config.service_state(), Some(ServiceState::Deleting | ServiceState::Deleted)))
+            .collect();
+        let end = returned.saturating_add(page_size as usize).min(live.len());
         let mut models = Vec::new();
-        for config in output.service_configurations() {
-            if matches!(config.service_state(), Some(ServiceState::Deleting | ServiceState::Deleted)) {
-                continue;
-            }
-            models.push(self.snapshot_of(config.clone()).await?.to_model());
+        for config in live.get(returned..end).unwrap_or_default() {
+            models.push(self.snapshot_of((*config).clone()).await?.to_model());
         }
-        Ok(ListPage { models, next_token: output.next_token().filter(|t| !t.is_empty()).map(str::to_owned) })
+        let next_token = if end < live.len() {
+            Some(format!("{end}/{}", ec2_token.unwrap_or_default()))
+        } else {
+            output.next_token().filter(|t| !t.is_empty()).map(|t| format!("0/{t}"))
+        };
+        Ok(ListPage { models, next_token })
     }
 }
+
+/// The fewest configurations one `DescribeVpcEndpointServiceConfigurations` page may ask for.
+const EC2_SMALLEST_PAGE: u32 = 5;
 
 /// EC2's batch deletes answer 200 and list what failed: an item already gone counts as done
 /// (`gone_codes`); anything else fails the call, a service with live connections as a conflict.

@@ -29,7 +29,7 @@ use crate::ec2::{ConfigurationChanges, Ec2, notification_diff};
 pub const MARKER_KEY: &str = "rpdk:created-by";
 
 /// Services looked at per LIST page: each costs two more describe calls.
-const LIST_PAGE_SIZE: i32 = 10;
+const LIST_PAGE_SIZE: u32 = 10;
 
 /// How long a new service may stay `Pending`.
 const AVAILABLE: Wait = Wait::new(Duration::from_secs(5), Duration::from_secs(25 * 60));
@@ -84,10 +84,6 @@ impl ResourceHandler for PrivateLinkServiceType {
     async fn update(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
         let desired = &req.model;
         validate::desired(desired, &req.type_configuration, req.partition)?;
-        if let Some(previous) = &req.previous_model
-            && previous.load_balancer_type.unwrap_or_default() != desired.load_balancer_type.unwrap_or_default() {
-                return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "LoadBalancerType is create-only: another kind of load balancer replaces the service").into());
-            }
         let service_id = desired.service_id.clone().unwrap_or_default();
         let ec2 = Ec2::connect(req)?;
         let current = ec2.snapshot(&service_id).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &service_id))?;
@@ -95,6 +91,11 @@ impl ResourceHandler for PrivateLinkServiceType {
         let now = current.to_model();
 
         let kind = desired.load_balancer_type.unwrap_or_default();
+        // The service's own kind, not the previous model's: a model that named none means the
+        // default, which the service may not have.
+        if now.load_balancer_type.is_some_and(|serving| serving != kind) {
+            return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "LoadBalancerType: the service serves another kind of load balancer; a new kind needs a new service, which CloudFormation makes when the template changes it").into());
+        }
         session.call("modify-configuration", || ec2.modify_service(&service_id, kind, configuration_changes(&now, desired))).await?;
 
         let (add, remove) = set_diff(now.allowed_principals.as_deref(), desired.allowed_principals.as_deref());
@@ -145,7 +146,7 @@ impl ResourceHandler for PrivateLinkServiceType {
 
     async fn list(&self, req: &Req<Empty>) -> Result<ListPage<PrivateLinkService>, HandlerError> {
         let ec2 = Ec2::connect(req)?;
-        ec2.list_owned(&req.type_name, req.next_token.as_deref(), LIST_PAGE_SIZE).await
+        ec2.list_owned(&req.type_name, req.next_token.as_deref(), req.page_size(LIST_PAGE_SIZE)).await
     }
 }
 

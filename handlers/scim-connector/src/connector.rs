@@ -102,7 +102,7 @@ impl ResourceHandler for ConnectorType {
 
     async fn list(&self, req: &Req<Empty>) -> Result<ListPage<Connector>, HandlerError> {
         let store = Store::connect(req)?;
-        let (connectors, next_token) = store.list(req.next_token.as_deref()).await?;
+        let (connectors, next_token) = store.list(req.next_token.as_deref(), req.page_size(crate::store::LIST_PAGE_SIZE)).await?;
         let mut models = Vec::with_capacity(connectors.len());
         for (name, settings) in connectors {
             let tags = store.tags(&name).await?;

@@ -100,8 +100,8 @@ pub async fn list<I, T, M>(req: &Request<I, T>, connector: &str, endpoint: Endpo
         None => 1,
     };
     let count = match provider.capabilities.max_results {
-        0 => 50,
-        max => max.min(50),
+        0 => u64::from(req.page_size(50)),
+        max => max.min(u64::from(req.page_size(50))),
     };
     let page = provider.scim.list(endpoint, start, count, provider.capabilities.sort).await?;
     Ok(rpdk::ListPage { models: page.resources.iter().map(model).collect(), next_token: page.next_start.map(|s| s.to_string()) })

@@ -25,8 +25,8 @@ pub const ROOT: &str = "/rpdk/scim/connectors";
 const MARKER_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
 /// SSM deletes at most this many parameters per call.
 const DELETE_BATCH: usize = 10;
-/// Connectors looked at per LIST page.
-const LIST_PAGE_SIZE: i32 = 10;
+/// Connectors looked at per LIST page: SSM's largest page of parameters.
+pub const LIST_PAGE_SIZE: u32 = 10;
 
 /// SSM's own codes, as CloudFormation understands them.
 const SSM_CODES: &[(&str, HandlerErrorCode)] = &[
@@ -305,13 +305,13 @@ impl Store {
     }
 
     /// One page of connectors: `(name, settings)` pairs and the token of the next page.
-    pub async fn list(&self, next_token: Option<&str>) -> Result<(Vec<(String, Settings)>, Option<String>), HandlerError> {
+    pub async fn list(&self, next_token: Option<&str>, page_size: u32) -> Result<(Vec<(String, Settings)>, Option<String>), HandlerError> {
         let page = self
             .client
             .get_parameters_by_path()
             .path(ROOT)
             .recursive(true)
-            .max_results(LIST_PAGE_SIZE)
+            .max_results(i32::try_from(page_size).unwrap_or(1))
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await

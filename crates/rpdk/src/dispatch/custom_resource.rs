@@ -163,6 +163,30 @@ impl CustomResourceResponse {
         response
     }
 
+    /// The answer to a payload that is no request CloudFormation sends (an unknown
+    /// `RequestType`, a field of the wrong type): FAILED with `reason`, with the ids the payload
+    /// holds, and where to PUT it. `None` when the payload names no `ResponseURL`: then there
+    /// is nobody to answer.
+    pub fn unreadable(payload: &Value, reason: String) -> Option<(String, Self)> {
+        let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
+        let url = text("ResponseURL").filter(|url| !url.is_empty())?;
+        let request_id = text("RequestId").unwrap_or_default();
+        let physical_resource_id = text("PhysicalResourceId")
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("{INVENTED_ID_PREFIX}{request_id}"));
+        let response = Self {
+            status: CustomResourceStatus::Failed,
+            reason: Some(reason),
+            physical_resource_id,
+            stack_id: text("StackId").unwrap_or_default(),
+            request_id,
+            logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
+            no_echo: false,
+            data: Map::new(),
+        };
+        Some((url, fit(response)))
+    }
+
     /// The body as sent: compact JSON.
     pub fn body(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -24,6 +24,7 @@ struct Note {
     #[serde(skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     secret: Option<String>,
 }
 
@@ -220,7 +221,7 @@ async fn required_properties_are_enforced_on_create_and_update_only() {
     for action in ["CREATE", "UPDATE"] {
         let event = call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Name": "n"}}})).await;
         assert_eq!(event["errorCode"], "InvalidRequest", "{action}");
-        assert_eq!(event["message"], "requestData.resourceProperties: missing field `Text`");
+        assert_eq!(event["message"], "requestData.resourceProperties: \"Text\" is a required property (schema rule required)");
     }
 }
 
@@ -234,7 +235,35 @@ async fn a_bad_value_is_named_by_its_path() {
     .await;
     assert_eq!(event["errorCode"], "InvalidRequest");
     let message = event["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("requestData.resourceProperties.Count: invalid type: string \"many\""), "{message}");
+    assert_eq!(message, "requestData.resourceProperties.Count: value is not of type \"integer\" (schema rule type)");
+}
+
+#[tokio::test]
+async fn the_desired_model_keeps_the_schema_and_a_broken_rule_is_named_without_its_value() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let create = |properties: Value| json!({"action": "CREATE", "requestData": {"resourceProperties": properties}});
+    let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Colour": "red"}))).await;
+    assert_eq!(event["message"], "requestData.resourceProperties: Additional properties are not allowed ('Colour' was unexpected) (schema rule additionalProperties)");
+    let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Secret": "x".repeat(65)}))).await;
+    assert_eq!(event["message"], "requestData.resourceProperties.Secret: value is longer than 64 characters (schema rule maxLength)");
+    let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Secret": "x".repeat(65), "Colour": "red"}))).await;
+    assert!(event["message"].as_str().is_some_and(|m| m.contains("Colour") && m.contains("Secret") && m.contains("; ")), "every fault: {event}");
+    let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Count": null}))).await;
+    assert_eq!(event["status"], "SUCCESS", "a null is an absent property: {event}");
+}
+
+#[tokio::test]
+async fn only_the_first_invocation_of_a_create_or_update_is_validated() {
+    let (dispatcher, _) = dispatcher(Duration::from_secs(600));
+    let create = json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "later", "Text": "t"}}});
+    let first = call(&dispatcher, create.clone()).await;
+    let mut again = create;
+    again["callbackContext"] = first["callbackContext"].clone();
+    again["requestData"]["resourceProperties"] = json!({"Name": "later", "Text": "t", "Internal": "the handler's own"});
+    let event = call(&dispatcher, again).await;
+    assert_ne!(event["errorCode"], "InvalidRequest", "a re-invocation's model is the handler's own: {event}");
+    let event = call(&dispatcher, json!({"action": "READ", "requestData": {"resourceProperties": {"Name": "later", "Stale": 1}}})).await;
+    assert_eq!(event["status"], "SUCCESS", "READ stays lenient: {event}");
 }
 
 #[tokio::test]
@@ -333,4 +362,67 @@ fn the_partition_reaches_the_request() {
     assert_eq!(request.client_request_token, "0f1d5c2e-8f0e-4b9a-9d41-0c0c9e1c7a11");
     let shown = format!("{request:?}");
     assert!(!shown.contains("fixture-secret") && !shown.contains("AKIAFIXTURE"), "{shown}");
+}
+
+#[tokio::test]
+async fn an_empty_context_is_a_first_invocation() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    let create = json!({"action": "CREATE", "callbackContext": {}, "requestData": {"resourceProperties": {"Name": "fresh", "Text": "t"}}});
+    let event = call(&dispatcher, create).await;
+    assert_eq!(event, json!({"status": "SUCCESS", "resourceModel": {"Name": "fresh", "Text": "t"}}));
+}
+
+#[tokio::test]
+async fn a_failure_on_a_re_invocation_carries_the_model_cloudformation_holds_without_secrets_or_nulls() {
+    let (dispatcher, _) = dispatcher(Duration::from_secs(600));
+    let create = json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "held", "Text": "t", "Count": 5, "Secret": "s"}}});
+    let first = call(&dispatcher, create.clone()).await;
+    assert_eq!(first["status"], "IN_PROGRESS");
+    let mut again = create;
+    again["callbackContext"] = first["callbackContext"].clone();
+    again["requestData"]["resourceProperties"] = first["resourceModel"].clone();
+    again["requestData"]["resourceProperties"]["Enabled"] = Value::Null;
+    // The account's configuration changed between the two calls: the handler fails before it
+    // records a checkpoint of its own.
+    again["requestData"]["typeConfiguration"] = json!({"MaxCount": 1});
+    let event = call(&dispatcher, again).await;
+    assert_eq!(
+        event,
+        json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "Count: 5 is above the configured 1",
+               "resourceModel": {"Name": "held", "Text": "t", "Count": 5}}),
+        "the model names what was made, so a rollback can delete it"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_create_only_property_is_not_updatable_but_an_added_or_dropped_one_is_no_change() {
+    let (dispatcher, _) = dispatcher(Duration::ZERO);
+    call(&dispatcher, json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "a", "Text": "t"}}})).await;
+    let update = |previous: Value| json!({"action": "UPDATE", "resourceType": "Rpdk::Demo::Note", "requestData": {"resourceProperties": {"Name": "a", "Text": "new"}, "previousResourceProperties": previous}});
+    let event = call(&dispatcher, update(json!({"Name": "b", "Text": "t"}))).await;
+    assert_eq!(event["errorCode"], "NotUpdatable", "{event}");
+    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("Name is create-only")), "{event}");
+    let event = call(&dispatcher, update(json!({"Name": "a", "Text": "t"}))).await;
+    assert_eq!(event["status"], "SUCCESS", "{event}");
+    assert!(
+        dispatcher.refuse_create_only_changes(&json!({"Text": "t"}), &json!({"Name": "a", "Text": "t"})).is_ok(),
+        "the service adds the identifier to the desired model"
+    );
+    assert!(dispatcher.refuse_create_only_changes(&json!({"Name": "a"}), &json!({"Text": "t"})).is_ok(), "nor is a dropped one");
+}
+
+#[test]
+fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
+    let payload = json!({"action": "LIST", "nextToken": "", "maxResults": 3, "snapshotRequested": true, "rollback": "true",
+                         "driftable": false, "resourceTypeVersion": "00000002", "features": {"SyntheticTags": true}});
+    let request: HandlerRequest = decode(payload, "").expect("decodes");
+    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: () };
+    let request = envelope.into_request((), None);
+    assert_eq!(request.next_token, None, "an empty token is no token");
+    assert_eq!(request.max_results, Some(3));
+    assert_eq!(request.page_size(20), 3);
+    assert_eq!(request.page_size(2), 2);
+    assert!(request.snapshot_requested && request.rollback && !request.driftable);
+    assert_eq!(request.resource_type_version.as_deref(), Some("00000002"));
+    assert_eq!(request.features.get("SyntheticTags"), Some(&json!(true)));
 }
