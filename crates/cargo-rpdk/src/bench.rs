@@ -2,10 +2,13 @@
 //! a real local Lambda runtime API (`cargo lambda watch --only-lambda-apis`).
 //!
 //! Each run starts the `bootstrap` binary afresh and sends it one registry request that the
-//! framework answers without calling AWS (a READ without an identifier: `NotFound`), so the
-//! time covers process start, runtime and logging set-up, schema emission, one poll of the
-//! runtime API, decode, dispatch, encode and the posted response. Peak RSS is the kernel's
-//! high-water mark of the process (`VmHWM`) once it has answered.
+//! framework answers without calling AWS for the resource, so the time covers process start,
+//! runtime and logging set-up, schema emission, one poll of the runtime API, decode, dispatch,
+//! encode and the posted response. Three requests: a READ without an identifier (`NotFound`);
+//! a CREATE with an unknown property, refused by the schema validator it builds first
+//! (`InvalidRequest`); and the READ again with provider logging on, so the time also covers
+//! delivering the logs and metrics to a local moto. Peak RSS is the kernel's high-water mark of
+//! the process (`VmHWM`) once it has answered.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -16,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::package::{Arch, build_for_lambda};
 use crate::project::Project;
-use crate::stack::{free_port, log_file, stop, wait_until};
+use crate::stack::{free_port, log_file, spawn_moto, stop, wait_until};
 use crate::tools::Tools;
 
 /// Options of `cargo rpdk bench`.
@@ -48,12 +51,46 @@ pub fn run(options: &Options) -> Result<()> {
         .process_group(0)
         .spawn()
         .context("cannot start cargo lambda watch --only-lambda-apis")?;
-    let outcome = measure_all(&project, &lambda_dir, port, options.runs, &mut api);
+    let moto_port = free_port()?;
+    let mut moto = spawn_moto(&project, &tools, moto_port, &logs, "bench-moto.log")?;
+    let moto_url = format!("http://127.0.0.1:{moto_port}");
+    let outcome = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_ok())
+        .and_then(|()| measure_all(&project, &lambda_dir, port, &moto_url, options.runs, &mut api));
     stop(&mut api);
+    stop(&mut moto);
     outcome
 }
 
-fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, runs: usize, api: &mut std::process::Child) -> Result<()> {
+/// One kind of cold invocation measured for every type.
+struct Scenario {
+    name: &'static str,
+    /// The request for a type.
+    request: fn(&str) -> Value,
+    /// The error code the answer must carry: each scenario is answered without calling AWS
+    /// for the resource itself.
+    answer: &'static str,
+}
+
+const SCENARIOS: [Scenario; 3] = [
+    Scenario { name: "READ", request: |type_name| json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}}), answer: "NotFound" },
+    Scenario {
+        name: "CREATE refused by the schema",
+        request: |type_name| json!({"action": "CREATE", "resourceType": type_name, "requestData": {"resourceProperties": {"NotAProperty": 1}}}),
+        answer: "InvalidRequest",
+    },
+    Scenario {
+        name: "READ with provider logs and metrics",
+        request: |type_name| {
+            json!({"action": "READ", "resourceType": type_name, "region": "us-east-1", "awsAccountId": "123456789012",
+                   "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/1",
+                   "requestData": {"resourceProperties": {}, "logicalResourceId": "Bench", "providerLogGroupName": "rpdk-bench-logs",
+                                   "providerCredentials": {"accessKeyId": "AKIDBENCH", "secretAccessKey": "bench", "sessionToken": "bench"}}})
+        },
+        answer: "NotFound",
+    },
+];
+
+fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_url: &str, runs: usize, api: &mut std::process::Child) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into();
     let address = format!("http://127.0.0.1:{port}");
     wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())?;
@@ -62,39 +99,43 @@ fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, runs:
     for entry in &project.config.types {
         let type_name = project.type_name(entry);
         let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
-        let request = json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}});
-        let mut starts = Vec::with_capacity(runs);
-        let mut peak_kib = 0;
-        for _ in 0..runs {
-            let started = Instant::now();
-            let mut function = Command::new(&bootstrap)
-                .env("AWS_LAMBDA_RUNTIME_API", format!("{address}/.rt"))
-                .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
-                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", bootstrap.display()))?;
-            let answer = agent.post(&invoke_url).send_json(&request).map_err(anyhow::Error::from).and_then(|mut r| Ok(r.body_mut().read_json::<Value>()?));
-            let elapsed = started.elapsed();
-            let peak = high_water_mark_kib(function.id());
-            stop(&mut function);
-            let answer = answer?;
-            ensure!(answer["errorCode"] == "NotFound", "{type_name}: unexpected answer {answer}");
-            starts.push(elapsed);
-            peak_kib = peak_kib.max(peak?);
+        for scenario in &SCENARIOS {
+            let request = (scenario.request)(&type_name);
+            let mut starts = Vec::with_capacity(runs);
+            let mut peak_kib = 0;
+            for _ in 0..runs {
+                let started = Instant::now();
+                let mut function = Command::new(&bootstrap)
+                    .env("AWS_LAMBDA_RUNTIME_API", format!("{address}/.rt"))
+                    .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
+                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                    .env("AWS_ENDPOINT_URL", moto_url)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .process_group(0)
+                    .spawn()
+                    .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", bootstrap.display()))?;
+                let answer = agent.post(&invoke_url).send_json(&request).map_err(anyhow::Error::from).and_then(|mut r| Ok(r.body_mut().read_json::<Value>()?));
+                let elapsed = started.elapsed();
+                let peak = high_water_mark_kib(function.id());
+                stop(&mut function);
+                let answer = answer?;
+                ensure!(answer["errorCode"] == scenario.answer, "{type_name}, {}: unexpected answer {answer}", scenario.name);
+                starts.push(elapsed);
+                peak_kib = peak_kib.max(peak?);
+            }
+            starts.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!(
+                "{type_name}, {}: process start to first response {:.1} ms median, {:.1} ms p90, {:.1} ms max over {runs} cold starts; peak RSS {:.1} MiB",
+                scenario.name,
+                ms(starts[runs / 2]),
+                ms(starts[(runs * 9 / 10).min(runs - 1)]),
+                ms(starts[runs - 1]),
+                peak_kib as f64 / 1024.0
+            );
         }
-        starts.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!(
-            "{type_name}: process start to first response {:.1} ms median, {:.1} ms p90, {:.1} ms max over {runs} cold starts; peak RSS {:.1} MiB",
-            ms(starts[runs / 2]),
-            ms(starts[(runs * 9 / 10).min(runs - 1)]),
-            ms(starts[runs - 1]),
-            peak_kib as f64 / 1024.0
-        );
     }
     Ok(())
 }

@@ -130,15 +130,7 @@ impl Stack {
         let record_file = run_dir.join("recorded-calls.txt");
         std::fs::write(&record_file, "")?;
         let moto_url = format!("http://127.0.0.1:{moto_port}");
-        // moto with the project's extensions (contract-tests/moto_ext).
-        let mut moto = Command::new(tools.bin("moto", "python"))
-            .arg(project.root.join("contract-tests").join("moto_server.py"))
-            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
-            .stdout(log_file(&logs, "moto.log")?)
-            .stderr(log_file(&logs, "moto.log")?)
-            .process_group(0)
-            .spawn()
-            .context("cannot start moto_server")?;
+        let mut moto = spawn_moto(project, tools, moto_port, &logs, "moto.log")?;
         started(&moto);
         let principals = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
             agent_ok(&agent, &format!("{moto_url}/moto-api/data.json"))
@@ -529,6 +521,19 @@ pub fn wait_until(what: &str, limit: Duration, children: &mut [Child], ready: im
         std::thread::sleep(Duration::from_millis(250));
     }
     bail!("{what} did not become ready within {} s; see .rpdk/logs/", limit.as_secs())
+}
+
+/// moto with the project's extensions (contract-tests/moto_ext) on `port`, logging to `log` in
+/// `logs`.
+pub fn spawn_moto(project: &Project, tools: &Tools, port: u16, logs: &Path, log: &str) -> Result<Child> {
+    Command::new(tools.bin("moto", "python"))
+        .arg(project.root.join("contract-tests").join("moto_server.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(log_file(logs, log)?)
+        .stderr(log_file(logs, log)?)
+        .process_group(0)
+        .spawn()
+        .context("cannot start moto_server")
 }
 
 /// Makes the run's principals (each type's role from the permissions its committed schema
