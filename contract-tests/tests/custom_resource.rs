@@ -328,3 +328,20 @@ fn an_unreachable_response_url_is_an_error_of_the_invocation() {
     assert!(error.contains(&format!("http://{closed}/bucket/key in 5 attempts")), "{error}");
     assert!(!error.contains("secret-signature"), "the URL's signature is not shown: {error}");
 }
+
+/// A request CloudFormation would not send still gets its answer at the ResponseURL, rather
+/// than leaving the stack to wait an hour for one.
+#[test]
+fn an_unknown_request_type_is_answered_failed_at_its_response_url() {
+    let function = roles();
+    let (mut request, key) = function.request("Create", "Odd", None, &json!({"ExternalId": "x"}), None);
+    request["RequestType"] = "Replace".into();
+    function.invoke(&request);
+    let response = contract_tests::custom_resource::read_response(&key).expect("a response in the bucket");
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    assert!(response["Reason"].as_str().is_some_and(|r| r.contains("unknown variant `Replace`")), "{response}");
+    for copied in ["StackId", "RequestId", "LogicalResourceId"] {
+        assert_eq!(response[copied], request[copied], "{copied} is copied from the request");
+    }
+    assert!(response["PhysicalResourceId"].as_str().is_some_and(|id| id.starts_with(INVENTED_ID_PREFIX)), "{response}");
+}

@@ -79,12 +79,20 @@ impl Partner {
     }
 
     fn deploy(&self, template: &Path, extra: &[&str]) -> Run {
+        self.deploy_tagged(template, extra, &[])
+    }
+
+    /// A deploy with the stack's tags given as `--tags`.
+    fn deploy_tagged(&self, template: &Path, extra: &[&str], tags: &[&str]) -> Run {
         let account = format!("PartnerAccountId={}", self.account);
         let external = format!("PartnerExternalId={}", self.external_id);
         let mut command = cli();
         command.arg("deploy").arg(template).args(["--stack-name", &self.stack, "--output", "json", "--parameter", &account, "--parameter", &external]);
         for parameter in extra {
             command.args(["--parameter", parameter]);
+        }
+        if !tags.is_empty() {
+            command.arg("--tags").args(tags);
         }
         Run::of(command.output().expect("the CLI runs"))
     }
@@ -155,6 +163,32 @@ fn connector_parameters(name: &str) -> usize {
     runtime().block_on(async {
         let listed = aws_sdk_ssm::Client::new(&config()).get_parameters_by_path().path(format!("/rpdk/scim/connectors/{name}")).recursive(true).send().await.expect("a listing");
         listed.parameters().len()
+    })
+}
+
+/// The tags of a role, a service and a connector's two parameters, as their services hold them.
+fn tags_in_services(role_name: &str, service_id: &str, connector: &str) -> [std::collections::BTreeMap<String, String>; 4] {
+    use aws_sdk_ssm::types::ResourceTypeForTagging;
+    runtime().block_on(async {
+        let role = aws_sdk_iam::Client::new(&config()).list_role_tags().role_name(role_name).send().await.expect("the role's tags");
+        let role = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+        let described = aws_sdk_ec2::Client::new(&config()).describe_vpc_endpoint_service_configurations().service_ids(service_id).send().await.expect("the service");
+        let service = described.service_configurations().iter().flat_map(|c| c.tags()).filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect();
+        let ssm = aws_sdk_ssm::Client::new(&config());
+        let mut parameters = Vec::new();
+        for leaf in ["settings", "token"] {
+            let listed = ssm
+                .list_tags_for_resource()
+                .resource_type(ResourceTypeForTagging::Parameter)
+                .resource_id(format!("/rpdk/scim/connectors/{connector}/{leaf}"))
+                .send()
+                .await
+                .expect("the parameter's tags");
+            parameters.push(listed.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect());
+        }
+        let token = parameters.pop().unwrap_or_default();
+        let settings = parameters.pop().unwrap_or_default();
+        [role, service, settings, token]
     })
 }
 
@@ -286,6 +320,44 @@ fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
     let account = format!("PartnerAccountId={}", partner.account);
     let without = Run::of(cli().args(["deploy"]).arg(example()).args(["--stack-name", &partner.stack, "--parameter", &account]).output().expect("the CLI runs"));
     assert!(!without.ok && without.stderr.contains("Parameters.PartnerExternalId") && without.stderr.contains("--parameter PartnerExternalId"), "{}", without.stderr);
+    partner.delete().expect_ok("the delete");
+}
+
+#[test]
+fn the_stacks_tags_reach_every_taggable_resource_and_a_change_of_them_alone_retags() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("tagged");
+    let created = partner.deploy_tagged(&example(), &[], &["team=platform", "partner-role=from-the-stack"]).expect_ok("the deploy");
+    let id = |logical_id: &str| physical(created.of_resource(logical_id).last().expect("events of the resource"));
+    let (role_name, service_id, connector) = (id("PartnerRole"), id("PartnerService"), id("Directory"));
+    let [role, service, settings, token] = tags_in_services(&role_name, &service_id, &connector);
+    for (what, tags) in [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)] {
+        assert_eq!(tags.get("team").map(String::as_str), Some("platform"), "the {what} lacks the stack's tag: {tags:?}");
+    }
+    assert_eq!(role.get("partner-role").map(String::as_str), Some("from-the-stack"));
+    assert!(service.get("partner-role").is_some_and(|v| v.starts_with("arn:aws:iam::")), "the service's own tag wins over the stack's: {service:?}");
+    let state = partner.state();
+    assert!(state["resources"]["PartnerRole"]["model"].get("Tags").is_none(), "READ reports the role's own tags only: {}", state["resources"]["PartnerRole"]["model"]);
+    let service_tags = &state["resources"]["PartnerService"]["model"]["Tags"];
+    assert_eq!(service_tags.as_array().map(Vec::len), Some(1), "the service's own tag only: {service_tags}");
+
+    // The same template and parameters, other stack tags: an update of what carries them.
+    let retagged = partner.deploy_tagged(&example(), &[], &["team=identity"]).expect_ok("the tags-only update");
+    for logical_id in ["PartnerRole", "PartnerService", "Directory"] {
+        retagged.at(logical_id, "UPDATE_COMPLETE");
+    }
+    assert!(retagged.of_resource("Ada").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"), "a type without tags is left alone");
+    let [role, service, settings, token] = tags_in_services(&role_name, &service_id, &connector);
+    for (what, tags) in [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)] {
+        assert_eq!(tags.get("team").map(String::as_str), Some("identity"), "the {what} was not retagged: {tags:?}");
+    }
+    assert!(!role.contains_key("partner-role"), "a stack tag taken away is removed: {role:?}");
+    assert!(service.contains_key("partner-role"), "the service's own tag stays: {service:?}");
+    // The service holds no masked value, so nothing but a change of tags would update it.
+    let kept = partner.deploy(&example(), &[]).expect_ok("an update without --tags");
+    assert!(kept.of_resource("PartnerService").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"), "without --tags the stack keeps its tags");
+    let [role, ..] = tags_in_services(&role_name, &service_id, &connector);
+    assert_eq!(role.get("team").map(String::as_str), Some("identity"), "the role sent again keeps the stack's tags: {role:?}");
     partner.delete().expect_ok("the delete");
 }
 

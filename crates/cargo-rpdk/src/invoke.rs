@@ -1,6 +1,7 @@
 //! `cargo rpdk invoke`: one action for one type against the local stack, each progress event
 //! printed, re-invoking on IN_PROGRESS as CloudFormation does.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -62,6 +63,12 @@ pub struct Call {
     /// Set when resuming an operation an earlier invocation left IN_PROGRESS.
     pub context: Option<Value>,
     pub type_configuration: Option<Value>,
+    /// The stack's tags, for a taggable type.
+    pub stack_tags: BTreeMap<String, String>,
+    /// The stack's tags before an update.
+    pub previous_stack_tags: Option<BTreeMap<String, String>>,
+    /// CloudFormation's own tags of the resource (`aws:cloudformation:*`).
+    pub system_tags: BTreeMap<String, String>,
 }
 
 impl Call {
@@ -78,6 +85,9 @@ impl Call {
             previous,
             context: None,
             type_configuration: None,
+            stack_tags: BTreeMap::new(),
+            previous_stack_tags: None,
+            system_tags: BTreeMap::new(),
         }
     }
 }
@@ -99,6 +109,7 @@ pub fn new_token() -> String {
 /// credentials for every invocation; `on_event` sees each event as it arrives. Answers the
 /// last event.
 pub fn drive(stack: &Stack, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+    let updating = call.previous.is_some();
     let mut request = json!({
         "action": call.action,
         "awsAccountId": ACCOUNT_ID,
@@ -114,6 +125,19 @@ pub fn drive(stack: &Stack, call: Call, on_event: &mut dyn FnMut(&Value) -> Resu
             "typeConfiguration": call.type_configuration,
         }
     });
+    let data = &mut request["requestData"];
+    if !call.stack_tags.is_empty() {
+        data["stackTags"] = json!(call.stack_tags);
+    }
+    if let Some(previous) = &call.previous_stack_tags {
+        data["previousStackTags"] = json!(previous);
+    }
+    if !call.system_tags.is_empty() {
+        data["systemTags"] = json!(call.system_tags);
+        if updating {
+            data["previousSystemTags"] = json!(call.system_tags);
+        }
+    }
     if stack.principals.provider.is_some() {
         request["requestData"]["providerLogGroupName"] = log_group_name(&call.type_name).into();
     }

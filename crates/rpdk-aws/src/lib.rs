@@ -7,6 +7,7 @@
 //! - [`classify`] turns any SDK error into a [`HandlerError`] with the right code, from the
 //!   modeled error code, the HTTP status and the kind of failure, never from message text.
 //! - [`CallRecorder`] records the operations a handler calls, for the permission tests.
+//! - [`tags`] applies the stack's tags to what a type makes and keeps READ to the resource's own.
 
 use std::error::Error as StdError;
 use std::fs::OpenOptions;
@@ -31,6 +32,8 @@ use aws_types::SdkConfig;
 use sha2::{Digest, Sha256};
 use aws_types::region::Region;
 use rpdk::{Credentials, HandlerError, HandlerErrorCode, Request};
+
+pub mod tags;
 
 /// The environment variable that redirects every AWS client (the SDKs' standard name).
 pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";

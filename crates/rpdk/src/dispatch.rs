@@ -1,6 +1,7 @@
 //! Decode → dispatch → encode, independent of any runtime: a JSON payload in, a progress event
 //! out, whatever happens in between.
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -87,6 +88,12 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let type_configuration = self.type_configuration(request.request_data.type_configuration.take())?;
         let model = request.request_data.resource_properties.take();
         let previous = request.request_data.previous_resource_properties.take();
+        let (desired_tags, previous_tags) = if self.metadata.tagging.taggable {
+            let own = |model: Option<&Value>| model.map(|m| tags_at(m, property_path(self.metadata.tagging.tag_property))).unwrap_or_default();
+            (merged(&request.request_data.stack_tags, own(model.as_ref())), merged(&request.request_data.previous_stack_tags, own(previous.as_ref())))
+        } else {
+            Default::default()
+        };
         let context = request.callback_context.take();
         // A re-invocation's model is the one CloudFormation holds for the resource: a failure
         // from here on still names it, so a rollback can remove what was made.
@@ -96,7 +103,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let contract_end = started + Duration::from_secs(budget);
         let end = deadline.map_or(contract_end, |d| d.min(contract_end));
         let deadline = end.checked_sub(SAFETY_MARGIN).unwrap_or(started);
-        let envelope = Envelope { request, action, type_name, type_configuration };
+        let envelope = Envelope { request, action, type_name, type_configuration, desired_tags, previous_tags };
 
         match action {
             Action::Create => {
@@ -340,6 +347,8 @@ struct Envelope<T> {
     action: Action,
     type_name: String,
     type_configuration: T,
+    desired_tags: BTreeMap<String, String>,
+    previous_tags: BTreeMap<String, String>,
 }
 
 impl<T> Envelope<T> {
@@ -366,6 +375,8 @@ impl<T> Envelope<T> {
             driftable: request.driftable.unwrap_or_default(),
             features: request.features,
             resource_type_version: request.resource_type_version,
+            desired_resource_tags: self.desired_tags,
+            previous_resource_tags: self.previous_tags,
             stack_tags: data.stack_tags,
             previous_stack_tags: data.previous_stack_tags,
             system_tags: data.system_tags,
@@ -460,6 +471,30 @@ fn dotted(pointer: &str) -> String {
 /// `/properties/A/B` → `/A/B`: the pointer inside the model itself.
 fn property_path(pointer: &str) -> &str {
     pointer.strip_prefix("/properties").unwrap_or(pointer)
+}
+
+/// The tags a model holds at `pointer`: a list of `{Key, Value}` (the form AWS's types use) or
+/// a map; values recast to text as CloudFormation recasts them.
+fn tags_at(model: &Value, pointer: &str) -> BTreeMap<String, String> {
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    match model.pointer(pointer) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| Some((text(item.get("Key")?), item.get("Value").map(text).unwrap_or_default())))
+            .collect(),
+        Some(Value::Object(map)) => map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), text(v))).collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// `base` overlaid by `own`: a resource's own tag wins over the stack's tag of its key.
+fn merged(base: &BTreeMap<String, String>, own: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut tags = base.clone();
+    tags.extend(own);
+    tags
 }
 
 /// Removes nulls at every depth: object fields and list items. The protocol never carries one.

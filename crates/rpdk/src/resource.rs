@@ -125,6 +125,13 @@ pub struct Request<M, T> {
     pub features: BTreeMap<String, serde_json::Value>,
     /// The registered version of the type that serves the request.
     pub resource_type_version: Option<String>,
+    /// The tags the resource should carry, as the Java wrapper merges them: the stack's tags
+    /// overlaid by the resource's own (its tag property). A taggable type applies these on
+    /// CREATE and reconciles to them on UPDATE; an UPDATE that changes only the stack's tags
+    /// arrives with equal models and other tags here.
+    pub desired_resource_tags: BTreeMap<String, String>,
+    /// The tags the resource carried before an UPDATE, merged the same way.
+    pub previous_resource_tags: BTreeMap<String, String>,
     /// The stack's tags.
     pub stack_tags: BTreeMap<String, String>,
     /// The stack's tags before an update.
@@ -138,6 +145,13 @@ pub struct Request<M, T> {
 }
 
 impl<M, T> Request<M, T> {
+    /// The keys of the desired tags that only the stack gives: what READ leaves out, since it
+    /// reports the resource's own tags.
+    pub fn stack_only_tag_keys<'a>(&'a self, own: impl IntoIterator<Item = &'a str>) -> std::collections::BTreeSet<&'a str> {
+        let own: std::collections::BTreeSet<&str> = own.into_iter().collect();
+        self.desired_resource_tags.keys().map(String::as_str).filter(|key| !own.contains(key)).collect()
+    }
+
     /// How many models a LIST page holds: the type's own page size, capped by the caller's
     /// `maxResults`.
     pub fn page_size(&self, own: u32) -> u32 {

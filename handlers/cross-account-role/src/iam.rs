@@ -68,12 +68,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The model as IAM stores it; the ownership tag is hidden.
+    /// The model as IAM stores it: its own tags only (neither the type's marker nor the
+    /// stack's).
     pub fn to_model(&self) -> CrossAccountRole {
         let mut model = model_of_role(&self.role);
         model.policies = non_empty(self.inline.clone());
         model.managed_policy_arns = non_empty(self.managed.clone());
-        model.tags = non_empty(user_tags(&self.tags));
+        let all = self.tags.iter().map(|t| (t.key.as_str(), t.value.as_str()));
+        let own = rpdk_aws::tags::own(all, |key| key == MARKER_KEY);
+        model.tags = non_empty(own.into_iter().map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() }).collect());
         model
     }
 }
@@ -101,6 +104,7 @@ fn model_of_role(role: &Role) -> CrossAccountRole {
     }
 }
 
+/// Every tag but the type's ownership marker: what an update reconciles.
 fn user_tags(tags: &[Tag]) -> Vec<Tag> {
     tags.iter().filter(|t| t.key != MARKER_KEY).cloned().collect()
 }
@@ -132,10 +136,10 @@ impl Iam {
 
     /// Creates the role, or adopts it when an earlier attempt of the same operation (same
     /// token, so same marker) made it.
-    pub async fn create_role(&self, model: &CrossAccountRole, name: &str, marker: &str, req: &Request<CrossAccountRole, Empty>) -> Result<(), HandlerError> {
+    pub async fn create_role(&self, model: &CrossAccountRole, name: &str, marker: &str, applied: &[Tag], req: &Request<CrossAccountRole, Empty>) -> Result<(), HandlerError> {
         let trust = trust_of(model);
         let mut tags = vec![sdk_tag(MARKER_KEY, marker)?];
-        for tag in model.tags.as_deref().unwrap_or_default() {
+        for tag in applied {
             tags.push(sdk_tag(&tag.key, &tag.value)?);
         }
         let created = self
@@ -252,7 +256,7 @@ impl Iam {
     }
 
     /// Brings the role from `current` to `desired`, one memoized step per change.
-    pub async fn converge(&self, current: &Snapshot, desired: &CrossAccountRole, partition: Partition, session: &mut Session<Empty>) -> HandlerResult<()> {
+    pub async fn converge(&self, current: &Snapshot, desired: &CrossAccountRole, applied: &[Tag], partition: Partition, session: &mut Session<Empty>) -> HandlerResult<()> {
         let name = current.role.role_name();
         let now = current.to_model();
 
@@ -345,7 +349,7 @@ impl Iam {
             session.call(&format!("detach:{arn}"), || self.detach(name, arn)).await?;
         }
 
-        self.converge_tags(name, &user_tags(&current.tags), desired.tags.as_deref().unwrap_or_default(), session).await
+        self.converge_tags(name, &user_tags(&current.tags), applied, session).await
     }
 
     async fn converge_tags(&self, name: &str, current: &[Tag], desired: &[Tag], session: &mut Session<Empty>) -> HandlerResult<()> {

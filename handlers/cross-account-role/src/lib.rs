@@ -7,6 +7,10 @@
 //! token is `AlreadyExists`, and it lets LIST return exactly the roles of this type. READ hides
 //! it, input may not set `rpdk:` keys, UPDATE never removes it, and it counts toward IAM's 50
 //! tags (so `Tags` holds at most 49).
+//!
+//! The stack's tags go on the role too, the role's own winning a key both name; READ reports
+//! only the role's own (see `rpdk_aws::tags`), and the total is checked against IAM's limit
+//! before anything is made.
 
 mod iam;
 pub mod model;
@@ -24,6 +28,9 @@ use crate::iam::Iam;
 
 /// The tag that marks a role as created by this type.
 pub const MARKER_KEY: &str = "rpdk:created-by";
+
+/// The most tags IAM lets a role carry.
+const IAM_TAG_LIMIT: usize = 50;
 
 /// Roles looked at per LIST page: each costs one `ListRoleTags` call.
 const LIST_PAGE_SIZE: u32 = 20;
@@ -54,10 +61,11 @@ impl ResourceHandler for CrossAccountRoleType {
             .clone()
             .unwrap_or_else(|| generated_name(req.logical_resource_id.as_deref(), &req.client_request_token));
         model.role_name = Some(name.clone());
+        let applied = applied_tags(req)?;
         let iam = Iam::connect(req)?;
         let marker = marker_value(&req.type_name, &req.client_request_token);
 
-        session.call("create-role", || iam.create_role(&model, &name, &marker, req)).await?;
+        session.call("create-role", || iam.create_role(&model, &name, &marker, &applied, req)).await?;
         session.checkpoint(&model)?;
         match configure_new_role(&iam, &model, &name, session).await {
             Err(Interrupt::Failed(error)) => {
@@ -80,11 +88,12 @@ impl ResourceHandler for CrossAccountRoleType {
     async fn update(&self, req: &Request<CrossAccountRole, Empty>, session: &mut Session<Empty>) -> HandlerResult<CrossAccountRole> {
         let desired = &req.model;
         validate::desired(desired, req.partition)?;
+        let applied = applied_tags(req)?;
         let name = desired.role_name.clone().unwrap_or_default();
         let iam = Iam::connect(req)?;
         let current = iam.snapshot(&name).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &name))?;
         session.checkpoint(desired)?;
-        iam.converge(&current, desired, req.partition, session).await?;
+        iam.converge(&current, desired, &applied, req.partition, session).await?;
         read_model(&iam, &name, &req.type_name).await.map_err(Into::into)
     }
 
@@ -119,6 +128,14 @@ async fn configure_new_role(iam: &Iam, model: &CrossAccountRole, name: &str, ses
 async fn read_model(iam: &Iam, name: &str, type_name: &str) -> Result<CrossAccountRole, HandlerError> {
     let snapshot = iam.snapshot(name).await?.ok_or_else(|| HandlerError::not_found(type_name, name))?;
     Ok(snapshot.to_model())
+}
+
+/// The tags the role carries: the stack's and its own (see [`rpdk_aws::tags`]), beside the
+/// ownership marker.
+fn applied_tags(req: &Request<CrossAccountRole, Empty>) -> Result<Vec<Tag>, HandlerError> {
+    let own = req.model.tags.iter().flatten().map(|t| t.key.as_str());
+    let tags = rpdk_aws::tags::applied(req, own, IAM_TAG_LIMIT, 1, "IAM")?;
+    Ok(tags.into_iter().map(|(key, value)| Tag { key, value }).collect())
 }
 
 /// The value of the ownership tag for a role created under `token`.

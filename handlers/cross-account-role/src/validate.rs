@@ -120,9 +120,6 @@ fn policy_arn(field: &str, arn: &str, partition: Partition) -> Result<(), Handle
 
 fn tags(model: &CrossAccountRole) -> Result<(), HandlerError> {
     let tags = model.tags.as_deref().unwrap_or_default();
-    if tags.len() > 49 {
-        return Err(invalid(format!("Tags: {} tags; IAM allows 50 and the type keeps one for itself, so at most 49", tags.len())));
-    }
     let mut keys = BTreeSet::new();
     for (index, tag) in tags.iter().enumerate() {
         let key = &tag.key;
@@ -215,7 +212,6 @@ mod tests {
             (Box::new(|m| m.policies = Some(vec![Policy { policy_name: "p".into(), policy_document: json!("text") }])), "Policies[0].PolicyDocument"),
             (Box::new(|m| m.tags = Some(vec![Tag { key: "aws:x".into(), value: String::new() }])), "Tags[0].Key: 'aws:x' uses a reserved prefix"),
             (Box::new(|m| m.tags = Some(vec![Tag { key: "rpdk:created-by".into(), value: String::new() }])), "reserved prefix"),
-            (Box::new(|m| m.tags = Some((0..50).map(|i| Tag { key: format!("k{i}"), value: String::new() }).collect())), "at most 49"),
         ];
         for (change, expected) in cases {
             let message = refused(change);

@@ -81,7 +81,18 @@ impl Snapshot {
         &self.notifications
     }
 
-    /// The model as EC2 stores it; the ownership tag is hidden.
+    /// Every tag of the service but the ownership marker: what an update reconciles.
+    pub fn tags_but_ownership(&self) -> Vec<Tag> {
+        self.config
+            .tags()
+            .iter()
+            .filter_map(|t| Some(Tag { key: t.key()?.to_owned(), value: t.value().unwrap_or_default().to_owned() }))
+            .filter(|t| t.key != MARKER_KEY)
+            .collect()
+    }
+
+    /// The model as EC2 stores it: its own tags only (neither the type's marker nor the
+    /// stack's).
     pub fn to_model(&self) -> PrivateLinkService {
         let config = &self.config;
         let gateway = config.gateway_load_balancer_arns();
@@ -99,11 +110,10 @@ impl Snapshot {
                 _ => None,
             })
             .collect();
-        let tags: Vec<Tag> = config
-            .tags()
-            .iter()
-            .filter_map(|t| Some(Tag { key: t.key()?.to_owned(), value: t.value().unwrap_or_default().to_owned() }))
-            .filter(|t| t.key != MARKER_KEY)
+        let all = config.tags().iter().filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+        let tags: Vec<Tag> = rpdk_aws::tags::own(all, |key| key == MARKER_KEY)
+            .into_iter()
+            .map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() })
             .collect();
         let mut notifications: Vec<ConnectionNotification> = self.notifications.iter().map(|(_, n)| n.clone()).collect();
         notifications.sort_by(|a, b| a.sns_topic_arn.cmp(&b.sns_topic_arn));
@@ -184,9 +194,9 @@ impl Ec2 {
     /// return the service its first attempt made.
     /// Creates the service; answers its id and name, both known at once, so the checkpoint of
     /// a create still waiting for the service can give them to what depends on it.
-    pub async fn create_service(&self, model: &PrivateLinkService, marker: &str, token: &str) -> Result<(String, Option<String>), HandlerError> {
+    pub async fn create_service(&self, model: &PrivateLinkService, applied: &[Tag], marker: &str, token: &str) -> Result<(String, Option<String>), HandlerError> {
         let mut tags = vec![sdk_tag(MARKER_KEY, marker)];
-        tags.extend(model.tags.iter().flatten().map(|t| sdk_tag(&t.key, &t.value)));
+        tags.extend(applied.iter().map(|t| sdk_tag(&t.key, &t.value)));
         let arns = Some(model.load_balancer_arns.clone());
         let (network, gateway) = match model.load_balancer_type.unwrap_or_default() {
             LoadBalancerType::Network => (arns, None),

@@ -28,6 +28,9 @@ use crate::ec2::{ConfigurationChanges, Ec2, notification_diff};
 /// The tag that marks a service as created by this type.
 pub const MARKER_KEY: &str = "rpdk:created-by";
 
+/// The most tags EC2 lets a resource carry.
+const EC2_TAG_LIMIT: usize = 50;
+
 /// Services looked at per LIST page: each costs two more describe calls.
 const LIST_PAGE_SIZE: u32 = 10;
 
@@ -56,9 +59,10 @@ impl ResourceHandler for PrivateLinkServiceType {
 
     async fn create(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
         validate::desired(&req.model, &req.type_configuration, req.partition)?;
+        let applied = applied_tags(req)?;
         let ec2 = Ec2::connect(req)?;
         let (service_id, service_name): (String, Option<String>) =
-            session.call("create-service", || ec2.create_service(&req.model, &req.type_name, &req.client_request_token)).await?;
+            session.call("create-service", || ec2.create_service(&req.model, &applied, &req.type_name, &req.client_request_token)).await?;
         let mut model = req.model.clone();
         model.service_id = Some(service_id.clone());
         model.service_name = service_name;
@@ -84,6 +88,7 @@ impl ResourceHandler for PrivateLinkServiceType {
     async fn update(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
         let desired = &req.model;
         validate::desired(desired, &req.type_configuration, req.partition)?;
+        let applied = applied_tags(req)?;
         let service_id = desired.service_id.clone().unwrap_or_default();
         let ec2 = Ec2::connect(req)?;
         let current = ec2.snapshot(&service_id).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &service_id))?;
@@ -112,8 +117,8 @@ impl ResourceHandler for PrivateLinkServiceType {
         }
         session.call("unnotify", || ec2.delete_notifications(delete.clone())).await?;
 
-        let current_tags = now.tags.clone().unwrap_or_default();
-        let desired_tags = desired.tags.clone().unwrap_or_default();
+        let current_tags = current.tags_but_ownership();
+        let desired_tags = applied;
         let set: Vec<Tag> = desired_tags.iter().filter(|t| !current_tags.contains(t)).cloned().collect();
         let unset: Vec<String> = current_tags.iter().filter(|t| !desired_tags.iter().any(|d| d.key == t.key)).map(|t| t.key.clone()).collect();
         session.call("untag", || ec2.untag(&service_id, &unset)).await?;
@@ -148,6 +153,14 @@ impl ResourceHandler for PrivateLinkServiceType {
         let ec2 = Ec2::connect(req)?;
         ec2.list_owned(&req.type_name, req.next_token.as_deref(), req.page_size(LIST_PAGE_SIZE)).await
     }
+}
+
+/// The tags the service carries: the stack's and its own (see [`rpdk_aws::tags`]), beside the
+/// ownership marker.
+fn applied_tags(req: &Req<PrivateLinkService>) -> Result<Vec<Tag>, HandlerError> {
+    let own = req.model.tags.iter().flatten().map(|t| t.key.as_str());
+    let tags = rpdk_aws::tags::applied(req, own, EC2_TAG_LIMIT, 1, "EC2")?;
+    Ok(tags.into_iter().map(|(key, value)| Tag { key, value }).collect())
 }
 
 /// Permissions, notifications, then the wait until the service is available.

@@ -115,9 +115,6 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
         }
         unique(&mut keys, &tag.key, &format!("{field}.Key"))?;
     }
-    if tags.len() > 49 {
-        return Err(invalid(format!("Tags: {} tags; at most 49 (EC2 allows 50 and the type keeps one)", tags.len())));
-    }
     Ok(())
 }
 

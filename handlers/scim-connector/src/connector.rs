@@ -7,6 +7,9 @@ use crate::scim::Scim;
 use crate::store::{Settings, Store};
 use crate::validate;
 
+/// The most tags SSM lets a parameter carry.
+const SSM_TAG_LIMIT: usize = 50;
+
 /// The handlers of `Rpdk::SCIM::Connector`. None of them answers IN_PROGRESS, so no event
 /// ever carries the token.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,7 +42,7 @@ impl ResourceHandler for ConnectorType {
             capabilities,
             created_by: operation.clone(),
         };
-        let tags = desired.tags.clone().unwrap_or_default();
+        let tags = applied_tags(req)?;
         match store.claim(&desired.name, &settings, &tags).await? {
             None => {}
             // A retried create: the first attempt claimed the name.
@@ -66,6 +69,7 @@ impl ResourceHandler for ConnectorType {
     async fn update(&self, req: &Req<Connector>, _session: &mut Session<Empty>) -> HandlerResult<Connector> {
         let desired = &req.model;
         validate::connector(desired)?;
+        let desired_tags = applied_tags(req)?;
         let store = Store::connect(req)?;
         let current = store.settings(&desired.name).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &desired.name))?;
         let token = match &desired.bearer_token {
@@ -85,7 +89,6 @@ impl ResourceHandler for ConnectorType {
         };
         store.save_settings(&desired.name, &settings).await?;
         let current_tags = store.tags(&desired.name).await?;
-        let desired_tags = desired.tags.clone().unwrap_or_default();
         let set: Vec<Tag> = desired_tags.iter().filter(|t| !current_tags.contains(t)).cloned().collect();
         let unset: Vec<String> = current_tags.iter().filter(|t| !desired_tags.iter().any(|d| d.key == t.key)).map(|t| t.key.clone()).collect();
         store.retag(&desired.name, &set, &unset).await?;
@@ -127,7 +130,19 @@ async fn read(store: &Store, name: &str, type_name: &str) -> Result<Connector, H
     Ok(model(name.to_owned(), settings, tags))
 }
 
+/// The tags the connector's parameters carry: the stack's and its own (see [`rpdk_aws::tags`]).
+fn applied_tags(req: &Req<Connector>) -> Result<Vec<Tag>, HandlerError> {
+    let own = req.model.tags.iter().flatten().map(|t| t.key.as_str());
+    let tags = rpdk_aws::tags::applied(req, own, SSM_TAG_LIMIT, 0, "SSM")?;
+    Ok(tags.into_iter().map(|(key, value)| Tag { key, value }).collect())
+}
+
+/// The model of a stored connector, with its own tags only (not the stack's).
 fn model(name: String, settings: Settings, tags: Vec<Tag>) -> Connector {
+    let tags: Vec<Tag> = rpdk_aws::tags::own(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())), |_| false)
+        .into_iter()
+        .map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() })
+        .collect();
     Connector {
         name,
         base_url: settings.base_url,

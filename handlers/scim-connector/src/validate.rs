@@ -16,8 +16,13 @@ pub fn connector(model: &Connector) -> Result<(), HandlerError> {
         return Err(HandlerError::invalid_request("BearerToken: empty; give the token the SCIM service expects"));
     }
     for (index, tag) in model.tags.iter().flatten().enumerate() {
-        if tag.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(HandlerError::invalid_request(format!("Tags[{index}].Key: '{}' uses the reserved prefix aws:; choose another key", tag.key)));
+        let lower = tag.key.to_ascii_lowercase();
+        if lower.starts_with("aws:") || lower.starts_with(rpdk_aws::tags::RESERVED_PREFIX) {
+            return Err(HandlerError::invalid_request(format!(
+                "Tags[{index}].Key: '{}' uses a reserved prefix (aws:, {}); choose another key",
+                tag.key,
+                rpdk_aws::tags::RESERVED_PREFIX
+            )));
         }
     }
     Ok(())

@@ -340,6 +340,8 @@ impl<'a> Engine<'a> {
             jobs.push(Job { waits_for: dependents, ..Job::new(name, kind) });
         }
         let failures = self.run_jobs(jobs, None)?;
+        // The resources went back to the stack's tags before the run; so does the stack.
+        self.state.tags = self.state.tags_before.clone();
         let done = status.replace("IN_PROGRESS", if failures.is_empty() { "COMPLETE" } else { "FAILED" });
         // A complete rollback keeps the reason it began with: what failed.
         let reason = failures.first().map_or_else(|| reason.to_owned(), |(name, failure)| format!("{name} could not be rolled back: {failure}"));
@@ -549,7 +551,9 @@ impl<'a> Engine<'a> {
             None => ("CREATE", None, None),
             Some(existing) => {
                 let old = existing.properties.clone().unwrap_or_else(|| json!({}));
-                if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") {
+                // A change of the stack's tags alone updates what carries them, as on CloudFormation.
+                let retag = info.taggable && self.state.tags != self.state.tags_before;
+                if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") && !retag {
                     return Ok(Begin::Done);
                 }
                 if is_custom(&resource.type_name) && saved.get("ServiceToken") != old.get("ServiceToken") {
@@ -738,6 +742,18 @@ impl<'a> Engine<'a> {
         call.logical_id = name.to_owned();
         call.stack_id = Some(self.state.stack_id.clone());
         call.type_configuration = self.configurations.get(type_name).cloned();
+        // As CloudFormation sends them: the stack's tags (those before the run while it rolls
+        // back) to taggable types, and its own system tags to every type.
+        if self.info(type_name).taggable {
+            let (tags, previous_tags) = if self.state.status.contains("ROLLBACK") { (&self.state.tags_before, &self.state.tags) } else { (&self.state.tags, &self.state.tags_before) };
+            call.stack_tags = tags.clone();
+            call.previous_stack_tags = (action == "UPDATE").then(|| previous_tags.clone());
+        }
+        call.system_tags = BTreeMap::from([
+            ("aws:cloudformation:stack-name".to_owned(), self.state.stack_name.clone()),
+            ("aws:cloudformation:stack-id".to_owned(), self.state.stack_id.clone()),
+            ("aws:cloudformation:logical-id".to_owned(), name.to_owned()),
+        ]);
         Ok(call)
     }
 

@@ -38,6 +38,11 @@ pub struct Options {
     /// they are given again on every update.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
+    /// A tag of the stack, `Key=Value`; repeat for more. Every taggable resource carries the
+    /// stack's tags (its own tag of the same key wins). Given, they replace the stack's tags;
+    /// left out, an update keeps them, as CloudFormation's UpdateStack does.
+    #[arg(long = "tags", value_name = "KEY=VALUE", num_args = 1..)]
+    pub tags: Option<Vec<String>>,
     /// The type configuration of a type, `Type=FILE` (a JSON file); never stored.
     #[arg(long = "type-config", value_name = "TYPE=FILE")]
     pub type_configurations: Vec<String>,
@@ -81,6 +86,7 @@ pub fn run(options: &Options) -> Result<()> {
     let text = std::fs::read_to_string(&options.template).with_context(|| format!("cannot read {}", options.template.display()))?;
     let types = served_types(&project)?;
     let given = parameter_values(&options.parameters)?;
+    let tags = options.tags.as_deref().map(stack_tags).transpose()?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
     let existing = store.load()?;
@@ -130,6 +136,12 @@ pub fn run(options: &Options) -> Result<()> {
         Some(state) => (StackState { run: new_token(), ..state }, false),
         None => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
     };
+    if !resuming {
+        state.tags_before = state.tags.clone();
+        if let Some(tags) = tags {
+            state.tags = tags;
+        }
+    }
     state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
     // Until the run completes, the stack may still use what it imported before as well.
     let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
@@ -341,6 +353,30 @@ fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
         }
     }
     Ok(values)
+}
+
+/// `--tags` as CloudFormation takes a stack's tags: at most 50, keys of 1 to 128 characters
+/// outside `aws:`, values of at most 256.
+fn stack_tags(options: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    for option in options {
+        let Some((key, value)) = option.split_once('=') else {
+            bail!("--tags {option}: write Key=Value");
+        };
+        if key.is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+            bail!("--tags {option}: a key has 1 to 128 characters and does not start with aws:");
+        }
+        if value.chars().count() > 256 {
+            bail!("--tags {key}: a value has at most 256 characters");
+        }
+        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+            bail!("--tags {key}: given twice");
+        }
+    }
+    if tags.len() > 50 {
+        bail!("--tags: {} tags; a stack has at most 50", tags.len());
+    }
+    Ok(tags)
 }
 
 /// The template checked and bound, or every problem found.

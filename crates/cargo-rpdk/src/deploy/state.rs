@@ -44,6 +44,12 @@ pub struct StackState {
     /// The export names this stack imports: while it does, their stacks keep them.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub imports: BTreeSet<String>,
+    /// The stack's tags, which every taggable resource carries.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The stack's tags before the latest run: what a rollback puts back.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags_before: BTreeMap<String, String>,
 }
 
 /// One resource of a stack.

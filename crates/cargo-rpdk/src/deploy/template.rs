@@ -134,6 +134,9 @@ pub struct TypeInfo {
     pub create_only: BTreeSet<String>,
     /// Top-level properties a handler never returns (and the state never keeps).
     pub write_only: BTreeSet<String>,
+    /// Whether the type takes tags: the stack's tags reach it, and a change of them alone
+    /// updates it.
+    pub taggable: bool,
 }
 
 impl TypeInfo {
@@ -145,6 +148,7 @@ impl TypeInfo {
             primary_identifier: pointers("primaryIdentifier").collect(),
             create_only: top_level("createOnlyProperties"),
             write_only: top_level("writeOnlyProperties"),
+            taggable: schema.pointer("/tagging/taggable").and_then(Value::as_bool).unwrap_or(false),
         }
     }
 }

@@ -354,7 +354,7 @@ async fn an_update_of_a_missing_resource_is_not_found() {
 #[test]
 fn the_partition_reaches_the_request() {
     let request: HandlerRequest = decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
-    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: () };
+    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new() };
     let request = envelope.into_request((), None);
     assert_eq!(request.partition, Partition::AwsUsGov);
     assert_eq!(request.logical_resource_id.as_deref(), Some("MyNote"));
@@ -416,7 +416,7 @@ fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
     let payload = json!({"action": "LIST", "nextToken": "", "maxResults": 3, "snapshotRequested": true, "rollback": "true",
                          "driftable": false, "resourceTypeVersion": "00000002", "features": {"SyntheticTags": true}});
     let request: HandlerRequest = decode(payload, "").expect("decodes");
-    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: () };
+    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new() };
     let request = envelope.into_request((), None);
     assert_eq!(request.next_token, None, "an empty token is no token");
     assert_eq!(request.max_results, Some(3));
@@ -425,4 +425,15 @@ fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
     assert!(request.snapshot_requested && request.rollback && !request.driftable);
     assert_eq!(request.resource_type_version.as_deref(), Some("00000002"));
     assert_eq!(request.features.get("SyntheticTags"), Some(&json!(true)));
+}
+
+#[test]
+fn the_resource_tags_are_the_stack_tags_overlaid_by_its_own() {
+    let stack = BTreeMap::from([("team".to_owned(), "stack".to_owned()), ("env".to_owned(), "prod".to_owned())]);
+    let listed = json!({"Tags": [{"Key": "team", "Value": "own"}, {"Key": "cost", "Value": 7}]});
+    let desired = merged(&stack, tags_at(&listed, "/Tags"));
+    assert_eq!(desired, BTreeMap::from([("cost".into(), "7".into()), ("env".into(), "prod".into()), ("team".into(), "own".into())]));
+    let mapped = json!({"Tags": {"team": "own", "gone": null}});
+    assert_eq!(tags_at(&mapped, "/Tags"), BTreeMap::from([("team".into(), "own".into())]));
+    assert_eq!(merged(&stack, tags_at(&json!({}), "/Tags")), stack, "without tags of its own, the stack's");
 }
