@@ -73,14 +73,23 @@ fn every_type_delivers_its_records_and_metrics_where_the_request_says() {
     }
 }
 
-#[test]
-fn without_a_log_group_nothing_is_delivered_and_the_answer_is_the_same() {
-    let logging = ProviderLogging::new("no-group");
+/// A READ of a missing role inside `logging`'s stack, with `credentials` as the provider's and
+/// the log group only when `with_group`.
+fn read_missing_role(logging: &ProviderLogging, credentials: Value, with_group: bool) -> Value {
     let handler = Handler::new("cross-account-role", "Rpdk::IAM::CrossAccountRole");
     let mut request = handler.request("READ", &token(), json!({"RoleName": unique("missing")}), None);
     request["stackId"] = logging.stack_id.clone().into();
-    request["requestData"]["providerCredentials"] = contract_tests::principals()["provider"]["credentials"].clone();
-    let event = handler.invoke(&request);
+    request["requestData"]["providerCredentials"] = credentials;
+    if with_group {
+        request["requestData"]["providerLogGroupName"] = logging.log_group.clone().into();
+    }
+    handler.invoke(&request)
+}
+
+#[test]
+fn without_a_log_group_nothing_is_delivered_and_the_answer_is_the_same() {
+    let logging = ProviderLogging::new("no-group");
+    let event = read_missing_role(&logging, contract_tests::principals()["provider"]["credentials"].clone(), false);
     assert_eq!(event["errorCode"], "NotFound", "{event}");
     assert!(logging.delivered("PartnerRole").is_empty());
 }
@@ -88,12 +97,7 @@ fn without_a_log_group_nothing_is_delivered_and_the_answer_is_the_same() {
 #[test]
 fn a_provider_that_may_not_log_changes_nothing_in_the_answer() {
     let logging = ProviderLogging::new("denied-logs");
-    let handler = Handler::new("cross-account-role", "Rpdk::IAM::CrossAccountRole");
-    let mut request = handler.request("READ", &token(), json!({"RoleName": unique("missing")}), None);
-    request["stackId"] = logging.stack_id.clone().into();
-    request["requestData"]["providerLogGroupName"] = logging.log_group.clone().into();
-    request["requestData"]["providerCredentials"] = contract_tests::principals()["denied"].clone();
-    let event = handler.invoke(&request);
+    let event = read_missing_role(&logging, contract_tests::principals()["denied"].clone(), true);
     assert_eq!(event, json!({"status": "FAILED", "errorCode": "NotFound", "message": event["message"]}), "{event}");
     assert!(logging.delivered("PartnerRole").is_empty(), "a role without the logging permissions delivered records");
 }

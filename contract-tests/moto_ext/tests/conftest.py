@@ -110,6 +110,28 @@ def network(ec2, elbv2):
     }
 
 
+def policy(actions, effect="Allow"):
+    statement = {"Effect": effect, "Action": actions, "Resource": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def users_then_enforcement(url, actions_by_name):
+    """Users allowed what ``actions_by_name`` says, made before IAM enforcement is switched on
+    at ``url``: their keys by name."""
+    iam = client("iam", url)
+    keys = {}
+    for name, actions in actions_by_name.items():
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy(actions))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        keys[name] = {
+            "aws_access_key_id": key["AccessKeyId"],
+            "aws_secret_access_key": key["SecretAccessKey"],
+        }
+    post(f"{url}/moto-api/reset-auth", b"0", content_type="text/plain")
+    return keys
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

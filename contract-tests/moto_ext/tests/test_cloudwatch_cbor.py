@@ -9,7 +9,6 @@ wire form itself where the AWS SDK for Rust is stricter than botocore.
 """
 
 import gzip
-import json
 import math
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.parsers import RpcV2CBORParser, create_parser
 from botocore.serialize import create_serializer
-from conftest import CREDENTIALS, REGION, client, post
+from conftest import CREDENTIALS, REGION, client, users_then_enforcement
 
 MODEL = botocore.session.get_session().get_service_model("cloudwatch")
 SERVICE_PATH = "/service/GraniteServiceVersion20100801/operation/"
@@ -224,16 +223,7 @@ def test_wire_form_of_answers(cloudwatch):
     # Output: a CBOR map of the output shape; every timestamp tag 1 over a double, since the
     # Rust SDK reads the tagged value as a float only (botocore would write whole seconds as
     # an integer); doubles as doubles.
-    statistics = cloudwatch.send(
-        "GetMetricStatistics",
-        Namespace=NAMESPACE,
-        MetricName="Invocations",
-        Dimensions=DIMENSIONS,
-        StartTime=when - timedelta(minutes=5),
-        EndTime=when + timedelta(minutes=5),
-        Period=60,
-        Statistics=["Sum"],
-    )
+    statistics = cloudwatch.send("GetMetricStatistics", **sum_around(when))
     assert statistics.status == 200
     assert statistics.headers["smithy-protocol"] == "rpc-v2-cbor"
     assert statistics.headers["content-type"] == "application/cbor"
@@ -288,49 +278,36 @@ def test_errors_in_the_protocol_form(cloudwatch):
     assert error_code(cloudwatch.call, "ListMetrics", NextToken="nope") == "InvalidParameterValue"
 
 
+def sum_around(when):
+    """GetMetricStatistics of the test metric's sum per minute, five minutes either side."""
+    return {
+        "Namespace": NAMESPACE,
+        "MetricName": "Invocations",
+        "Dimensions": DIMENSIONS,
+        "StartTime": when - timedelta(minutes=5),
+        "EndTime": when + timedelta(minutes=5),
+        "Period": 60,
+        "Statistics": ["Sum"],
+    }
+
+
 def test_compressed_body(cloudwatch):
     # The SDKs gzip PutMetricData bodies over 10 KiB.
     when = this_minute()
     values = [float(n) for n in range(1, 1001)]
     assert put_metric(cloudwatch, when, values=values, compress=True).status == 200
-    statistics = cloudwatch.call(
-        "GetMetricStatistics",
-        Namespace=NAMESPACE,
-        MetricName="Invocations",
-        Dimensions=DIMENSIONS,
-        StartTime=when - timedelta(minutes=5),
-        EndTime=when + timedelta(minutes=5),
-        Period=60,
-        Statistics=["Sum"],
-    )
+    statistics = cloudwatch.call("GetMetricStatistics", **sum_around(when))
     assert statistics["Datapoints"][0]["Sum"] == sum(values)
 
 
 # IAM enforcement
 
 
-def policy(actions):
-    statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
 @pytest.fixture(scope="module")
 def enforced(own_server):
-    """Users made before IAM enforcement is switched on: their keys by name."""
-    iam = client("iam", own_server)
-    keys = {}
-    for name, actions in (
-        ("publisher", ["cloudwatch:PutMetricData"]),
-        ("nobody", ["s3:GetObject"]),
-    ):
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy(actions))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        keys[name] = {
-            "aws_access_key_id": key["AccessKeyId"],
-            "aws_secret_access_key": key["SecretAccessKey"],
-        }
-    post(f"{own_server}/moto-api/reset-auth", b"0", content_type="text/plain")
+    keys = users_then_enforcement(
+        own_server, {"publisher": ["cloudwatch:PutMetricData"], "nobody": ["s3:GetObject"]}
+    )
     return own_server, keys
 
 

@@ -1,6 +1,5 @@
 """The ``endpoint_services`` extension, and ``signed_body``, through boto3 against moto's server."""
 
-import json
 import re
 import urllib.error
 import urllib.request
@@ -10,7 +9,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import REGION, client, post
+from conftest import REGION, client, users_then_enforcement
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:endpoint-events"
 OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:other-events"
@@ -629,32 +628,12 @@ def test_endpoint_connections_and_delete(ec2, network):
 # IAM enforcement (a server process of its own: enforcement is process-wide)
 
 
-def policy(actions, effect="Allow"):
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": effect, "Action": actions, "Resource": "*"}],
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def enforced(own_server):
-    """Users made before IAM enforcement is switched on: their keys by name."""
-    iam = client("iam", own_server)
-    keys = {}
-    for name, actions in (
-        ("describer", ["ec2:Describe*"]),
-        ("notifier", ["ec2:CreateVpcEndpointConnectionNotification"]),
-    ):
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy(actions))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        keys[name] = {
-            "aws_access_key_id": key["AccessKeyId"],
-            "aws_secret_access_key": key["SecretAccessKey"],
-        }
-    post(f"{own_server}/moto-api/reset-auth", b"0", content_type="text/plain")
+    keys = users_then_enforcement(
+        own_server,
+        {"describer": ["ec2:Describe*"], "notifier": ["ec2:CreateVpcEndpointConnectionNotification"]},
+    )
     return own_server, keys
 
 

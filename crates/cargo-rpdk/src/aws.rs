@@ -70,9 +70,8 @@ impl Client<'_> {
         Ok(named(&streams["logStreams"], "logStreamName", stream))
     }
 
-    /// One page of a log stream's events from `token` on (the start when `None`), oldest
-    /// first: `(milliseconds since the epoch, message)` and the token of what follows.
-    pub fn log_events(&self, group: &str, stream: &str, token: Option<&str>) -> Result<(Vec<(i64, String)>, Option<String>)> {
+    /// One page of a log stream's events from `token` on (the start when `None`), oldest first.
+    pub fn log_events(&self, group: &str, stream: &str, token: Option<&str>) -> Result<LogPage> {
         let mut request = json!({"logGroupName": group, "logStreamName": stream, "startFromHead": true});
         if let Some(token) = token {
             request["nextToken"] = token.into();
@@ -84,7 +83,7 @@ impl Client<'_> {
             .flatten()
             .map(|event| (event["timestamp"].as_i64().unwrap_or_default(), event["message"].as_str().unwrap_or_default().to_owned()))
             .collect();
-        Ok((events, page["nextForwardToken"].as_str().map(str::to_owned)))
+        Ok(LogPage { events, next_token: page["nextForwardToken"].as_str().map(str::to_owned) })
     }
 
     /// A call of an AWS JSON 1.1 API.
@@ -119,6 +118,14 @@ impl Client<'_> {
         }
         Ok(text)
     }
+}
+
+/// One page of a log stream.
+pub struct LogPage {
+    /// `(milliseconds since the epoch, message)`, oldest first.
+    pub events: Vec<(i64, String)>,
+    /// Where the next page starts.
+    pub next_token: Option<String>,
 }
 
 /// The code and message of an AWS error answer, JSON or XML.

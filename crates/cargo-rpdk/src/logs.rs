@@ -70,10 +70,10 @@ pub fn run(options: &Options) -> Result<()> {
                 continue;
             }
             loop {
-                let (page, next) = admin.log_events(&source.group, &source.stream, source.token.as_deref())?;
-                let done = page.is_empty() || next == source.token;
-                events.extend(page.into_iter().map(|(at, message)| (at, source.logical_id.clone(), message)));
-                source.token = next.or(source.token.take());
+                let page = admin.log_events(&source.group, &source.stream, source.token.as_deref())?;
+                let done = page.events.is_empty() || page.next_token == source.token;
+                events.extend(page.events.into_iter().map(|(at, message)| (at, source.logical_id.clone(), message)));
+                source.token = page.next_token.or(source.token.take());
                 if done {
                     break;
                 }

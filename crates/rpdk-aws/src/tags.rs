@@ -122,11 +122,14 @@ mod tests {
         assert!(!tags.contains_key(STACK_TAGS_KEY));
     }
 
+    fn as_refs(tags: &[(String, String)]) -> Vec<(&str, &str)> {
+        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
     #[test]
     fn the_limit_counts_the_stacks_tags_and_names_where_they_come_from() {
         let stack: Vec<(String, String)> = (0..30).map(|i| (format!("s{i}"), "v".to_owned())).collect();
         let own_tags: Vec<(String, String)> = (0..20).map(|i| (format!("o{i}"), "v".to_owned())).collect();
-        let as_refs = |tags: &[(String, String)]| tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>();
         let req = request(&as_refs(&stack), &as_refs(&own_tags));
         let error = applied(&req, own_tags.iter().map(|(k, _)| k.as_str()), 50, 1, "IAM").expect_err("over the limit");
         assert_eq!(error.message(), "Tags: IAM allows 50 tags on a resource, and this one would carry 52: 20 of its own (Tags), 30 from the stack's tags and 2 the type keeps for itself; remove tags from the template or from the stack");
