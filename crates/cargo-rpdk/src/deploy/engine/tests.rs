@@ -466,3 +466,78 @@ fn a_custom_resource_keeps_its_service_token() {
     assert!(events.contains(&"Thing UPDATE_FAILED".to_owned()), "{events:#?}");
     assert_eq!(*function.calls.lock().expect("calls"), ["CREATE"], "no Update reaches either function");
 }
+
+const TAGGED: &str = "
+Resources:
+  A:
+    Type: Test::Tagged
+    Properties:
+      Name: a
+  B:
+    Type: Test::Tagged
+    Properties:
+      Name: b
+";
+
+/// A taggable type that records the stack's tags each request carries; `B`'s next UPDATE
+/// fails when `fail_b` is set.
+#[derive(Default)]
+struct Tagged {
+    fail_b: AtomicBool,
+    /// `Name ACTION stackTags previousStackTags`.
+    seen: Mutex<Vec<String>>,
+}
+
+impl Operations for Tagged {
+    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+        let tags = |tags: Option<&BTreeMap<String, String>>| tags.map_or_else(|| "-".to_owned(), |t| t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","));
+        self.seen.lock().expect("seen").push(format!("{} {} {} {}", call.logical_id, call.action, tags(Some(&call.stack_tags)), tags(call.previous_stack_tags.as_ref())));
+        assert_eq!(call.system_tags.get("aws:cloudformation:logical-id"), Some(&call.logical_id), "system tags on every request");
+        let name = call.model.as_ref().and_then(|m| m.get("Name")).cloned().unwrap_or_default();
+        let last = if call.logical_id == "B" && call.action == "UPDATE" && self.fail_b.swap(false, Ordering::SeqCst) {
+            json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "refused"})
+        } else if call.action == "DELETE" {
+            json!({"status": "SUCCESS"})
+        } else {
+            json!({"status": "SUCCESS", "resourceModel": {"Id": name, "Name": name}})
+        };
+        on_event(&last)?;
+        Ok(last)
+    }
+}
+
+#[test]
+fn a_change_of_the_stacks_tags_alone_updates_taggable_resources_and_a_rollback_puts_the_old_ones_back() {
+    let fixture = Fixture::new(&["Test::Tagged"], TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], taggable: true, ..TypeInfo::default() });
+    let handlers = Tagged::default();
+    let tagged = |team: &str| BTreeMap::from([("team".to_owned(), team.to_owned())]);
+    let first = StackState { stack_name: "engine".to_owned(), stack_id: fixture.identity.id.clone(), tags: tagged("a"), ..StackState::default() };
+    let (outcome, _, state) = fixture.deploy(&handlers, TAGGED, &[], Some(first));
+    outcome.expect("the create");
+    let mut seen = std::mem::take(&mut *handlers.seen.lock().expect("seen"));
+    seen.sort();
+    assert_eq!(seen, ["A CREATE team=a -", "B CREATE team=a -"]);
+
+    // Other tags, the same template: both update, with the tags before as the previous ones.
+    let retag = StackState { tags_before: state.tags.clone(), tags: tagged("b"), ..state };
+    let (outcome, _, state) = fixture.deploy(&handlers, TAGGED, &[], Some(retag));
+    outcome.expect("the tags-only update");
+    let mut seen = std::mem::take(&mut *handlers.seen.lock().expect("seen"));
+    seen.sort();
+    assert_eq!(seen, ["A UPDATE team=b team=a", "B UPDATE team=b team=a"]);
+
+    let unchanged = StackState { tags_before: state.tags.clone(), ..state };
+    let (outcome, _, state) = fixture.deploy(&handlers, TAGGED, &[], Some(unchanged));
+    outcome.expect("an unchanged deploy");
+    assert!(handlers.seen.lock().expect("seen").is_empty(), "nothing changed, nothing is sent");
+
+    // B fails this time: A goes back to the tags before the run, and so does the stack.
+    handlers.fail_b.store(true, Ordering::SeqCst);
+    let failing = StackState { tags_before: state.tags.clone(), tags: tagged("c"), ..state };
+    let (outcome, _, state) = fixture.deploy(&handlers, TAGGED, &[], Some(failing));
+    assert!(outcome.is_err(), "B's update failed");
+    let seen = std::mem::take(&mut *handlers.seen.lock().expect("seen"));
+    assert!(seen.contains(&"A UPDATE team=c team=b".to_owned()), "{seen:#?}");
+    assert!(seen.contains(&"A UPDATE team=b team=c".to_owned()), "the rollback sends the tags before the run: {seen:#?}");
+    assert_eq!(state.tags, tagged("b"), "the stack keeps its tags from before the run");
+}
