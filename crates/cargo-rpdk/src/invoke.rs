@@ -95,7 +95,7 @@ impl Call {
 /// The log group of a type's provider logs: the one `cfn submit` registers it with
 /// (`rpdk-iam-crossaccountrole-logs`).
 pub fn log_group_name(type_name: &str) -> String {
-    format!("{}-logs", type_name.replace("::", "-").to_ascii_lowercase())
+    format!("{}-logs", crate::project::stem_of(type_name))
 }
 
 /// A client request token no other operation has.

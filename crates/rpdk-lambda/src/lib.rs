@@ -236,24 +236,23 @@ async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Va
     let payload = rpdk::wire::parse_payload(&event.payload.0);
     let delivery = payload.as_ref().ok().and_then(provider::Delivery::requested);
     let span = invocation_span(payload.as_ref().ok(), &event.context.request_id);
-    let capture = provider::Capture::default();
-    let answer = capture
-        .scope(
-            async {
-                let answer = types.serve_parsed(payload, deadline).await;
-                match &answer {
-                    Ok(answer) => {
-                        let status = ["status", "Status"].iter().find_map(|key| answer.get(key)?.as_str());
-                        tracing::info!(status, error_code = answer.get("errorCode").and_then(serde_json::Value::as_str), "done");
-                    }
-                    Err(error) => tracing::error!(%error, "failed"),
-                }
-                answer
+    let work = async {
+        let answer = types.serve_parsed(payload, deadline).await;
+        match &answer {
+            Ok(answer) => {
+                let status = ["status", "Status"].iter().find_map(|key| answer.get(key)?.as_str());
+                tracing::info!(status, error_code = answer.get("errorCode").and_then(serde_json::Value::as_str), "done");
             }
-            .instrument(span),
-        )
-        .await;
-    if let (Some(delivery), Ok(answer)) = (delivery, &answer) {
+            Err(error) => tracing::error!(%error, "failed"),
+        }
+        answer
+    }
+    .instrument(span);
+    // Records are kept only for a request that asks for them to be delivered.
+    let Some(delivery) = delivery else { return work.await };
+    let capture = provider::Capture::default();
+    let answer = capture.scope(work).await;
+    if let Ok(answer) = &answer {
         delivery.deliver(&capture, answer, started.elapsed(), deadline).await;
     }
     answer

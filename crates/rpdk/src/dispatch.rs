@@ -95,6 +95,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
             Default::default()
         };
         let context = request.callback_context.take();
+        let first_invocation = context.is_none();
         // A re-invocation's model is the one CloudFormation holds for the resource: a failure
         // from here on still names it, so a rollback can remove what was made.
         let held = context.is_some().then(|| model.clone()).flatten();
@@ -107,11 +108,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
         match action {
             Action::Create => {
-                let mut model = model.unwrap_or_else(|| Value::Object(Default::default()));
-                recast(&mut model, &self.schema, &self.schema);
-                if held.is_none() {
-                    self.validate_desired(&mut model)?;
-                }
+                let model = self.desired(model.unwrap_or_else(|| Value::Object(Default::default())), first_invocation)?;
                 let model = decode(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(model, None);
                 let mut session = self.session(context, held, deadline)?;
@@ -119,16 +116,13 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
-                let mut raw = model.unwrap_or_default();
+                let raw = model.unwrap_or_default();
                 self.require_identifier(&raw, &envelope.type_name)?;
-                recast(&mut raw, &self.schema, &self.schema);
+                let raw = self.desired(raw, first_invocation)?;
                 let previous = previous.map(|mut previous| {
                     recast(&mut previous, &self.schema, &self.schema);
                     previous
                 });
-                if held.is_none() {
-                    self.validate_desired(&mut raw)?;
-                }
                 if let Some(previous) = &previous {
                     self.refuse_create_only_changes(previous, &raw)?;
                 }
@@ -180,13 +174,17 @@ impl<R: ResourceHandler> Dispatcher<R> {
         }
     }
 
-    /// Checks the desired model of a CREATE or UPDATE against the type's schema, as the Java
-    /// wrapper does before its handlers run: unknown properties, lengths, patterns, enums,
-    /// ranges and item counts, each fault named by its path and rule, its value never shown
-    /// (it may be a secret). Only the first invocation is checked: a re-invocation's model is
-    /// the handler's own. Null fields are absent, as decoding reads them.
-    fn validate_desired(&self, model: &mut Value) -> Result<(), HandlerError> {
-        if let Value::Object(properties) = model {
+    /// The desired model of a CREATE or UPDATE, recast, and on the first invocation checked
+    /// against the type's schema as the Java wrapper checks it before its handlers run: unknown
+    /// properties, lengths, patterns, enums, ranges and item counts, each fault named by its
+    /// path and rule, its value never shown (it may be a secret). A re-invocation's model is the
+    /// handler's own. Null fields are absent, as decoding reads them.
+    fn desired(&self, mut model: Value, first_invocation: bool) -> Result<Value, HandlerError> {
+        recast(&mut model, &self.schema, &self.schema);
+        if !first_invocation {
+            return Ok(model);
+        }
+        if let Value::Object(properties) = &mut model {
             properties.retain(|_, value| !value.is_null());
         }
         let validator = self
@@ -195,7 +193,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
             .as_ref()
             .map_err(|error| HandlerError::internal(format!("the type's schema cannot be compiled for validation: {error}")))?;
         let faults: Vec<String> = validator
-            .iter_errors(model)
+            .iter_errors(&model)
             .take(MAX_FAULTS_SHOWN)
             .map(|error| {
                 let pointer = error.instance_path().to_string();
@@ -203,7 +201,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
             })
             .collect();
         if faults.is_empty() {
-            return Ok(());
+            return Ok(model);
         }
         Err(HandlerError::invalid_request(faults.join("; ")))
     }

@@ -343,13 +343,18 @@ fn served_types(project: &Project) -> Result<BTreeMap<String, ServedType>> {
 
 /// `--parameter Name=Value` options as a map; a repeated name is refused.
 fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs("--parameter", "Name=Value", options, str::trim)
+}
+
+/// `Name=Value` options of `flag` by name (as `name_of` reads it), each name once.
+fn pairs(flag: &str, form: &str, options: &[String], name_of: fn(&str) -> &str) -> Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     for option in options {
         let Some((name, value)) = option.split_once('=') else {
-            bail!("--parameter {option}: write Name=Value");
+            bail!("{flag} {option}: write {form}");
         };
-        if values.insert(name.trim().to_owned(), value.to_owned()).is_some() {
-            bail!("--parameter {name}: given twice");
+        if values.insert(name_of(name).to_owned(), value.to_owned()).is_some() {
+            bail!("{flag} {name}: given twice");
         }
     }
     Ok(values)
@@ -358,19 +363,13 @@ fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
 /// `--tags` as CloudFormation takes a stack's tags: at most 50, keys of 1 to 128 characters
 /// outside `aws:`, values of at most 256.
 fn stack_tags(options: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut tags = BTreeMap::new();
-    for option in options {
-        let Some((key, value)) = option.split_once('=') else {
-            bail!("--tags {option}: write Key=Value");
-        };
+    let tags = pairs("--tags", "Key=Value", options, |key| key)?;
+    for (key, value) in &tags {
         if key.is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
-            bail!("--tags {option}: a key has 1 to 128 characters and does not start with aws:");
+            bail!("--tags {key}={value}: a key has 1 to 128 characters and does not start with aws:");
         }
         if value.chars().count() > 256 {
             bail!("--tags {key}: a value has at most 256 characters");
-        }
-        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-            bail!("--tags {key}: given twice");
         }
     }
     if tags.len() > 50 {
