@@ -367,7 +367,7 @@ fn a_stale_etag_is_a_conflict() {
     let user_id = made["id"].as_str().expect("an id").to_owned();
     let stale = made["meta"]["version"].as_str().expect("a version").to_owned();
     provider("PATCH", &format!("Users/{user_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "changed"}]})));
-    let scim = Scim::new(&scim_url(), Secret::new(scim_token())).expect("a client");
+    let scim = Scim::new(&scim_url(), Secret::new(scim_token()), rpdk::Deadline::after(Duration::from_secs(60))).expect("a client");
     let replace = json!([{"op": "replace", "path": "title", "value": "mine"}]);
     let error = runtime()
         .block_on(scim.patch(Endpoint::Users, &user_id, replace.as_array().expect("ops").clone(), Some(&stale)))

@@ -7,6 +7,7 @@
 //! - [`classify`] turns any SDK error into a [`HandlerError`] with the right code, from the
 //!   modeled error code, the HTTP status and the kind of failure, never from message text.
 //! - [`CallRecorder`] records the operations a handler calls, for the permission tests.
+//! - [`RetryWatch`] notes the faults the SDK retries on the request's deadline.
 //! - [`tags`] applies the stack's tags to what a type makes and keeps READ to the resource's own.
 
 use std::error::Error as StdError;
@@ -20,18 +21,19 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{BeforeSerializationInterceptorContextRef, InterceptorContext};
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 use sha2::{Digest, Sha256};
 use aws_types::region::Region;
-use rpdk::{Credentials, HandlerError, HandlerErrorCode, Request};
+use rpdk::{Credentials, Deadline, HandlerError, HandlerErrorCode, Request};
 
 pub mod tags;
 
@@ -221,6 +223,50 @@ impl Intercept for CallRecorder {
     }
 }
 
+/// A retry classifier that decides nothing: it runs after the SDK's own classifiers and notes
+/// each fault they found retriable on the request's [`Deadline`]. The SDK retries inside one
+/// call, out of the handler's sight; with these notes, a request that runs out of time answers
+/// `Throttling` when throttling is what used the time. Add it to every client of a handler
+/// (`.retry_classifier(RetryWatch::for_request(req))`).
+#[derive(Clone, Debug)]
+pub struct RetryWatch {
+    deadline: Deadline,
+}
+
+impl RetryWatch {
+    /// A watch for the calls made while handling `request`.
+    pub fn for_request<M, T>(request: &Request<M, T>) -> Self {
+        Self { deadline: request.deadline.clone() }
+    }
+}
+
+impl ClassifyRetry for RetryWatch {
+    fn classify_retry(&self, _context: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, context: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        if let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = previous {
+            let (code, fault) = match kind {
+                ErrorKind::ThrottlingError => (HandlerErrorCode::Throttling, "was throttled"),
+                ErrorKind::ServerError => (HandlerErrorCode::ServiceInternalError, "met a server error"),
+                _ => (HandlerErrorCode::NetworkFailure, "timed out or lost its connection"),
+            };
+            let status = context.response().map(|r| format!(" (HTTP {})", r.status().as_u16())).unwrap_or_default();
+            self.deadline.note(code, format!("an AWS call {fault}{status}"));
+        }
+        RetryAction::NoActionIndicated
+    }
+
+    fn name(&self) -> &'static str {
+        "RetryWatch"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
 /// How recorded calls name an operation: the first 16 hex digits of the SHA-256 of its client
 /// request token.
 pub fn operation_id(client_request_token: &str) -> String {
@@ -263,6 +309,21 @@ mod tests {
         let error = sdk_config(None, "us-east-1").expect_err("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidCredentials);
         assert!(error.message().starts_with("requestData.callerCredentials"));
+    }
+
+    #[test]
+    fn the_watch_notes_what_the_sdk_retries_and_changes_no_verdict() {
+        use aws_smithy_runtime_api::client::interceptors::context::Input;
+        let deadline = Deadline::after(Duration::from_secs(60));
+        let watch = RetryWatch { deadline: deadline.clone() };
+        let context = InterceptorContext::new(Input::erase(()));
+        assert_eq!(watch.classify_retry_v2(&context, &RetryAction::NoActionIndicated), RetryAction::NoActionIndicated);
+        assert_eq!(deadline.ran_out().code(), HandlerErrorCode::NetworkFailure, "nothing noted yet");
+        assert_eq!(watch.classify_retry_v2(&context, &RetryAction::server_error()), RetryAction::NoActionIndicated);
+        assert_eq!(deadline.ran_out().code(), HandlerErrorCode::ServiceInternalError);
+        assert_eq!(watch.classify_retry_v2(&context, &RetryAction::throttling_error()), RetryAction::NoActionIndicated);
+        assert_eq!(deadline.ran_out().code(), HandlerErrorCode::Throttling);
+        assert!(watch.priority() > RetryClassifierPriority::transient_error_classifier(), "runs after the SDK's classifiers");
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod tests {
             system_tags: BTreeMap::new(),
             previous_system_tags: BTreeMap::new(),
             credentials: None,
+            deadline: rpdk::Deadline::after(std::time::Duration::from_secs(60)),
         }
     }
 

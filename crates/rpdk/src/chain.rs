@@ -7,7 +7,8 @@
 //! happen in-process while the invocation's remaining time allows; past that the handler
 //! returns IN_PROGRESS with a delay, provided [`Session::checkpoint`] has recorded a model
 //! holding the primary identifier. Before that point nothing can be resumed, so a fault that
-//! outlasts the invocation is reported as FAILED.
+//! outlasts the invocation is reported as FAILED. No call or probe starts with less than
+//! [`MIN_CALL_TIME`] left, and the dispatcher stops whatever still runs at the deadline.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,7 +20,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::deadline::Deadline;
 use crate::error::{HandlerError, HandlerErrorCode};
+
+/// The least time left for a step's call or a probe to start: a call to a service across a
+/// network cannot answer in less, and one stopped at the deadline answered nothing.
+pub const MIN_CALL_TIME: Duration = Duration::from_secs(1);
 
 /// How a CREATE, UPDATE or DELETE handler stops short of success.
 #[derive(Debug)]
@@ -148,15 +154,14 @@ pub struct Session<C> {
     steps: BTreeMap<String, Value>,
     waits: BTreeMap<String, u64>,
     checkpoint: Option<Value>,
-    clock: Arc<dyn Clock>,
-    deadline: SystemTime,
+    deadline: Deadline,
     retry: RetryPolicy,
 }
 
 impl<C: Serialize + DeserializeOwned + Default> Session<C> {
     /// Resumes from the callback context of the previous invocation (`None` on the first),
     /// with time for in-process work until `deadline`.
-    pub fn resume(context: Option<Value>, clock: Arc<dyn Clock>, deadline: SystemTime) -> Result<Self, HandlerError> {
+    pub fn resume(context: Option<Value>, deadline: Deadline) -> Result<Self, HandlerError> {
         let envelope = match context {
             None => Envelope { state: C::default(), steps: BTreeMap::new(), waits: BTreeMap::new() },
             Some(value) => serde_path_to_error::deserialize(value).map_err(|error| {
@@ -172,7 +177,6 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
             steps: envelope.steps.into_iter().map(|(key, record)| (key, record.output)).collect(),
             waits: envelope.waits,
             checkpoint: None,
-            clock,
             deadline,
             retry: RetryPolicy::default(),
         })
@@ -207,7 +211,16 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
 
     /// The time left for in-process work.
     pub fn remaining(&self) -> Duration {
-        self.deadline.duration_since(self.clock.now()).unwrap_or_default()
+        self.deadline.remaining()
+    }
+
+    /// The invocation's deadline.
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+
+    fn clock(&self) -> &Arc<dyn Clock> {
+        self.deadline.clock()
     }
 
     /// The callback context for an IN_PROGRESS event.
@@ -220,7 +233,8 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
 
     /// Runs a step once per operation: when a previous invocation finished the step under
     /// `key`, its recorded output is returned without calling `step` again. Transient faults
-    /// are retried in-process while time allows.
+    /// are retried in-process while time allows; an attempt starts only with at least
+    /// [`MIN_CALL_TIME`] left.
     pub async fn call<T, F, Fut>(&mut self, key: &str, mut step: F) -> HandlerResult<T>
     where
         T: Serialize + DeserializeOwned,
@@ -235,15 +249,19 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if self.remaining() < MIN_CALL_TIME {
+                return Err(self.defer(self.deadline.ran_out(), self.deadline.resume_after()));
+            }
             match step().await {
                 Ok(output) => {
                     self.steps.insert(key.to_owned(), to_json(&output)?);
                     return Ok(output);
                 }
                 Err(error) if error.is_retriable() => {
+                    self.deadline.note(error.code(), error.message());
                     let delay = self.retry.delay_after(attempt);
                     if attempt < self.retry.max_attempts && self.time_allows(delay) {
-                        self.clock.sleep(delay).await;
+                        self.clock().sleep(delay).await;
                     } else {
                         return Err(self.defer(error, delay));
                     }
@@ -264,9 +282,12 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         if self.steps.contains_key(key) {
             return Ok(());
         }
-        let now = millis(self.clock.now());
+        let now = millis(self.clock().now());
         let started = *self.waits.entry(key.to_owned()).or_insert(now);
         loop {
+            if self.remaining() < MIN_CALL_TIME {
+                return Err(self.out_of_time(key, wait.every));
+            }
             let last_fault = match probe().await {
                 Ok(true) => {
                     self.waits.remove(key);
@@ -274,10 +295,13 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
                     return Ok(());
                 }
                 Ok(false) => None,
-                Err(error) if error.is_retriable() => Some(error),
+                Err(error) if error.is_retriable() => {
+                    self.deadline.note(error.code(), error.message());
+                    Some(error)
+                }
                 Err(error) => return Err(error.into()),
             };
-            let waited = Duration::from_millis(millis(self.clock.now()).saturating_sub(started));
+            let waited = Duration::from_millis(millis(self.clock().now()).saturating_sub(started));
             if waited >= wait.at_most {
                 let reason = last_fault.map(|e| format!(" (last fault: {e})")).unwrap_or_default();
                 return Err(HandlerError::new(
@@ -286,16 +310,20 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
                 )
                 .into());
             }
-            if self.time_allows(wait.every) {
-                self.clock.sleep(wait.every).await;
-            } else if self.checkpoint.is_some() {
-                return Err(Interrupt::InProgress { delay: wait.every });
+            if self.time_allows(wait.every + MIN_CALL_TIME) {
+                self.clock().sleep(wait.every).await;
             } else {
-                return Err(HandlerError::internal(format!(
-                    "'{key}' needs more time than one invocation, but the handler recorded no checkpoint model"
-                ))
-                .into());
+                return Err(self.out_of_time(key, wait.every));
             }
+        }
+    }
+
+    /// A wait that needs another invocation: resumable once a checkpoint exists.
+    fn out_of_time(&self, key: &str, delay: Duration) -> Interrupt {
+        if self.checkpoint.is_some() {
+            Interrupt::InProgress { delay }
+        } else {
+            HandlerError::internal(format!("'{key}' needs more time than one invocation, but the handler recorded no checkpoint model")).into()
         }
     }
 
@@ -424,7 +452,7 @@ pub(crate) mod tests {
     }
 
     fn session(clock: &Arc<FakeClock>, context: Option<Value>, budget: Duration) -> Session<Ctx> {
-        Session::resume(context, clock.clone(), clock.now() + budget).expect("context decodes")
+        Session::resume(context, Deadline::new(clock.now() + budget, clock.clone())).expect("context decodes")
     }
 
     #[tokio::test]
@@ -521,11 +549,46 @@ pub(crate) mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn no_step_starts_without_time_for_its_call() {
+        let clock = FakeClock::new();
+        let service = FakeService::new(clock.clone(), Duration::ZERO);
+        let mut session = session(&clock, None, MIN_CALL_TIME - Duration::from_millis(100));
+        match session.call("create", || service.create("thing")).await {
+            Err(Interrupt::Failed(error)) => {
+                assert_eq!(error.code(), HandlerErrorCode::NetworkFailure);
+                assert!(error.message().starts_with("time ran out"), "{error}");
+            }
+            other => panic!("expected a retriable FAILED before the checkpoint, got {other:?}"),
+        }
+        session.checkpoint(&serde_json::json!({"Id": "known"})).expect("checkpoint");
+        assert!(matches!(session.call("create", || service.create("thing")).await, Err(Interrupt::InProgress { .. })));
+        assert!(matches!(session.stabilize("ready", WAIT, || service.is_ready("thing")).await, Err(Interrupt::InProgress { .. })));
+        assert_eq!(service.create_calls(), 0, "nothing started");
+    }
+
+    #[tokio::test]
+    async fn throttling_that_used_the_time_names_the_failure() {
+        let clock = FakeClock::new();
+        let service = FakeService::new(clock.clone(), Duration::ZERO);
+        *service.throttle_next.lock().expect("lock") = 10;
+        // Attempts at 0, 0.5 and 1.5 s; the fourth, due at 3.5 s, has less than MIN_CALL_TIME.
+        let mut session = session(&clock, None, Duration::from_secs(4));
+        match session.call("create", || service.create("thing")).await {
+            Err(Interrupt::Failed(error)) => {
+                assert_eq!(error.code(), HandlerErrorCode::Throttling);
+                assert!(error.message().starts_with("time ran out") && error.message().contains("throttled"), "{error}");
+            }
+            other => panic!("expected Throttling, got {other:?}"),
+        }
+        assert_eq!(service.create_calls(), 3);
+    }
+
     #[test]
     fn a_foreign_context_is_refused_with_its_path() {
         let clock = FakeClock::new();
         let context = serde_json::json!({"state": {"polls": "many"}});
-        let error = Session::<Ctx>::resume(Some(context), clock, SystemTime::now()).err().expect("refused");
+        let error = Session::<Ctx>::resume(Some(context), Deadline::new(SystemTime::now(), clock)).err().expect("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidRequest);
         assert!(error.message().starts_with("callbackContext.state.polls:"), "{}", error.message());
     }
@@ -538,15 +601,15 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_context_carries_no_nulls_and_still_replays_unit_steps() {
         let clock = FakeClock::new();
-        let deadline = clock.now() + Duration::from_secs(60);
-        let mut session: Session<Optional> = Session::resume(None, clock.clone(), deadline).expect("fresh");
+        let deadline = Deadline::new(clock.now() + Duration::from_secs(60), clock.clone());
+        let mut session: Session<Optional> = Session::resume(None, deadline.clone()).expect("fresh");
         let mut calls = 0;
         session.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("runs");
         session.call("nothing", || async { Ok(None::<String>) }).await.expect("runs");
         let context = session.into_context().expect("encodes");
         assert!(!context.to_string().contains("null"), "{context}");
 
-        let mut resumed: Session<Optional> = Session::resume(Some(context), clock.clone(), deadline).expect("resumes");
+        let mut resumed: Session<Optional> = Session::resume(Some(context), deadline).expect("resumes");
         resumed.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("replays");
         let nothing: Option<String> = resumed.call("nothing", || async { Ok(Some("again".to_owned())) }).await.expect("replays");
         assert_eq!((calls, nothing), (1, None), "both steps replayed from the record");

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::chain::{Clock, HandlerResult, Interrupt, Session, SystemClock};
+use crate::deadline::Deadline;
 use crate::error::{HandlerError, HandlerErrorCode};
 use crate::partition::Partition;
 use crate::recast::recast;
@@ -103,16 +105,16 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let budget = if matches!(action, Action::Read | Action::List) { 30 } else { 60 };
         let contract_end = started + Duration::from_secs(budget);
         let end = deadline.map_or(contract_end, |d| d.min(contract_end));
-        let deadline = end.checked_sub(SAFETY_MARGIN).unwrap_or(started);
-        let envelope = Envelope { request, action, type_name, type_configuration, desired_tags, previous_tags };
+        let deadline = Deadline::new(end.checked_sub(SAFETY_MARGIN).unwrap_or(started), self.clock.clone());
+        let envelope = Envelope { request, action, type_name, type_configuration, desired_tags, previous_tags, deadline: deadline.clone() };
 
         match action {
             Action::Create => {
                 let model = self.desired(model.unwrap_or_else(|| Value::Object(Default::default())), first_invocation)?;
                 let model = decode(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(model, None);
-                let mut session = self.session(context, held, deadline)?;
-                let result = self.handler.create(&req, &mut session).await;
+                let mut session = self.session(context, held, deadline.clone())?;
+                let result = within(&deadline, self.handler.create(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
@@ -129,8 +131,8 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let model = decode(raw, "requestData.resourceProperties")?;
                 let previous = previous.map(|previous| decode(previous, "requestData.previousResourceProperties")).transpose()?;
                 let req = envelope.into_request(model, previous);
-                let mut session = self.session(context, held, deadline)?;
-                let result = self.handler.update(&req, &mut session).await;
+                let mut session = self.session(context, held, deadline.clone())?;
+                let result = within(&deadline, self.handler.update(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(Some), session)
             }
             Action::Read => {
@@ -138,7 +140,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.require_identifier(&raw, &envelope.type_name)?;
                 let identifier = self.model(Some(raw), "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
-                let model = self.handler.read(&req).await?;
+                let model = within(&deadline, self.handler.read(&req)).await??;
                 Ok(self.success(Some(to_json(&model)?)))
             }
             Action::Delete => {
@@ -146,8 +148,8 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.require_identifier(&raw, &envelope.type_name)?;
                 let identifier: R::Identifier = self.model(Some(raw), "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
-                let mut session = self.session(context, held, deadline)?;
-                let result = self.handler.delete(&req, &mut session).await;
+                let mut session = self.session(context, held, deadline.clone())?;
+                let result = within(&deadline, self.handler.delete(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
             Action::List => {
@@ -159,7 +161,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     _ => R::ListInput::default(),
                 };
                 let req = envelope.into_request(input, None);
-                let page = self.handler.list(&req).await?;
+                let page = within(&deadline, self.handler.list(&req)).await??;
                 let models = page
                     .models
                     .iter()
@@ -208,8 +210,8 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
     /// The session of a CREATE, UPDATE or DELETE; a re-invocation starts from the model
     /// CloudFormation holds (`held`).
-    fn session(&self, context: Option<Value>, held: Option<Value>, deadline: SystemTime) -> Result<Session<R::Context>, HandlerError> {
-        let mut session = Session::resume(context, self.clock.clone(), deadline)?;
+    fn session(&self, context: Option<Value>, held: Option<Value>, deadline: Deadline) -> Result<Session<R::Context>, HandlerError> {
+        let mut session = Session::resume(context, deadline)?;
         if let Some(held) = held {
             session.checkpoint(&held)?;
         }
@@ -347,6 +349,7 @@ struct Envelope<T> {
     type_configuration: T,
     desired_tags: BTreeMap<String, String>,
     previous_tags: BTreeMap<String, String>,
+    deadline: Deadline,
 }
 
 impl<T> Envelope<T> {
@@ -380,8 +383,26 @@ impl<T> Envelope<T> {
             system_tags: data.system_tags,
             previous_system_tags: data.previous_system_tags,
             credentials: data.caller_credentials,
+            deadline: self.deadline,
         }
     }
+}
+
+/// Runs a handler until the deadline. One still running then is stopped, and the error says
+/// what used the time.
+async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>) -> Result<T, HandlerError> {
+    tokio::time::timeout(deadline.remaining(), work).await.map_err(|_| deadline.ran_out())
+}
+
+/// The outcome of a CREATE, UPDATE or DELETE stopped at the deadline: it resumes from its
+/// session (the steps finished so far are recorded) once a checkpoint exists; before that,
+/// nothing can resume and it fails with the retriable `ran_out`.
+fn stopped<T, C: serde::Serialize + DeserializeOwned + Default>(session: &Session<C>, ran_out: HandlerError) -> HandlerResult<T> {
+    if session.checkpoint_model().is_none() {
+        return Err(ran_out.into());
+    }
+    tracing::warn!(error = %ran_out, "the handler was stopped at the deadline; resuming later");
+    Err(Interrupt::InProgress { delay: session.deadline().resume_after() })
 }
 
 fn empty(status: OperationStatus) -> ProgressEvent {

@@ -11,6 +11,7 @@
 //! project README has a complete type, compiled as a doctest of `rpdk-lambda`.
 
 mod chain;
+mod deadline;
 mod dispatch;
 mod error;
 mod partition;
@@ -20,7 +21,8 @@ pub mod schema;
 mod secret;
 pub mod wire;
 
-pub use chain::{Clock, HandlerResult, Interrupt, RetryPolicy, Session, Sleep, SystemClock, Wait};
+pub use chain::{Clock, HandlerResult, Interrupt, MIN_CALL_TIME, RetryPolicy, Session, Sleep, SystemClock, Wait};
+pub use deadline::Deadline;
 pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher, custom_resource};
 pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::chain::{HandlerResult, Session};
+use crate::deadline::Deadline;
 use crate::error::HandlerError;
 use crate::partition::Partition;
 use crate::wire::{Action, Credentials};
@@ -142,6 +143,10 @@ pub struct Request<M, T> {
     pub previous_system_tags: BTreeMap<String, String>,
     /// The credentials of the type's execution role, new on every invocation.
     pub credentials: Option<Credentials>,
+    /// When the handler must have answered. The dispatcher stops the handler then; clients
+    /// that retry on their own note each retried fault on it, so that the answer names what
+    /// used the time.
+    pub deadline: Deadline,
 }
 
 impl<M, T> Request<M, T> {

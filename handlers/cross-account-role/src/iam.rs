@@ -21,7 +21,7 @@ use aws_sdk_iam::types::Role;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rpdk::{Empty, HandlerError, HandlerErrorCode, HandlerResult, ListPage, Partition, Request, Session};
-use rpdk_aws::CallRecorder;
+use rpdk_aws::{CallRecorder, RetryWatch};
 
 use crate::MARKER_KEY;
 use crate::model::{CrossAccountRole, Policy, Tag};
@@ -130,7 +130,7 @@ impl Iam {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_iam::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).build();
+        let config = aws_sdk_iam::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
         Ok(Self { client: Client::from_conf(config) })
     }
 

@@ -20,7 +20,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType, ServiceConfiguration, ServiceStat
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rpdk::{HandlerError, HandlerErrorCode, ListPage, Request};
-use rpdk_aws::CallRecorder;
+use rpdk_aws::{CallRecorder, RetryWatch};
 
 use crate::MARKER_KEY;
 use crate::model::{
@@ -186,7 +186,7 @@ impl Ec2 {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_ec2::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).build();
+        let config = aws_sdk_ec2::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
         Ok(Self { client: Client::from_conf(config) })
     }
 

@@ -32,7 +32,7 @@ impl ResourceHandler for ConnectorType {
         let desired = &req.model;
         validate::connector(desired)?;
         let token = desired.bearer_token.clone().ok_or_else(|| HandlerError::invalid_request("BearerToken: required; give the token the SCIM service expects"))?;
-        let capabilities = prove(&desired.base_url, &token).await?;
+        let capabilities = prove(&desired.base_url, &token, &req.deadline).await?;
         let store = Store::connect(req)?;
         let operation = rpdk_aws::operation_id(&req.client_request_token);
         let settings = Settings {
@@ -76,7 +76,7 @@ impl ResourceHandler for ConnectorType {
             Some(token) => token.clone(),
             None => store.token(&desired.name).await?,
         };
-        let capabilities = prove(&desired.base_url, &token).await?;
+        let capabilities = prove(&desired.base_url, &token, &req.deadline).await?;
         if desired.bearer_token.is_some() || desired.kms_key_id != current.kms_key_id {
             store.save_token(&desired.name, &token, desired.kms_key_id.as_deref()).await?;
         }
@@ -116,8 +116,8 @@ impl ResourceHandler for ConnectorType {
 }
 
 /// Proves the connection: discovery, then an authenticated call (discovery may be public).
-async fn prove(base_url: &str, token: &rpdk::Secret) -> Result<crate::model::Capabilities, HandlerError> {
-    let scim = Scim::new(base_url, token.clone())?;
+async fn prove(base_url: &str, token: &rpdk::Secret, deadline: &rpdk::Deadline) -> Result<crate::model::Capabilities, HandlerError> {
+    let scim = Scim::new(base_url, token.clone(), deadline.clone())?;
     let capabilities = scim.discover().await?;
     scim.check_token().await?;
     Ok(capabilities)

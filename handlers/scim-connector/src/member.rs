@@ -29,7 +29,7 @@ impl Provider {
     pub async fn connect<M, T>(req: &Request<M, T>, connector: &str) -> Result<Self, HandlerError> {
         let store = Store::connect(req)?;
         let (settings, token) = store.load(connector).await?;
-        let scim = Scim::new(&settings.base_url, token)?;
+        let scim = Scim::new(&settings.base_url, token, req.deadline.clone())?;
         Ok(Self { store, scim, capabilities: settings.capabilities })
     }
 

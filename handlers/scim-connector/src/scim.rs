@@ -3,12 +3,14 @@
 //!
 //! Every request has a bounded timeout. A `429` is retried in-process a few times, waiting
 //! what `Retry-After` asks (capped), then answered as `Throttling`, which CloudFormation retries.
+//! Each throttled attempt is noted on the request's deadline, so a request that runs out of
+//! time while the provider throttles answers `Throttling` too.
 //! Neither the token nor request bodies ever reach a message or a log line.
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
-use rpdk::{HandlerError, HandlerErrorCode, Secret};
+use rpdk::{Deadline, HandlerError, HandlerErrorCode, Secret};
 use serde_json::{Value, json};
 
 use crate::model::Capabilities;
@@ -74,11 +76,13 @@ pub struct Scim {
     http: reqwest::Client,
     base: Url,
     token: Secret,
+    deadline: Deadline,
 }
 
 impl Scim {
-    /// A client of the service at `base_url` (validated beforehand), authenticating with `token`.
-    pub fn new(base_url: &str, token: Secret) -> Result<Self, HandlerError> {
+    /// A client of the service at `base_url` (validated beforehand), authenticating with `token`,
+    /// for a request that must answer by `deadline`.
+    pub fn new(base_url: &str, token: Secret, deadline: Deadline) -> Result<Self, HandlerError> {
         let mut base = Url::parse(base_url).map_err(|e| HandlerError::invalid_request(format!("BaseUrl: '{base_url}' is not a URL: {e}")))?;
         // Joining relative paths needs the base to end in a slash.
         if !base.path().ends_with('/') {
@@ -89,7 +93,7 @@ impl Scim {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| HandlerError::internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, base, token })
+        Ok(Self { http, base, token, deadline })
     }
 
     /// The provider's `/ServiceProviderConfig`, read as [`Capabilities`]. Discovery may be
@@ -235,6 +239,9 @@ impl Scim {
             let retry_after = retry_after(response.headers());
             let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let text = response.text().await.map_err(|e| transport_error(&what, &self.base, &e))?;
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.deadline.note(HandlerErrorCode::Throttling, format!("SCIM {what}: HTTP 429"));
+            }
             if status == StatusCode::TOO_MANY_REQUESTS && attempt < THROTTLED_ATTEMPTS {
                 attempt += 1;
                 tokio::time::sleep(retry_after.unwrap_or(Duration::from_secs(1)).min(MAX_RETRY_AFTER)).await;
@@ -379,12 +386,14 @@ mod tests {
                 stream.write_all(response.as_bytes()).expect("an answer");
             }
         });
-        let scim = Scim::new(&format!("http://{address}/v2"), Secret::new("t")).expect("a client");
+        let deadline = Deadline::after(Duration::from_secs(60));
+        let scim = Scim::new(&format!("http://{address}/v2"), Secret::new("t"), deadline.clone()).expect("a client");
         let started = std::time::Instant::now();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let page = runtime.block_on(scim.list(Endpoint::Users, 1, 10, false)).expect("the third attempt succeeds");
         assert!(page.resources.is_empty());
         assert!(started.elapsed() >= Duration::from_secs(2), "waited Retry-After twice");
+        assert_eq!(deadline.ran_out().code(), HandlerErrorCode::Throttling, "the throttling is noted, for a request that runs out of time");
         server.join().expect("the fake provider ends");
     }
 

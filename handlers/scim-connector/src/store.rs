@@ -14,7 +14,7 @@ use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use rpdk::{HandlerError, HandlerErrorCode, Request, Secret};
-use rpdk_aws::CallRecorder;
+use rpdk_aws::{CallRecorder, RetryWatch};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Capabilities, Tag};
@@ -134,7 +134,7 @@ impl Store {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_ssm::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).build();
+        let config = aws_sdk_ssm::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
         Ok(Self { client: Client::from_conf(config) })
     }
 

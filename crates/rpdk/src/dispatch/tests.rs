@@ -90,6 +90,9 @@ impl ResourceHandler for Notes {
         if note.name == "panic" {
             panic!("boom");
         }
+        if note.name == "stalls-before-checkpoint" {
+            std::future::pending::<()>().await;
+        }
         if let (Some(max), Some(count)) = (req.type_configuration.max_count, note.count)
             && count > max {
                 return Err(HandlerError::invalid_request(format!("Count: {count} is above the configured {max}")).into());
@@ -105,6 +108,9 @@ impl ResourceHandler for Notes {
             })
             .await?;
         session.checkpoint(&note)?;
+        if note.name == "stalls-after-checkpoint" {
+            std::future::pending::<()>().await;
+        }
         session
             .stabilize("ready", Wait::new(Duration::from_secs(5), Duration::from_secs(300)), || async {
                 let (_, at) = self.get(&note.name).ok_or_else(|| HandlerError::internal("vanished"))?;
@@ -115,6 +121,9 @@ impl ResourceHandler for Notes {
     }
 
     async fn read(&self, req: &Request<NoteName, NoteConfig>) -> Result<Note, HandlerError> {
+        if req.model.name == "stalls" {
+            std::future::pending::<()>().await;
+        }
         self.get(&req.model.name).map(|(note, _)| note).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))
     }
 
@@ -332,6 +341,31 @@ async fn in_progress_carries_context_delay_and_the_unstripped_model_then_resumes
 }
 
 #[tokio::test]
+async fn a_handler_still_running_at_the_deadline_is_stopped_and_answered_for() {
+    let (dispatcher, clock) = dispatcher(Duration::ZERO);
+    let lambda_deadline = || Some(clock.now() + SAFETY_MARGIN + crate::MIN_CALL_TIME + Duration::from_millis(200));
+    let stopped = async |action: &str, name: &str| {
+        let payload = json!({"action": action, "bearerToken": "t", "requestData": {"resourceProperties": {"Name": name, "Text": "t", "Secret": "s"}}});
+        let answered = tokio::time::timeout(Duration::from_secs(30), dispatcher.handle(payload, lambda_deadline()));
+        serde_json::to_value(answered.await.expect("answered at the deadline")).expect("encodes")
+    };
+
+    let read = stopped("READ", "stalls").await;
+    assert_eq!(read["status"], "FAILED");
+    assert_eq!(read["errorCode"], "NetworkFailure", "nothing was noted: a call that did not answer");
+    assert!(read["message"].as_str().is_some_and(|m| m.starts_with("time ran out")), "{read}");
+
+    let early = stopped("CREATE", "stalls-before-checkpoint").await;
+    assert_eq!((early["status"].as_str(), early["errorCode"].as_str()), (Some("FAILED"), Some("NetworkFailure")), "nothing to resume from: {early}");
+
+    let late = stopped("CREATE", "stalls-after-checkpoint").await;
+    assert_eq!(late["status"], "IN_PROGRESS", "{late}");
+    assert_eq!(late["callbackDelaySeconds"], 1);
+    assert_eq!(late["resourceModel"]["Name"], "stalls-after-checkpoint");
+    assert!(late["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")), "the step finished before the stop is recorded: {late}");
+}
+
+#[tokio::test]
 async fn a_failure_after_the_checkpoint_carries_the_stripped_model() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
     let create = json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "dup", "Text": "t", "Secret": "s"}}});
@@ -354,7 +388,7 @@ async fn an_update_of_a_missing_resource_is_not_found() {
 #[test]
 fn the_partition_reaches_the_request() {
     let request: HandlerRequest = decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
-    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new() };
+    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new(), deadline: Deadline::after(Duration::from_secs(60)) };
     let request = envelope.into_request((), None);
     assert_eq!(request.partition, Partition::AwsUsGov);
     assert_eq!(request.logical_resource_id.as_deref(), Some("MyNote"));
@@ -416,7 +450,7 @@ fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
     let payload = json!({"action": "LIST", "nextToken": "", "maxResults": 3, "snapshotRequested": true, "rollback": "true",
                          "driftable": false, "resourceTypeVersion": "00000002", "features": {"SyntheticTags": true}});
     let request: HandlerRequest = decode(payload, "").expect("decodes");
-    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new() };
+    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new(), deadline: Deadline::after(Duration::from_secs(60)) };
     let request = envelope.into_request((), None);
     assert_eq!(request.next_token, None, "an empty token is no token");
     assert_eq!(request.max_results, Some(3));
