@@ -6,7 +6,7 @@
 //! with a role holding only its declared permissions, as CloudFormation runs it. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
 //! retried creates, the forms AWS stores, error paths and strict comparison of unordered lists.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod custom_resource;
 
@@ -58,21 +58,31 @@ pub fn recorded_actions(operation: &str) -> Vec<String> {
 /// Credentials of a new IAM user allowed what the type's CREATE and DELETE declare (schema
 /// `schemas/<stem>.json`) except `leave_out`: for failures half-way through a handler.
 pub fn credentials_without(stem: &str, leave_out: &str) -> Value {
+    user_allowed(stem, &["create", "delete"], Some(leave_out))
+}
+
+/// Credentials of a new IAM user allowed everything the type's handlers declare: a signer no
+/// other test uses, for fault proxy rules that must take this test's calls only.
+pub fn own_credentials(stem: &str) -> Value {
+    user_allowed(stem, &["create", "read", "update", "delete", "list"], None)
+}
+
+fn user_allowed(stem: &str, handlers: &[&str], leave_out: Option<&str>) -> Value {
     let path = format!("{}/../schemas/{stem}.json", env!("CARGO_MANIFEST_DIR"));
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("the schema is JSON");
-    let mut actions: Vec<&str> = ["create", "delete"]
+    let mut actions: Vec<&str> = handlers
         .iter()
-        .flat_map(|h| schema["handlers"][h]["permissions"].as_array().expect("permissions").iter().filter_map(Value::as_str))
-        .filter(|a| *a != leave_out)
+        .flat_map(|h| schema["handlers"][h]["permissions"].as_array().into_iter().flatten().filter_map(Value::as_str))
+        .filter(|a| Some(*a) != leave_out)
         .collect();
     actions.sort_unstable();
     actions.dedup();
-    let name = unique("rpdk-partial");
+    let name = unique("rpdk-user");
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
     let iam = aws_sdk_iam::Client::new(&admin_config());
     tokio::runtime::Runtime::new().expect("runtime").block_on(async {
         iam.create_user().user_name(&name).send().await.expect("a user");
-        iam.put_user_policy().user_name(&name).policy_name("partial").policy_document(policy.to_string()).send().await.expect("its policy");
+        iam.put_user_policy().user_name(&name).policy_name("allowed").policy_document(policy.to_string()).send().await.expect("its policy");
         let key = iam.create_access_key().user_name(&name).send().await.expect("its key");
         let key = key.access_key().expect("an access key");
         json!({"accessKeyId": key.access_key_id(), "secretAccessKey": key.secret_access_key()})
@@ -107,6 +117,61 @@ fn set_transition(model: &str, transition: Value) {
     ureq::post(format!("{moto}/moto-api/state-manager/set-transition"))
         .send_json(json!({"model_name": model, "transition": transition}))
         .expect("moto's state manager answers");
+}
+
+/// How long one handler invocation may work on the local stack (`RPDK_INVOCATION_SECONDS`):
+/// the deadline every request is given.
+pub fn invocation_limit() -> Duration {
+    let seconds = std::env::var("RPDK_INVOCATION_SECONDS").expect("RPDK_INVOCATION_SECONDS is unset: run through `cargo rpdk test`");
+    Duration::from_secs(seconds.parse().expect("RPDK_INVOCATION_SECONDS is a number of seconds"))
+}
+
+/// What the fault proxy does to the calls a [`Fault`] takes.
+#[derive(Clone, Copy, Debug)]
+pub enum FaultKind {
+    /// Hold the call, then close its connection unanswered; it never reaches moto.
+    Stall,
+    /// Wait, then answer the service's throttling error.
+    Throttle,
+}
+
+/// A rule of the fault proxy between the handlers and moto (contract-tests/fault_proxy.py): the
+/// calls of one operation signed with one access key are stalled or throttled. The rule is
+/// removed when this is dropped, however the test ends.
+pub struct Fault {
+    url: String,
+}
+
+impl Fault {
+    /// Takes the calls of `operation` signed with `credentials` (as a handler request carries
+    /// them), each held `seconds`, at most `times` calls (all when `None`).
+    pub fn arm(kind: FaultKind, operation: &str, credentials: &Value, seconds: u64, times: Option<u32>) -> Self {
+        let base = std::env::var("RPDK_FAULTS_URL").expect("RPDK_FAULTS_URL is unset: run through `cargo rpdk test`");
+        let fault = match kind {
+            FaultKind::Stall => "stall",
+            FaultKind::Throttle => "throttle",
+        };
+        let mut rule = json!({"operation": operation, "access_key": credentials["accessKeyId"], "fault": fault, "seconds": seconds});
+        if let Some(times) = times {
+            rule["times"] = times.into();
+        }
+        let mut response = ureq::post(format!("{base}/rpdk-faults/rules")).send_json(&rule).expect("the fault proxy takes the rule");
+        let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
+        Self { url: format!("{base}/rpdk-faults/rules/{}", answer["id"].as_str().expect("a rule id")) }
+    }
+
+    /// How many calls the rule has taken.
+    pub fn hits(&self) -> u64 {
+        let mut response = ureq::get(&self.url).call().expect("the fault proxy answers");
+        let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
+        answer["hits"].as_u64().expect("a hit count")
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.url).call();
+    }
 }
 
 /// A handler served by the local stack.
@@ -255,12 +320,21 @@ impl Handler {
 
     /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns the final event.
     pub fn call(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Value {
+        self.events(action, token, model, previous).pop().expect("at least one event").0
+    }
+
+    /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns every event
+    /// with how long its invocation took.
+    pub fn events(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Vec<(Value, Duration)> {
         let mut request = self.request(action, token, model, previous);
+        let mut events = Vec::new();
         for _ in 0..60 {
+            let started = Instant::now();
             let event = self.invoke(&request);
+            events.push((event.clone(), started.elapsed()));
             assert_no_nulls(&event);
             if event["status"] != "IN_PROGRESS" {
-                return event;
+                return events;
             }
             assert!(event.get("errorCode").is_none(), "IN_PROGRESS with an error code: {event}");
             std::thread::sleep(Duration::from_secs(event["callbackDelaySeconds"].as_u64().unwrap_or(1)));

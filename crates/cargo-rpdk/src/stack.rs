@@ -1,7 +1,8 @@
 //! The local stack: moto server, scim2-server, and the handlers behind the Lambda runtime API of
 //! `cargo lambda watch --only-lambda-apis`, on free loopback ports, stopped by process group
 //! when dropped. A second moto stands for CloudFormation's own S3 bucket of custom resource
-//! responses.
+//! responses. The handlers reach moto through the fault proxy (contract-tests/fault_proxy.py),
+//! which passes every call through until a test asks it to stall or throttle some.
 //!
 //! `cargo rpdk deploy`, `delete` and `events` share one stack that outlives them: the first
 //! starts it in the background and describes it in `.rpdk/local-stack.json` (or the file named
@@ -29,7 +30,7 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// The region of every local run.
 pub const REGION: &str = "us-east-1";
 /// How long one handler invocation may work on the local stack.
-const INVOCATION_SECONDS: u64 = 15;
+pub const INVOCATION_SECONDS: u64 = 15;
 
 /// AWS credentials, as the registry passes them to a handler.
 #[derive(Clone, Deserialize, Serialize)]
@@ -70,6 +71,9 @@ pub struct Principals {
 /// A running local stack. moto enforces IAM: every caller needs the permissions it uses.
 pub struct Stack {
     pub moto_url: String,
+    /// The fault proxy in front of moto, where the handlers send their AWS calls; its rules are
+    /// set under `/rpdk-faults/rules`.
+    pub faults_url: String,
     /// moto as CloudFormation's response bucket, without IAM enforcement: presigned URLs
     /// carry no Authorization header, and moto's enforcement reads only that header.
     pub responses_url: String,
@@ -100,6 +104,9 @@ pub struct Stack {
 struct StackFile {
     generation: String,
     moto_url: String,
+    /// Absent from a stack started before the fault proxy existed.
+    #[serde(default)]
+    faults_url: String,
     responses_url: String,
     lambda_url: String,
     record_file: PathBuf,
@@ -148,6 +155,7 @@ impl Stack {
         write_private(&principals_file, &serde_json::to_vec(&principals)?)?;
         let mut stack = Self {
             moto_url,
+            faults_url: String::new(),
             responses_url: String::new(),
             lambda_url: format!("http://127.0.0.1:{lambda_port}"),
             record_file,
@@ -206,6 +214,27 @@ impl Stack {
             }
         }
 
+        let proxy_port = free_port()?;
+        let proxy = Command::new(tools.bin("proxy", "mitmdump"))
+            .arg("--mode")
+            .arg(format!("reverse:{}@{proxy_port}", stack.moto_url))
+            .args(["--listen-host", "127.0.0.1", "--set", "keep_host_header=true", "--set"])
+            .arg(format!("confdir={}", project.work_dir()?.join("mitmproxy").display()))
+            .arg("-q")
+            .arg("-s")
+            .arg(project.root.join("contract-tests").join("fault_proxy.py"))
+            .stdout(log_file(&logs, "fault-proxy.log")?)
+            .stderr(log_file(&logs, "fault-proxy.log")?)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("cannot start the fault proxy (mitmdump)")?;
+        started(&proxy);
+        stack.children.push(proxy);
+        stack.faults_url = format!("http://127.0.0.1:{proxy_port}");
+        let rules = format!("{}/rpdk-faults/rules", stack.faults_url);
+        wait_until("the fault proxy", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &rules))?;
+
         // The Lambda runtime API alone: the handlers run from the harness's own build, so no
         // second cargo build (with another feature set, rebuilding the SDKs) happens here.
         let api = Command::new(tools.bin("lambda", "cargo-lambda"))
@@ -234,7 +263,7 @@ impl Stack {
                 .env("AWS_LAMBDA_FUNCTION_NAME", &entry.binary)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                .env("AWS_ENDPOINT_URL", &stack.moto_url)
+                .env("AWS_ENDPOINT_URL", &stack.faults_url)
                 .env("RPDK_RECORD_CALLS", &stack.record_file)
                 // Short invocations, so waits that outlast one reach IN_PROGRESS and resume
                 // within a test's time.
@@ -315,6 +344,7 @@ impl Stack {
         let described = StackFile {
             generation: self.generation.clone(),
             moto_url: self.moto_url.clone(),
+            faults_url: self.faults_url.clone(),
             responses_url: self.responses_url.clone(),
             lambda_url: self.lambda_url.clone(),
             record_file: self.record_file.clone(),
@@ -341,6 +371,7 @@ impl Stack {
         let principals = serde_json::from_str(&std::fs::read_to_string(&described.principals_file)?)?;
         let stack = Self {
             moto_url: described.moto_url,
+            faults_url: described.faults_url,
             responses_url: described.responses_url,
             lambda_url: described.lambda_url,
             record_file: described.record_file,
@@ -614,6 +645,7 @@ mod tests {
         let described = StackFile {
             generation: "g".to_owned(),
             moto_url: String::new(),
+            faults_url: String::new(),
             responses_url: String::new(),
             lambda_url: String::new(),
             record_file: dir.join("recorded-calls.txt"),

@@ -90,9 +90,9 @@ pub fn run(options: &Options) -> Result<()> {
         report.check(&name, package_check::check_custom_resource(&project, &tools, &entry.binary, &bin_dir));
     }
     type_configurations(&project, &tools, &mut report)?;
-    match moto_extension_tests(&project, &tools) {
-        Ok(counts) => report.add("moto extension tests", counts),
-        Err(error) => report.check("moto extension tests", Err(error)),
+    match harness_python_tests(&project, &tools) {
+        Ok(counts) => report.add("moto extension and fault proxy tests", counts),
+        Err(error) => report.check("moto extension and fault proxy tests", Err(error)),
     }
 
     let stack = Stack::start(&project, &tools, &bin_dir)?;
@@ -126,6 +126,8 @@ pub fn run(options: &Options) -> Result<()> {
             &[
                 ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
                 ("RPDK_MOTO_URL", stack.moto_url.as_str()),
+                ("RPDK_FAULTS_URL", stack.faults_url.as_str()),
+                ("RPDK_INVOCATION_SECONDS", &crate::stack::INVOCATION_SECONDS.to_string()),
                 ("RPDK_RESPONSES_URL", stack.responses_url.as_str()),
                 ("RPDK_BIN_DIR", &bin_dir.display().to_string()),
                 ("RPDK_TOOLS_PATH", &tools.path_with("lambda")),
@@ -367,13 +369,15 @@ fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &s
     problems
 }
 
-/// The tests of the project's moto extensions (contract-tests/moto_ext/tests), which start
-/// their own moto servers.
-fn moto_extension_tests(project: &Project, tools: &Tools) -> Result<Counts> {
-    let junit = project.work_dir()?.join("moto-ext-junit.xml");
+/// The tests of the harness's own Python parts: the moto extensions (contract-tests/moto_ext/tests)
+/// and the fault proxy (contract-tests/fault_proxy_tests), which start their own servers.
+fn harness_python_tests(project: &Project, tools: &Tools) -> Result<Counts> {
+    let junit = project.work_dir()?.join("harness-python-junit.xml");
     let output = Command::new(tools.bin("moto", "python"))
-        .args(["-m", "pytest", "contract-tests/moto_ext/tests", "-p", "no:cacheprovider", "-q"])
+        .args(["-m", "pytest", "contract-tests/moto_ext/tests", "contract-tests/fault_proxy_tests", "-p", "no:cacheprovider", "-q"])
         .arg(format!("--junitxml={}", junit.display()))
+        .env("RPDK_MITMDUMP", tools.bin("proxy", "mitmdump"))
+        .env("RPDK_MITMPROXY_CONFDIR", project.work_dir()?.join("mitmproxy"))
         .current_dir(&project.root)
         .output()
         .context("cannot run pytest")?;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::project::{Project, run_checked};
 
 /// One virtual environment: its name and its requirements file under `contract-tests/tools/`.
-const ENVIRONMENTS: [(&str, &str); 4] = [("moto", "moto.txt"), ("cfn", "cfn.txt"), ("lambda", "lambda.txt"), ("scim", "scim.txt")];
+const ENVIRONMENTS: [(&str, &str); 5] = [("moto", "moto.txt"), ("cfn", "cfn.txt"), ("lambda", "lambda.txt"), ("scim", "scim.txt"), ("proxy", "proxy.txt")];
 
 /// The installed tools.
 pub struct Tools {
