@@ -6,10 +6,13 @@
 //! with a role holding only its declared permissions, as CloudFormation runs it. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
 //! retried creates, the forms AWS stores, error paths and strict comparison of unordered lists.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod custom_resource;
 
+use rpdk::follow::{Bound, Operation};
+use rpdk::wire::{HandlerRequest, RequestData};
+use rpdk_local::{Answer, Functions};
 use serde_json::{Value, json};
 
 /// The account and region of the local stack.
@@ -176,12 +179,12 @@ impl Drop for Fault {
 
 /// A handler served by the local stack.
 pub struct Handler {
-    url: String,
+    functions: Functions,
+    function: String,
     type_name: String,
     credentials: Value,
     type_configuration: Value,
     provider_logging: Option<ProviderLogging>,
-    agent: ureq::Agent,
 }
 
 /// Where a handler is asked to deliver its provider logs, as for a type registered with a
@@ -245,14 +248,13 @@ impl Handler {
             .expect("RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
         let credentials = principals()["handlers"][type_name]["credentials"].clone();
         assert!(credentials.is_object(), "the run has no role for {type_name}");
-        let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().into();
         Self {
-            url: format!("{base}/2015-03-31/functions/{function}/invocations"),
+            functions: Functions::new(base),
+            function: function.to_owned(),
             type_name: type_name.to_owned(),
             credentials,
             type_configuration: Value::Null,
             provider_logging: None,
-            agent,
         }
     }
 
@@ -280,42 +282,45 @@ impl Handler {
         self.with_credentials(principals()["denied"].clone())
     }
 
-    /// A registry request as CloudFormation sends it.
+    /// A registry request as CloudFormation sends it, as JSON (for tests that change it).
     pub fn request(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Value {
-        let mut request = json!({
-            "action": action,
-            "awsAccountId": ACCOUNT_ID,
-            "region": REGION,
-            "bearerToken": token,
-            "resourceType": self.type_name,
-            "requestData": {
-                "callerCredentials": self.credentials,
-                "logicalResourceId": "PartnerRole",
-                "resourceProperties": model,
-                "previousResourceProperties": previous,
-                "typeConfiguration": self.type_configuration,
-            }
-        });
-        if let Some(logging) = &self.provider_logging {
-            request["stackId"] = logging.stack_id.clone().into();
-            request["requestData"]["providerLogGroupName"] = logging.log_group.clone().into();
-            request["requestData"]["providerCredentials"] = principals()["provider"]["credentials"].clone();
+        serde_json::to_value(self.handler_request(action, token, model, previous)).expect("a request is JSON")
+    }
+
+    fn handler_request(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> HandlerRequest {
+        let given = |value: Value| Some(value).filter(|v| !v.is_null());
+        let logging = self.provider_logging.as_ref();
+        HandlerRequest {
+            action: Some(serde_json::from_value(action.into()).unwrap_or_else(|_| panic!("{action} is no action"))),
+            aws_account_id: Some(ACCOUNT_ID.to_owned()),
+            region: Some(REGION.to_owned()),
+            bearer_token: Some(token.to_owned()),
+            resource_type: Some(self.type_name.clone()),
+            stack_id: logging.map(|l| l.stack_id.clone()),
+            request_data: RequestData {
+                caller_credentials: serde_json::from_value(self.credentials.clone()).expect("credentials"),
+                logical_resource_id: Some("PartnerRole".to_owned()),
+                resource_properties: given(model),
+                previous_resource_properties: previous.and_then(given),
+                type_configuration: given(self.type_configuration.clone()),
+                provider_log_group_name: logging.map(|l| l.log_group.clone()),
+                provider_credentials: logging.map(|_| serde_json::from_value(principals()["provider"]["credentials"].clone()).expect("provider credentials")),
+                ..RequestData::default()
+            },
+            ..HandlerRequest::default()
         }
-        request
     }
 
     /// One invocation with `payload` sent as it is, bytes that are no JSON included; answers
     /// what the handler returned, which must be JSON.
     pub fn invoke_bytes(&self, payload: &[u8]) -> Value {
-        let mut response = self.agent.post(&self.url).send(payload).expect("the handler answers");
-        let text = response.body_mut().read_to_string().expect("an answer");
+        let text = self.functions.invoke_bytes(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e:#}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("the handler answered no JSON ({e}): {text}"))
     }
 
     /// One invocation.
     pub fn invoke(&self, payload: &Value) -> Value {
-        let mut response = self.agent.post(&self.url).send_json(payload).expect("the handler answers");
-        response.body_mut().read_json().expect("the handler answers JSON")
+        self.functions.invoke(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e:#}"))
     }
 
     /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns the final event.
@@ -323,25 +328,21 @@ impl Handler {
         self.events(action, token, model, previous).pop().expect("at least one event").0
     }
 
-    /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns every event
-    /// with how long its invocation took.
+    /// Invokes, following IN_PROGRESS events as CloudFormation does (at most 60 invocations),
+    /// and returns every event with how long its invocation took.
     pub fn events(&self, action: &str, token: &str, model: Value, previous: Option<Value>) -> Vec<(Value, Duration)> {
-        let mut request = self.request(action, token, model, previous);
+        let operation = Operation::new(self.handler_request(action, token, model, previous), Bound::Invocations(60));
         let mut events = Vec::new();
-        for _ in 0..60 {
-            let started = Instant::now();
-            let event = self.invoke(&request);
-            events.push((event.clone(), started.elapsed()));
-            assert_no_nulls(&event);
-            if event["status"] != "IN_PROGRESS" {
-                return events;
+        let mut record = |answer: &Answer| {
+            assert_no_nulls(&answer.event);
+            if answer.event["status"] == "IN_PROGRESS" {
+                assert!(answer.event.get("errorCode").is_none(), "IN_PROGRESS with an error code: {}", answer.event);
             }
-            assert!(event.get("errorCode").is_none(), "IN_PROGRESS with an error code: {event}");
-            std::thread::sleep(Duration::from_secs(event["callbackDelaySeconds"].as_u64().unwrap_or(1)));
-            request["callbackContext"] = event["callbackContext"].clone();
-            request["requestData"]["resourceProperties"] = event["resourceModel"].clone();
-        }
-        panic!("{action} did not finish within 60 invocations");
+            events.push((answer.event.clone(), answer.took));
+            Ok(())
+        };
+        self.functions.follow(&self.function, operation, &mut |_| Ok(()), &mut record).unwrap_or_else(|e| panic!("{e:#}"));
+        events
     }
 
     /// Every page of an unfiltered LIST, following `nextToken` to the end.

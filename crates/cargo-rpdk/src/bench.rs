@@ -91,10 +91,9 @@ const SCENARIOS: [Scenario; 3] = [
 ];
 
 fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_url: &str, runs: usize, api: &mut std::process::Child) -> Result<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into();
     let address = format!("http://127.0.0.1:{port}");
+    let functions = rpdk_local::Functions::new(address.clone());
     wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())?;
-    let invoke_url = format!("{address}/2015-03-31/functions/{FUNCTION}/invocations");
 
     for entry in &project.config.types {
         let type_name = project.type_name(entry);
@@ -116,7 +115,7 @@ fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_
                     .process_group(0)
                     .spawn()
                     .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", bootstrap.display()))?;
-                let answer = agent.post(&invoke_url).send_json(&request).map_err(anyhow::Error::from).and_then(|mut r| Ok(r.body_mut().read_json::<Value>()?));
+                let answer = functions.invoke(FUNCTION, &request);
                 let elapsed = started.elapsed();
                 let peak = high_water_mark_kib(function.id());
                 stop(&mut function);

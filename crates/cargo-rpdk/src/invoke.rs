@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use anyhow::{Context, Result, anyhow};
+use rpdk::follow::{Bound, Operation};
+use rpdk::wire::{HandlerRequest, RequestData};
+use rpdk::Action;
+use serde_json::Value;
 
 use crate::project::Project;
 use crate::stack::{ACCOUNT_ID, REGION, Stack};
@@ -49,6 +52,10 @@ pub fn print_event(event: &Value) -> Result<()> {
     Ok(())
 }
 
+/// How long CloudFormation lets a handler operation run when its schema names no
+/// `timeoutInMinutes`: the registry's default of 120 minutes.
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(120 * 60);
+
 /// One registry operation on one resource, as CloudFormation requests it.
 pub struct Call {
     pub function: String,
@@ -69,6 +76,8 @@ pub struct Call {
     pub previous_stack_tags: Option<BTreeMap<String, String>>,
     /// CloudFormation's own tags of the resource (`aws:cloudformation:*`).
     pub system_tags: BTreeMap<String, String>,
+    /// How long the operation may take, IN_PROGRESS events followed, before it fails.
+    pub timeout: Duration,
 }
 
 impl Call {
@@ -88,6 +97,7 @@ impl Call {
             stack_tags: BTreeMap::new(),
             previous_stack_tags: None,
             system_tags: BTreeMap::new(),
+            timeout: HANDLER_TIMEOUT,
         }
     }
 }
@@ -105,55 +115,40 @@ pub fn new_token() -> String {
     format!("{nanos:x}-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Sends one operation and follows its IN_PROGRESS events until it ends, with fresh
-/// credentials for every invocation; `on_event` sees each event as it arrives. Answers the
-/// last event.
+/// Sends one operation and follows its IN_PROGRESS events until it ends or its timeout runs
+/// out, with fresh credentials for every invocation; `on_event` sees each event as it arrives.
+/// Answers the last event.
 pub fn drive(stack: &Stack, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
+    let action: Action = serde_json::from_value(Value::String(call.action.clone()))
+        .map_err(|_| anyhow!("{}: not an action; use CREATE, READ, UPDATE, DELETE or LIST", call.action))?;
     let updating = call.previous.is_some();
-    let mut request = json!({
-        "action": call.action,
-        "awsAccountId": ACCOUNT_ID,
-        "region": REGION,
-        "bearerToken": call.token,
-        "resourceType": call.type_name,
-        "stackId": call.stack_id,
-        "callbackContext": call.context,
-        "requestData": {
-            "logicalResourceId": call.logical_id,
-            "resourceProperties": call.model,
-            "previousResourceProperties": call.previous,
-            "typeConfiguration": call.type_configuration,
-        }
-    });
-    let data = &mut request["requestData"];
-    if !call.stack_tags.is_empty() {
-        data["stackTags"] = json!(call.stack_tags);
-    }
-    if let Some(previous) = &call.previous_stack_tags {
-        data["previousStackTags"] = json!(previous);
-    }
-    if !call.system_tags.is_empty() {
-        data["systemTags"] = json!(call.system_tags);
-        if updating {
-            data["previousSystemTags"] = json!(call.system_tags);
-        }
-    }
-    if stack.principals.provider.is_some() {
-        request["requestData"]["providerLogGroupName"] = log_group_name(&call.type_name).into();
-    }
-    loop {
-        request["requestData"]["callerCredentials"] = serde_json::to_value(stack.fresh_credentials(&call.type_name)?)?;
-        if let Some(provider) = stack.fresh_provider_credentials()? {
-            request["requestData"]["providerCredentials"] = serde_json::to_value(provider)?;
-        }
-        let event = stack.invoke(&call.function, &request)?;
-        on_event(&event)?;
-        if event.get("status").and_then(Value::as_str) != Some("IN_PROGRESS") {
-            return Ok(event);
-        }
-        let delay = event.get("callbackDelaySeconds").and_then(Value::as_u64).unwrap_or(1);
-        std::thread::sleep(Duration::from_secs(delay));
-        request["callbackContext"] = event.get("callbackContext").cloned().unwrap_or(Value::Null);
-        request["requestData"]["resourceProperties"] = event.get("resourceModel").cloned().unwrap_or(Value::Null);
-    }
+    let request = HandlerRequest {
+        action: Some(action),
+        aws_account_id: Some(ACCOUNT_ID.to_owned()),
+        region: Some(REGION.to_owned()),
+        bearer_token: Some(call.token),
+        resource_type: Some(call.type_name.clone()),
+        stack_id: call.stack_id,
+        callback_context: call.context,
+        request_data: RequestData {
+            logical_resource_id: Some(call.logical_id),
+            resource_properties: call.model,
+            previous_resource_properties: call.previous,
+            type_configuration: call.type_configuration,
+            stack_tags: call.stack_tags,
+            previous_stack_tags: call.previous_stack_tags.unwrap_or_default(),
+            previous_system_tags: if updating { call.system_tags.clone() } else { BTreeMap::new() },
+            system_tags: call.system_tags,
+            provider_log_group_name: stack.principals.provider.is_some().then(|| log_group_name(&call.type_name)),
+            ..RequestData::default()
+        },
+        ..HandlerRequest::default()
+    };
+    let operation = Operation::new(request, Bound::Until(SystemTime::now() + call.timeout));
+    let mut fresh_credentials = |request: &mut HandlerRequest| -> Result<()> {
+        request.request_data.caller_credentials = Some(stack.fresh_credentials(&call.type_name)?);
+        request.request_data.provider_credentials = stack.fresh_provider_credentials()?;
+        Ok(())
+    };
+    stack.functions.follow(&call.function, operation, &mut fresh_credentials, &mut |answer| on_event(&answer.event))
 }

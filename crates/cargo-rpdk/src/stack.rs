@@ -22,6 +22,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use rpdk_local::Functions;
+
 use crate::project::Project;
 use crate::tools::Tools;
 
@@ -33,14 +35,7 @@ pub const REGION: &str = "us-east-1";
 pub const INVOCATION_SECONDS: u64 = 15;
 
 /// AWS credentials, as the registry passes them to a handler.
-#[derive(Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_token: Option<String>,
-}
+pub use rpdk::Credentials;
 
 /// A role of the run and a session of it.
 #[derive(Deserialize, Serialize)]
@@ -91,6 +86,8 @@ pub struct Stack {
     pub scim_token: String,
     /// Names this start of the stack: state deployed on an earlier one is gone with it.
     pub generation: String,
+    /// The handlers, at the Lambda endpoint.
+    pub functions: Functions,
     children: Vec<Child>,
     /// The process groups of a stack attached to rather than started here.
     attached_groups: Vec<u32>,
@@ -158,6 +155,7 @@ impl Stack {
             faults_url: String::new(),
             responses_url: String::new(),
             lambda_url: format!("http://127.0.0.1:{lambda_port}"),
+            functions: Functions::new(format!("http://127.0.0.1:{lambda_port}")),
             record_file,
             principals,
             principals_file,
@@ -278,7 +276,7 @@ impl Stack {
             stack.children.push(function);
             // An empty payload answers at once with a FAILED event.
             let mut children = std::mem::take(&mut stack.children);
-            let ready = || stack.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
+            let ready = || stack.functions.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
             let outcome = wait_until(&entry.binary, Duration::from_secs(60), &mut children, ready);
             stack.children = children;
             outcome?;
@@ -373,6 +371,7 @@ impl Stack {
             moto_url: described.moto_url,
             faults_url: described.faults_url,
             responses_url: described.responses_url,
+            functions: Functions::new(described.lambda_url.clone()),
             lambda_url: described.lambda_url,
             record_file: described.record_file,
             principals,
@@ -417,24 +416,6 @@ impl Stack {
     /// a type registered with a `LoggingConfig`.
     pub fn fresh_provider_credentials(&self) -> Result<Option<Credentials>> {
         self.principals.provider.as_ref().map(|role| self.admin().assume_role(&role.role_arn, "rpdk-provider")).transpose()
-    }
-
-    /// Invokes a handler once and returns its JSON answer.
-    pub fn invoke(&self, function: &str, payload: &Value) -> Result<Value> {
-        let body = self.invoke_text(function, payload)?;
-        serde_json::from_str(&body).with_context(|| format!("invoke {function}: not JSON: {body}"))
-    }
-
-    /// Invokes `function` once; answers what it returned, as text.
-    pub fn invoke_text(&self, function: &str, payload: &Value) -> Result<String> {
-        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.lambda_url);
-        let mut response = self.agent.post(&url).send_json(payload)?;
-        let status = response.status();
-        let body = response.body_mut().read_to_string()?;
-        if !status.is_success() {
-            bail!("invoke {function}: HTTP {status}: {body}");
-        }
-        Ok(body)
     }
 
     /// CloudFormation's bucket of custom resource responses.

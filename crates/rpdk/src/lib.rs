@@ -6,7 +6,8 @@
 //! [`Dispatcher`] turns registry requests into calls of those methods and their results into
 //! progress events that keep every rule of the protocol, and serves the same handlers as
 //! classic custom resources ([`custom_resource`]); [`registry_schema`] emits the
-//! type's schema in the registry's dialect. This crate knows neither Lambda nor the AWS SDK:
+//! type's schema in the registry's dialect; [`follow`] is the rule a caller follows an
+//! operation's progress events by. This crate knows neither Lambda nor the AWS SDK:
 //! `rpdk-lambda` runs a dispatcher on Lambda and `rpdk-aws` helps with AWS calls. The
 //! project README has a complete type, compiled as a doctest of `rpdk-lambda`.
 
@@ -14,6 +15,7 @@ mod chain;
 mod deadline;
 mod dispatch;
 mod error;
+pub mod follow;
 mod partition;
 mod recast;
 mod resource;

@@ -100,7 +100,7 @@ impl fmt::Display for Action {
 }
 
 /// AWS credentials as the registry passes them. `Debug` never shows the secret parts.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {
     /// The access key id.
@@ -110,7 +110,7 @@ pub struct Credentials {
     #[serde(default, deserialize_with = "null_as_default")]
     pub secret_access_key: String,
     /// The session token of temporary credentials.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
 }
 
@@ -124,50 +124,52 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The request CloudFormation sends to a registry handler (protocol version 2.0.0).
-#[derive(Debug, Default, Deserialize)]
+/// The request CloudFormation sends to a registry handler (protocol version 2.0.0). It reads
+/// leniently and writes as CloudFormation writes: absent fields are left out.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HandlerRequest {
     /// The action to perform.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<Action>,
     /// The account the resource lives in.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_account_id: Option<String>,
     /// The client request token: the same for every call of one operation, retries included.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer_token: Option<String>,
     /// The region the resource lives in.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The resource type name, e.g. `Rpdk::IAM::CrossAccountRole`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// The registered version of the type.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_type_version: Option<String>,
     /// The stack that owns the resource.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_id: Option<String>,
     /// The context returned by the previous IN_PROGRESS event of this operation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_context: Option<Value>,
     /// The LIST page to continue from.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     /// The most models one LIST page may hold.
-    #[serde(default, deserialize_with = "lenient_count")]
+    #[serde(default, deserialize_with = "lenient_count", skip_serializing_if = "Option::is_none")]
     pub max_results: Option<u32>,
     /// Whether CloudFormation asks for a snapshot before DELETE (`DeletionPolicy: Snapshot`).
-    #[serde(default, deserialize_with = "lenient_flag")]
+    #[serde(default, deserialize_with = "lenient_flag", skip_serializing_if = "Option::is_none")]
     pub snapshot_requested: Option<bool>,
     /// Whether the operation undoes an earlier one (a stack rollback).
-    #[serde(default, deserialize_with = "lenient_flag")]
+    #[serde(default, deserialize_with = "lenient_flag", skip_serializing_if = "Option::is_none")]
     pub rollback: Option<bool>,
     /// Whether the request is part of drift detection.
-    #[serde(default, deserialize_with = "lenient_flag")]
+    #[serde(default, deserialize_with = "lenient_flag", skip_serializing_if = "Option::is_none")]
     pub driftable: Option<bool>,
     /// Service features the request is made under, by name.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, Value>,
     /// The request's payload.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -175,41 +177,41 @@ pub struct HandlerRequest {
 }
 
 /// The `requestData` part of a [`HandlerRequest`].
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestData {
     /// Credentials of the type's execution role, for the handler's own AWS calls.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_credentials: Option<Credentials>,
     /// Credentials for the provider's own logs and metrics.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_credentials: Option<Credentials>,
     /// The log group the provider may write to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_log_group_name: Option<String>,
     /// The template's logical id of the resource.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_resource_id: Option<String>,
     /// The desired model.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_properties: Option<Value>,
     /// The previous model (UPDATE).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_resource_properties: Option<Value>,
     /// The account's configuration of the type.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_configuration: Option<Value>,
     /// Tags CloudFormation adds (`aws:cloudformation:*`).
-    #[serde(default, deserialize_with = "lenient_tags")]
+    #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub system_tags: BTreeMap<String, String>,
     /// System tags before an update.
-    #[serde(default, deserialize_with = "lenient_tags")]
+    #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub previous_system_tags: BTreeMap<String, String>,
     /// The stack's tags.
-    #[serde(default, deserialize_with = "lenient_tags")]
+    #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub stack_tags: BTreeMap<String, String>,
     /// The stack's tags before an update.
-    #[serde(default, deserialize_with = "lenient_tags")]
+    #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub previous_stack_tags: BTreeMap<String, String>,
 }
 
@@ -391,6 +393,17 @@ mod tests {
             let request: HandlerRequest = serde_json::from_value(serde_json::json!({"maxResults": nonsense})).expect("decodes");
             assert_eq!(request.max_results, None, "{nonsense}");
         }
+    }
+
+    #[test]
+    fn a_request_is_written_as_cloudformation_writes_it_and_reads_back_the_same() {
+        let original: HandlerRequest = serde_json::from_str(include_str!("../fixtures/create-production.json")).expect("decodes");
+        let written = serde_json::to_value(&original).expect("encodes");
+        let nulls: Vec<&String> = [&written, &written["requestData"]].iter().filter_map(|o| o.as_object()).flatten().filter(|(_, v)| v.is_null()).map(|(k, _)| k).collect();
+        assert!(nulls.is_empty(), "absent fields are left out, not written null: {nulls:?}");
+        assert_eq!(written["requestData"]["callerCredentials"]["accessKeyId"], original.request_data.caller_credentials.as_ref().map(|c| c.access_key_id.clone()).unwrap_or_default().as_str());
+        let again: HandlerRequest = serde_json::from_value(written.clone()).expect("reads back");
+        assert_eq!(serde_json::to_value(&again).expect("encodes"), written);
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
             if let Some(old) = &call.previous {
                 request["OldResourceProperties"] = stringified(old);
             }
-            let returned = stack.invoke_text(&call.function, &request)?;
+            let returned = stack.functions.invoke_bytes(&call.function, &serde_json::to_vec(&request)?)?;
             match bucket.read(&key)? {
                 Some(response) => response,
                 None => return Ok(json!({"status": "FAILED", "errorCode": "InternalFailure", "message": format!("the function put no response at the ResponseURL; it returned {returned}")})),

@@ -742,6 +742,7 @@ impl<'a> Engine<'a> {
         call.logical_id = name.to_owned();
         call.stack_id = Some(self.state.stack_id.clone());
         call.type_configuration = self.configurations.get(type_name).cloned();
+        call.timeout = self.info(type_name).timeout(action);
         // As CloudFormation sends them: the stack's tags (those before the run while it rolls
         // back) to taggable types, and its own system tags to every type.
         if self.info(type_name).taggable {

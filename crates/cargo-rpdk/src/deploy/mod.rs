@@ -468,6 +468,13 @@ mod tests {
         BTreeMap::from([("Rpdk::IAM::CrossAccountRole".to_owned(), ServedType { info: TypeInfo::from_schema(&schema), function: "cross-account-role".to_owned() })])
     }
 
+    #[test]
+    fn an_operation_may_run_as_long_as_its_handler_timeout_or_the_registrys_default() {
+        let info = TypeInfo::from_schema(&json!({"handlers": {"create": {"permissions": [], "timeoutInMinutes": 15}, "read": {"permissions": []}}}));
+        assert_eq!(info.timeout("CREATE"), std::time::Duration::from_secs(15 * 60));
+        assert_eq!(info.timeout("READ"), crate::invoke::HANDLER_TIMEOUT);
+    }
+
     fn problems(yaml: &str, given: &[(&str, &str)]) -> Vec<String> {
         let stack = StackIdentity { name: "s".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into(), region: REGION.into(), account: ACCOUNT_ID.into(), partition: "aws".into(), url_suffix: "amazonaws.com".into() };
         let given = given.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();

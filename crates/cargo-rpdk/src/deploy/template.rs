@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -137,6 +138,8 @@ pub struct TypeInfo {
     /// Whether the type takes tags: the stack's tags reach it, and a change of them alone
     /// updates it.
     pub taggable: bool,
+    /// The handlers' `timeoutInMinutes`, by action (`CREATE`, ...), where the schema gives one.
+    pub timeouts_in_minutes: BTreeMap<String, u64>,
 }
 
 impl TypeInfo {
@@ -149,7 +152,20 @@ impl TypeInfo {
             create_only: top_level("createOnlyProperties"),
             write_only: top_level("writeOnlyProperties"),
             taggable: schema.pointer("/tagging/taggable").and_then(Value::as_bool).unwrap_or(false),
+            timeouts_in_minutes: schema
+                .get("handlers")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(action, handler)| Some((action.to_ascii_uppercase(), handler.get("timeoutInMinutes")?.as_u64()?)))
+                .collect(),
         }
+    }
+
+    /// How long CloudFormation lets an operation of `action` run: the schema's timeout, else
+    /// the registry's default.
+    pub fn timeout(&self, action: &str) -> Duration {
+        self.timeouts_in_minutes.get(action).map_or(crate::invoke::HANDLER_TIMEOUT, |minutes| Duration::from_secs(minutes * 60))
     }
 }
 
