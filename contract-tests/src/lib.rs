@@ -314,13 +314,13 @@ impl Handler {
     /// One invocation with `payload` sent as it is, bytes that are no JSON included; answers
     /// what the handler returned, which must be JSON.
     pub fn invoke_bytes(&self, payload: &[u8]) -> Value {
-        let text = self.functions.invoke_bytes(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e:#}"));
+        let text = self.functions.invoke_bytes(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("the handler answered no JSON ({e}): {text}"))
     }
 
     /// One invocation.
     pub fn invoke(&self, payload: &Value) -> Value {
-        self.functions.invoke(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e:#}"))
+        self.functions.invoke(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e}"))
     }
 
     /// Invokes, following IN_PROGRESS events as CloudFormation does, and returns the final event.
@@ -341,7 +341,7 @@ impl Handler {
             events.push((answer.event.clone(), answer.took));
             Ok(())
         };
-        self.functions.follow(&self.function, operation, &mut |_| Ok(()), &mut record).unwrap_or_else(|e| panic!("{e:#}"));
+        self.functions.follow::<rpdk_local::Error>(&self.function, operation, &mut |_| Ok(()), &mut record).unwrap_or_else(|e| panic!("{e}"));
         events
     }
 

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result, bail};
 use rpdk::follow::{Next, Operation};
 use rpdk::wire::{HandlerRequest, ProgressEvent};
 use serde::Serialize;
@@ -14,6 +13,54 @@ use serde_json::Value;
 /// How long one invocation may take before the client gives up on it: longer than any
 /// handler's own deadline, so a slow handler is never cut short here.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What can go wrong driving a function.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The endpoint could not be reached, or its answer not read.
+    #[error("invoke {function}: the Lambda endpoint did not answer ({source}); is the local stack running?")]
+    Unreachable {
+        /// The function invoked.
+        function: String,
+        /// What failed.
+        source: Box<ureq::Error>,
+    },
+    /// The endpoint answered with an error status.
+    #[error("invoke {function}: HTTP {status}: {body}")]
+    Refused {
+        /// The function invoked.
+        function: String,
+        /// The HTTP status.
+        status: u16,
+        /// What it said.
+        body: String,
+    },
+    /// The function answered something that is not the JSON asked for.
+    #[error("invoke {function}: {what}: {text}")]
+    Unreadable {
+        /// The function invoked.
+        function: String,
+        /// What the answer should have been.
+        what: &'static str,
+        /// The answer.
+        text: String,
+    },
+    /// The payload cannot be written as JSON.
+    #[error("the payload cannot be written as JSON: {0}")]
+    Payload(serde_json::Error),
+    /// An operation was still IN_PROGRESS when its bound ran out.
+    #[error("{action} of {resource_type} ({function}) is {why}")]
+    Unfinished {
+        /// The function invoked.
+        function: String,
+        /// The operation's action.
+        action: String,
+        /// The operation's type.
+        resource_type: String,
+        /// Which bound ran out.
+        why: String,
+    },
+}
 
 /// The functions of a local stack, at its Lambda endpoint.
 pub struct Functions {
@@ -39,50 +86,59 @@ impl Functions {
 
     /// Sends `body` to `function` as it is, bytes that are no JSON included; answers the text
     /// the function returned.
-    pub fn invoke_bytes(&self, function: &str, body: &[u8]) -> Result<String> {
+    pub fn invoke_bytes(&self, function: &str, body: &[u8]) -> Result<String, Error> {
+        let unreachable = |source| Error::Unreachable { function: function.to_owned(), source: Box::new(source) };
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
-        let mut response = self.agent.post(&url).send(body).with_context(|| format!("invoke {function}: the Lambda endpoint did not answer"))?;
+        let mut response = self.agent.post(&url).send(body).map_err(unreachable)?;
         let status = response.status();
-        let text = response.body_mut().read_to_string().with_context(|| format!("invoke {function}: the answer is unreadable"))?;
+        let text = response.body_mut().read_to_string().map_err(unreachable)?;
         if !status.is_success() {
-            bail!("invoke {function}: HTTP {status}: {text}");
+            return Err(Error::Refused { function: function.to_owned(), status: status.as_u16(), body: text });
         }
         Ok(text)
     }
 
     /// Invokes `function` once with `payload`; answers the JSON it returned.
-    pub fn invoke(&self, function: &str, payload: &impl Serialize) -> Result<Value> {
-        let body = serde_json::to_vec(payload).context("the payload cannot be written as JSON")?;
+    pub fn invoke(&self, function: &str, payload: &impl Serialize) -> Result<Value, Error> {
+        let body = serde_json::to_vec(payload).map_err(Error::Payload)?;
         let text = self.invoke_bytes(function, &body)?;
-        serde_json::from_str(&text).with_context(|| format!("invoke {function}: not JSON: {text}"))
+        serde_json::from_str(&text).map_err(|_| Error::Unreadable { function: function.to_owned(), what: "not JSON", text })
     }
 
     /// Follows `operation` to its end as CloudFormation does. `prepare` readies each request
     /// before it is sent (CloudFormation passes fresh credentials every time); `on_answer` sees
     /// each answer as it arrives. Answers the last event. An operation still IN_PROGRESS when
-    /// its bound runs out is an error that says so.
-    pub fn follow(
+    /// its bound runs out is [`Error::Unfinished`].
+    pub fn follow<E: From<Error>>(
         &self,
         function: &str,
         mut operation: Operation,
-        prepare: &mut dyn FnMut(&mut HandlerRequest) -> Result<()>,
-        on_answer: &mut dyn FnMut(&Answer) -> Result<()>,
-    ) -> Result<Value> {
+        prepare: &mut dyn FnMut(&mut HandlerRequest) -> Result<(), E>,
+        on_answer: &mut dyn FnMut(&Answer) -> Result<(), E>,
+    ) -> Result<Value, E> {
         loop {
             prepare(operation.request_mut())?;
             let started = Instant::now();
             let event = self.invoke(function, operation.request())?;
             let answer = Answer { event, took: started.elapsed() };
             on_answer(&answer)?;
-            let progress: ProgressEvent = serde_json::from_value(answer.event.clone())
-                .with_context(|| format!("{function} answered something that is no progress event: {}", answer.event))?;
+            let progress: ProgressEvent = serde_json::from_value(answer.event.clone()).map_err(|_| Error::Unreadable {
+                function: function.to_owned(),
+                what: "no progress event",
+                text: answer.event.to_string(),
+            })?;
             match operation.answered(&progress, SystemTime::now()) {
                 Next::Ended => return Ok(answer.event),
                 Next::After(delay) => std::thread::sleep(delay),
                 Next::Unfinished(why) => {
                     let request = operation.request();
-                    let action = request.action.map(|a| a.as_str()).unwrap_or("the operation");
-                    bail!("{action} of {} ({function}) is {why}", request.resource_type.as_deref().unwrap_or("the type"));
+                    return Err(Error::Unfinished {
+                        function: function.to_owned(),
+                        action: request.action.map_or("the operation", |a| a.as_str()).to_owned(),
+                        resource_type: request.resource_type.clone().unwrap_or_default(),
+                        why,
+                    }
+                    .into());
                 }
             }
         }
@@ -121,7 +177,7 @@ mod tests {
         let request = HandlerRequest { action: Some(rpdk::Action::Create), resource_type: Some("Rpdk::Demo::Thing".into()), ..HandlerRequest::default() };
         let mut seen = Vec::new();
         let error = functions
-            .follow("thing", Operation::new(request, Bound::Invocations(3)), &mut |_| Ok(()), &mut |answer| {
+            .follow::<Error>("thing", Operation::new(request, Bound::Invocations(3)), &mut |_| Ok(()), &mut |answer| {
                 seen.push(answer.event["callbackContext"].clone());
                 Ok(())
             })
