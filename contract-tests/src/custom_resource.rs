@@ -7,7 +7,10 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode, PercentEncodingMode, sign};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    sign,
+};
 use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -44,7 +47,10 @@ pub struct Answer {
 impl Answer {
     /// The physical id.
     pub fn physical_id(&self) -> String {
-        self.response["PhysicalResourceId"].as_str().unwrap_or_else(|| panic!("no PhysicalResourceId in {}", self.response)).to_owned()
+        self.response["PhysicalResourceId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no PhysicalResourceId in {}", self.response))
+            .to_owned()
     }
 
     /// The status, `SUCCESS` or `FAILED`.
@@ -62,13 +68,28 @@ impl Function {
     /// The handler binary `function`, as the custom resource type `resource_type`.
     pub fn new(function: &str, resource_type: &str) -> Self {
         let base = std::env::var("RPDK_LAMBDA_URL").expect("RPDK_LAMBDA_URL is unset: run through `cargo rpdk test`");
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(600))).build().into();
-        Self { url: format!("{base}/2015-03-31/functions/{function}/invocations"), agent, resource_type: resource_type.to_owned() }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .build()
+            .into();
+        Self {
+            url: format!("{base}/2015-03-31/functions/{function}/invocations"),
+            agent,
+            resource_type: resource_type.to_owned(),
+        }
     }
 
     /// A request of `kind` (`Create`, `Update`, `Delete`) for `logical_id`, with properties
     /// turned to strings as CloudFormation turns them, and its response key in the bucket.
-    pub fn request(&self, kind: &str, logical_id: &str, physical_id: Option<&str>, properties: &Value, old: Option<&Value>) -> (Value, String) {
+    pub fn request(
+        &self,
+        kind: &str,
+        logical_id: &str,
+        physical_id: Option<&str>,
+        properties: &Value,
+        old: Option<&Value>,
+    ) -> (Value, String) {
         let request_id = token();
         // CloudFormation's own key: the stack, the logical id and the request, percent-encoded.
         let key = format!("{}|{logical_id}|{request_id}", stack_id());
@@ -94,15 +115,30 @@ impl Function {
     }
 
     /// Sends one request and reads its response back from the bucket.
-    pub fn send(&self, kind: &str, logical_id: &str, physical_id: Option<&str>, properties: &Value, old: Option<&Value>) -> Answer {
+    pub fn send(
+        &self,
+        kind: &str,
+        logical_id: &str,
+        physical_id: Option<&str>,
+        properties: &Value,
+        old: Option<&Value>,
+    ) -> Answer {
         let (request, key) = self.request(kind, logical_id, physical_id, properties, old);
         let returned = self.invoke(&request);
-        let response = read_response(&key).unwrap_or_else(|| panic!("no response in the bucket for {kind} {logical_id}; the function returned {returned}"));
+        let response = read_response(&key).unwrap_or_else(|| {
+            panic!("no response in the bucket for {kind} {logical_id}; the function returned {returned}")
+        });
         for copied in ["StackId", "RequestId", "LogicalResourceId"] {
             assert_eq!(response[copied], request[copied], "{copied} is copied from the request");
         }
-        assert!(!response["PhysicalResourceId"].as_str().unwrap_or_default().is_empty(), "a physical id, always: {response}");
-        assert!(response["Status"] == "SUCCESS" || response.get("Reason").is_some(), "a failure has a reason: {response}");
+        assert!(
+            !response["PhysicalResourceId"].as_str().unwrap_or_default().is_empty(),
+            "a physical id, always: {response}"
+        );
+        assert!(
+            response["Status"] == "SUCCESS" || response.get("Reason").is_some(),
+            "a failure has a reason: {response}"
+        );
         Answer { response, returned }
     }
 
@@ -154,9 +190,14 @@ fn presign(method: &str, key: &str) -> String {
 
 fn presigned(method: &str, key: &str) -> String {
     let base = std::env::var("RPDK_RESPONSES_URL").expect("RPDK_RESPONSES_URL is unset: run through `cargo rpdk test`");
-    let path = if key.is_empty() { format!("/{BUCKET}") } else { format!("/{BUCKET}/{}", utf8_percent_encode(key, NON_ALPHANUMERIC)) };
+    let path = if key.is_empty() {
+        format!("/{BUCKET}")
+    } else {
+        format!("/{BUCKET}/{}", utf8_percent_encode(key, NON_ALPHANUMERIC))
+    };
     let url = format!("{base}{path}");
-    let identity = aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "tests").into();
+    let identity =
+        aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "tests").into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(URL_LIFETIME);
@@ -172,12 +213,15 @@ fn presigned(method: &str, key: &str) -> String {
         .build()
         .expect("signing parameters")
         .into();
-    let signable = SignableRequest::new(method, &url, std::iter::empty(), SignableBody::UnsignedPayload).expect("a signable request");
+    let signable = SignableRequest::new(method, &url, std::iter::empty(), SignableBody::UnsignedPayload)
+        .expect("a signable request");
     let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
     let query: Vec<String> = instructions
         .params()
         .iter()
-        .map(|(name, value): &(&str, Cow<'static, str>)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+        .map(|(name, value): &(&str, Cow<'static, str>)| {
+            format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC))
+        })
         .collect();
     format!("{url}?{}", query.join("&"))
 }

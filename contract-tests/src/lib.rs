@@ -22,8 +22,9 @@ pub const REGION: &str = "us-east-1";
 
 /// The principals of the run (written by `cargo rpdk test`, see contract-tests/principals.py).
 pub fn principals() -> Value {
-    let path = std::env::var("RPDK_CREDENTIALS")
-        .expect("RPDK_CREDENTIALS is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
+    let path = std::env::var("RPDK_CREDENTIALS").expect(
+        "RPDK_CREDENTIALS is unset: the contract suite runs against the local stack, through `cargo rpdk test`",
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).expect("the principals file is JSON")
 }
@@ -33,7 +34,11 @@ pub fn principals() -> Value {
 pub fn admin_config() -> aws_types::SdkConfig {
     let admin = &principals()["admin"];
     let field = |name: &str| admin[name].as_str().expect("admin credentials").to_owned();
-    let credentials = rpdk::Credentials { access_key_id: field("accessKeyId"), secret_access_key: field("secretAccessKey"), session_token: None };
+    let credentials = rpdk::Credentials {
+        access_key_id: field("accessKeyId"),
+        secret_access_key: field("secretAccessKey"),
+        session_token: None,
+    };
     rpdk_aws::sdk_config(Some(&credentials), REGION).expect("the admin's SDK configuration")
 }
 
@@ -72,7 +77,8 @@ pub fn own_credentials(stem: &str) -> Value {
 
 fn user_allowed(stem: &str, handlers: &[&str], leave_out: Option<&str>) -> Value {
     let path = format!("{}/../schemas/{stem}.json", env!("CARGO_MANIFEST_DIR"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("the schema is JSON");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .expect("the schema is JSON");
     let mut actions: Vec<&str> = handlers
         .iter()
         .flat_map(|h| schema["handlers"][h]["permissions"].as_array().into_iter().flatten().filter_map(Value::as_str))
@@ -81,11 +87,18 @@ fn user_allowed(stem: &str, handlers: &[&str], leave_out: Option<&str>) -> Value
     actions.sort_unstable();
     actions.dedup();
     let name = unique("rpdk-user");
-    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+    let policy =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
     let iam = aws_sdk_iam::Client::new(&admin_config());
     tokio::runtime::Runtime::new().expect("runtime").block_on(async {
         iam.create_user().user_name(&name).send().await.expect("a user");
-        iam.put_user_policy().user_name(&name).policy_name("allowed").policy_document(policy.to_string()).send().await.expect("its policy");
+        iam.put_user_policy()
+            .user_name(&name)
+            .policy_name("allowed")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("its policy");
         let key = iam.create_access_key().user_name(&name).send().await.expect("its key");
         let key = key.access_key().expect("an access key");
         json!({"accessKeyId": key.access_key_id(), "secretAccessKey": key.secret_access_key()})
@@ -125,7 +138,8 @@ fn set_transition(model: &str, transition: Value) {
 /// How long one handler invocation may work on the local stack (`RPDK_INVOCATION_SECONDS`):
 /// the deadline every request is given.
 pub fn invocation_limit() -> Duration {
-    let seconds = std::env::var("RPDK_INVOCATION_SECONDS").expect("RPDK_INVOCATION_SECONDS is unset: run through `cargo rpdk test`");
+    let seconds = std::env::var("RPDK_INVOCATION_SECONDS")
+        .expect("RPDK_INVOCATION_SECONDS is unset: run through `cargo rpdk test`");
     Duration::from_secs(seconds.parse().expect("RPDK_INVOCATION_SECONDS is a number of seconds"))
 }
 
@@ -158,7 +172,8 @@ impl Fault {
         if let Some(times) = times {
             rule["times"] = times.into();
         }
-        let mut response = ureq::post(format!("{base}/rpdk-faults/rules")).send_json(&rule).expect("the fault proxy takes the rule");
+        let mut response =
+            ureq::post(format!("{base}/rpdk-faults/rules")).send_json(&rule).expect("the fault proxy takes the rule");
         let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
         Self { url: format!("{base}/rpdk-faults/rules/{}", answer["id"].as_str().expect("a rule id")) }
     }
@@ -201,7 +216,10 @@ impl ProviderLogging {
     /// A new stack's requests, logging to a log group of their own.
     pub fn new(stem: &str) -> Self {
         let name = unique(stem);
-        Self { stack_id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/{}", token()), log_group: format!("{name}-logs") }
+        Self {
+            stack_id: format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/{}", token()),
+            log_group: format!("{name}-logs"),
+        }
     }
 
     /// The stream of `logical_id`'s records.
@@ -227,7 +245,9 @@ impl ProviderLogging {
                     .await;
                 let page = match page {
                     Ok(page) => page,
-                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return messages,
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                        return messages;
+                    }
                     Err(error) => panic!("GetLogEvents: {error:?}"),
                 };
                 if page.events().is_empty() || page.next_forward_token() == token.as_deref() {
@@ -244,8 +264,9 @@ impl Handler {
     /// The handler binary `function` serving `type_name`, called with the credentials of the
     /// type's role.
     pub fn new(function: &str, type_name: &str) -> Self {
-        let base = std::env::var("RPDK_LAMBDA_URL")
-            .expect("RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`");
+        let base = std::env::var("RPDK_LAMBDA_URL").expect(
+            "RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`",
+        );
         let credentials = principals()["handlers"][type_name]["credentials"].clone();
         assert!(credentials.is_object(), "the run has no role for {type_name}");
         Self {
@@ -304,7 +325,10 @@ impl Handler {
                 previous_resource_properties: previous.and_then(given),
                 type_configuration: given(self.type_configuration.clone()),
                 provider_log_group_name: logging.map(|l| l.log_group.clone()),
-                provider_credentials: logging.map(|_| serde_json::from_value(principals()["provider"]["credentials"].clone()).expect("provider credentials")),
+                provider_credentials: logging.map(|_| {
+                    serde_json::from_value(principals()["provider"]["credentials"].clone())
+                        .expect("provider credentials")
+                }),
                 ..RequestData::default()
             },
             ..HandlerRequest::default()
@@ -314,7 +338,8 @@ impl Handler {
     /// One invocation with `payload` sent as it is, bytes that are no JSON included; answers
     /// what the handler returned, which must be JSON.
     pub fn invoke_bytes(&self, payload: &[u8]) -> Value {
-        let text = self.functions.invoke_bytes(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e}"));
+        let text =
+            self.functions.invoke_bytes(&self.function, payload).unwrap_or_else(|e| panic!("the handler answers: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("the handler answered no JSON ({e}): {text}"))
     }
 
@@ -341,7 +366,9 @@ impl Handler {
             events.push((answer.event.clone(), answer.took));
             Ok(())
         };
-        self.functions.follow::<rpdk_local::Error>(&self.function, operation, &mut |_| Ok(()), &mut record).unwrap_or_else(|e| panic!("{e}"));
+        self.functions
+            .follow::<rpdk_local::Error>(&self.function, operation, &mut |_| Ok(()), &mut record)
+            .unwrap_or_else(|e| panic!("{e}"));
         events
     }
 
@@ -408,7 +435,12 @@ pub fn assert_model(expected: &Value, actual: &Value, unordered: &[&str]) {
         let got = actual.get(key).unwrap_or_else(|| panic!("{key} missing from {actual}"));
         if unordered.contains(&key.as_str()) {
             let sorted = |v: &Value| {
-                let mut items: Vec<String> = v.as_array().unwrap_or_else(|| panic!("{key} is not a list")).iter().map(Value::to_string).collect();
+                let mut items: Vec<String> = v
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{key} is not a list"))
+                    .iter()
+                    .map(Value::to_string)
+                    .collect();
                 items.sort();
                 items
             };

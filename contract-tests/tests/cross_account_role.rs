@@ -36,7 +36,13 @@ fn role_exists(name: &str) -> bool {
 fn managed_policy(stem: &str) -> String {
     let document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
     runtime().block_on(async {
-        let created = iam().create_policy().policy_name(unique(stem)).policy_document(document.to_string()).send().await.expect("the admin makes a policy");
+        let created = iam()
+            .create_policy()
+            .policy_name(unique(stem))
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .expect("the admin makes a policy");
         created.policy().and_then(|p| p.arn()).expect("a policy ARN").to_owned()
     })
 }
@@ -74,7 +80,10 @@ fn full_lifecycle_with_strict_comparison_and_identifier_only_requests() {
     assert_eq!(created["status"], "SUCCESS", "{created}");
     assert_model(&model, &created["resourceModel"], UNORDERED);
     assert!(created["resourceModel"]["Arn"].as_str().is_some_and(|a| a.ends_with(&format!(":role/partners/{name}"))));
-    assert!(created["resourceModel"]["Tags"].as_array().is_some_and(|t| t.len() == 2), "the ownership tag stays hidden");
+    assert!(
+        created["resourceModel"]["Tags"].as_array().is_some_and(|t| t.len() == 2),
+        "the ownership tag stays hidden"
+    );
 
     let read = handler.call("READ", &token(), json!({"RoleName": name}), None);
     assert_eq!(read["status"], "SUCCESS", "{read}");
@@ -106,7 +115,6 @@ fn full_lifecycle_with_strict_comparison_and_identifier_only_requests() {
     }
     assert!(!handler.list_all().iter().any(|m| m["RoleName"] == name), "LIST no longer has it");
 }
-
 
 #[test]
 fn a_generated_name_is_returned_and_a_retried_create_adopts_it() {
@@ -147,7 +155,13 @@ fn the_trust_policy_as_aws_stores_it_reads_back_as_the_model() {
         }]
     });
     runtime().block_on(async {
-        iam().create_role().role_name(&name).assume_role_policy_document(stored.to_string()).send().await.expect("created in IAM");
+        iam()
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(stored.to_string())
+            .send()
+            .await
+            .expect("created in IAM");
     });
     let read = handler().call("READ", &token(), json!({"RoleName": name}), None);
     assert_eq!(read["status"], "SUCCESS", "{read}");
@@ -175,7 +189,12 @@ fn invalid_input_fails_before_any_iam_call() {
     model["TrustedPrincipalArns"] = json!(["arn:aws:iam::111122223333:root"]);
     let event = handler().call("CREATE", &token(), model, None);
     assert_eq!(event["errorCode"], "InvalidRequest", "{event}");
-    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("requestData.resourceProperties.TrustedPrincipalArns.0: value does not match")), "the schema's rule, before any handler code: {event}");
+    assert!(
+        event["message"].as_str().is_some_and(
+            |m| m.starts_with("requestData.resourceProperties.TrustedPrincipalArns.0: value does not match")
+        ),
+        "the schema's rule, before any handler code: {event}"
+    );
     assert!(!role_exists(&name), "nothing was created");
 
     let stringly = handler().call("CREATE", &token(), json!({"RoleName": name, "ExternalId": "ext-1", "TrustedAccountIds": ["111122223333"], "MaxSessionDuration": "lots"}), None);

@@ -96,7 +96,13 @@ fn a_failed_create_answers_an_invented_id_and_its_rollback_delete_succeeds() {
     let properties = json!({"RoleName": name, "TrustedAccountIds": ["12345"], "ExternalId": "partner-7f3a"});
     let failed = function.send("Create", "BadRole", None, &properties, None);
     assert_eq!(failed.status(), "FAILED");
-    assert!(failed.reason().starts_with("InvalidRequest: requestData.resourceProperties.TrustedAccountIds.0: value does not match"), "the reason names the field: {}", failed.reason());
+    assert!(
+        failed
+            .reason()
+            .starts_with("InvalidRequest: requestData.resourceProperties.TrustedAccountIds.0: value does not match"),
+        "the reason names the field: {}",
+        failed.reason()
+    );
     assert!(failed.physical_id().starts_with(INVENTED_ID_PREFIX), "{}", failed.physical_id());
     assert!(failed.response.get("Data").is_none());
     assert!(role(&name).is_none());
@@ -112,7 +118,8 @@ fn deleting_a_role_that_is_already_gone_succeeds() {
     let properties = partner_role(&name);
     let created = function.send("Create", "GoneRole", None, &properties, None);
     assert_eq!(created.status(), "SUCCESS", "{}", created.response);
-    runtime().block_on(async { iam().delete_role().role_name(&name).send().await.expect("the admin deletes the role") });
+    runtime()
+        .block_on(async { iam().delete_role().role_name(&name).send().await.expect("the admin deletes the role") });
 
     let deleted = function.send("Delete", "GoneRole", Some(&name), &properties, None);
     assert_eq!((deleted.status(), deleted.physical_id()), ("SUCCESS", name), "{}", deleted.response);
@@ -136,7 +143,12 @@ fn a_service_out_of_time_fails_with_its_id_and_the_rollback_deletes_it() {
 
     let rollback = function.send("Delete", "PartnerService", Some(&service_id), &properties, None);
     assert_eq!(rollback.status(), "SUCCESS", "{}", rollback.response);
-    let read = Handler::new("privatelink-service", "Rpdk::EC2::PrivateLinkService").call("READ", &token(), json!({"ServiceId": service_id}), None);
+    let read = Handler::new("privatelink-service", "Rpdk::EC2::PrivateLinkService").call(
+        "READ",
+        &token(),
+        json!({"ServiceId": service_id}),
+        None,
+    );
     assert_eq!(read["errorCode"], "NotFound", "the rollback deleted the service: {read}");
 }
 
@@ -150,7 +162,11 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
     let made = connectors.send("Create", "Directory", None, &connector, None);
     assert_eq!((made.status(), made.physical_id()), ("SUCCESS", name.clone()), "{}", made.response);
     assert_eq!(made.response["NoEcho"], true, "the type has a write-only property");
-    assert_eq!(made.response["Data"]["Capabilities.Patch"], true, "nested read-only properties by their GetAtt names: {}", made.response);
+    assert_eq!(
+        made.response["Data"]["Capabilities.Patch"], true,
+        "nested read-only properties by their GetAtt names: {}",
+        made.response
+    );
     assert!(!made.response.to_string().contains(&scim_token), "the token is never in a response");
 
     let users = Function::new("scim-connector", "Custom::ScimUser");
@@ -164,14 +180,20 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
     let refused = wrong.send("Create", "Widget", None, &user, None);
     assert_eq!(refused.status(), "FAILED");
     assert!(
-        refused.reason().contains("'Custom::Widget' names none of the types") && refused.reason().contains("Custom::ScimUser"),
+        refused.reason().contains("'Custom::Widget' names none of the types")
+            && refused.reason().contains("Custom::ScimUser"),
         "{}",
         refused.reason()
     );
 
     let deleted = users.send("Delete", "Ada", Some(&created.physical_id()), &user, None);
     assert_eq!(deleted.status(), "SUCCESS", "{}", deleted.response);
-    let read = Handler::new("scim-connector", "Rpdk::SCIM::User").call("READ", &token(), json!({"Connector": name, "Id": user_id}), None);
+    let read = Handler::new("scim-connector", "Rpdk::SCIM::User").call(
+        "READ",
+        &token(),
+        json!({"Connector": name, "Id": user_id}),
+        None,
+    );
     assert_eq!(read["errorCode"], "NotFound", "{read}");
     let removed = connectors.send("Delete", "Directory", Some(&name), &connector, None);
     assert_eq!(removed.status(), "SUCCESS", "{}", removed.response);
@@ -188,11 +210,20 @@ fn the_readme_deploy_command_creates_the_function() {
     let bin_dir = std::env::var("RPDK_BIN_DIR").expect("RPDK_BIN_DIR is unset: run through `cargo rpdk test`");
     let lambda_dir = std::env::temp_dir().join(unique("rpdk-lambda-dir"));
     std::fs::create_dir_all(lambda_dir.join("cross-account-role")).expect("a lambda dir");
-    std::fs::copy(format!("{bin_dir}/cross-account-role"), lambda_dir.join("cross-account-role").join("bootstrap")).expect("the handler binary");
+    std::fs::copy(format!("{bin_dir}/cross-account-role"), lambda_dir.join("cross-account-role").join("bootstrap"))
+        .expect("the handler binary");
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let iam = Client::from_conf(aws_sdk_iam::config::Builder::from(&contract_tests::admin_config()).endpoint_url(&moto).build());
+    let iam = Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&contract_tests::admin_config()).endpoint_url(&moto).build(),
+    );
     let role_arn = runtime().block_on(async {
-        let made = iam.create_role().role_name(unique("function-role")).assume_role_policy_document(trust.to_string()).send().await.expect("the admin makes the role");
+        let made = iam
+            .create_role()
+            .role_name(unique("function-role"))
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("the admin makes the role");
         made.role.expect("a role").arn
     });
     let function_name = unique("cross-account-role");
@@ -201,7 +232,19 @@ fn the_readme_deploy_command_creates_the_function() {
         .args(["lambda", "deploy", "--endpoint-url", &moto])
         .arg("--lambda-dir")
         .arg(&lambda_dir)
-        .args(["--binary-name", "cross-account-role", "--role", &role_arn, "--timeout", "900", "--memory", "256", "--output-format", "json", &function_name])
+        .args([
+            "--binary-name",
+            "cross-account-role",
+            "--role",
+            &role_arn,
+            "--timeout",
+            "900",
+            "--memory",
+            "256",
+            "--output-format",
+            "json",
+            &function_name,
+        ])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env("PATH", std::env::var("RPDK_TOOLS_PATH").expect("RPDK_TOOLS_PATH is unset: run through `cargo rpdk test`"))
         .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("admin"))
@@ -227,7 +270,9 @@ fn the_readme_deploy_command_creates_the_function() {
 /// `rpdk_lambda::Types::serve`, the function's own entry point; the response goes to the real
 /// response bucket.
 mod oversize {
-    use rpdk::{Empty, HandlerError, HandlerResult, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging};
+    use rpdk::{
+        Empty, HandlerError, HandlerResult, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging,
+    };
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};
 
@@ -305,7 +350,8 @@ fn an_oversize_data_leaves_out_the_largest_attribute_and_names_it() {
     let function = Function::new("in-process", "Custom::Archive");
     let (request, key) = function.request("Create", "Archive", None, &json!({"Name": "big", "Size": 6000}), None);
     let types = rpdk_lambda::Types::new().with(oversize::Archives).expect("the schema");
-    let returned = runtime().block_on(types.serve(request.to_string().as_bytes(), None)).expect("the response is delivered");
+    let returned =
+        runtime().block_on(types.serve(request.to_string().as_bytes(), None)).expect("the response is delivered");
     let response = contract_tests::custom_resource::read_response(&key).expect("a response in the bucket");
     assert_eq!(returned, response);
     assert_eq!(response["Status"], "SUCCESS", "{response}");
@@ -324,7 +370,10 @@ fn an_unreachable_response_url_is_an_error_of_the_invocation() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address");
     request["ResponseURL"] = json!(format!("http://{closed}/bucket/key?X-Amz-Signature=secret-signature"));
     let types = rpdk_lambda::Types::new().with(oversize::Archives).expect("the schema");
-    let error = runtime().block_on(types.serve(request.to_string().as_bytes(), None)).expect_err("nothing could be delivered").to_string();
+    let error = runtime()
+        .block_on(types.serve(request.to_string().as_bytes(), None))
+        .expect_err("nothing could be delivered")
+        .to_string();
     assert!(error.contains(&format!("http://{closed}/bucket/key in 5 attempts")), "{error}");
     assert!(!error.contains("secret-signature"), "the URL's signature is not shown: {error}");
 }

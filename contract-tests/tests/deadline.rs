@@ -35,14 +35,21 @@ fn answered_in_time(handler: &Handler, action: &str, model: Value) -> Value {
     let mut events = handler.events(action, &token(), model, None);
     assert_eq!(events.len(), 1, "{action} answers once: {events:?}");
     let (event, took) = events.remove(0);
-    assert!(took < invocation_limit(), "{action} answered after {took:?}, past the deadline of {:?}: {event}", invocation_limit());
+    assert!(
+        took < invocation_limit(),
+        "{action} answered after {took:?}, past the deadline of {:?}: {event}",
+        invocation_limit()
+    );
     event
 }
 
 fn assert_ran_out(event: &Value, code: &str) {
     assert_eq!(event["status"], "FAILED", "{event}");
     assert_eq!(event["errorCode"], code, "{event}");
-    assert!(event["message"].as_str().is_some_and(|m| m.starts_with("time ran out")), "the message says time ran out: {event}");
+    assert!(
+        event["message"].as_str().is_some_and(|m| m.starts_with("time ran out")),
+        "the message says time ran out: {event}"
+    );
 }
 
 #[test]
@@ -59,7 +66,8 @@ fn a_read_or_list_whose_call_never_answers_fails_retriably() {
     let created = handler.call("CREATE", &token(), role(&name), None);
     assert_eq!(created["status"], "SUCCESS", "{created}");
 
-    for (action, operation, model) in [("READ", "GetRole", json!({"RoleName": name})), ("LIST", "ListRoles", json!({}))] {
+    for (action, operation, model) in [("READ", "GetRole", json!({"RoleName": name})), ("LIST", "ListRoles", json!({}))]
+    {
         let stall = Fault::arm(FaultKind::Stall, operation, &credentials, FOREVER, None);
         let event = answered_in_time(&handler, action, model);
         assert_ran_out(&event, "NetworkFailure");
@@ -102,18 +110,26 @@ fn a_create_stopped_after_its_checkpoint_resumes_where_it_stopped_and_finishes()
     let events = handler.events("CREATE", &operation_token, role(&name), None);
 
     for (event, took) in &events {
-        assert!(*took < invocation_limit(), "answered after {took:?}, past the deadline of {:?}: {event}", invocation_limit());
+        assert!(
+            *took < invocation_limit(),
+            "answered after {took:?}, past the deadline of {:?}: {event}",
+            invocation_limit()
+        );
     }
     let (first, _) = &events[0];
     assert_eq!(first["status"], "IN_PROGRESS", "{first}");
     assert_eq!(first["resourceModel"]["RoleName"], name.as_str());
-    assert!(first["callbackContext"]["steps"].get("create-role").is_some(), "the finished CreateRole is recorded: {first}");
+    assert!(
+        first["callbackContext"]["steps"].get("create-role").is_some(),
+        "the finished CreateRole is recorded: {first}"
+    );
     assert!(stall.hits() >= 1);
 
     let (last, _) = events.last().expect("a final event");
     assert_eq!(last["status"], "SUCCESS", "{last}");
     assert_eq!(last["resourceModel"]["Policies"][0]["PolicyName"], "p1", "{last}");
-    let creates = recorded_actions(&rpdk_aws::operation_id(&operation_token)).iter().filter(|a| *a == "iam:CreateRole").count();
+    let creates =
+        recorded_actions(&rpdk_aws::operation_id(&operation_token)).iter().filter(|a| *a == "iam:CreateRole").count();
     assert_eq!(creates, 1, "the resumed invocation did not repeat the recorded CreateRole");
     assert_eq!(handler.call("DELETE", &token(), json!({"RoleName": name}), None)["status"], "SUCCESS");
 }

@@ -42,8 +42,15 @@ impl Run {
     fn of(output: Output) -> Self {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let lines: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
-        let (events, summaries): (Vec<Value>, Vec<Value>) = lines.into_iter().partition(|line| line.get("logicalId").is_some());
-        Self { ok: output.status.success(), events, summary: summaries.last().cloned().unwrap_or_default(), stdout, stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
+        let (events, summaries): (Vec<Value>, Vec<Value>) =
+            lines.into_iter().partition(|line| line.get("logicalId").is_some());
+        Self {
+            ok: output.status.success(),
+            events,
+            summary: summaries.last().cloned().unwrap_or_default(),
+            stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     fn expect_ok(self, what: &str) -> Self {
@@ -74,8 +81,13 @@ struct Partner {
 
 impl Partner {
     fn new(stem: &str) -> Self {
-        let digits: String = token().chars().filter(char::is_ascii_digit).collect::<String>().chars().rev().take(12).collect();
-        Self { stack: unique(stem).replace('_', "-"), account: format!("{digits:0>12}"), external_id: format!("ext-{}", token()) }
+        let digits: String =
+            token().chars().filter(char::is_ascii_digit).collect::<String>().chars().rev().take(12).collect();
+        Self {
+            stack: unique(stem).replace('_', "-"),
+            account: format!("{digits:0>12}"),
+            external_id: format!("ext-{}", token()),
+        }
     }
 
     fn deploy(&self, template: &Path, extra: &[&str]) -> Run {
@@ -87,7 +99,16 @@ impl Partner {
         let account = format!("PartnerAccountId={}", self.account);
         let external = format!("PartnerExternalId={}", self.external_id);
         let mut command = cli();
-        command.arg("deploy").arg(template).args(["--stack-name", &self.stack, "--output", "json", "--parameter", &account, "--parameter", &external]);
+        command.arg("deploy").arg(template).args([
+            "--stack-name",
+            &self.stack,
+            "--output",
+            "json",
+            "--parameter",
+            &account,
+            "--parameter",
+            &external,
+        ]);
         for parameter in extra {
             command.args(["--parameter", parameter]);
         }
@@ -102,7 +123,10 @@ impl Partner {
     }
 
     fn state_dir(&self) -> PathBuf {
-        std::env::var_os("RPDK_WORK_DIR").map_or_else(|| root().join(".rpdk"), PathBuf::from).join("stacks").join(&self.stack)
+        std::env::var_os("RPDK_WORK_DIR")
+            .map_or_else(|| root().join(".rpdk"), PathBuf::from)
+            .join("stacks")
+            .join(&self.stack)
     }
 
     fn state(&self) -> Value {
@@ -154,26 +178,55 @@ fn role(name: &str) -> Option<aws_sdk_iam::types::Role> {
 
 fn service_ids() -> Vec<String> {
     runtime().block_on(async {
-        let described = aws_sdk_ec2::Client::new(&config()).describe_vpc_endpoint_service_configurations().send().await.expect("describe");
+        let described = aws_sdk_ec2::Client::new(&config())
+            .describe_vpc_endpoint_service_configurations()
+            .send()
+            .await
+            .expect("describe");
         described.service_configurations().iter().filter_map(|c| c.service_id()).map(str::to_owned).collect()
     })
 }
 
 fn connector_parameters(name: &str) -> usize {
     runtime().block_on(async {
-        let listed = aws_sdk_ssm::Client::new(&config()).get_parameters_by_path().path(format!("/rpdk/scim/connectors/{name}")).recursive(true).send().await.expect("a listing");
+        let listed = aws_sdk_ssm::Client::new(&config())
+            .get_parameters_by_path()
+            .path(format!("/rpdk/scim/connectors/{name}"))
+            .recursive(true)
+            .send()
+            .await
+            .expect("a listing");
         listed.parameters().len()
     })
 }
 
 /// The tags of a role, a service and a connector's two parameters, as their services hold them.
-fn tags_in_services(role_name: &str, service_id: &str, connector: &str) -> [std::collections::BTreeMap<String, String>; 4] {
+fn tags_in_services(
+    role_name: &str,
+    service_id: &str,
+    connector: &str,
+) -> [std::collections::BTreeMap<String, String>; 4] {
     use aws_sdk_ssm::types::ResourceTypeForTagging;
     runtime().block_on(async {
-        let role = aws_sdk_iam::Client::new(&config()).list_role_tags().role_name(role_name).send().await.expect("the role's tags");
+        let role = aws_sdk_iam::Client::new(&config())
+            .list_role_tags()
+            .role_name(role_name)
+            .send()
+            .await
+            .expect("the role's tags");
         let role = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-        let described = aws_sdk_ec2::Client::new(&config()).describe_vpc_endpoint_service_configurations().service_ids(service_id).send().await.expect("the service");
-        let service = described.service_configurations().iter().flat_map(|c| c.tags()).filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect();
+        let described = aws_sdk_ec2::Client::new(&config())
+            .describe_vpc_endpoint_service_configurations()
+            .service_ids(service_id)
+            .send()
+            .await
+            .expect("the service");
+        let service = described
+            .service_configurations()
+            .iter()
+            .flat_map(|c| c.tags())
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect();
         let ssm = aws_sdk_ssm::Client::new(&config());
         let mut parameters = Vec::new();
         for leaf in ["settings", "token"] {
@@ -197,7 +250,11 @@ fn scim(kind: &str, id: &str) -> Option<Value> {
     let base = std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`");
     let token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut answer = agent.get(format!("{base}/{kind}/{id}")).header("Authorization", format!("Bearer {token}")).call().expect("scim2-server answers");
+    let mut answer = agent
+        .get(format!("{base}/{kind}/{id}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .expect("scim2-server answers");
     match answer.status().as_u16() {
         404 => None,
         200 => Some(answer.body_mut().read_json().expect("SCIM JSON")),
@@ -240,8 +297,13 @@ fn the_example_deploys_updates_in_place_and_by_replacement_and_deletes() {
     let before = role(&role_name).expect("the partner's role exists");
     assert_eq!(outputs["RoleArn"], before.arn(), "the output is the role's ARN");
     let service = physical(&created.events[created.at("PartnerService", "CREATE_COMPLETE")]);
-    assert!(service_ids().contains(&service) && outputs["ServiceName"].as_str().is_some_and(|name| name.ends_with(&service)), "{outputs}");
-    let group = scim("Groups", outputs["OperatorsGroupId"].as_str().expect("a group id")).expect("the group exists in the provider");
+    assert!(
+        service_ids().contains(&service)
+            && outputs["ServiceName"].as_str().is_some_and(|name| name.ends_with(&service)),
+        "{outputs}"
+    );
+    let group = scim("Groups", outputs["OperatorsGroupId"].as_str().expect("a group id"))
+        .expect("the group exists in the provider");
     assert_eq!(group["members"].as_array().map(Vec::len), Some(2), "both users are members: {group}");
     let grace = physical(&created.events[created.at("Grace", "CREATE_COMPLETE")]);
     let grace_id = grace.rsplit('|').next().expect("a user id").to_owned();
@@ -255,28 +317,48 @@ fn the_example_deploys_updates_in_place_and_by_replacement_and_deletes() {
     let after = role(&role_name).expect("the same role");
     assert_eq!(after.role_id(), before.role_id(), "the role was updated, not replaced");
     for untouched in ["PartnerService", "Ada", "Operators", "Directory"] {
-        assert!(staged.of_resource(untouched).is_empty(), "{untouched} did not change, so it has no events: {}", staged.stdout);
+        assert!(
+            staged.of_resource(untouched).is_empty(),
+            "{untouched} did not change, so it has no events: {}",
+            staged.stdout
+        );
     }
 
     // By replacement: a new Path makes a new role; the service's tag follows its ARN; the old
     // role goes in the cleanup.
-    let moved = variant("path", &[("      MaxSessionDuration: 3600\n", "      MaxSessionDuration: 3600\n      Path: /partners/\n")]);
+    let moved = variant(
+        "path",
+        &[("      MaxSessionDuration: 3600\n", "      MaxSessionDuration: 3600\n      Path: /partners/\n")],
+    );
     let replaced = partner.deploy(&moved, &["Environment=staging"]).expect_ok("the replacement");
     let started = &replaced.events[replaced.at("PartnerRole", "UPDATE_IN_PROGRESS")];
-    assert!(started["reason"].as_str().is_some_and(|r| r.contains("requires the creation of a new physical resource")), "{started}");
+    assert!(
+        started["reason"].as_str().is_some_and(|r| r.contains("requires the creation of a new physical resource")),
+        "{started}"
+    );
     let new_role = physical(&replaced.events[replaced.at("PartnerRole", "UPDATE_COMPLETE")]);
     assert_ne!(new_role, role_name);
     let new_arn = role(&new_role).expect("the new role exists").arn().to_owned();
     assert!(new_arn.contains(":role/partners/"), "{new_arn}");
     assert_eq!(replaced.summary["outputs"]["RoleArn"], new_arn.as_str());
-    assert!(replaced.at("PartnerService", "UPDATE_COMPLETE") > replaced.at("PartnerRole", "CONFIGURATION_COMPLETE"), "the tag follows the new ARN");
+    assert!(
+        replaced.at("PartnerService", "UPDATE_COMPLETE") > replaced.at("PartnerRole", "CONFIGURATION_COMPLETE"),
+        "the tag follows the new ARN"
+    );
     let cleanup = replaced.at(&partner.stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
-    let old_deleted = replaced.events.iter().position(|e| e["logicalId"] == "PartnerRole" && e["status"] == "DELETE_COMPLETE" && e["physicalId"] == role_name.as_str());
+    let old_deleted = replaced.events.iter().position(|e| {
+        e["logicalId"] == "PartnerRole" && e["status"] == "DELETE_COMPLETE" && e["physicalId"] == role_name.as_str()
+    });
     assert!(old_deleted.is_some_and(|at| at > cleanup), "the old role is deleted in the cleanup: {}", replaced.stdout);
     assert!(role(&role_name).is_none(), "the old role is gone");
 
     let deleted = partner.delete().expect_ok("the delete");
-    assert_eq!(deleted.events.last().map(|e| &e["status"]), Some(&Value::from("DELETE_COMPLETE")), "{}", deleted.stdout);
+    assert_eq!(
+        deleted.events.last().map(|e| &e["status"]),
+        Some(&Value::from("DELETE_COMPLETE")),
+        "{}",
+        deleted.stdout
+    );
     // Dependents first: the group before its users, the users before their connector.
     assert!(deleted.at("Operators", "DELETE_COMPLETE") < deleted.at("Ada", "DELETE_IN_PROGRESS"));
     assert!(deleted.at("Grace", "DELETE_COMPLETE") < deleted.at("Directory", "DELETE_IN_PROGRESS"));
@@ -284,7 +366,10 @@ fn the_example_deploys_updates_in_place_and_by_replacement_and_deletes() {
     let every_event: Vec<Value> = [created.events, staged.events, replaced.events, deleted.events].concat();
     assert_eq!(left_behind(&every_event), Vec::<String>::new(), "everything the stack made is gone");
     assert!(!partner.state_dir().join("state.json").exists(), "a deleted stack has no state");
-    let history = Run::of(cli().args(["events", "--stack-name", &partner.stack, "--output", "json"]).output().expect("the CLI runs")).expect_ok("events");
+    let history = Run::of(
+        cli().args(["events", "--stack-name", &partner.stack, "--output", "json"]).output().expect("the CLI runs"),
+    )
+    .expect_ok("events");
     assert_eq!(history.events.len(), every_event.len(), "`events` prints the whole history");
     assert_eq!(history.events.last(), every_event.last());
 }
@@ -300,26 +385,57 @@ fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
         assert!(!text.contains(&partner.external_id), "{file} holds the NoEcho external id");
         assert!(!text.contains(&scim_token), "{file} holds the bearer token");
     }
-    assert!(!created.stdout.contains(&partner.external_id) && !created.stdout.contains(&scim_token), "the output holds a secret");
+    assert!(
+        !created.stdout.contains(&partner.external_id) && !created.stdout.contains(&scim_token),
+        "the output holds a secret"
+    );
     let state = partner.state();
-    assert!(state["parameters"].get("PartnerExternalId").is_none(), "NoEcho parameters are not kept: {}", state["parameters"]);
+    assert!(
+        state["parameters"].get("PartnerExternalId").is_none(),
+        "NoEcho parameters are not kept: {}",
+        state["parameters"]
+    );
     assert_eq!(state["resources"]["PartnerRole"]["properties"]["ExternalId"], "****");
-    assert_eq!(state["resources"]["Directory"]["properties"]["BearerToken"], "{{resolve:secretsmanager:rpdk/local/scim-token}}", "the reference, never its value");
+    assert_eq!(
+        state["resources"]["Directory"]["properties"]["BearerToken"],
+        "{{resolve:secretsmanager:rpdk/local/scim-token}}",
+        "the reference, never its value"
+    );
 
     // The handlers' records went to each type's log group, stream per resource, as on AWS.
     let logs = cli().args(["logs", "--stack-name", &partner.stack]).output().expect("the CLI runs");
     let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
     for logical_id in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace", "Operators"] {
-        assert!(logs.lines().any(|line| line.contains(&format!(" {logical_id} {{")) && line.contains("\"message\":\"done\"")), "no records of {logical_id}:\n{logs}");
+        assert!(
+            logs.lines()
+                .any(|line| line.contains(&format!(" {logical_id} {{")) && line.contains("\"message\":\"done\"")),
+            "no records of {logical_id}:\n{logs}"
+        );
     }
     assert!(!logs.contains(&partner.external_id) && !logs.contains(&scim_token), "the delivered logs hold a secret");
-    let one = cli().args(["logs", "--stack-name", &partner.stack, "--logical-id", "Directory"]).output().expect("the CLI runs");
+    let one = cli()
+        .args(["logs", "--stack-name", &partner.stack, "--logical-id", "Directory"])
+        .output()
+        .expect("the CLI runs");
     let one = String::from_utf8_lossy(&one.stdout).into_owned();
     assert!(!one.is_empty() && one.lines().all(|line| line.contains(" Directory {")), "{one}");
 
     let account = format!("PartnerAccountId={}", partner.account);
-    let without = Run::of(cli().args(["deploy"]).arg(example()).args(["--stack-name", &partner.stack, "--parameter", &account]).output().expect("the CLI runs"));
-    assert!(!without.ok && without.stderr.contains("Parameters.PartnerExternalId") && without.stderr.contains("--parameter PartnerExternalId"), "{}", without.stderr);
+    let without = Run::of(
+        cli()
+            .args(["deploy"])
+            .arg(example())
+            .args(["--stack-name", &partner.stack, "--parameter", &account])
+            .output()
+            .expect("the CLI runs"),
+    );
+    assert!(
+        !without.ok
+            && without.stderr.contains("Parameters.PartnerExternalId")
+            && without.stderr.contains("--parameter PartnerExternalId"),
+        "{}",
+        without.stderr
+    );
     partner.delete().expect_ok("the delete");
 }
 
@@ -327,17 +443,32 @@ fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
 fn the_stacks_tags_reach_every_taggable_resource_and_a_change_of_them_alone_retags() {
     let _serial = one_at_a_time();
     let partner = Partner::new("tagged");
-    let created = partner.deploy_tagged(&example(), &[], &["team=platform", "partner-role=from-the-stack"]).expect_ok("the deploy");
+    let created = partner
+        .deploy_tagged(&example(), &[], &["team=platform", "partner-role=from-the-stack"])
+        .expect_ok("the deploy");
     let id = |logical_id: &str| physical(created.of_resource(logical_id).last().expect("events of the resource"));
     let (role_name, service_id, connector) = (id("PartnerRole"), id("PartnerService"), id("Directory"));
     let [role, service, settings, token] = tags_in_services(&role_name, &service_id, &connector);
-    for (what, tags) in [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)] {
-        assert_eq!(tags.get("team").map(String::as_str), Some("platform"), "the {what} lacks the stack's tag: {tags:?}");
+    for (what, tags) in
+        [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)]
+    {
+        assert_eq!(
+            tags.get("team").map(String::as_str),
+            Some("platform"),
+            "the {what} lacks the stack's tag: {tags:?}"
+        );
     }
     assert_eq!(role.get("partner-role").map(String::as_str), Some("from-the-stack"));
-    assert!(service.get("partner-role").is_some_and(|v| v.starts_with("arn:aws:iam::")), "the service's own tag wins over the stack's: {service:?}");
+    assert!(
+        service.get("partner-role").is_some_and(|v| v.starts_with("arn:aws:iam::")),
+        "the service's own tag wins over the stack's: {service:?}"
+    );
     let state = partner.state();
-    assert!(state["resources"]["PartnerRole"]["model"].get("Tags").is_none(), "READ reports the role's own tags only: {}", state["resources"]["PartnerRole"]["model"]);
+    assert!(
+        state["resources"]["PartnerRole"]["model"].get("Tags").is_none(),
+        "READ reports the role's own tags only: {}",
+        state["resources"]["PartnerRole"]["model"]
+    );
     let service_tags = &state["resources"]["PartnerService"]["model"]["Tags"];
     assert_eq!(service_tags.as_array().map(Vec::len), Some(1), "the service's own tag only: {service_tags}");
 
@@ -346,18 +477,30 @@ fn the_stacks_tags_reach_every_taggable_resource_and_a_change_of_them_alone_reta
     for logical_id in ["PartnerRole", "PartnerService", "Directory"] {
         retagged.at(logical_id, "UPDATE_COMPLETE");
     }
-    assert!(retagged.of_resource("Ada").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"), "a type without tags is left alone");
+    assert!(
+        retagged.of_resource("Ada").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"),
+        "a type without tags is left alone"
+    );
     let [role, service, settings, token] = tags_in_services(&role_name, &service_id, &connector);
-    for (what, tags) in [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)] {
+    for (what, tags) in
+        [("role", &role), ("service", &service), ("connector settings", &settings), ("connector token", &token)]
+    {
         assert_eq!(tags.get("team").map(String::as_str), Some("identity"), "the {what} was not retagged: {tags:?}");
     }
     assert!(!role.contains_key("partner-role"), "a stack tag taken away is removed: {role:?}");
     assert!(service.contains_key("partner-role"), "the service's own tag stays: {service:?}");
     // The service holds no masked value, so nothing but a change of tags would update it.
     let kept = partner.deploy(&example(), &[]).expect_ok("an update without --tags");
-    assert!(kept.of_resource("PartnerService").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"), "without --tags the stack keeps its tags");
+    assert!(
+        kept.of_resource("PartnerService").iter().all(|e| e["status"] != "UPDATE_IN_PROGRESS"),
+        "without --tags the stack keeps its tags"
+    );
     let [role, ..] = tags_in_services(&role_name, &service_id, &connector);
-    assert_eq!(role.get("team").map(String::as_str), Some("identity"), "the role sent again keeps the stack's tags: {role:?}");
+    assert_eq!(
+        role.get("team").map(String::as_str),
+        Some("identity"),
+        "the role sent again keeps the stack's tags: {role:?}"
+    );
     partner.delete().expect_ok("the delete");
 }
 
@@ -369,13 +512,24 @@ fn a_failing_resource_rolls_back_everything_the_run_created() {
     let broken = variant("empty-group", &[("DisplayName: !Sub ${AWS::StackName}-operators", "DisplayName: \"\"")]);
     let failed = partner.deploy(&broken, &[]);
     assert!(!failed.ok, "{}", failed.stdout);
-    assert!(failed.stderr.contains("Operators failed") && failed.stderr.contains("DisplayName"), "the error names the resource and why: {}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Operators failed") && failed.stderr.contains("DisplayName"),
+        "the error names the resource and why: {}",
+        failed.stderr
+    );
     let failure = failed.at("Operators", "CREATE_FAILED");
-    assert!(failed.events[failure]["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: InvalidRequest")), "{}", failed.events[failure]);
+    assert!(
+        failed.events[failure]["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: InvalidRequest")),
+        "{}",
+        failed.events[failure]
+    );
     let rollback = failed.at(&partner.stack, "ROLLBACK_IN_PROGRESS");
     assert!(failed.events[rollback]["reason"].as_str().is_some_and(|r| r.contains("[Operators]")));
     for created in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace"] {
-        assert!(failed.at(created, "CREATE_COMPLETE") < failure && failed.at(created, "DELETE_COMPLETE") > rollback, "{created} was made, then deleted");
+        assert!(
+            failed.at(created, "CREATE_COMPLETE") < failure && failed.at(created, "DELETE_COMPLETE") > rollback,
+            "{created} was made, then deleted"
+        );
     }
     assert!(failed.at("Ada", "DELETE_COMPLETE") < failed.at("Directory", "DELETE_IN_PROGRESS"), "in reverse order");
     assert_eq!(failed.events.last().map(|e| &e["status"]), Some(&Value::from("ROLLBACK_COMPLETE")));
@@ -388,20 +542,35 @@ fn type_configurations_reach_the_handlers() {
     let _serial = one_at_a_time();
     let partner = Partner::new("governed");
     let governance = std::env::temp_dir().join(format!("{}.json", unique("governance")));
-    std::fs::write(&governance, r#"{"AllowedPrincipalAccountIds": ["999999999999"]}"#).expect("the configuration is written");
+    std::fs::write(&governance, r#"{"AllowedPrincipalAccountIds": ["999999999999"]}"#)
+        .expect("the configuration is written");
     let option = format!("Rpdk::EC2::PrivateLinkService={}", governance.display());
     let account = format!("PartnerAccountId={}", partner.account);
     let external = format!("PartnerExternalId={}", partner.external_id);
     let output = cli()
         .arg("deploy")
         .arg(example())
-        .args(["--stack-name", &partner.stack, "--output", "json", "--parameter", &account, "--parameter", &external, "--type-config", &option])
+        .args([
+            "--stack-name",
+            &partner.stack,
+            "--output",
+            "json",
+            "--parameter",
+            &account,
+            "--parameter",
+            &external,
+            "--type-config",
+            &option,
+        ])
         .output()
         .expect("the CLI runs");
     let governed = Run::of(output);
     assert!(!governed.ok, "{}", governed.stdout);
     let refused = &governed.events[governed.at("PartnerService", "CREATE_FAILED")];
-    let expected = format!("belongs to account {}, which the type configuration's AllowedPrincipalAccountIds (999999999999) does not list", partner.account);
+    let expected = format!(
+        "belongs to account {}, which the type configuration's AllowedPrincipalAccountIds (999999999999) does not list",
+        partner.account
+    );
     assert!(refused["reason"].as_str().is_some_and(|r| r.contains(&expected)), "{refused}");
     assert_eq!(left_behind(&governed.events), Vec::<String>::new());
 }
@@ -418,8 +587,15 @@ fn a_failed_update_puts_back_what_it_changed_in_place() {
     let failed = partner.deploy(&broken, &["Environment=staging"]);
     assert!(!failed.ok);
     assert!(failed.at("Grace", "UPDATE_COMPLETE") < failed.at("Operators", "UPDATE_FAILED"));
-    let revert = failed.events.iter().position(|e| e["logicalId"] == "Grace" && e["reason"].as_str().is_some_and(|r| r.contains("Rolling back")));
-    assert!(revert.is_some_and(|at| at > failed.at(&partner.stack, "UPDATE_ROLLBACK_IN_PROGRESS")), "{}", failed.stdout);
+    let revert = failed
+        .events
+        .iter()
+        .position(|e| e["logicalId"] == "Grace" && e["reason"].as_str().is_some_and(|r| r.contains("Rolling back")));
+    assert!(
+        revert.is_some_and(|at| at > failed.at(&partner.stack, "UPDATE_ROLLBACK_IN_PROGRESS")),
+        "{}",
+        failed.stdout
+    );
     assert_eq!(failed.events.last().map(|e| &e["status"]), Some(&Value::from("UPDATE_ROLLBACK_COMPLETE")));
     assert_eq!(scim("Users", &grace_id).expect("Grace exists")["active"], true, "put back as she was");
     assert_eq!(partner.state()["resources"]["Grace"]["physicalId"], grace.as_str());
@@ -468,17 +644,32 @@ fn dependents_start_once_configured_and_independent_resources_run_in_parallel() 
     ];
     for (resource, needs) in dependencies {
         for need in *needs {
-            assert!(run.at(need, "CONFIGURATION_COMPLETE") < run.at(resource, "CREATE_IN_PROGRESS"), "{resource} starts after {need} is configured:\n{}", run.stdout);
+            assert!(
+                run.at(need, "CONFIGURATION_COMPLETE") < run.at(resource, "CREATE_IN_PROGRESS"),
+                "{resource} starts after {need} is configured:\n{}",
+                run.stdout
+            );
         }
     }
-    let (service_started, service_configured, service_done) =
-        (run.at("PartnerService", "CREATE_IN_PROGRESS"), run.at("PartnerService", "CONFIGURATION_COMPLETE"), run.at("PartnerService", "CREATE_COMPLETE"));
+    let (service_started, service_configured, service_done) = (
+        run.at("PartnerService", "CREATE_IN_PROGRESS"),
+        run.at("PartnerService", "CONFIGURATION_COMPLETE"),
+        run.at("PartnerService", "CREATE_COMPLETE"),
+    );
     for independent in ["Ada", "Grace", "Operators"] {
         let done = run.at(independent, "CREATE_COMPLETE");
-        assert!(service_started < done && done < service_done, "{independent} completes while the service stabilizes:\n{}", run.stdout);
+        assert!(
+            service_started < done && done < service_done,
+            "{independent} completes while the service stabilizes:\n{}",
+            run.stdout
+        );
     }
     let auditor_started = run.at("Auditor", "CREATE_IN_PROGRESS");
-    assert!(service_configured < auditor_started && auditor_started < service_done, "the auditor starts before the service is available:\n{}", run.stdout);
+    assert!(
+        service_configured < auditor_started && auditor_started < service_done,
+        "the auditor starts before the service is available:\n{}",
+        run.stdout
+    );
     assert!(run.at(&partner.stack, "CONFIGURATION_COMPLETE") < run.at(&partner.stack, "CREATE_COMPLETE"));
     partner.delete().expect_ok("the delete");
 }
@@ -508,12 +699,23 @@ fn a_terminal_shows_what_a_long_wait_waits_on() {
     .join(" ");
     let output = {
         let _held = HeldTransitions::hold(SERVICE_MODEL, 6);
-        Command::new("script").args(["--quiet", "--return", "--command", &command, "/dev/null"]).current_dir(root()).stdin(Stdio::null()).output().expect("script runs")
+        Command::new("script")
+            .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .output()
+            .expect("script runs")
     };
     let seen = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the deploy on a terminal:\n{seen}");
-    assert!(seen.contains("\r\x1b[2Kwaiting on PartnerService "), "a progress line names the resource waited on:\n{seen}");
-    assert!(seen.contains("CREATE_COMPLETE") && seen.contains("Outputs of"), "events and outputs are printed as text:\n{seen}");
+    assert!(
+        seen.contains("\r\x1b[2Kwaiting on PartnerService "),
+        "a progress line names the resource waited on:\n{seen}"
+    );
+    assert!(
+        seen.contains("CREATE_COMPLETE") && seen.contains("Outputs of"),
+        "events and outputs are printed as text:\n{seen}"
+    );
     partner.delete().expect_ok("the delete");
 }
 
@@ -536,7 +738,11 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
     // Interrupted once the service exists and waits to become available.
     let started = Instant::now();
     let events = partner.state_dir().join("events.jsonl");
-    while !std::fs::read_to_string(&events).unwrap_or_default().lines().any(|l| l.contains("\"PartnerService\"") && l.contains("CONFIGURATION_COMPLETE")) {
+    while !std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("\"PartnerService\"") && l.contains("CONFIGURATION_COMPLETE"))
+    {
         assert!(started.elapsed() < Duration::from_secs(120), "the service never reached its checkpoint");
         assert!(first.try_wait().expect("the CLI runs").is_none(), "the deploy ended before it could be interrupted");
         std::thread::sleep(Duration::from_millis(200));
@@ -554,7 +760,11 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
     drop(held);
     let resuming = &resumed.events[resumed.at("PartnerService", "CREATE_IN_PROGRESS")];
     assert!(resuming["reason"].as_str().is_some_and(|r| r.contains("Resuming")), "{resuming}");
-    assert_eq!(physical(&resumed.events[resumed.at("PartnerService", "CREATE_COMPLETE")]), service_id, "the same service, resumed");
+    assert_eq!(
+        physical(&resumed.events[resumed.at("PartnerService", "CREATE_COMPLETE")]),
+        service_id,
+        "the same service, resumed"
+    );
     assert_eq!(resumed.summary["status"], "CREATE_COMPLETE");
     assert_eq!(service_ids().len(), services_before + 1, "one service, not two");
     partner.delete().expect_ok("the delete");
@@ -589,7 +799,11 @@ fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function()
 
     let elsewhere = partner.deploy(&template, &["FunctionName=my-function"]);
     assert!(!elsewhere.ok, "a function the local stack does not serve is refused");
-    for text in ["Resources.PartnerRole.Properties.ServiceToken", "the local stack serves cross-account-role", "nothing was created"] {
+    for text in [
+        "Resources.PartnerRole.Properties.ServiceToken",
+        "the local stack serves cross-account-role",
+        "nothing was created",
+    ] {
         assert!(elsewhere.stderr.contains(text), "the refusal names {text:?}:\n{}", elsewhere.stderr);
     }
 }
@@ -598,7 +812,8 @@ fn a_custom_resource_template_deploys_updates_and_deletes_through_its_function()
 /// `from` replaced by `to` in each pair.
 fn custom_example(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
     let source = root().join("examples").join("partner-role-custom-resource.yaml");
-    let no_managed_policy = ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", "");
+    let no_managed_policy =
+        ("      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n", "");
     variant_of(&source, name, &[&[no_managed_policy], replacements].concat())
 }
 
@@ -609,7 +824,10 @@ fn stacks_share_values_through_exports_and_imports() {
     let _serial = one_at_a_time();
     let (exporter, importer, rival) = (Partner::new("exporter"), Partner::new("importer"), Partner::new("rival"));
     let export_name = format!("{}-RoleArn", exporter.stack);
-    let exported = ("    Value: !GetAtt PartnerRole.Arn\n", "    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: !Sub \"${AWS::StackName}-RoleArn\"\n");
+    let exported = (
+        "    Value: !GetAtt PartnerRole.Arn\n",
+        "    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: !Sub \"${AWS::StackName}-RoleArn\"\n",
+    );
     let exporting = custom_example("exporter", &[exported]);
     let made = exporter.deploy(&exporting, &[]).expect_ok("the exporting stack");
     let arn = made.summary["outputs"]["RoleArn"].as_str().expect("an ARN").to_owned();
@@ -618,24 +836,57 @@ fn stacks_share_values_through_exports_and_imports() {
     let importing = custom_example("importer", &[(description, &format!("Description: !ImportValue {export_name}"))]);
     let imported = importer.deploy(&importing, &[]).expect_ok("the importing stack");
     let role_name = imported.summary["outputs"]["RoleName"].as_str().expect("a role").to_owned();
-    assert_eq!(role(&role_name).and_then(|r| r.description).as_deref(), Some(arn.as_str()), "the imported value reaches the handler");
+    assert_eq!(
+        role(&role_name).and_then(|r| r.description).as_deref(),
+        Some(arn.as_str()),
+        "the imported value reaches the handler"
+    );
 
     let held = exporter.delete();
-    assert!(!held.ok && held.stderr.contains(&export_name) && held.stderr.contains(&importer.stack), "an export in use keeps its stack:\n{}", held.stderr);
+    assert!(
+        !held.ok && held.stderr.contains(&export_name) && held.stderr.contains(&importer.stack),
+        "an export in use keeps its stack:\n{}",
+        held.stderr
+    );
     let dropped = exporter.deploy(&custom_example("dropped", &[]), &[]);
     assert!(!dropped.ok, "an export in use cannot be removed");
-    assert!(dropped.stderr.contains(&format!("Cannot update or remove export {export_name} as it is in use by {}", importer.stack)), "{}", dropped.stderr);
+    assert!(
+        dropped
+            .stderr
+            .contains(&format!("Cannot update or remove export {export_name} as it is in use by {}", importer.stack)),
+        "{}",
+        dropped.stderr
+    );
     assert_eq!(exporter.state()["status"], "UPDATE_ROLLBACK_COMPLETE");
 
-    let taken = ("    Value: !GetAtt PartnerRole.Arn\n", &*format!("    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: {export_name}\n"));
+    let taken = (
+        "    Value: !GetAtt PartnerRole.Arn\n",
+        &*format!("    Value: !GetAtt PartnerRole.Arn\n    Export:\n      Name: {export_name}\n"),
+    );
     let clash = rival.deploy(&custom_example("rival", &[taken]), &[]);
-    assert!(!clash.ok && clash.stderr.contains(&format!("Export with name {export_name} is already exported by stack {}", exporter.stack)), "{}", clash.stderr);
-    assert!(role(&physical(&clash.events[clash.at("PartnerRole", "CREATE_COMPLETE")])).is_none(), "the rival's role is rolled back");
+    assert!(
+        !clash.ok
+            && clash
+                .stderr
+                .contains(&format!("Export with name {export_name} is already exported by stack {}", exporter.stack)),
+        "{}",
+        clash.stderr
+    );
+    assert!(
+        role(&physical(&clash.events[clash.at("PartnerRole", "CREATE_COMPLETE")])).is_none(),
+        "the rival's role is rolled back"
+    );
 
     let missing = custom_example("missing", &[(description, "Description: !ImportValue nobody-exports-this")]);
     let lonely = Partner::new("lonely");
     let refused = lonely.deploy(&missing, &[]);
-    assert!(!refused.ok && refused.stderr.contains("Fn::ImportValue: no stack on this local stack exports nobody-exports-this") && refused.stderr.contains("nothing was created"), "{}", refused.stderr);
+    assert!(
+        !refused.ok
+            && refused.stderr.contains("Fn::ImportValue: no stack on this local stack exports nobody-exports-this")
+            && refused.stderr.contains("nothing was created"),
+        "{}",
+        refused.stderr
+    );
     assert!(!lonely.state_dir().exists(), "no stack was begun");
 
     importer.delete().expect_ok("the importer goes first");
@@ -648,14 +899,24 @@ fn stacks_share_values_through_exports_and_imports() {
 fn a_retained_resource_outlives_its_stack() {
     let _serial = one_at_a_time();
     let partner = Partner::new("retained");
-    let template = custom_example("retained", &[("    Type: Custom::CrossAccountRole\n", "    Type: Custom::CrossAccountRole\n    DeletionPolicy: Retain\n")]);
+    let template = custom_example(
+        "retained",
+        &[("    Type: Custom::CrossAccountRole\n", "    Type: Custom::CrossAccountRole\n    DeletionPolicy: Retain\n")],
+    );
     let created = partner.deploy(&template, &[]).expect_ok("the deploy");
     let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
     let deleted = partner.delete().expect_ok("the delete");
     let skipped = &deleted.events[deleted.at("PartnerRole", "DELETE_SKIPPED")];
     assert!(skipped["reason"].as_str().is_some_and(|r| r.contains("Retain")), "{skipped}");
     assert!(role(&role_name).is_some(), "the role outlives the stack");
-    runtime().block_on(async { aws_sdk_iam::Client::new(&config()).delete_role().role_name(&role_name).send().await.expect("the admin deletes the role") });
+    runtime().block_on(async {
+        aws_sdk_iam::Client::new(&config())
+            .delete_role()
+            .role_name(&role_name)
+            .send()
+            .await
+            .expect("the admin deletes the role")
+    });
 }
 
 #[test]
@@ -664,18 +925,62 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
     /// A class of mistake: how the example is spoiled, and what the refusal must name.
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
     let cases: &[Case] = &[
-        ("an unsupported function", &[("!GetAtt PartnerRole.Arn", "!Select [0, !GetAZs '']")], &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::GetAZs"]),
-        ("a type with no handler", &[("Type: Rpdk::SCIM::Group", "Type: AWS::S3::Bucket")], &["Resources.Operators.Type", "AWS::S3::Bucket"]),
-        ("a cycle", &[("  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n", "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: PartnerService\n")], &["circular dependency", "PartnerRole", "PartnerService"]),
-        ("a bad GetAtt", &[("!GetAtt Ada.Id", "!GetAtt Ada.Email")], &["Resources.Operators.Properties.Members[0]", "Email"]),
-        ("an unknown Ref", &[("!Ref Directory\n      UserName: !Sub ada", "!Ref Directory2\n      UserName: !Sub ada")], &["Resources.Ada.Properties.Connector", "Directory2"]),
-        ("a secure SSM reference", &[("DisplayName: Ada Lovelace", "DisplayName: \"{{resolve:ssm-secure:/ada/name}}\"")], &["Resources.Ada.Properties.DisplayName", "SSM Secure reference is not supported in: [Rpdk::SCIM::User]"]),
-        ("a value outside AllowedValues", &[("Default: production", "Default: prod")], &["Parameters.Environment", "AllowedValues"]),
-        ("a value outside AllowedPattern", &[("AllowedPattern: \"^[0-9]{12}$\"", "AllowedPattern: \"^[0-9]{13}$\"")], &["Parameters.PartnerAccountId", "does not match the AllowedPattern"]),
+        (
+            "an unsupported function",
+            &[("!GetAtt PartnerRole.Arn", "!Select [0, !GetAZs '']")],
+            &["Resources.PartnerService.Properties.Tags[0].Value", "Fn::GetAZs"],
+        ),
+        (
+            "a type with no handler",
+            &[("Type: Rpdk::SCIM::Group", "Type: AWS::S3::Bucket")],
+            &["Resources.Operators.Type", "AWS::S3::Bucket"],
+        ),
+        (
+            "a cycle",
+            &[(
+                "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n",
+                "  PartnerRole:\n    Type: Rpdk::IAM::CrossAccountRole\n    DependsOn: PartnerService\n",
+            )],
+            &["circular dependency", "PartnerRole", "PartnerService"],
+        ),
+        (
+            "a bad GetAtt",
+            &[("!GetAtt Ada.Id", "!GetAtt Ada.Email")],
+            &["Resources.Operators.Properties.Members[0]", "Email"],
+        ),
+        (
+            "an unknown Ref",
+            &[("!Ref Directory\n      UserName: !Sub ada", "!Ref Directory2\n      UserName: !Sub ada")],
+            &["Resources.Ada.Properties.Connector", "Directory2"],
+        ),
+        (
+            "a secure SSM reference",
+            &[("DisplayName: Ada Lovelace", "DisplayName: \"{{resolve:ssm-secure:/ada/name}}\"")],
+            &["Resources.Ada.Properties.DisplayName", "SSM Secure reference is not supported in: [Rpdk::SCIM::User]"],
+        ),
+        (
+            "a value outside AllowedValues",
+            &[("Default: production", "Default: prod")],
+            &["Parameters.Environment", "AllowedValues"],
+        ),
+        (
+            "a value outside AllowedPattern",
+            &[("AllowedPattern: \"^[0-9]{12}$\"", "AllowedPattern: \"^[0-9]{13}$\"")],
+            &["Parameters.PartnerAccountId", "does not match the AllowedPattern"],
+        ),
         (
             "a reference to a resource the parameters leave out",
-            &[("Default: production", "Default: staging"), ("  Grace:\n    Type: Rpdk::SCIM::User\n", "  Grace:\n    Type: Rpdk::SCIM::User\n    Condition: IsProduction\n")],
-            &["Resources.Operators.Properties.Members[1].Fn::GetAtt", "Grace is not created in this deployment (its condition IsProduction is false)"],
+            &[
+                ("Default: production", "Default: staging"),
+                (
+                    "  Grace:\n    Type: Rpdk::SCIM::User\n",
+                    "  Grace:\n    Type: Rpdk::SCIM::User\n    Condition: IsProduction\n",
+                ),
+            ],
+            &[
+                "Resources.Operators.Properties.Members[1].Fn::GetAtt",
+                "Grace is not created in this deployment (its condition IsProduction is false)",
+            ],
         ),
     ];
     for (class, replacements, expected) in cases {
@@ -690,8 +995,16 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
         assert!(refused.events.is_empty() && !partner.state_dir().exists(), "{class}: no stack was begun");
     }
     let partner = Partner::new("refused");
-    let missing = Run::of(cli().arg("deploy").arg(example()).args(["--stack-name", &partner.stack]).output().expect("the CLI runs"));
-    assert!(!missing.ok && missing.stderr.contains("Parameters.PartnerAccountId") && missing.stderr.contains("--parameter PartnerAccountId=VALUE"), "a missing parameter:\n{}", missing.stderr);
+    let missing = Run::of(
+        cli().arg("deploy").arg(example()).args(["--stack-name", &partner.stack]).output().expect("the CLI runs"),
+    );
+    assert!(
+        !missing.ok
+            && missing.stderr.contains("Parameters.PartnerAccountId")
+            && missing.stderr.contains("--parameter PartnerAccountId=VALUE"),
+        "a missing parameter:\n{}",
+        missing.stderr
+    );
 }
 
 /// The README's first command, as a newcomer runs it: `cargo rpdk deploy` of the example,
@@ -700,9 +1013,16 @@ fn bad_templates_are_refused_one_class_at_a_time_before_anything_is_made() {
 #[test]
 fn the_quick_start_deploys_the_example_on_a_local_stack_it_starts() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
-    let quick_start = readme.split("## Quick start").nth(1).and_then(|rest| rest.split("```sh\n").nth(1)).and_then(|block| block.split("```").next()).expect("a quick start block");
-    let command = quick_start.lines().find(|line| line.starts_with("cargo rpdk deploy ")).expect("the quick start deploys");
-    let stack = command.split("--stack-name ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a stack name");
+    let quick_start = readme
+        .split("## Quick start")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("a quick start block");
+    let command =
+        quick_start.lines().find(|line| line.starts_with("cargo rpdk deploy ")).expect("the quick start deploys");
+    let stack =
+        command.split("--stack-name ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a stack name");
     let work_dir = std::env::temp_dir().join(unique("rpdk-quick-start"));
     let in_own_stack = |command: &mut Command| {
         command.current_dir(root()).env("RPDK_WORK_DIR", &work_dir).env_remove("RPDK_STACK_FILE");
@@ -720,18 +1040,36 @@ fn the_quick_start_deploys_the_example_on_a_local_stack_it_starts() {
     stop.arg("stop");
     in_own_stack(&mut stop);
     let stopped = stop.output().expect("the CLI runs");
-    assert!(deployed.status.success(), "the quick start failed:\n{stdout}\n{}", String::from_utf8_lossy(&deployed.stderr));
-    assert!(String::from_utf8_lossy(&deployed.stderr).contains("starting the local stack in the background"), "it started its own stack");
+    assert!(
+        deployed.status.success(),
+        "the quick start failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&deployed.stderr).contains("starting the local stack in the background"),
+        "it started its own stack"
+    );
     for resource in ["PartnerRole", "PartnerService", "Directory", "Ada", "Grace", "Operators"] {
-        assert!(stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {resource} "))), "{resource} is created:\n{stdout}");
+        assert!(
+            stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {resource} "))),
+            "{resource} is created:\n{stdout}"
+        );
     }
-    assert!(stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {stack} "))), "the stack is created:\n{stdout}");
-    let outputs = stdout.split(&format!("Outputs of {stack}:")).nth(1).unwrap_or_else(|| panic!("no outputs:\n{stdout}"));
+    assert!(
+        stdout.lines().any(|line| line.contains(" CREATE_COMPLETE ") && line.contains(&format!(" {stack} "))),
+        "the stack is created:\n{stdout}"
+    );
+    let outputs =
+        stdout.split(&format!("Outputs of {stack}:")).nth(1).unwrap_or_else(|| panic!("no outputs:\n{stdout}"));
     for output in ["RoleArn", "ServiceName", "Connector", "OperatorsGroupId"] {
         assert!(outputs.contains(output), "{output} is printed:\n{outputs}");
     }
     assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
-    assert!(String::from_utf8_lossy(&stopped.stdout).contains("The local stack is stopped"), "{}", String::from_utf8_lossy(&stopped.stdout));
+    assert!(
+        String::from_utf8_lossy(&stopped.stdout).contains("The local stack is stopped"),
+        "{}",
+        String::from_utf8_lossy(&stopped.stdout)
+    );
 }
 
 /// The processes with a file open under `dir`: a local stack's servers and handlers hold their
@@ -741,7 +1079,13 @@ fn processes_holding(dir: &Path) -> Vec<u32> {
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()))
-        .filter(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(dir))))
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(dir)))
+        })
         .collect()
 }
 
@@ -754,7 +1098,14 @@ fn a_deploy_interrupted_while_the_local_stack_starts_leaves_nothing_running() {
     deploy
         .arg("deploy")
         .arg(example())
-        .args(["--stack-name", "interrupted", "--parameter", "PartnerAccountId=111122223333", "--parameter", "PartnerExternalId=x"])
+        .args([
+            "--stack-name",
+            "interrupted",
+            "--parameter",
+            "PartnerAccountId=111122223333",
+            "--parameter",
+            "PartnerExternalId=x",
+        ])
         .current_dir(root())
         .env("RPDK_WORK_DIR", &work_dir)
         .env_remove("RPDK_STACK_FILE")

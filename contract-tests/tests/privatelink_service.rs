@@ -7,7 +7,8 @@ use contract_tests::{Handler, HeldTransitions, SERVICE_MODEL, assert_model, fixt
 use serde_json::{Value, json};
 
 const TYPE: &str = "Rpdk::EC2::PrivateLinkService";
-const UNORDERED: &[&str] = &["LoadBalancerArns", "AllowedPrincipals", "ConnectionNotifications", "SupportedIpAddressTypes", "Tags"];
+const UNORDERED: &[&str] =
+    &["LoadBalancerArns", "AllowedPrincipals", "ConnectionNotifications", "SupportedIpAddressTypes", "Tags"];
 
 fn handler() -> Handler {
     Handler::new("privatelink-service", TYPE)
@@ -107,7 +108,6 @@ fn full_lifecycle_updates_everything_in_place() {
     assert!(!handler.list_all().iter().any(|m| m["ServiceId"] == json!(id)), "LIST no longer has it");
 }
 
-
 /// Each governance rule alone, and the precedence between them: refused with InvalidRequest
 /// (or InvalidTypeConfiguration) naming the rule and the value, and without a single EC2 call.
 #[test]
@@ -122,7 +122,13 @@ fn governance_refuses_one_rule_at_a_time_before_any_ec2_call() {
         model
     };
     let cases = [
-        ("'*' needs AllowAnyPrincipal", json!({}), with(json!({"AllowedPrincipals": ["*"]})), "InvalidRequest", "AllowAnyPrincipal: true"),
+        (
+            "'*' needs AllowAnyPrincipal",
+            json!({}),
+            with(json!({"AllowedPrincipals": ["*"]})),
+            "InvalidRequest",
+            "AllowAnyPrincipal: true",
+        ),
         (
             "an account list refuses '*' whatever AllowAnyPrincipal says",
             json!({"AllowedPrincipalAccountIds": ["111122223333"], "AllowAnyPrincipal": true}),
@@ -167,7 +173,12 @@ fn governance_refuses_one_rule_at_a_time_before_any_ec2_call() {
         assert_eq!(recorded_actions(&rpdk_aws::operation_id(&operation)), Vec::<String>::new(), "{rule}: no EC2 call");
     }
 
-    let permitted = handler().with_type_configuration(json!({"AllowAnyPrincipal": true})).call("CREATE", &token(), with(json!({"AllowedPrincipals": ["*"]})), None);
+    let permitted = handler().with_type_configuration(json!({"AllowAnyPrincipal": true})).call(
+        "CREATE",
+        &token(),
+        with(json!({"AllowedPrincipals": ["*"]})),
+        None,
+    );
     assert_eq!(permitted["status"], "SUCCESS", "AllowAnyPrincipal permits '*': {permitted}");
     delete(&handler(), &service_id(&permitted));
 }
@@ -179,13 +190,17 @@ fn a_pending_service_resumes_without_a_second_create() {
     let handler = handler();
     let operation = token();
     let _held = HeldTransitions::hold(SERVICE_MODEL, 6);
-    let mut request = handler.request("CREATE", &operation, json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")]}), None);
+    let mut request =
+        handler.request("CREATE", &operation, json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")]}), None);
     let first = handler.invoke(&request);
     assert_eq!(first["status"], "IN_PROGRESS", "{first}");
     assert!(first["callbackDelaySeconds"].as_u64().is_some_and(|d| d > 0), "{first}");
     let id = service_id(&first);
     assert_eq!(first["resourceModel"]["ServiceId"], json!(id), "the checkpoint holds the identifier");
-    assert!(first["resourceModel"]["ServiceName"].as_str().is_some_and(|name| name.ends_with(&id)), "and the name, for what depends on it: {first}");
+    assert!(
+        first["resourceModel"]["ServiceName"].as_str().is_some_and(|name| name.ends_with(&id)),
+        "and the name, for what depends on it: {first}"
+    );
 
     let mut last = first;
     for _ in 0..10 {
@@ -218,7 +233,10 @@ fn a_failure_after_the_service_exists_leaves_nothing_behind() {
         "ConnectionNotifications": [{"SnsTopicArn": value("TopicArn"), "Events": ["Connect"]}],
         "Tags": [{"Key": "test", "Value": marker}]
     });
-    let limited = handler().with_credentials(contract_tests::credentials_without("rpdk-ec2-privatelinkservice", "ec2:DescribeVpcEndpointServiceConfigurations"));
+    let limited = handler().with_credentials(contract_tests::credentials_without(
+        "rpdk-ec2-privatelinkservice",
+        "ec2:DescribeVpcEndpointServiceConfigurations",
+    ));
     let event = limited.call("CREATE", &token(), model, None);
     assert_eq!(event["errorCode"], "AccessDenied", "{event}");
     // The FAILED event carries the checkpoint model: the service the create had made.
@@ -226,9 +244,11 @@ fn a_failure_after_the_service_exists_leaves_nothing_behind() {
     let (services, notifications) = runtime().block_on(async {
         let client = ec2();
         let tagged = Filter::builder().name("tag:test").values(&marker).build();
-        let services = client.describe_vpc_endpoint_service_configurations().filters(tagged).send().await.expect("describe");
+        let services =
+            client.describe_vpc_endpoint_service_configurations().filters(tagged).send().await.expect("describe");
         let of_service = Filter::builder().name("service-id").values(&id).build();
-        let notifications = client.describe_vpc_endpoint_connection_notifications().filters(of_service).send().await.expect("describe");
+        let notifications =
+            client.describe_vpc_endpoint_connection_notifications().filters(of_service).send().await.expect("describe");
         (services.service_configurations().len(), notifications.connection_notification_set().len())
     });
     assert_eq!(services, 0, "the service {id} was deleted");
@@ -251,9 +271,19 @@ fn a_retried_create_returns_the_same_service() {
 fn ipv6_needs_dual_stack_load_balancers() {
     let handler = handler();
     let types = json!(["ipv4", "ipv6"]);
-    let refused = handler.call("CREATE", &token(), json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")], "SupportedIpAddressTypes": types}), None);
+    let refused = handler.call(
+        "CREATE",
+        &token(),
+        json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")], "SupportedIpAddressTypes": types}),
+        None,
+    );
     assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
-    let created = handler.call("CREATE", &token(), json!({"LoadBalancerArns": [value("DualStackLoadBalancerArn")], "SupportedIpAddressTypes": types}), None);
+    let created = handler.call(
+        "CREATE",
+        &token(),
+        json!({"LoadBalancerArns": [value("DualStackLoadBalancerArn")], "SupportedIpAddressTypes": types}),
+        None,
+    );
     assert_eq!(created["status"], "SUCCESS", "{created}");
     assert_model(&json!({"SupportedIpAddressTypes": types}), &created["resourceModel"], UNORDERED);
     delete(&handler, &service_id(&created));
@@ -284,13 +314,22 @@ fn a_service_with_live_connections_is_not_deleted() {
     assert_eq!(refused["errorCode"], "ResourceConflict", "{refused}");
     assert!(refused["message"].as_str().is_some_and(|m| m.contains(&endpoint)), "names the endpoint: {refused}");
 
-    runtime().block_on(async { ec2().delete_vpc_endpoints().vpc_endpoint_ids(&endpoint).send().await.expect("the consumer deletes its endpoint") });
+    runtime().block_on(async {
+        ec2()
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(&endpoint)
+            .send()
+            .await
+            .expect("the consumer deletes its endpoint")
+    });
     delete(&handler, &id);
 }
 
 #[test]
 fn requests_without_or_with_an_unknown_identifier_are_not_found() {
-    for (model, action) in [(json!({}), "READ"), (json!({}), "DELETE"), (json!({"ServiceId": "vpce-svc-0123456789abcdef0"}), "READ")] {
+    for (model, action) in
+        [(json!({}), "READ"), (json!({}), "DELETE"), (json!({"ServiceId": "vpce-svc-0123456789abcdef0"}), "READ")]
+    {
         let event = handler().call(action, &token(), model, None);
         assert_eq!(event["errorCode"], "NotFound", "{action}: {event}");
     }
@@ -300,9 +339,17 @@ fn requests_without_or_with_an_unknown_identifier_are_not_found() {
 #[test]
 fn a_gateway_service_changes_its_balancers_in_place_and_never_its_kind() {
     let handler = handler();
-    let refused = handler.call("CREATE", &token(), json!({"LoadBalancerType": "gateway", "LoadBalancerArns": [value("NetworkLoadBalancerArn")]}), None);
+    let refused = handler.call(
+        "CREATE",
+        &token(),
+        json!({"LoadBalancerType": "gateway", "LoadBalancerArns": [value("NetworkLoadBalancerArn")]}),
+        None,
+    );
     assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
-    assert!(refused["message"].as_str().is_some_and(|m| m.contains("LoadBalancerArns[0]")), "names the field: {refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains("LoadBalancerArns[0]")),
+        "names the field: {refused}"
+    );
 
     let model = json!({"LoadBalancerType": "gateway", "LoadBalancerArns": [value("GatewayLoadBalancerArn")]});
     let created = handler.call("CREATE", &token(), model.clone(), None);
@@ -329,16 +376,26 @@ fn a_gateway_service_changes_its_balancers_in_place_and_never_its_kind() {
 #[test]
 fn private_dns_verification_shows_in_the_model() {
     let handler = handler();
-    let model = json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")], "PrivateDnsName": "orders.partner.example.com"});
+    let model =
+        json!({"LoadBalancerArns": [value("NetworkLoadBalancerArn")], "PrivateDnsName": "orders.partner.example.com"});
     let created = handler.call("CREATE", &token(), model, None);
     assert_eq!(created["status"], "SUCCESS", "{created}");
     let id = service_id(&created);
     let record = &created["resourceModel"]["PrivateDnsNameConfiguration"];
     assert_eq!(record["State"], "pendingVerification", "{created}");
-    assert!(record["Name"].as_str().is_some_and(|n| !n.is_empty()) && record["Value"].as_str().is_some_and(|v| !v.is_empty()), "{record}");
+    assert!(
+        record["Name"].as_str().is_some_and(|n| !n.is_empty())
+            && record["Value"].as_str().is_some_and(|v| !v.is_empty()),
+        "{record}"
+    );
 
     runtime().block_on(async {
-        ec2().start_vpc_endpoint_service_private_dns_verification().service_id(&id).send().await.expect("the provider verifies its name")
+        ec2()
+            .start_vpc_endpoint_service_private_dns_verification()
+            .service_id(&id)
+            .send()
+            .await
+            .expect("the provider verifies its name")
     });
     let read = handler.call("READ", &token(), json!({"ServiceId": id}), None);
     assert_eq!(read["resourceModel"]["PrivateDnsNameConfiguration"]["State"], "verified", "{read}");
@@ -347,14 +404,18 @@ fn private_dns_verification_shows_in_the_model() {
     renamed["PrivateDnsName"] = json!("billing.partner.example.com");
     let after = handler.call("UPDATE", &token(), renamed, Some(read["resourceModel"].clone()));
     assert_eq!(after["resourceModel"]["PrivateDnsName"], "billing.partner.example.com", "{after}");
-    assert_eq!(after["resourceModel"]["PrivateDnsNameConfiguration"]["State"], "pendingVerification", "a new name needs verifying: {after}");
+    assert_eq!(
+        after["resourceModel"]["PrivateDnsNameConfiguration"]["State"], "pendingVerification",
+        "a new name needs verifying: {after}"
+    );
     delete(&handler, &id);
 }
 
 #[test]
 fn ip_address_types_change_alone_on_dual_stack() {
     let handler = handler();
-    let created = handler.call("CREATE", &token(), json!({"LoadBalancerArns": [value("DualStackLoadBalancerArn")]}), None);
+    let created =
+        handler.call("CREATE", &token(), json!({"LoadBalancerArns": [value("DualStackLoadBalancerArn")]}), None);
     assert_eq!(created["status"], "SUCCESS", "{created}");
     let id = service_id(&created);
     let mut previous = created["resourceModel"].clone();

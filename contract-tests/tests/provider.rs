@@ -14,14 +14,25 @@ fn missing_of_each_type() -> [(&'static str, &'static str, Value); 5] {
         ("Rpdk::IAM::CrossAccountRole", "cross-account-role", json!({"RoleName": unique("missing")})),
         ("Rpdk::EC2::PrivateLinkService", "privatelink-service", json!({"ServiceId": "vpce-svc-0123456789abcdef0"})),
         ("Rpdk::SCIM::Connector", "scim-connector", json!({"Name": unique("missing")})),
-        ("Rpdk::SCIM::User", "scim-connector", json!({"Connector": unique("missing"), "Id": "2819c223-7f76-453a-919d-413861904646"})),
-        ("Rpdk::SCIM::Group", "scim-connector", json!({"Connector": unique("missing"), "Id": "e9e30dba-f08f-4109-8486-d5c6a331660a"})),
+        (
+            "Rpdk::SCIM::User",
+            "scim-connector",
+            json!({"Connector": unique("missing"), "Id": "2819c223-7f76-453a-919d-413861904646"}),
+        ),
+        (
+            "Rpdk::SCIM::Group",
+            "scim-connector",
+            json!({"Connector": unique("missing"), "Id": "e9e30dba-f08f-4109-8486-d5c6a331660a"}),
+        ),
     ]
 }
 
 /// The JSON log records among `messages`.
 fn records(messages: &[String]) -> Vec<Value> {
-    messages.iter().map(|m| serde_json::from_str(m).unwrap_or_else(|e| panic!("a delivered record is not JSON ({e}): {m}"))).collect()
+    messages
+        .iter()
+        .map(|m| serde_json::from_str(m).unwrap_or_else(|e| panic!("a delivered record is not JSON ({e}): {m}")))
+        .collect()
 }
 
 /// The sum of `metric` in `namespace` with exactly `dimensions`, over the last hour.
@@ -33,7 +44,9 @@ fn metric_sum(namespace: &str, metric: &str, dimensions: &[(&str, &str)]) -> f64
             .get_metric_statistics()
             .namespace(namespace)
             .metric_name(metric)
-            .set_dimensions(Some(dimensions.iter().map(|(name, value)| Dimension::builder().name(*name).value(*value).build()).collect()))
+            .set_dimensions(Some(
+                dimensions.iter().map(|(name, value)| Dimension::builder().name(*name).value(*value).build()).collect(),
+            ))
             .start_time((now - Duration::from_secs(3600)).into())
             .end_time((now + Duration::from_secs(60)).into())
             .period(3600)
@@ -66,9 +79,21 @@ fn every_type_delivers_its_records_and_metrics_where_the_request_says() {
 
         let namespace = format!("AWS/CloudFormation/{}", type_name.replace("::", "/"));
         let by_type = [("Action", "READ"), ("ResourceType", type_name)];
-        assert!(metric_sum(&namespace, "HandlerInvocationCount", &by_type) >= 1.0, "{namespace}: no invocation counted");
-        assert!(metric_sum(&namespace, "HandlerExceptionByErrorCode", &[("Action", "READ"), ("HandlerErrorCode", &code)]) >= 1.0, "{namespace}: {code} not counted");
-        let exception = [("Action", "READ"), ("ExceptionType", "rpdk::HandlerError"), ("ResourceType", type_name), ("HandlerErrorCode", code.as_str())];
+        assert!(
+            metric_sum(&namespace, "HandlerInvocationCount", &by_type) >= 1.0,
+            "{namespace}: no invocation counted"
+        );
+        assert!(
+            metric_sum(&namespace, "HandlerExceptionByErrorCode", &[("Action", "READ"), ("HandlerErrorCode", &code)])
+                >= 1.0,
+            "{namespace}: {code} not counted"
+        );
+        let exception = [
+            ("Action", "READ"),
+            ("ExceptionType", "rpdk::HandlerError"),
+            ("ResourceType", type_name),
+            ("HandlerErrorCode", code.as_str()),
+        ];
         assert!(metric_sum(&namespace, "HandlerException", &exception) >= 1.0, "{namespace}: no HandlerException");
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use contract_tests::{ProviderLogging, Handler, assert_model, token, unique};
+use contract_tests::{Handler, ProviderLogging, assert_model, token, unique};
 use rpdk::{HandlerErrorCode, Secret};
 use scim_connector::scim::{Endpoint, Scim};
 use serde_json::{Value, json};
@@ -42,7 +42,11 @@ fn provider(method: &str, path: &str, body: Option<Value>) -> Value {
 fn provider_at(base_url: &str, method: &str, path: &str, body: Option<Value>) -> Value {
     let url = format!("{base_url}/{path}");
     let auth = format!("Bearer {}", scim_token());
-    let request = ureq::http::Request::builder().method(method).uri(&url).header("Authorization", auth).header("Content-Type", "application/scim+json");
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(&url)
+        .header("Authorization", auth)
+        .header("Content-Type", "application/scim+json");
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut response = match body {
         Some(body) => agent.run(request.body(body.to_string()).expect("request")),
@@ -59,7 +63,12 @@ fn connector(stem: &str) -> String {
 
 fn connector_to(stem: &str, base_url: &str) -> String {
     let name = unique(stem);
-    let created = handler(CONNECTOR).call("CREATE", &token(), json!({"Name": name, "BaseUrl": base_url, "BearerToken": scim_token()}), None);
+    let created = handler(CONNECTOR).call(
+        "CREATE",
+        &token(),
+        json!({"Name": name, "BaseUrl": base_url, "BearerToken": scim_token()}),
+        None,
+    );
     assert_eq!(created["status"], "SUCCESS", "{created}");
     name
 }
@@ -86,7 +95,12 @@ fn a_connector_is_proven_stored_as_a_secure_string_and_never_shown() {
     assert_eq!(capabilities["MaxResults"], 1000);
 
     let token_parameter = runtime().block_on(async {
-        ssm().get_parameter().name(format!("/rpdk/scim/connectors/{name}/token")).send().await.expect("the token parameter")
+        ssm()
+            .get_parameter()
+            .name(format!("/rpdk/scim/connectors/{name}/token"))
+            .send()
+            .await
+            .expect("the token parameter")
     });
     let parameter = token_parameter.parameter().expect("a parameter");
     assert_eq!(parameter.r#type(), Some(&ParameterType::SecureString));
@@ -101,7 +115,11 @@ fn a_connector_is_proven_stored_as_a_secure_string_and_never_shown() {
     updated["Tags"] = json!([{"Key": "team", "Value": "iam"}]);
     let after = handler.call("UPDATE", &token(), updated.clone(), Some(created["resourceModel"].clone()));
     assert_eq!(after["status"], "SUCCESS", "{after}");
-    assert_model(&json!({"Description": "partner directory, v2", "Tags": [{"Key": "team", "Value": "iam"}]}), &after["resourceModel"], &["Tags"]);
+    assert_model(
+        &json!({"Description": "partner directory, v2", "Tags": [{"Key": "team", "Value": "iam"}]}),
+        &after["resourceModel"],
+        &["Tags"],
+    );
 
     let mut wrong = updated.clone();
     wrong["BearerToken"] = json!("not-the-token");
@@ -115,7 +133,15 @@ fn a_connector_is_proven_stored_as_a_secure_string_and_never_shown() {
     for action in ["READ", "DELETE"] {
         assert_eq!(handler.call(action, &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "{action}");
     }
-    let left = runtime().block_on(async { ssm().get_parameters_by_path().path(format!("/rpdk/scim/connectors/{name}")).recursive(true).send().await.expect("a listing") });
+    let left = runtime().block_on(async {
+        ssm()
+            .get_parameters_by_path()
+            .path(format!("/rpdk/scim/connectors/{name}"))
+            .recursive(true)
+            .send()
+            .await
+            .expect("a listing")
+    });
     assert!(left.parameters().is_empty(), "nothing left in SSM");
 }
 
@@ -132,10 +158,15 @@ fn a_connector_that_cannot_be_proven_is_refused_saying_what_to_fix() {
         ("http://idp.example.com/scim/v2".to_owned(), scim_token(), "InvalidRequest", "BaseUrl"),
     ] {
         let name = unique("refused");
-        let event = handler.call("CREATE", &token(), json!({"Name": name, "BaseUrl": base_url, "BearerToken": bearer}), None);
+        let event =
+            handler.call("CREATE", &token(), json!({"Name": name, "BaseUrl": base_url, "BearerToken": bearer}), None);
         assert_eq!(event["errorCode"], code, "{base_url}: {event}");
         assert!(event["message"].as_str().is_some_and(|m| m.contains(names)), "names {names}: {event}");
-        assert_eq!(handler.call("READ", &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "nothing saved");
+        assert_eq!(
+            handler.call("READ", &token(), json!({"Name": name}), None)["errorCode"],
+            "NotFound",
+            "nothing saved"
+        );
     }
 }
 
@@ -146,19 +177,28 @@ fn a_connector_name_is_taken_once_and_a_retried_create_succeeds() {
     let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token()});
     let operation = token();
     assert_eq!(handler.call("CREATE", &operation, model.clone(), None)["status"], "SUCCESS");
-    assert_eq!(handler.call("CREATE", &operation, model.clone(), None)["status"], "SUCCESS", "the same operation again");
+    assert_eq!(
+        handler.call("CREATE", &operation, model.clone(), None)["status"],
+        "SUCCESS",
+        "the same operation again"
+    );
     assert_eq!(handler.call("CREATE", &token(), model, None)["errorCode"], "AlreadyExists", "another operation");
     handler.call("DELETE", &token(), json!({"Name": name}), None);
 }
 
 #[test]
 fn a_connector_that_fails_half_way_leaves_nothing_behind() {
-    let limited = handler(CONNECTOR).with_credentials(contract_tests::credentials_without("rpdk-scim-connector", "ssm:AddTagsToResource"));
+    let limited = handler(CONNECTOR)
+        .with_credentials(contract_tests::credentials_without("rpdk-scim-connector", "ssm:AddTagsToResource"));
     let name = unique("half-made");
     let model = json!({"Name": name, "BaseUrl": scim_url(), "BearerToken": scim_token(), "Tags": [{"Key": "team", "Value": "identity"}]});
     let failed = limited.call("CREATE", &token(), model, None);
     assert_eq!(failed["errorCode"], "AccessDenied", "{failed}");
-    assert_eq!(handler(CONNECTOR).call("READ", &token(), json!({"Name": name}), None)["errorCode"], "NotFound", "rolled back");
+    assert_eq!(
+        handler(CONNECTOR).call("READ", &token(), json!({"Name": name}), None)["errorCode"],
+        "NotFound",
+        "rolled back"
+    );
 }
 
 #[test]
@@ -185,7 +225,13 @@ fn a_user_lives_through_its_connector_and_keeps_what_it_does_not_manage() {
     assert_eq!(by_name["resourceModel"], created["resourceModel"], "the additional identifier finds the same user");
 
     // Someone sets an attribute the template does not manage.
-    provider("PATCH", &format!("Users/{user_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "nickName", "value": "Countess"}]})));
+    provider(
+        "PATCH",
+        &format!("Users/{user_id}"),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "nickName", "value": "Countess"}]}),
+        ),
+    );
 
     let renamed = unique("ada-king");
     let mut disabled = created["resourceModel"].clone();
@@ -195,7 +241,11 @@ fn a_user_lives_through_its_connector_and_keeps_what_it_does_not_manage() {
     disabled["Enterprise"]["Department"] = json!("Analytical Engines");
     let after = handler.call("UPDATE", &token(), disabled.clone(), Some(created["resourceModel"].clone()));
     assert_eq!(after["status"], "SUCCESS", "{after}");
-    assert_model(&json!({"UserName": renamed, "Active": false, "Enterprise": disabled["Enterprise"]}), &after["resourceModel"], &[]);
+    assert_model(
+        &json!({"UserName": renamed, "Active": false, "Enterprise": disabled["Enterprise"]}),
+        &after["resourceModel"],
+        &[],
+    );
     assert!(after["resourceModel"].get("Title").is_none(), "a managed attribute the model drops is removed: {after}");
     let held = provider("GET", &format!("Users/{user_id}"), None);
     assert_eq!(held["nickName"], "Countess", "an unmanaged attribute survives the update");
@@ -237,9 +287,23 @@ fn an_interrupted_create_adopts_what_its_first_attempt_made() {
     // The first attempt marked the operation and POSTed, then stopped before recording the id.
     let marker = format!("/rpdk/scim/connectors/{connector}/creates/{}", rpdk_aws::operation_id(&operation));
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
-    runtime().block_on(async { ssm().put_parameter().name(&marker).value(format!("pending {now}")).r#type(ParameterType::String).send().await.expect("a marker") });
-    let made = provider("POST", "Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true})));
-    let retried = handler(USER).call("CREATE", &operation, json!({"Connector": connector, "UserName": user_name}), None);
+    runtime().block_on(async {
+        ssm()
+            .put_parameter()
+            .name(&marker)
+            .value(format!("pending {now}"))
+            .r#type(ParameterType::String)
+            .send()
+            .await
+            .expect("a marker")
+    });
+    let made = provider(
+        "POST",
+        "Users",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true})),
+    );
+    let retried =
+        handler(USER).call("CREATE", &operation, json!({"Connector": connector, "UserName": user_name}), None);
     assert_eq!(retried["status"], "SUCCESS", "{retried}");
     assert_eq!(id(&retried), made["id"].as_str().expect("an id"), "adopted, not created twice");
 }
@@ -248,8 +312,20 @@ fn an_interrupted_create_adopts_what_its_first_attempt_made() {
 fn expired_create_markers_are_swept() {
     let connector = connector("sweep");
     let expired = format!("/rpdk/scim/connectors/{connector}/creates/0000000000000000");
-    for (type_name, model) in [(USER, json!({"Connector": connector, "UserName": unique("sweeper")})), (GROUP, json!({"Connector": connector, "DisplayName": unique("sweepers")}))] {
-        runtime().block_on(async { ssm().put_parameter().name(&expired).value("created 1000000000 old-id").r#type(ParameterType::String).send().await.expect("an old marker") });
+    for (type_name, model) in [
+        (USER, json!({"Connector": connector, "UserName": unique("sweeper")})),
+        (GROUP, json!({"Connector": connector, "DisplayName": unique("sweepers")})),
+    ] {
+        runtime().block_on(async {
+            ssm()
+                .put_parameter()
+                .name(&expired)
+                .value("created 1000000000 old-id")
+                .r#type(ParameterType::String)
+                .send()
+                .await
+                .expect("an old marker")
+        });
         let created = handler(type_name).call("CREATE", &token(), model, None);
         assert_eq!(created["status"], "SUCCESS", "{created}");
         let gone = runtime().block_on(async { ssm().get_parameter().name(&expired).send().await });
@@ -261,10 +337,17 @@ fn expired_create_markers_are_swept() {
 fn group_membership_follows_the_model() {
     let connector = connector("groups");
     let users = handler(USER);
-    let member = |stem: &str| id(&users.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique(stem)}), None));
+    let member = |stem: &str| {
+        id(&users.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique(stem)}), None))
+    };
     let (a, b, outsider) = (member("a"), member("b"), member("outsider"));
     let handler = handler(GROUP);
-    let created = handler.call("CREATE", &token(), json!({"Connector": connector, "DisplayName": unique("eng"), "Members": [a]}), None);
+    let created = handler.call(
+        "CREATE",
+        &token(),
+        json!({"Connector": connector, "DisplayName": unique("eng"), "Members": [a]}),
+        None,
+    );
     assert_eq!(created["status"], "SUCCESS", "{created}");
     let group_id = id(&created);
 
@@ -272,10 +355,20 @@ fn group_membership_follows_the_model() {
     both["Members"] = json!([b, a]);
     both["DisplayName"] = json!(unique("analysts"));
     let after = handler.call("UPDATE", &token(), both.clone(), Some(created["resourceModel"].clone()));
-    assert_model(&json!({"Members": [a, b], "DisplayName": both["DisplayName"]}), &after["resourceModel"], &["Members"]);
+    assert_model(
+        &json!({"Members": [a, b], "DisplayName": both["DisplayName"]}),
+        &after["resourceModel"],
+        &["Members"],
+    );
 
     // A member added outside the template stays when the model stops managing members.
-    provider("PATCH", &format!("Groups/{group_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": outsider}]}]})));
+    provider(
+        "PATCH",
+        &format!("Groups/{group_id}"),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": outsider}]}]}),
+        ),
+    );
     let mut unmanaged = after["resourceModel"].clone();
     unmanaged.as_object_mut().expect("object").remove("Members");
     let released = handler.call("UPDATE", &token(), unmanaged, Some(both));
@@ -294,7 +387,12 @@ fn without_patch_updates_replace_the_resource_and_keep_the_rest() {
     let put_only = std::env::var("RPDK_SCIM_PUT_ONLY_URL").expect("RPDK_SCIM_PUT_ONLY_URL");
     let connector = connector_to("put-only", &put_only);
     let users = handler(USER);
-    let created = users.call("CREATE", &token(), json!({"Connector": connector, "UserName": unique("put"), "Title": "Analyst", "DisplayName": "Put"}), None);
+    let created = users.call(
+        "CREATE",
+        &token(),
+        json!({"Connector": connector, "UserName": unique("put"), "Title": "Analyst", "DisplayName": "Put"}),
+        None,
+    );
     assert_eq!(created["status"], "SUCCESS", "{created}");
     let user_id = id(&created);
     let unmanaged = json!({"value": "+1 555 0100", "type": "work"});
@@ -309,10 +407,15 @@ fn without_patch_updates_replace_the_resource_and_keep_the_rest() {
     assert_eq!(after["status"], "SUCCESS", "{after}");
     assert_eq!(after["resourceModel"]["DisplayName"], "Replaced");
     assert!(after["resourceModel"].get("Title").is_none(), "{after}");
-    assert_eq!(provider_at(&put_only, "GET", &format!("Users/{user_id}"), None)["phoneNumbers"], json!([unmanaged]), "PUT keeps what the model does not manage");
+    assert_eq!(
+        provider_at(&put_only, "GET", &format!("Users/{user_id}"), None)["phoneNumbers"],
+        json!([unmanaged]),
+        "PUT keeps what the model does not manage"
+    );
 
     let groups = handler(GROUP);
-    let group = groups.call("CREATE", &token(), json!({"Connector": connector, "DisplayName": unique("put-group")}), None);
+    let group =
+        groups.call("CREATE", &token(), json!({"Connector": connector, "DisplayName": unique("put-group")}), None);
     let mut with_member = group["resourceModel"].clone();
     with_member["Members"] = json!([user_id]);
     let after = groups.call("UPDATE", &token(), with_member, Some(group["resourceModel"].clone()));
@@ -324,7 +427,12 @@ fn list_pages_through_every_user_of_a_connector() {
     let connector = connector("paging");
     let stem = unique("paged");
     let made: Vec<String> = (0..55)
-        .map(|i| provider("POST", "Users", Some(json!({"userName": format!("{stem}-{i}")})))["id"].as_str().expect("an id").to_owned())
+        .map(|i| {
+            provider("POST", "Users", Some(json!({"userName": format!("{stem}-{i}")})))["id"]
+                .as_str()
+                .expect("an id")
+                .to_owned()
+        })
         .collect();
     let pages = handler(USER).list_pages_with(json!({"Connector": connector}));
     assert!(pages.len() >= 2, "{} page(s)", pages.len());
@@ -336,7 +444,8 @@ fn list_pages_through_every_user_of_a_connector() {
 
 #[test]
 fn requests_name_what_is_missing() {
-    let missing = handler(USER).call("CREATE", &token(), json!({"Connector": "no-such-connector", "UserName": "x"}), None);
+    let missing =
+        handler(USER).call("CREATE", &token(), json!({"Connector": "no-such-connector", "UserName": "x"}), None);
     assert_eq!(missing["errorCode"], "InvalidRequest", "{missing}");
     assert!(missing["message"].as_str().is_some_and(|m| m.contains("'no-such-connector'")), "{missing}");
     let list = handler(GROUP).invoke(&handler(GROUP).request("LIST", &token(), json!({}), None));
@@ -366,8 +475,15 @@ fn a_stale_etag_is_a_conflict() {
     let made = provider("POST", "Users", Some(json!({"userName": unique("etag")})));
     let user_id = made["id"].as_str().expect("an id").to_owned();
     let stale = made["meta"]["version"].as_str().expect("a version").to_owned();
-    provider("PATCH", &format!("Users/{user_id}"), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "changed"}]})));
-    let scim = Scim::new(&scim_url(), Secret::new(scim_token()), rpdk::Deadline::after(Duration::from_secs(60))).expect("a client");
+    provider(
+        "PATCH",
+        &format!("Users/{user_id}"),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "changed"}]}),
+        ),
+    );
+    let scim = Scim::new(&scim_url(), Secret::new(scim_token()), rpdk::Deadline::after(Duration::from_secs(60)))
+        .expect("a client");
     let replace = json!([{"op": "replace", "path": "title", "value": "mine"}]);
     let error = runtime()
         .block_on(scim.patch(Endpoint::Users, &user_id, replace.as_array().expect("ops").clone(), Some(&stale)))
@@ -404,7 +520,9 @@ fn the_token_never_leaves_the_handler() {
     let principals = contract_tests::principals();
     let credentials = [&principals["handlers"][CONNECTOR]["credentials"], &principals["provider"]["credentials"]];
     for shown in [&log, &delivered] {
-        for secret_part in credentials.iter().flat_map(|c| [c["secretAccessKey"].as_str(), c["sessionToken"].as_str()]).flatten() {
+        for secret_part in
+            credentials.iter().flat_map(|c| [c["secretAccessKey"].as_str(), c["sessionToken"].as_str()]).flatten()
+        {
             assert!(!shown.contains(secret_part), "a credential is in the logs");
         }
     }

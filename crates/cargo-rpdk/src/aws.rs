@@ -5,7 +5,10 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use aws_sigv4::http_request::{PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode, sign};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    sign,
+};
 use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -25,25 +28,42 @@ pub struct Client<'a> {
 impl Client<'_> {
     /// Temporary credentials of a session of `role_arn`.
     pub fn assume_role(&self, role_arn: &str, session_name: &str) -> Result<Credentials> {
-        let form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role_arn), ("RoleSessionName", session_name), ("DurationSeconds", &SESSION_SECONDS.to_string())]
-            .iter()
-            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let form = [
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", role_arn),
+            ("RoleSessionName", session_name),
+            ("DurationSeconds", &SESSION_SECONDS.to_string()),
+        ]
+        .iter()
+        .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+        .collect::<Vec<_>>()
+        .join("&");
         let body = self.send("sts", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &form)?;
         // STS answers a flat XML document; the three values are plain base64-like text.
         let field = |tag: &str| -> Result<String> {
-            let start = body.find(&format!("<{tag}>")).with_context(|| format!("AssumeRole answered without {tag}: {body}"))? + tag.len() + 2;
+            let start =
+                body.find(&format!("<{tag}>")).with_context(|| format!("AssumeRole answered without {tag}: {body}"))?
+                    + tag.len()
+                    + 2;
             let end = body[start..].find(&format!("</{tag}>")).context("AssumeRole answered malformed XML")?;
             Ok(body[start..start + end].to_owned())
         };
-        Ok(Credentials { access_key_id: field("AccessKeyId")?, secret_access_key: field("SecretAccessKey")?, session_token: Some(field("SessionToken")?) })
+        Ok(Credentials {
+            access_key_id: field("AccessKeyId")?,
+            secret_access_key: field("SecretAccessKey")?,
+            session_token: Some(field("SessionToken")?),
+        })
     }
 
     /// The value of an SSM parameter, `name` or `name:version`.
     pub fn ssm_parameter(&self, key: &str) -> Result<String> {
         let answer = self.json("ssm", "AmazonSSM.GetParameter", &json!({"Name": key}))?;
-        answer.pointer("/Parameter/Value").and_then(Value::as_str).map(str::to_owned).context("GetParameter answered without a value")
+        answer
+            .pointer("/Parameter/Value")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .context("GetParameter answered without a value")
     }
 
     /// A secret's string, by id and optionally version stage or version id.
@@ -56,17 +76,27 @@ impl Client<'_> {
             request["VersionId"] = version_id.into();
         }
         let answer = self.json("secretsmanager", "secretsmanager.GetSecretValue", &request)?;
-        answer.get("SecretString").and_then(Value::as_str).map(str::to_owned).context("the secret has no SecretString (binary secrets cannot be referenced)")
+        answer
+            .get("SecretString")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .context("the secret has no SecretString (binary secrets cannot be referenced)")
     }
 
     /// Whether the log stream `stream` of `group` exists (CloudWatch Logs).
     pub fn log_stream_exists(&self, group: &str, stream: &str) -> Result<bool> {
         let groups = self.json("logs", "Logs_20140328.DescribeLogGroups", &json!({"logGroupNamePrefix": group}))?;
-        let named = |list: &Value, key: &str, name: &str| list.as_array().into_iter().flatten().any(|item| item.get(key).and_then(Value::as_str) == Some(name));
+        let named = |list: &Value, key: &str, name: &str| {
+            list.as_array().into_iter().flatten().any(|item| item.get(key).and_then(Value::as_str) == Some(name))
+        };
         if !named(&groups["logGroups"], "logGroupName", group) {
             return Ok(false);
         }
-        let streams = self.json("logs", "Logs_20140328.DescribeLogStreams", &json!({"logGroupName": group, "logStreamNamePrefix": stream}))?;
+        let streams = self.json(
+            "logs",
+            "Logs_20140328.DescribeLogStreams",
+            &json!({"logGroupName": group, "logStreamNamePrefix": stream}),
+        )?;
         Ok(named(&streams["logStreams"], "logStreamName", stream))
     }
 
@@ -81,14 +111,23 @@ impl Client<'_> {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|event| (event["timestamp"].as_i64().unwrap_or_default(), event["message"].as_str().unwrap_or_default().to_owned()))
+            .map(|event| {
+                (
+                    event["timestamp"].as_i64().unwrap_or_default(),
+                    event["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         Ok(LogPage { events, next_token: page["nextForwardToken"].as_str().map(str::to_owned) })
     }
 
     /// A call of an AWS JSON 1.1 API.
     fn json(&self, service: &str, target: &str, request: &Value) -> Result<Value> {
-        let body = self.send(service, &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)], &request.to_string())?;
+        let body = self.send(
+            service,
+            &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)],
+            &request.to_string(),
+        )?;
         Ok(serde_json::from_str(&body)?)
     }
 
@@ -103,8 +142,16 @@ impl Client<'_> {
             "rpdk",
         )
         .into();
-        let params = v4::SigningParams::builder().identity(&identity).region(REGION).name(service).time(SystemTime::now()).settings(SigningSettings::default()).build()?.into();
-        let signable = SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))?;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(REGION)
+            .name(service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()?
+            .into();
+        let signable =
+            SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))?;
         let (instructions, _) = sign(signable, &params)?.into_parts();
         let mut request = self.agent.post(&url);
         for (name, value) in headers.iter().copied().chain(instructions.headers()) {
@@ -171,19 +218,36 @@ impl ResponseBucket<'_> {
     /// A SigV4 query-string presigned URL of the object `key` (or, empty, the bucket), as S3
     /// issues them.
     pub fn presigned(&self, method: &str, key: &str) -> Result<String> {
-        let path = if key.is_empty() { format!("/{}", Self::NAME) } else { format!("/{}/{}", Self::NAME, utf8_percent_encode(key, NON_ALPHANUMERIC)) };
+        let path = if key.is_empty() {
+            format!("/{}", Self::NAME)
+        } else {
+            format!("/{}/{}", Self::NAME, utf8_percent_encode(key, NON_ALPHANUMERIC))
+        };
         let url = format!("{}{path}", self.endpoint);
-        let identity = aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "rpdk").into();
+        let identity =
+            aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "rpdk")
+                .into();
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(Self::URL_LIFETIME);
         // S3 signs the path as sent: no second encoding, no normalisation.
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder().identity(&identity).region(REGION).name("s3").time(SystemTime::now()).settings(settings).build()?.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(REGION)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()?
+            .into();
         let signable = SignableRequest::new(method, &url, std::iter::empty(), SignableBody::UnsignedPayload)?;
         let (instructions, _) = sign(signable, &params)?.into_parts();
-        let query: Vec<String> = instructions.params().iter().map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC))).collect();
+        let query: Vec<String> = instructions
+            .params()
+            .iter()
+            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+            .collect();
         Ok(format!("{url}?{}", query.join("&")))
     }
 }

@@ -54,8 +54,10 @@ pub fn run(options: &Options) -> Result<()> {
     let moto_port = free_port()?;
     let mut moto = spawn_moto(&project, &tools, moto_port, &logs, "bench-moto.log")?;
     let moto_url = format!("http://127.0.0.1:{moto_port}");
-    let outcome = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_ok())
-        .and_then(|()| measure_all(&project, &lambda_dir, port, &moto_url, options.runs, &mut api));
+    let outcome = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
+        std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_ok()
+    })
+    .and_then(|()| measure_all(&project, &lambda_dir, port, &moto_url, options.runs, &mut api));
     stop(&mut api);
     stop(&mut moto);
     outcome
@@ -72,7 +74,11 @@ struct Scenario {
 }
 
 const SCENARIOS: [Scenario; 3] = [
-    Scenario { name: "READ", request: |type_name| json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}}), answer: "NotFound" },
+    Scenario {
+        name: "READ",
+        request: |type_name| json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}}),
+        answer: "NotFound",
+    },
     Scenario {
         name: "CREATE refused by the schema",
         request: |type_name| json!({"action": "CREATE", "resourceType": type_name, "requestData": {"resourceProperties": {"NotAProperty": 1}}}),
@@ -90,10 +96,19 @@ const SCENARIOS: [Scenario; 3] = [
     },
 ];
 
-fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_url: &str, runs: usize, api: &mut std::process::Child) -> Result<()> {
+fn measure_all(
+    project: &Project,
+    lambda_dir: &std::path::Path,
+    port: u16,
+    moto_url: &str,
+    runs: usize,
+    api: &mut std::process::Child,
+) -> Result<()> {
     let address = format!("http://127.0.0.1:{port}");
     let functions = rpdk_local::Functions::new(address.clone());
-    wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())?;
+    wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })?;
 
     for entry in &project.config.types {
         let type_name = project.type_name(entry);
@@ -120,7 +135,11 @@ fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_
                 let peak = high_water_mark_kib(function.id());
                 stop(&mut function);
                 let answer = answer?;
-                ensure!(answer["errorCode"] == scenario.answer, "{type_name}, {}: unexpected answer {answer}", scenario.name);
+                ensure!(
+                    answer["errorCode"] == scenario.answer,
+                    "{type_name}, {}: unexpected answer {answer}",
+                    scenario.name
+                );
                 starts.push(elapsed);
                 peak_kib = peak_kib.max(peak?);
             }

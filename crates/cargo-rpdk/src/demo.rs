@@ -50,7 +50,14 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-fn step(stack: &Stack, function: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Value> {
+fn step(
+    stack: &Stack,
+    function: &str,
+    type_name: &str,
+    action: &str,
+    model: Option<Value>,
+    previous: Option<Value>,
+) -> Result<Value> {
     println!("== {action} {type_name}");
     let last = drive(stack, Call::new(function, type_name, action, model, previous), &mut print_event)?;
     if last.get("status").and_then(Value::as_str) != Some("SUCCESS") {
@@ -62,9 +69,13 @@ fn step(stack: &Stack, function: &str, type_name: &str, action: &str, model: Opt
 /// The primary identifier of the created model: all READ and DELETE need.
 fn identifier(schema: &Value, created: &Value) -> Result<Value> {
     let mut identifier = Map::new();
-    for pointer in schema.get("primaryIdentifier").and_then(Value::as_array).context("the schema has no primaryIdentifier")? {
-        let name = pointer.as_str().and_then(|p| p.strip_prefix("/properties/")).context("unexpected identifier pointer")?;
-        let value = created.pointer(&format!("/resourceModel/{name}")).context("the created model lacks its identifier")?;
+    for pointer in
+        schema.get("primaryIdentifier").and_then(Value::as_array).context("the schema has no primaryIdentifier")?
+    {
+        let name =
+            pointer.as_str().and_then(|p| p.strip_prefix("/properties/")).context("unexpected identifier pointer")?;
+        let value =
+            created.pointer(&format!("/resourceModel/{name}")).context("the created model lacks its identifier")?;
         identifier.insert(name.to_owned(), value.clone());
     }
     Ok(Value::Object(identifier))

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
+use rpdk::Action;
 use rpdk::follow::{Bound, Operation};
 use rpdk::wire::{HandlerRequest, RequestData};
-use rpdk::Action;
 use serde_json::Value;
 
 use crate::project::Project;
@@ -37,11 +37,16 @@ pub fn run(options: &Options) -> Result<()> {
     let stack = Stack::start(&project, &tools, &bin_dir)?;
     let read = |path: &Option<std::path::PathBuf>| -> Result<Option<Value>> {
         path.as_ref()
-            .map(|p| -> Result<Value> { Ok(serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?)?) })
+            .map(|p| -> Result<Value> {
+                Ok(serde_json::from_str(
+                    &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+                )?)
+            })
             .transpose()
     };
     let action = options.action.to_ascii_uppercase();
-    let call = Call::new(&entry.binary, &project.type_name(&entry), &action, read(&options.model)?, read(&options.previous)?);
+    let call =
+        Call::new(&entry.binary, &project.type_name(&entry), &action, read(&options.model)?, read(&options.previous)?);
     drive(&stack, call, &mut print_event)?;
     Ok(())
 }
@@ -111,7 +116,8 @@ pub fn log_group_name(type_name: &str) -> String {
 /// A client request token no other operation has.
 pub fn new_token() -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     format!("{nanos:x}-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed))
 }
 

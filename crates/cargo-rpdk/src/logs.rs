@@ -38,9 +38,12 @@ struct Source {
 
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
-    let stack = Stack::running(&project)?.context("no local stack runs: start one with `cargo rpdk deploy` (logs live in its moto and end with it)")?;
+    let stack = Stack::running(&project)?
+        .context("no local stack runs: start one with `cargo rpdk deploy` (logs live in its moto and end with it)")?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
-    let state = store.load()?.with_context(|| format!("no stack named {} was deployed on the local stack", options.stack_name))?;
+    let state = store
+        .load()?
+        .with_context(|| format!("no stack named {} was deployed on the local stack", options.stack_name))?;
     // Every resource the stack had, deleted ones too: their logs outlive them.
     let mut types = BTreeMap::new();
     for event in store.events()? {
@@ -50,7 +53,12 @@ pub fn run(options: &Options) -> Result<()> {
         }
     }
     if let Some(wanted) = &options.logical_id {
-        anyhow::ensure!(types.contains_key(wanted), "{} has no resource {wanted} served by a registry handler; it has {}", options.stack_name, types.keys().cloned().collect::<Vec<_>>().join(", "));
+        anyhow::ensure!(
+            types.contains_key(wanted),
+            "{} has no resource {wanted} served by a registry handler; it has {}",
+            options.stack_name,
+            types.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
         types.retain(|logical_id, _| logical_id == wanted);
     }
     let mut sources: Vec<Source> = types
@@ -92,7 +100,9 @@ pub fn run(options: &Options) -> Result<()> {
 
 /// RFC 3339 in UTC, to the millisecond.
 fn timestamp(millis: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     at.format(&format).unwrap_or_default()
 }

@@ -83,13 +83,18 @@ pub fn run(options: &Options) -> Result<()> {
         let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
         let written = write_package(&project, entry, &bootstrap, &out)?;
         println!("{}", project.type_name(entry));
-        for (label, path) in [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)] {
+        for (label, path) in
+            [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)]
+        {
             println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
         }
         println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
     }
     for entry in project.binaries() {
-        let bootstraps = [(Arch::X86_64, x86_64.join(&entry.binary).join("bootstrap")), (Arch::Arm64, arm64.join(&entry.binary).join("bootstrap"))];
+        let bootstraps = [
+            (Arch::X86_64, x86_64.join(&entry.binary).join("bootstrap")),
+            (Arch::Arm64, arm64.join(&entry.binary).join("bootstrap")),
+        ];
         let written = write_custom_resource(&project, &entry.binary, &bootstraps, &out)?;
         println!("{} as a custom resource function", entry.binary);
         for (arch, bundle) in &written.bundles {
@@ -108,7 +113,16 @@ pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<
         // zig links against Lambda's glibc, and cross-compiles for arm64.
         run_checked(
             Command::new(tools.bin("lambda", "cargo-lambda"))
-                .args(["lambda", "build", "--release", arch.flag(), "--package", &entry.crate_name, "--bin", &entry.binary])
+                .args([
+                    "lambda",
+                    "build",
+                    "--release",
+                    arch.flag(),
+                    "--package",
+                    &entry.crate_name,
+                    "--bin",
+                    &entry.binary,
+                ])
                 .arg("--lambda-dir")
                 .arg(&lambda_dir)
                 .current_dir(&project.root)
@@ -128,21 +142,28 @@ pub struct CustomResourceWritten {
 /// Writes `<out>/custom-resource/<binary>/`: `<binary>-<arch>.zip` per architecture (`bootstrap`
 /// at the root, what `cargo lambda deploy` and `aws lambda create-function` take) and
 /// `function-role.yaml`, the function's execution role.
-pub fn write_custom_resource(project: &Project, binary: &str, bootstraps: &[(Arch, PathBuf)], out: &Path) -> Result<CustomResourceWritten> {
+pub fn write_custom_resource(
+    project: &Project,
+    binary: &str,
+    bootstraps: &[(Arch, PathBuf)],
+    out: &Path,
+) -> Result<CustomResourceWritten> {
     let dir = out.join(CUSTOM_RESOURCE_DIR).join(binary);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
     let mut bundles = Vec::new();
     for (arch, bootstrap) in bootstraps {
-        let binary_bytes = std::fs::read(bootstrap).with_context(|| format!("no handler binary at {}", bootstrap.display()))?;
+        let binary_bytes =
+            std::fs::read(bootstrap).with_context(|| format!("no handler binary at {}", bootstrap.display()))?;
         let bundle = dir.join(format!("{binary}-{}.zip", arch.name()));
         write(&bundle, lambda_bundle(&binary_bytes)?)?;
         bundles.push((*arch, bundle));
     }
     let mut schemas = Vec::new();
     for entry in project.config.types.iter().filter(|entry| entry.binary == binary) {
-        let text = std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
+        let text = std::fs::read_to_string(project.schema_path(entry))
+            .context("no committed schema: run `cargo rpdk schema`")?;
         schemas.push((project.type_name(entry), serde_json::from_str::<Value>(&text)?));
     }
     let role = dir.join(FUNCTION_ROLE);
@@ -168,7 +189,8 @@ pub fn write_package(project: &Project, entry: &TypeEntry, bootstrap: &Path, out
     let bundle = dir.join(HANDLER_BUNDLE);
     write(&bundle, lambda_bundle(&binary)?)?;
 
-    let schema_text = std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
+    let schema_text =
+        std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
     let schema: Value = serde_json::from_str(&schema_text)?;
     let package = dir.join(format!("{}.zip", project.type_stem(entry)));
     write(&package, registration_package(project, entry, &schema_text, &schema, &std::fs::read(&bundle)?)?)?;
@@ -179,7 +201,10 @@ pub fn write_package(project: &Project, entry: &TypeEntry, bootstrap: &Path, out
 /// The Lambda bundle: the binary as `bootstrap`, executable, at the zip's root.
 fn lambda_bundle(binary: &[u8]) -> Result<Vec<u8>> {
     let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("bootstrap", SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).unix_permissions(0o755))?;
+    zip.start_file(
+        "bootstrap",
+        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).unix_permissions(0o755),
+    )?;
     zip.write_all(binary)?;
     Ok(zip.finish()?.into_inner())
 }
@@ -188,7 +213,13 @@ fn lambda_bundle(binary: &[u8]) -> Result<Vec<u8>> {
 /// `schema.json`, `configuration-schema.json` when the type has a configuration, the inputs
 /// (placeholders, never values), the handler bundle and `.cfn_metadata.json`. Entries are
 /// stored, as `cfn submit` stores them: the bundle inside is already compressed.
-fn registration_package(project: &Project, entry: &TypeEntry, schema_text: &str, schema: &Value, bundle: &[u8]) -> Result<Vec<u8>> {
+fn registration_package(
+    project: &Project,
+    entry: &TypeEntry,
+    schema_text: &str,
+    schema: &Value,
+    bundle: &[u8],
+) -> Result<Vec<u8>> {
     let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).unix_permissions(0o644);
     let mut add = |name: &str, contents: &[u8]| -> Result<()> {
@@ -206,7 +237,8 @@ fn registration_package(project: &Project, entry: &TypeEntry, schema_text: &str,
         add(&format!("inputs/{name}"), &std::fs::read(&input)?)?;
     }
     add(HANDLER_BUNDLE, bundle)?;
-    let metadata = json!({"plugin-name": "rust", "plugin-tool": "cargo-rpdk", "plugin-version": env!("CARGO_PKG_VERSION")});
+    let metadata =
+        json!({"plugin-name": "rust", "plugin-tool": "cargo-rpdk", "plugin-version": env!("CARGO_PKG_VERSION")});
     add(".cfn_metadata.json", metadata.to_string().as_bytes())?;
     Ok(zip.finish()?.into_inner())
 }
@@ -231,7 +263,8 @@ fn inputs(project: &Project, entry: &TypeEntry) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
     files.sort();
     Ok(files)
 }
@@ -239,7 +272,8 @@ fn inputs(project: &Project, entry: &TypeEntry) -> Result<Vec<PathBuf>> {
 /// `typeConfiguration` with the schema's definitions and the type name, as `cfn` derives it.
 fn configuration_schema(type_name: &str, schema: &Value) -> Option<Value> {
     let mut configuration = schema.get("typeConfiguration")?.as_object()?.clone();
-    configuration.insert("definitions".into(), schema.get("definitions").cloned().unwrap_or_else(|| Value::Object(Map::new())));
+    configuration
+        .insert("definitions".into(), schema.get("definitions").cloned().unwrap_or_else(|| Value::Object(Map::new())));
     configuration.insert("typeName".into(), type_name.into());
     Some(Value::Object(configuration))
 }
@@ -264,8 +298,11 @@ pub fn declared_permissions(schema: &Value) -> Result<Vec<&str>> {
 fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
     let handlers = schema.get("handlers").and_then(Value::as_object).context("the schema declares no handlers")?;
     let actions = declared_permissions(schema)?;
-    let longest_minutes =
-        handlers.values().map(|h| h.get("timeoutInMinutes").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_MINUTES)).max().unwrap_or(DEFAULT_TIMEOUT_MINUTES);
+    let longest_minutes = handlers
+        .values()
+        .map(|h| h.get("timeoutInMinutes").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_MINUTES))
+        .max()
+        .unwrap_or(DEFAULT_TIMEOUT_MINUTES);
     let session = (SESSION_SECONDS_PER_MINUTE * longest_minutes).clamp(MIN_SESSION_SECONDS, MAX_SESSION_SECONDS);
     // A type that needs no permission still gets a valid policy: one that allows nothing.
     let (effect, actions) = if actions.is_empty() { ("Deny", vec!["*"]) } else { ("Allow", actions) };

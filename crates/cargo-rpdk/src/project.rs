@@ -56,13 +56,18 @@ impl Project {
         let root = start
             .ancestors()
             .find(|dir| dir.join("rpdk-config.json").is_file())
-            .with_context(|| format!("no rpdk-config.json in {} or above: run from inside an rpdk-rs project", start.display()))?
+            .with_context(|| {
+                format!("no rpdk-config.json in {} or above: run from inside an rpdk-rs project", start.display())
+            })?
             .to_path_buf();
         let path = root.join("rpdk-config.json");
         let text = std::fs::read_to_string(&path)?;
         let config: Config = serde_json::from_str(&text).with_context(|| format!("{}: invalid", path.display()))?;
         if config.types.is_empty() {
-            bail!("{}: \"types\" is empty; list each type with its service, resource, crate and binary", path.display());
+            bail!(
+                "{}: \"types\" is empty; list each type with its service, resource, crate and binary",
+                path.display()
+            );
         }
         Ok(Self { root, config })
     }

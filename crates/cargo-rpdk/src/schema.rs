@@ -42,7 +42,8 @@ pub fn emitted(project: &Project, bin_dir: &std::path::Path) -> Result<Vec<(Stri
         if !output.status.success() {
             bail!("{} schema: {}", entry.binary, String::from_utf8_lossy(&output.stderr));
         }
-        let schemas: Vec<Value> = serde_json::from_slice(&output.stdout).with_context(|| format!("{} schema printed no JSON list", entry.binary))?;
+        let schemas: Vec<Value> = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("{} schema printed no JSON list", entry.binary))?;
         for schema in schemas {
             let name = schema.get("typeName").and_then(Value::as_str).unwrap_or_default().to_owned();
             all.push((name, schema));

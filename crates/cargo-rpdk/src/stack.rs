@@ -181,7 +181,9 @@ impl Stack {
         stack.children.push(responses);
         stack.responses_url = format!("http://127.0.0.1:{responses_port}");
         let probe = format!("{}/moto-api/data.json", stack.responses_url);
-        wait_until("the response bucket", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &probe))?;
+        wait_until("the response bucket", Duration::from_secs(60), &mut stack.children, || {
+            agent_ok(&stack.agent, &probe)
+        })?;
         stack.response_bucket().create()?;
 
         // The SCIM service providers of the SCIM types, with a bearer token of this run: one
@@ -205,7 +207,9 @@ impl Stack {
             stack.children.push(server);
             let url = format!("http://127.0.0.1:{port}/v2");
             let discovery = format!("{url}/ServiceProviderConfig");
-            wait_until(log.trim_end_matches(".log"), Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &discovery))?;
+            wait_until(log.trim_end_matches(".log"), Duration::from_secs(60), &mut stack.children, || {
+                agent_ok(&stack.agent, &discovery)
+            })?;
             match config {
                 None => stack.scim_url = url,
                 Some(_) => stack.scim_put_only_url = url,
@@ -247,11 +251,18 @@ impl Stack {
             .context("cannot start cargo lambda watch --only-lambda-apis")?;
         started(&api);
         stack.children.push(api);
-        wait_until("the Lambda runtime API", Duration::from_secs(60), &mut stack.children, || std::net::TcpStream::connect(("127.0.0.1", lambda_port)).is_ok())?;
+        wait_until("the Lambda runtime API", Duration::from_secs(60), &mut stack.children, || {
+            std::net::TcpStream::connect(("127.0.0.1", lambda_port)).is_ok()
+        })?;
         for entry in project.binaries() {
             // A custom resource's function calls AWS with its own execution role's credentials,
             // which Lambda puts in its environment.
-            let role = &stack.principals.functions.get(&entry.binary).with_context(|| format!("no function role for {}", entry.binary))?.credentials;
+            let role = &stack
+                .principals
+                .functions
+                .get(&entry.binary)
+                .with_context(|| format!("no function role for {}", entry.binary))?
+                .credentials;
             let function = Command::new(bin_dir.join(&entry.binary))
                 .env("AWS_ACCESS_KEY_ID", &role.access_key_id)
                 .env("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
@@ -276,7 +287,8 @@ impl Stack {
             stack.children.push(function);
             // An empty payload answers at once with a FAILED event.
             let mut children = std::mem::take(&mut stack.children);
-            let ready = || stack.functions.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
+            let ready =
+                || stack.functions.invoke(&entry.binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
             let outcome = wait_until(&entry.binary, Duration::from_secs(60), &mut children, ready);
             stack.children = children;
             outcome?;
@@ -284,7 +296,10 @@ impl Stack {
         let mut seed = Command::new(tools.bin("moto", "python"));
         seed.arg(project.root.join("contract-tests").join("local_values.py"));
         stack.admin_env(&mut seed);
-        crate::project::run_checked(seed.stdout(Stdio::null()), "making the local stack's load balancer, SCIM URL and token (contract-tests/local_values.py)")?;
+        crate::project::run_checked(
+            seed.stdout(Stdio::null()),
+            "making the local stack's load balancer, SCIM URL and token (contract-tests/local_values.py)",
+        )?;
         Ok(stack)
     }
 
@@ -293,7 +308,8 @@ impl Stack {
     pub fn shared(project: &Project) -> Result<Self> {
         if let Some(file) = std::env::var_os("RPDK_STACK_FILE") {
             let file = PathBuf::from(file);
-            return Self::attach(&file)?.with_context(|| format!("the local stack of RPDK_STACK_FILE ({}) is not running", file.display()));
+            return Self::attach(&file)?
+                .with_context(|| format!("the local stack of RPDK_STACK_FILE ({}) is not running", file.display()));
         }
         // Two commands starting the stack at once would start two; the second waits and
         // attaches to the first's.
@@ -362,7 +378,8 @@ impl Stack {
     /// The stack `file` describes, if every one of its processes is still running.
     fn attach(file: &Path) -> Result<Option<Self>> {
         let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
-        let described: StackFile = serde_json::from_str(&text).with_context(|| format!("{} is not a stack description", file.display()))?;
+        let described: StackFile =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a stack description", file.display()))?;
         if described.boot_id != boot_id() || !described.process_groups.iter().all(|group| group_alive(*group)) {
             return Ok(None);
         }
@@ -408,36 +425,52 @@ impl Stack {
     /// A new session of the role of `type_name`'s handlers, as CloudFormation passes one to
     /// every invocation.
     pub fn fresh_credentials(&self, type_name: &str) -> Result<Credentials> {
-        let role = self.principals.handlers.get(type_name).with_context(|| format!("no handler role for {type_name}"))?;
+        let role =
+            self.principals.handlers.get(type_name).with_context(|| format!("no handler role for {type_name}"))?;
         self.admin().assume_role(&role.role_arn, "rpdk-deploy")
     }
 
     /// A new session of the provider role, as CloudFormation passes one to every invocation of
     /// a type registered with a `LoggingConfig`.
     pub fn fresh_provider_credentials(&self) -> Result<Option<Credentials>> {
-        self.principals.provider.as_ref().map(|role| self.admin().assume_role(&role.role_arn, "rpdk-provider")).transpose()
+        self.principals
+            .provider
+            .as_ref()
+            .map(|role| self.admin().assume_role(&role.role_arn, "rpdk-provider"))
+            .transpose()
     }
 
     /// CloudFormation's bucket of custom resource responses.
     pub fn response_bucket(&self) -> crate::aws::ResponseBucket<'_> {
         crate::aws::ResponseBucket { agent: &self.agent, endpoint: &self.responses_url }
     }
-
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(300))).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
 }
 
 /// Whether any process of a process group still runs.
 fn group_alive(group: u32) -> bool {
-    Command::new("kill").args(["-0", "--", &format!("-{group}")]).stderr(Stdio::null()).status().is_ok_and(|status| status.success())
+    Command::new("kill")
+        .args(["-0", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// Stops what a stack description names, if anything, and removes the description and the
 /// files of that start.
 pub fn stop_described(file: &Path) -> bool {
-    let Some(described) = std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok()) else { return false };
+    let Some(described) =
+        std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok())
+    else {
+        return false;
+    };
     // Processes of an earlier boot are gone; their ids may name others now.
     let groups = if described.boot_id == boot_id() { described.process_groups } else { Vec::new() };
     groups.into_iter().for_each(terminate);
@@ -453,7 +486,9 @@ fn boot_id() -> String {
 
 /// Removes the files of one start: the directory under `runs/` that holds `principals_file`.
 fn remove_run_dir(principals_file: &Path) {
-    if let Some(run_dir) = principals_file.parent().filter(|dir| dir.parent().and_then(Path::file_name) == Some("runs".as_ref())) {
+    if let Some(run_dir) =
+        principals_file.parent().filter(|dir| dir.parent().and_then(Path::file_name) == Some("runs".as_ref()))
+    {
         let _ = std::fs::remove_dir_all(run_dir);
     }
 }
@@ -500,7 +535,13 @@ fn terminate(group: u32) {
 /// Writes a file only its owner may read: it holds keys.
 fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut out = File::options().create(true).write(true).truncate(true).mode(0o600).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = File::options()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     out.write_all(contents)?;
     Ok(())
 }
@@ -512,7 +553,8 @@ fn agent_ok(agent: &ureq::Agent, url: &str) -> bool {
 /// A secret for one run: not guessable from outside, never stored.
 fn run_secret() -> String {
     use sha2::{Digest, Sha256};
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let digest = Sha256::digest(format!("{nanos}-{}-{:p}", std::process::id(), &nanos));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
@@ -555,7 +597,8 @@ fn make_principals(project: &Project, tools: &Tools, moto_url: &str) -> Result<P
     let mut functions: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
     for entry in &project.config.types {
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
-        let actions: std::collections::BTreeSet<String> = crate::package::declared_permissions(&schema)?.into_iter().map(str::to_owned).collect();
+        let actions: std::collections::BTreeSet<String> =
+            crate::package::declared_permissions(&schema)?.into_iter().map(str::to_owned).collect();
         functions.entry(&entry.binary).or_default().extend(actions.iter().cloned());
         types.insert(project.type_name(entry), actions);
     }
@@ -583,7 +626,14 @@ pub fn declared_actions(schema: &Value) -> BTreeMap<String, Vec<String>> {
         .into_iter()
         .flatten()
         .map(|(key, handler)| {
-            let actions = handler.get("permissions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+            let actions = handler
+                .get("permissions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
             (key.to_ascii_uppercase(), actions)
         })
         .collect()

@@ -77,13 +77,17 @@ pub fn run(options: &Options) -> Result<()> {
     let bin_dir = project.build_handlers()?;
 
     report.add("unit tests", cargo_tests(&project, &["--workspace", "--exclude", "contract-tests"], &[])?);
+    report.check("the tree is formatted (rustfmt)", formatted(&project));
     report.check("schemas/ matches the code", schema_drift(&project, &bin_dir));
     for entry in &project.config.types {
         report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
     }
     lint_examples(&project, &tools, &mut report)?;
     for entry in &project.config.types {
-        report.check(&format!("package layout of {}", project.type_name(entry)), package_check::check(&project, &tools, entry, &bin_dir));
+        report.check(
+            &format!("package layout of {}", project.type_name(entry)),
+            package_check::check(&project, &tools, entry, &bin_dir),
+        );
     }
     for entry in project.binaries() {
         let name = format!("custom resource bundles and role of {}", entry.binary);
@@ -147,13 +151,23 @@ pub fn run(options: &Options) -> Result<()> {
     );
     for entry in &project.config.types {
         let name = format!("cfn test {}", project.type_name(entry));
-        match cfn_test(&project, &tools, &stack, entry, &fixtures[&project.type_name(entry)], options.cfn_filter.as_deref()) {
+        match cfn_test(
+            &project,
+            &tools,
+            &stack,
+            entry,
+            &fixtures[&project.type_name(entry)],
+            options.cfn_filter.as_deref(),
+        ) {
             Ok(counts) => report.add(&name, counts),
             Err(error) => report.check(&name, Err(error)),
         }
     }
     for entry in &project.config.types {
-        report.check(&format!("permissions of {} are exact", project.type_name(entry)), permissions_exact(&project, &stack, entry));
+        report.check(
+            &format!("permissions of {} are exact", project.type_name(entry)),
+            permissions_exact(&project, &stack, entry),
+        );
     }
     drop(stack);
 
@@ -195,6 +209,21 @@ fn cargo_tests(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Result
     Ok(counts)
 }
 
+/// The tree is as rustfmt writes it, with the checked-in `rustfmt.toml`.
+fn formatted(project: &Project) -> Result<()> {
+    let output = Command::new(cargo())
+        .current_dir(&project.root)
+        .args(["fmt", "--all", "--", "--check", "--files-with-diff"])
+        .output()
+        .context("cannot run cargo fmt (the rustfmt component of the toolchain)")?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let files = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect::<Vec<_>>().join(", ");
+    let detail = if files.is_empty() { String::from_utf8_lossy(&output.stderr).trim().to_owned() } else { files };
+    bail!("not formatted: {detail}; run `cargo fmt --all`")
+}
+
 fn schema_drift(project: &Project, bin_dir: &Path) -> Result<()> {
     let drift = crate::schema::emit(project, bin_dir, true)?;
     if drift.is_empty() {
@@ -212,9 +241,17 @@ fn cfn(tools: &Tools, project: &Project, dir: &Path, stack: Option<&Stack>, args
     match stack {
         Some(stack) => stack.admin_env(&mut command),
         // The wrapper needs an endpoint; nothing listens there.
-        None => command.env("RPDK_MOTO_URL", "http://127.0.0.1:9").env("AWS_ACCESS_KEY_ID", "unused").env("AWS_SECRET_ACCESS_KEY", "unused"),
+        None => command
+            .env("RPDK_MOTO_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "unused")
+            .env("AWS_SECRET_ACCESS_KEY", "unused"),
     };
-    command.env("AWS_DEFAULT_REGION", REGION).env_remove("AWS_SESSION_TOKEN").env_remove("AWS_PROFILE").output().context("cannot run cfn")
+    command
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .context("cannot run cfn")
 }
 
 /// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
@@ -242,8 +279,14 @@ fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<(
 
 /// Values the inputs' `{{Name}}` placeholders take in one run; `RunId` keeps the names of one
 /// run apart from those of earlier runs against the same emulator.
-pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry) -> Result<Vec<(String, String)>> {
-    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xff_ffff);
+pub fn placeholders(
+    project: &Project,
+    tools: &Tools,
+    stack: &Stack,
+    entry: &TypeEntry,
+) -> Result<Vec<(String, String)>> {
+    let run_id =
+        format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() % 0xff_ffff);
     let run_id = run_id.as_str();
     let mut values = vec![
         ("RunId".to_owned(), run_id.to_owned()),
@@ -255,7 +298,9 @@ pub fn placeholders(project: &Project, tools: &Tools, stack: &Stack, entry: &Typ
     ];
     let fixture = project.fixture_dir(entry).join("fixture.py");
     if fixture.is_file() {
-        let output = stack.admin_env(Command::new(tools.bin("moto", "python")).arg(&fixture).env("RPDK_RUN_ID", run_id)).output()?;
+        let output = stack
+            .admin_env(Command::new(tools.bin("moto", "python")).arg(&fixture).env("RPDK_RUN_ID", run_id))
+            .output()?;
         if !output.status.success() {
             bail!("{}: {}", fixture.display(), String::from_utf8_lossy(&output.stderr));
         }
@@ -280,7 +325,14 @@ pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Res
     Ok(text)
 }
 
-fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, values: &[(String, String)], filter: Option<&str>) -> Result<Counts> {
+fn cfn_test(
+    project: &Project,
+    tools: &Tools,
+    stack: &Stack,
+    entry: &TypeEntry,
+    values: &[(String, String)],
+    filter: Option<&str>,
+) -> Result<Counts> {
     let dir = cfn_project(project, entry, "test")?;
     let fixtures = project.fixture_dir(entry);
     let inputs = fixtures.join("inputs");
@@ -290,7 +342,11 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
         write(&dir.join("inputs").join(path.file_name().unwrap_or_default()), rendered)?;
     }
     let type_config = fixtures.join("typeconfig.json");
-    let type_config = if type_config.is_file() { render(&std::fs::read_to_string(&type_config)?, values, &type_config)? } else { "{}".to_owned() };
+    let type_config = if type_config.is_file() {
+        render(&std::fs::read_to_string(&type_config)?, values, &type_config)?
+    } else {
+        "{}".to_owned()
+    };
     write(&dir.join("typeconfig.json"), type_config)?;
 
     let junit = dir.join("junit.xml");
@@ -319,10 +375,14 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
     let output = cfn(tools, project, &dir, Some(stack), &args)?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     write(&dir.join("cfn-test.log"), &log)?;
-    for line in log.lines().filter(|l| l.contains("PASSED") || l.contains("FAILED") || l.contains("SKIPPED") || l.contains("ERROR")) {
+    for line in log
+        .lines()
+        .filter(|l| l.contains("PASSED") || l.contains("FAILED") || l.contains("SKIPPED") || l.contains("ERROR"))
+    {
         eprintln!("  {line}");
     }
-    let xml = std::fs::read_to_string(&junit).with_context(|| format!("cfn test wrote no results; see {}", dir.join("cfn-test.log").display()))?;
+    let xml = std::fs::read_to_string(&junit)
+        .with_context(|| format!("cfn test wrote no results; see {}", dir.join("cfn-test.log").display()))?;
     let counts = junit_counts(&xml)?;
     if !output.status.success() && counts.failed == 0 {
         bail!("cfn test failed; see {}", dir.join("cfn-test.log").display());
@@ -335,7 +395,8 @@ fn cfn_test(project: &Project, tools: &Tools, stack: &Stack, entry: &TypeEntry, 
 fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Result<()> {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
     let recorded = std::fs::read_to_string(&stack.record_file)?;
-    let problems = permission_differences(&crate::stack::declared_actions(&schema), &recorded, &project.type_name(entry));
+    let problems =
+        permission_differences(&crate::stack::declared_actions(&schema), &recorded, &project.type_name(entry));
     if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }
 }
 
@@ -357,7 +418,9 @@ fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &s
         let unused: Vec<_> = declared.difference(&seen).collect();
         let undeclared: Vec<_> = seen.difference(&declared).collect();
         if !unused.is_empty() {
-            problems.push(format!("{action} declares {unused:?} but never called them (remove them, or add the test that needs them)"));
+            problems.push(format!(
+                "{action} declares {unused:?} but never called them (remove them, or add the test that needs them)"
+            ));
         }
         if !undeclared.is_empty() {
             problems.push(format!("{action} called {undeclared:?} without declaring them"));
@@ -374,7 +437,15 @@ fn permission_differences(declared: &BTreeMap<String, Vec<String>>, recorded: &s
 fn harness_python_tests(project: &Project, tools: &Tools) -> Result<Counts> {
     let junit = project.work_dir()?.join("harness-python-junit.xml");
     let output = Command::new(tools.bin("moto", "python"))
-        .args(["-m", "pytest", "contract-tests/moto_ext/tests", "contract-tests/fault_proxy_tests", "-p", "no:cacheprovider", "-q"])
+        .args([
+            "-m",
+            "pytest",
+            "contract-tests/moto_ext/tests",
+            "contract-tests/fault_proxy_tests",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ])
         .arg(format!("--junitxml={}", junit.display()))
         .env("RPDK_MITMDUMP", tools.bin("proxy", "mitmdump"))
         .env("RPDK_MITMPROXY_CONFDIR", project.work_dir()?.join("mitmproxy"))
@@ -401,7 +472,8 @@ fn junit_counts(xml: &str) -> Result<Counts> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    let (tests, failures, errors, skipped) = (attribute("tests"), attribute("failures"), attribute("errors"), attribute("skipped"));
+    let (tests, failures, errors, skipped) =
+        (attribute("tests"), attribute("failures"), attribute("errors"), attribute("skipped"));
     Ok(Counts { passed: tests.saturating_sub(failures + errors + skipped), failed: failures + errors, skipped })
 }
 
@@ -418,7 +490,9 @@ fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Resul
             .current_dir(&project.root)
             .output()?)
     };
-    for (dir, must_pass) in [(project.root.join("examples"), true), (project.root.join("contract-tests").join("lint"), false)] {
+    for (dir, must_pass) in
+        [(project.root.join("examples"), true), (project.root.join("contract-tests").join("lint"), false)]
+    {
         let shown_dir = dir.strip_prefix(&project.root).unwrap_or(&dir).display().to_string();
         let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
             .with_context(|| format!("cannot read {shown_dir}"))?
@@ -427,7 +501,10 @@ fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Resul
             .collect();
         templates.sort();
         if templates.is_empty() {
-            report.check(&format!("cfn-lint templates in {shown_dir}"), Err(anyhow::anyhow!("no .yaml template to check")));
+            report.check(
+                &format!("cfn-lint templates in {shown_dir}"),
+                Err(anyhow::anyhow!("no .yaml template to check")),
+            );
         }
         for template in templates {
             let output = lint(&template)?;
@@ -491,7 +568,8 @@ fn expected_rules(template: &str, report: &str) -> Result<()> {
         .context("the template has no `# cfn-lint must report: <rules>` line")?
         .split_whitespace()
         .collect();
-    let missing: Vec<&str> = rules.iter().copied().filter(|rule| !report.lines().any(|l| l.starts_with(rule))).collect();
+    let missing: Vec<&str> =
+        rules.iter().copied().filter(|rule| !report.lines().any(|l| l.starts_with(rule))).collect();
     if rules.is_empty() || !missing.is_empty() {
         bail!("cfn-lint did not report {missing:?} (of {rules:?}):\n{report}");
     }
@@ -512,8 +590,12 @@ mod tests {
     #[test]
     fn a_refusal_must_name_the_expected_rules() {
         let template = "# cfn-lint must report: E3003 E3002\nResources: {}\n";
-        expected_rules(template, "E3003 'ExternalId' is a required property\nE3002 Additional properties\n").expect("both named");
-        assert!(expected_rules(template, "E0000 Parse error\n").is_err(), "a refusal for another reason is not the proof");
+        expected_rules(template, "E3003 'ExternalId' is a required property\nE3002 Additional properties\n")
+            .expect("both named");
+        assert!(
+            expected_rules(template, "E0000 Parse error\n").is_err(),
+            "a refusal for another reason is not the proof"
+        );
         assert!(expected_rules("Resources: {}\n", "E3003 x\n").is_err(), "the template must say what it expects");
     }
 
@@ -524,7 +606,9 @@ mod tests {
             ("READ".to_owned(), vec!["iam:GetRole".to_owned()]),
         ]);
         let t = "Rpdk::IAM::CrossAccountRole";
-        let exact = format!("{t}\tCREATE\tiam:CreateRole\n{t}\tCREATE\tiam:TagRole\n{t}\tREAD\tiam:GetRole\nOther::Type\tREAD\tiam:ListRoles\n");
+        let exact = format!(
+            "{t}\tCREATE\tiam:CreateRole\n{t}\tCREATE\tiam:TagRole\n{t}\tREAD\tiam:GetRole\nOther::Type\tREAD\tiam:ListRoles\n"
+        );
         assert!(permission_differences(&declared, &exact, t).is_empty(), "other types' calls do not count");
 
         let missing = format!("{exact}{t}\tREAD\tiam:ListRoleTags\n");

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::project::{Project, run_checked};
 
 /// One virtual environment: its name and its requirements file under `contract-tests/tools/`.
-const ENVIRONMENTS: [(&str, &str); 5] = [("moto", "moto.txt"), ("cfn", "cfn.txt"), ("lambda", "lambda.txt"), ("scim", "scim.txt"), ("proxy", "proxy.txt")];
+const ENVIRONMENTS: [(&str, &str); 5] =
+    [("moto", "moto.txt"), ("cfn", "cfn.txt"), ("lambda", "lambda.txt"), ("scim", "scim.txt"), ("proxy", "proxy.txt")];
 
 /// The installed tools.
 pub struct Tools {
@@ -28,7 +29,11 @@ impl Tools {
             let mut inputs = vec![requirements.join(file)];
             if name == "cfn" {
                 // cfn.txt includes lint.txt; the plugin is installed beside them.
-                inputs.extend([requirements.join("lint.txt"), plugin.join("pyproject.toml"), plugin.join("rpdk_rust").join("__init__.py")]);
+                inputs.extend([
+                    requirements.join("lint.txt"),
+                    plugin.join("pyproject.toml"),
+                    plugin.join("rpdk_rust").join("__init__.py"),
+                ]);
             }
             let stamp = fingerprint(&inputs)?;
             let stamp_file = venv.join(".rpdk-stamp");

@@ -21,19 +21,23 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::{BeforeSerializationInterceptorContextRef, InterceptorContext};
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, InterceptorContext,
+};
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason};
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
-use sha2::{Digest, Sha256};
 use aws_types::region::Region;
 use rpdk::{Credentials, Deadline, HandlerError, HandlerErrorCode, Request};
+use sha2::{Digest, Sha256};
 
 pub mod tags;
 
@@ -118,7 +122,11 @@ const COMMON_CODES: &[(&str, HandlerErrorCode)] = &[
 
 /// Classifies an SDK error. `operation` names the call in the message (e.g. `IAM CreateRole`);
 /// `service_codes` maps the service's own modeled codes and is consulted first.
-pub fn classify<E>(operation: &str, error: SdkError<E, HttpResponse>, service_codes: &[(&str, HandlerErrorCode)]) -> HandlerError
+pub fn classify<E>(
+    operation: &str,
+    error: SdkError<E, HttpResponse>,
+    service_codes: &[(&str, HandlerErrorCode)],
+) -> HandlerError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
@@ -212,7 +220,8 @@ impl Intercept for CallRecorder {
         config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (Some(file), Some(metadata)) = (&self.file, config.load::<Metadata>()) else { return Ok(()) };
-        let mut lines = format!("{}\t{}:{}\t{}\n", self.origin, iam_prefix(metadata.service()), metadata.name(), self.operation);
+        let mut lines =
+            format!("{}\t{}:{}\t{}\n", self.origin, iam_prefix(metadata.service()), metadata.name(), self.operation);
         for action in (self.implied)(context) {
             lines.push_str(&format!("{}\t{action}\t{}\n", self.origin, self.operation));
         }
@@ -323,7 +332,10 @@ mod tests {
         assert_eq!(deadline.ran_out().code(), HandlerErrorCode::ServiceInternalError);
         assert_eq!(watch.classify_retry_v2(&context, &RetryAction::throttling_error()), RetryAction::NoActionIndicated);
         assert_eq!(deadline.ran_out().code(), HandlerErrorCode::Throttling);
-        assert!(watch.priority() > RetryClassifierPriority::transient_error_classifier(), "runs after the SDK's classifiers");
+        assert!(
+            watch.priority() > RetryClassifierPriority::transient_error_classifier(),
+            "runs after the SDK's classifiers"
+        );
     }
 
     #[test]

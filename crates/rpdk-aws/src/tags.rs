@@ -22,7 +22,13 @@ const DIGITS: usize = 5;
 /// gives keys the model does not name (`own_keys`), the marker of those keys. Refused up front
 /// when they exceed the service's `limit` with the `reserved` tags the type adds of its own, or
 /// when a stack tag uses the type's reserved prefix.
-pub fn applied<'a, M, T>(req: &'a Request<M, T>, own_keys: impl IntoIterator<Item = &'a str>, limit: usize, reserved: usize, service: &str) -> Result<BTreeMap<String, String>, HandlerError> {
+pub fn applied<'a, M, T>(
+    req: &'a Request<M, T>,
+    own_keys: impl IntoIterator<Item = &'a str>,
+    limit: usize,
+    reserved: usize,
+    service: &str,
+) -> Result<BTreeMap<String, String>, HandlerError> {
     let own: std::collections::BTreeSet<&str> = own_keys.into_iter().collect();
     let from_stack = req.stack_only_tag_keys(own.iter().copied());
     if let Some(key) = from_stack.iter().find(|key| key.to_ascii_lowercase().starts_with(RESERVED_PREFIX)) {
@@ -48,9 +54,14 @@ pub fn applied<'a, M, T>(req: &'a Request<M, T>, own_keys: impl IntoIterator<Ite
 
 /// The resource's own tags among all it carries: without the stack's (as the marker names
 /// them), the marker, and whatever `also_hidden` says is the type's.
-pub fn own<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)> + Clone, also_hidden: impl Fn(&str) -> bool) -> Vec<(&'a str, &'a str)> {
-    let marker = all.clone().into_iter().find(|(key, _)| *key == STACK_TAGS_KEY).map(|(_, value)| value).unwrap_or_default();
-    let from_stack: Vec<&str> = (0..marker.len() / DIGITS).filter_map(|i| marker.get(i * DIGITS..(i + 1) * DIGITS)).collect();
+pub fn own<'a>(
+    all: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    also_hidden: impl Fn(&str) -> bool,
+) -> Vec<(&'a str, &'a str)> {
+    let marker =
+        all.clone().into_iter().find(|(key, _)| *key == STACK_TAGS_KEY).map(|(_, value)| value).unwrap_or_default();
+    let from_stack: Vec<&str> =
+        (0..marker.len() / DIGITS).filter_map(|i| marker.get(i * DIGITS..(i + 1) * DIGITS)).collect();
     all.into_iter()
         .filter(|(key, _)| *key != STACK_TAGS_KEY && !also_hidden(key) && !from_stack.contains(&digest(key).as_str()))
         .collect()
@@ -64,7 +75,11 @@ fn marker<'a>(keys: impl Iterator<Item = &'a str>) -> String {
 
 fn digest(key: &str) -> String {
     let hash = Sha256::digest(key.as_bytes());
-    hash.iter().flat_map(|byte| [byte >> 4, byte & 0xf]).take(DIGITS).map(|nibble| char::from_digit(u32::from(nibble), 16).unwrap_or('0')).collect()
+    hash.iter()
+        .flat_map(|byte| [byte >> 4, byte & 0xf])
+        .take(DIGITS)
+        .map(|nibble| char::from_digit(u32::from(nibble), 16).unwrap_or('0'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -72,7 +87,8 @@ mod tests {
     use super::*;
 
     fn request(stack: &[(&str, &str)], own: &[(&str, &str)]) -> Request<(), ()> {
-        let mut desired: BTreeMap<String, String> = stack.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut desired: BTreeMap<String, String> =
+            stack.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         desired.extend(own.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Request {
             action: rpdk::Action::Create,
@@ -112,7 +128,8 @@ mod tests {
         assert_eq!(tags.get("env").map(String::as_str), Some("prod"));
         let marker = tags.get(STACK_TAGS_KEY).expect("a marker").clone();
         assert_eq!(marker.len(), DIGITS);
-        let all: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("rpdk:created-by", "x")]).collect();
+        let all: Vec<(&str, &str)> =
+            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("rpdk:created-by", "x")]).collect();
         assert_eq!(own(all.iter().copied(), |key| key == "rpdk:created-by"), [("team", "own")]);
     }
 
@@ -133,8 +150,16 @@ mod tests {
         let own_tags: Vec<(String, String)> = (0..20).map(|i| (format!("o{i}"), "v".to_owned())).collect();
         let req = request(&as_refs(&stack), &as_refs(&own_tags));
         let error = applied(&req, own_tags.iter().map(|(k, _)| k.as_str()), 50, 1, "IAM").expect_err("over the limit");
-        assert_eq!(error.message(), "Tags: IAM allows 50 tags on a resource, and this one would carry 52: 20 of its own (Tags), 30 from the stack's tags and 2 the type keeps for itself; remove tags from the template or from the stack");
+        assert_eq!(
+            error.message(),
+            "Tags: IAM allows 50 tags on a resource, and this one would carry 52: 20 of its own (Tags), 30 from the stack's tags and 2 the type keeps for itself; remove tags from the template or from the stack"
+        );
         let reserved = request(&[("rpdk:created-by", "x")], &[]);
-        assert!(applied(&reserved, [], 50, 1, "IAM").expect_err("reserved").message().starts_with("stack tag 'rpdk:created-by'"));
+        assert!(
+            applied(&reserved, [], 50, 1, "IAM")
+                .expect_err("reserved")
+                .message()
+                .starts_with("stack tag 'rpdk:created-by'")
+        );
     }
 }

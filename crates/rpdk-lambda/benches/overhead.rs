@@ -10,7 +10,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rpdk::{Empty, HandlerResult, HandlerSpec, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging};
+use rpdk::{
+    Empty, HandlerResult, HandlerSpec, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging,
+};
 use rpdk_lambda::Types;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -80,7 +82,14 @@ impl ResourceHandler for Echo {
     }
 
     async fn read(&self, req: &Request<ServiceName, Empty>) -> Result<Service, rpdk::HandlerError> {
-        Ok(Service { name: req.model.name.clone(), description: None, max_session_duration: None, enabled: None, tags: None, policy_document: None })
+        Ok(Service {
+            name: req.model.name.clone(),
+            description: None,
+            max_session_duration: None,
+            enabled: None,
+            tags: None,
+            policy_document: None,
+        })
     }
 
     async fn update(&self, req: &Request<Service, Empty>, _: &mut Session<Empty>) -> HandlerResult<Service> {
@@ -98,7 +107,9 @@ impl ResourceHandler for Echo {
 
 /// About 4 KiB: 48 tags and a policy of 10 statements, primitives as strings.
 fn model() -> Value {
-    let tags: Vec<Value> = (0..48).map(|i| json!({"Key": format!("cost-center-{i:02}"), "Value": format!("team-{i:02}-platform")})).collect();
+    let tags: Vec<Value> = (0..48)
+        .map(|i| json!({"Key": format!("cost-center-{i:02}"), "Value": format!("team-{i:02}-platform")}))
+        .collect();
     let statements: Vec<Value> = (0..10)
         .map(|i| json!({"Sid": format!("Read{i}"), "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": format!("arn:aws:s3:::bucket-{i}/*")}))
         .collect();

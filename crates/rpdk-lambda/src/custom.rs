@@ -62,12 +62,7 @@ pub async fn respond(url: &str, response: &CustomResourceResponse, deadline: Opt
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let sent = client()?
-            .put(url)
-            .header(reqwest::header::CONTENT_TYPE, "")
-            .body(body.clone())
-            .send()
-            .await;
+        let sent = client()?.put(url).header(reqwest::header::CONTENT_TYPE, "").body(body.clone()).send().await;
         let retriable = match sent {
             Ok(answer) if answer.status().is_success() => {
                 tracing::info!(status = ?response.status, physical_id = response.physical_resource_id, "response sent");

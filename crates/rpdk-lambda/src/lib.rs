@@ -60,9 +60,17 @@ trait Serve: Send + Sync {
     /// `Service::Resource`, the type name without its namespace.
     fn type_key(&self) -> String;
     /// Handles one registry request.
-    fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>>;
+    fn handle(
+        &self,
+        payload: Value,
+        deadline: Option<SystemTime>,
+    ) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>>;
     /// Serves one custom resource request to its end.
-    fn handle_custom(&self, request: CustomResourceRequest, context: CustomResourceContext) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>>;
+    fn handle_custom(
+        &self,
+        request: CustomResourceRequest,
+        context: CustomResourceContext,
+    ) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>>;
     /// The type's registry schema under `namespace`.
     fn schema(&self, namespace: &str) -> Result<Value, SchemaError>;
 }
@@ -73,11 +81,19 @@ impl<R: ResourceHandler> Serve for Dispatcher<R> {
         format!("{}::{}", metadata.service, metadata.resource)
     }
 
-    fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>> {
+    fn handle(
+        &self,
+        payload: Value,
+        deadline: Option<SystemTime>,
+    ) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>> {
         Box::pin(Dispatcher::handle(self, payload, deadline))
     }
 
-    fn handle_custom(&self, request: CustomResourceRequest, context: CustomResourceContext) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>> {
+    fn handle_custom(
+        &self,
+        request: CustomResourceRequest,
+        context: CustomResourceContext,
+    ) -> Pin<Box<dyn Future<Output = CustomResourceResponse> + Send + '_>> {
         Box::pin(async move { self.handle_custom_resource(&request, &context).await })
     }
 
@@ -123,7 +139,11 @@ impl Types {
         self.serve_parsed(rpdk::wire::parse_payload(payload), deadline).await
     }
 
-    async fn serve_parsed(&self, payload: Result<Value, HandlerError>, deadline: Option<SystemTime>) -> Result<Value, Error> {
+    async fn serve_parsed(
+        &self,
+        payload: Result<Value, HandlerError>,
+        deadline: Option<SystemTime>,
+    ) -> Result<Value, Error> {
         let payload = match payload {
             Ok(payload) => payload,
             Err(error) => return Ok(serde_json::to_value(ProgressEvent::failed(error.code(), error.message()))?),
@@ -171,9 +191,9 @@ impl Types {
     fn pick(&self, resource_type: Option<&str>) -> Result<&dyn Serve, String> {
         let only = (self.served.len() == 1).then(|| self.served.values().next()).flatten();
         let Some(resource_type) = resource_type else {
-            return only.map(AsRef::as_ref).ok_or_else(|| {
-                format!("resourceType: missing; this handler serves {}", self.names())
-            });
+            return only
+                .map(AsRef::as_ref)
+                .ok_or_else(|| format!("resourceType: missing; this handler serves {}", self.names()));
         };
         let key = resource_type.split_once("::").map_or(resource_type, |(_, rest)| rest);
         self.served.get(key).map(AsRef::as_ref).ok_or_else(|| {
@@ -191,7 +211,10 @@ impl Types {
             (Some((_, served)), None) => Ok(served.as_ref()),
             _ => {
                 let names: Vec<String> = self.served.keys().map(|key| custom_names(key)[0].clone()).collect();
-                Err(format!("ResourceType: '{name}' names none of the types this function serves; use one of {}", names.join(", ")))
+                Err(format!(
+                    "ResourceType: '{name}' names none of the types this function serves; use one of {}",
+                    names.join(", ")
+                ))
             }
         }
     }
@@ -241,7 +264,11 @@ async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Va
         match &answer {
             Ok(answer) => {
                 let status = ["status", "Status"].iter().find_map(|key| answer.get(key)?.as_str());
-                tracing::info!(status, error_code = answer.get("errorCode").and_then(serde_json::Value::as_str), "done");
+                tracing::info!(
+                    status,
+                    error_code = answer.get("errorCode").and_then(serde_json::Value::as_str),
+                    "done"
+                );
             }
             Err(error) => tracing::error!(%error, "failed"),
         }

@@ -76,7 +76,9 @@ impl Capture {
         let left_out = std::mem::take(&mut captured.left_out);
         let mut records = std::mem::take(&mut captured.records);
         if left_out > 0 {
-            let note = format!("{{\"level\":\"WARN\",\"message\":\"{left_out} log records of this invocation were left out: it logged more than {CAPTURE_BYTES} bytes\"}}");
+            let note = format!(
+                "{{\"level\":\"WARN\",\"message\":\"{left_out} log records of this invocation were left out: it logged more than {CAPTURE_BYTES} bytes\"}}"
+            );
             records.push((millis(SystemTime::now()), note));
         }
         records
@@ -131,19 +133,26 @@ impl Delivery {
     pub fn requested(payload: &Value) -> Option<Self> {
         let text = |pointer: &str| payload.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty());
         let log_group = text("/requestData/providerLogGroupName")?.to_owned();
-        let credentials: Credentials = serde_json::from_value(payload.pointer("/requestData/providerCredentials")?.clone()).ok()?;
+        let credentials: Credentials =
+            serde_json::from_value(payload.pointer("/requestData/providerCredentials")?.clone()).ok()?;
         if credentials.access_key_id.is_empty() {
             return None;
         }
         let region = text("/region")?;
         let config = rpdk_aws::sdk_config(Some(&credentials), region).ok()?;
-        let log_stream = rpdk::wire::provider_log_stream(text("/stackId"), text("/requestData/logicalResourceId"), text("/awsAccountId").unwrap_or_default(), region);
+        let log_stream = rpdk::wire::provider_log_stream(
+            text("/stackId"),
+            text("/requestData/logicalResourceId"),
+            text("/awsAccountId").unwrap_or_default(),
+            region,
+        );
         let resource_type = text("/resourceType").unwrap_or_default().to_owned();
         Some(Self {
             config,
             log_group,
             log_stream,
-            namespace: (!resource_type.is_empty()).then(|| format!("AWS/CloudFormation/{}", resource_type.replace("::", "/"))),
+            namespace: (!resource_type.is_empty())
+                .then(|| format!("AWS/CloudFormation/{}", resource_type.replace("::", "/"))),
             action: text("/action").unwrap_or("NO_ACTION").to_owned(),
             resource_type,
         })
@@ -158,7 +167,11 @@ impl Delivery {
             .and_then(|d| d.duration_since(now).ok())
             .map_or(DELIVERY_LIMIT, |left| left.saturating_sub(RETURN_RESERVE).min(DELIVERY_LIMIT));
         let failure = answer.get("status").and_then(Value::as_str).filter(|s| *s == "FAILED").map(|_| {
-            answer.get("errorCode").and_then(Value::as_str).unwrap_or(HandlerErrorCode::InternalFailure.as_str()).to_owned()
+            answer
+                .get("errorCode")
+                .and_then(Value::as_str)
+                .unwrap_or(HandlerErrorCode::InternalFailure.as_str())
+                .to_owned()
         });
         let logs = self.put_logs(records);
         let metrics = self.put_metrics(failure.as_deref(), took, now);
@@ -171,14 +184,24 @@ impl Delivery {
                     tracing::warn!(error, "the provider metrics could not be published");
                 }
             }
-            Err(_) => tracing::warn!(seconds = limit.as_secs_f32(), "the provider logs and metrics were not delivered in time"),
+            Err(_) => tracing::warn!(
+                seconds = limit.as_secs_f32(),
+                "the provider logs and metrics were not delivered in time"
+            ),
         }
     }
 
     async fn put_logs(&self, records: Vec<(i64, String)>) -> Result<(), String> {
         let client = aws_sdk_cloudwatchlogs::Client::new(&self.config);
         for batch in batches(records) {
-            let put = || client.put_log_events().log_group_name(&self.log_group).log_stream_name(&self.log_stream).set_log_events(Some(batch.clone())).send();
+            let put = || {
+                client
+                    .put_log_events()
+                    .log_group_name(&self.log_group)
+                    .log_stream_name(&self.log_stream)
+                    .set_log_events(Some(batch.clone()))
+                    .send()
+            };
             match put().await {
                 Ok(_) => {}
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
@@ -193,10 +216,13 @@ impl Delivery {
 
     /// Creates the stream, and the group first when it is missing too.
     async fn create_stream(&self, client: &aws_sdk_cloudwatchlogs::Client) -> Result<(), String> {
-        let create = || client.create_log_stream().log_group_name(&self.log_group).log_stream_name(&self.log_stream).send();
+        let create =
+            || client.create_log_stream().log_group_name(&self.log_group).log_stream_name(&self.log_stream).send();
         match create().await {
             Ok(_) => return Ok(()),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => return Ok(()),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {
+                return Ok(());
+            }
             Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
             Err(error) => return Err(failed("CloudWatch Logs CreateLogStream", error)),
         }
@@ -232,7 +258,13 @@ impl Delivery {
 /// the answer's code, 0 for every other) and `HandlerExceptionByExceptionCount` (1 when it
 /// failed), by action. Every failure is an error the handler or the framework returned, so the
 /// exception type is rpdk's one error type.
-fn metrics(action: &str, resource_type: &str, failure: Option<&str>, took: Duration, at: SystemTime) -> Vec<MetricDatum> {
+fn metrics(
+    action: &str,
+    resource_type: &str,
+    failure: Option<&str>,
+    took: Duration,
+    at: SystemTime,
+) -> Vec<MetricDatum> {
     let timestamp = DateTime::from(at);
     let datum = |name: &str, unit: StandardUnit, value: f64, dimensions: &[(&str, &str)]| {
         MetricDatum::builder()
@@ -240,7 +272,9 @@ fn metrics(action: &str, resource_type: &str, failure: Option<&str>, took: Durat
             .unit(unit)
             .value(value)
             .timestamp(timestamp)
-            .set_dimensions(Some(dimensions.iter().map(|(name, value)| Dimension::builder().name(*name).value(*value).build()).collect()))
+            .set_dimensions(Some(
+                dimensions.iter().map(|(name, value)| Dimension::builder().name(*name).value(*value).build()).collect(),
+            ))
             .build()
     };
     let by_type = [("Action", action), ("ResourceType", resource_type)];
@@ -249,14 +283,29 @@ fn metrics(action: &str, resource_type: &str, failure: Option<&str>, took: Durat
         datum("HandlerInvocationDuration", StandardUnit::Milliseconds, took.as_secs_f64() * 1000.0, &by_type),
     ];
     if let Some(code) = failure {
-        let dimensions = [("Action", action), ("ExceptionType", "rpdk::HandlerError"), ("ResourceType", resource_type), ("HandlerErrorCode", code)];
+        let dimensions = [
+            ("Action", action),
+            ("ExceptionType", "rpdk::HandlerError"),
+            ("ResourceType", resource_type),
+            ("HandlerErrorCode", code),
+        ];
         data.push(datum("HandlerException", StandardUnit::Count, 1.0, &dimensions));
     }
     for code in HandlerErrorCode::ALL {
         let value = if failure == Some(code.as_str()) { 1.0 } else { 0.0 };
-        data.push(datum("HandlerExceptionByErrorCode", StandardUnit::Count, value, &[("Action", action), ("HandlerErrorCode", code.as_str())]));
+        data.push(datum(
+            "HandlerExceptionByErrorCode",
+            StandardUnit::Count,
+            value,
+            &[("Action", action), ("HandlerErrorCode", code.as_str())],
+        ));
     }
-    data.push(datum("HandlerExceptionByExceptionCount", StandardUnit::Count, if failure.is_some() { 1.0 } else { 0.0 }, &[("Action", action)]));
+    data.push(datum(
+        "HandlerExceptionByExceptionCount",
+        StandardUnit::Count,
+        if failure.is_some() { 1.0 } else { 0.0 },
+        &[("Action", action)],
+    ));
     data
 }
 
@@ -308,9 +357,12 @@ mod tests {
     #[test]
     fn metrics_are_the_java_plugins_with_the_failed_code_counted() {
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let failed = metrics("CREATE", "Rpdk::IAM::CrossAccountRole", Some("NotFound"), Duration::from_millis(1500), at);
+        let failed =
+            metrics("CREATE", "Rpdk::IAM::CrossAccountRole", Some("NotFound"), Duration::from_millis(1500), at);
         let named = |name: &str| failed.iter().filter(|d| d.metric_name() == Some(name)).collect::<Vec<_>>();
-        let dimension = |datum: &MetricDatum, name: &str| datum.dimensions().iter().find(|d| d.name() == Some(name)).and_then(|d| d.value()).map(str::to_owned);
+        let dimension = |datum: &MetricDatum, name: &str| {
+            datum.dimensions().iter().find(|d| d.name() == Some(name)).and_then(|d| d.value()).map(str::to_owned)
+        };
         assert_eq!(named("HandlerInvocationCount")[0].value(), Some(1.0));
         assert_eq!(named("HandlerInvocationDuration")[0].value(), Some(1500.0));
         assert_eq!(named("HandlerInvocationDuration")[0].unit(), Some(&StandardUnit::Milliseconds));
@@ -319,13 +371,19 @@ mod tests {
         assert_eq!(dimension(exception[0], "ResourceType").as_deref(), Some("Rpdk::IAM::CrossAccountRole"));
         let by_code = named("HandlerExceptionByErrorCode");
         assert_eq!(by_code.len(), HandlerErrorCode::ALL.len());
-        let ones: Vec<_> = by_code.iter().filter(|d| d.value() == Some(1.0)).map(|d| dimension(d, "HandlerErrorCode")).collect();
+        let ones: Vec<_> =
+            by_code.iter().filter(|d| d.value() == Some(1.0)).map(|d| dimension(d, "HandlerErrorCode")).collect();
         assert_eq!(ones, [Some("NotFound".to_owned())]);
         assert_eq!(named("HandlerExceptionByExceptionCount")[0].value(), Some(1.0));
 
         let succeeded = metrics("READ", "Rpdk::IAM::CrossAccountRole", None, Duration::ZERO, at);
         assert!(succeeded.iter().all(|d| d.metric_name() != Some("HandlerException")));
-        assert!(succeeded.iter().filter(|d| d.metric_name() == Some("HandlerExceptionByErrorCode")).all(|d| d.value() == Some(0.0)));
+        assert!(
+            succeeded
+                .iter()
+                .filter(|d| d.metric_name() == Some("HandlerExceptionByErrorCode"))
+                .all(|d| d.value() == Some(0.0))
+        );
     }
 
     #[test]

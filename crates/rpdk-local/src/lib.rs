@@ -80,7 +80,11 @@ pub struct Answer {
 impl Functions {
     /// The functions behind the Lambda endpoint at `base_url` (e.g. `http://127.0.0.1:9001`).
     pub fn new(base_url: impl Into<String>) -> Self {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(INVOKE_TIMEOUT)).build().into();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(INVOKE_TIMEOUT))
+            .build()
+            .into();
         Self { base: base_url.into(), agent }
     }
 
@@ -102,7 +106,11 @@ impl Functions {
     pub fn invoke(&self, function: &str, payload: &impl Serialize) -> Result<Value, Error> {
         let body = serde_json::to_vec(payload).map_err(Error::Payload)?;
         let text = self.invoke_bytes(function, &body)?;
-        serde_json::from_str(&text).map_err(|_| Error::Unreadable { function: function.to_owned(), what: "not JSON", text })
+        serde_json::from_str(&text).map_err(|_| Error::Unreadable {
+            function: function.to_owned(),
+            what: "not JSON",
+            text,
+        })
     }
 
     /// Follows `operation` to its end as CloudFormation does. `prepare` readies each request
@@ -122,11 +130,12 @@ impl Functions {
             let event = self.invoke(function, operation.request())?;
             let answer = Answer { event, took: started.elapsed() };
             on_answer(&answer)?;
-            let progress: ProgressEvent = serde_json::from_value(answer.event.clone()).map_err(|_| Error::Unreadable {
-                function: function.to_owned(),
-                what: "no progress event",
-                text: answer.event.to_string(),
-            })?;
+            let progress: ProgressEvent =
+                serde_json::from_value(answer.event.clone()).map_err(|_| Error::Unreadable {
+                    function: function.to_owned(),
+                    what: "no progress event",
+                    text: answer.event.to_string(),
+                })?;
             match operation.answered(&progress, SystemTime::now()) {
                 Next::Ended => return Ok(answer.event),
                 Next::After(delay) => std::thread::sleep(delay),
@@ -162,7 +171,10 @@ mod tests {
                 let Ok((mut stream, _)) = listener.accept() else { return served };
                 let mut request = [0u8; 8192];
                 let _ = stream.read(&mut request);
-                let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}", event.len());
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+                    event.len()
+                );
                 stream.write_all(answer.as_bytes()).expect("an answer");
             }
             invocations
@@ -174,7 +186,11 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         let functions = Functions::new(format!("http://{}", listener.local_addr().expect("an address")));
         let server = forever_in_progress(listener, 3);
-        let request = HandlerRequest { action: Some(rpdk::Action::Create), resource_type: Some("Rpdk::Demo::Thing".into()), ..HandlerRequest::default() };
+        let request = HandlerRequest {
+            action: Some(rpdk::Action::Create),
+            resource_type: Some("Rpdk::Demo::Thing".into()),
+            ..HandlerRequest::default()
+        };
         let mut seen = Vec::new();
         let error = functions
             .follow::<Error>("thing", Operation::new(request, Bound::Invocations(3)), &mut |_| Ok(()), &mut |answer| {

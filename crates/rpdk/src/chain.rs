@@ -323,7 +323,10 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         if self.checkpoint.is_some() {
             Interrupt::InProgress { delay }
         } else {
-            HandlerError::internal(format!("'{key}' needs more time than one invocation, but the handler recorded no checkpoint model")).into()
+            HandlerError::internal(format!(
+                "'{key}' needs more time than one invocation, but the handler recorded no checkpoint model"
+            ))
+            .into()
         }
     }
 
@@ -543,10 +546,7 @@ pub(crate) mod tests {
         *service.throttle_next.lock().expect("lock") = 10;
         let mut session = session(&clock, None, Duration::from_secs(55));
         session.checkpoint(&serde_json::json!({"Id": "known"})).expect("checkpoint");
-        assert!(matches!(
-            session.call("create", || service.create("thing")).await,
-            Err(Interrupt::InProgress { .. })
-        ));
+        assert!(matches!(session.call("create", || service.create("thing")).await, Err(Interrupt::InProgress { .. })));
     }
 
     #[tokio::test]
@@ -563,7 +563,10 @@ pub(crate) mod tests {
         }
         session.checkpoint(&serde_json::json!({"Id": "known"})).expect("checkpoint");
         assert!(matches!(session.call("create", || service.create("thing")).await, Err(Interrupt::InProgress { .. })));
-        assert!(matches!(session.stabilize("ready", WAIT, || service.is_ready("thing")).await, Err(Interrupt::InProgress { .. })));
+        assert!(matches!(
+            session.stabilize("ready", WAIT, || service.is_ready("thing")).await,
+            Err(Interrupt::InProgress { .. })
+        ));
         assert_eq!(service.create_calls(), 0, "nothing started");
     }
 
@@ -577,7 +580,10 @@ pub(crate) mod tests {
         match session.call("create", || service.create("thing")).await {
             Err(Interrupt::Failed(error)) => {
                 assert_eq!(error.code(), HandlerErrorCode::Throttling);
-                assert!(error.message().starts_with("time ran out") && error.message().contains("throttled"), "{error}");
+                assert!(
+                    error.message().starts_with("time ran out") && error.message().contains("throttled"),
+                    "{error}"
+                );
             }
             other => panic!("expected Throttling, got {other:?}"),
         }
@@ -588,7 +594,8 @@ pub(crate) mod tests {
     fn a_foreign_context_is_refused_with_its_path() {
         let clock = FakeClock::new();
         let context = serde_json::json!({"state": {"polls": "many"}});
-        let error = Session::<Ctx>::resume(Some(context), Deadline::new(SystemTime::now(), clock)).err().expect("refused");
+        let error =
+            Session::<Ctx>::resume(Some(context), Deadline::new(SystemTime::now(), clock)).err().expect("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidRequest);
         assert!(error.message().starts_with("callbackContext.state.polls:"), "{}", error.message());
     }
@@ -604,14 +611,27 @@ pub(crate) mod tests {
         let deadline = Deadline::new(clock.now() + Duration::from_secs(60), clock.clone());
         let mut session: Session<Optional> = Session::resume(None, deadline.clone()).expect("fresh");
         let mut calls = 0;
-        session.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("runs");
+        session
+            .call("unit", || {
+                calls += 1;
+                async { Ok(()) }
+            })
+            .await
+            .expect("runs");
         session.call("nothing", || async { Ok(None::<String>) }).await.expect("runs");
         let context = session.into_context().expect("encodes");
         assert!(!context.to_string().contains("null"), "{context}");
 
         let mut resumed: Session<Optional> = Session::resume(Some(context), deadline).expect("resumes");
-        resumed.call("unit", || { calls += 1; async { Ok(()) } }).await.expect("replays");
-        let nothing: Option<String> = resumed.call("nothing", || async { Ok(Some("again".to_owned())) }).await.expect("replays");
+        resumed
+            .call("unit", || {
+                calls += 1;
+                async { Ok(()) }
+            })
+            .await
+            .expect("replays");
+        let nothing: Option<String> =
+            resumed.call("nothing", || async { Ok(Some("again".to_owned())) }).await.expect("replays");
         assert_eq!((calls, nothing), (1, None), "both steps replayed from the record");
         assert!(resumed.state().note.is_none());
     }

@@ -80,13 +80,19 @@ impl Deadline {
     pub fn ran_out(&self) -> HandlerError {
         let faults = self.faults.lock().map(|f| (f.throttled.clone(), f.last.clone())).unwrap_or_default();
         let (code, cause) = match faults {
-            (Some(detail), _) => (HandlerErrorCode::Throttling, format!("the service throttled the handler's calls (last: {detail})")),
+            (Some(detail), _) => {
+                (HandlerErrorCode::Throttling, format!("the service throttled the handler's calls (last: {detail})"))
+            }
             (None, Some((code, detail))) => (code, format!("the handler's calls kept failing (last: {detail})")),
-            (None, None) => (HandlerErrorCode::NetworkFailure, "a call to the service did not answer in time".to_owned()),
+            (None, None) => {
+                (HandlerErrorCode::NetworkFailure, "a call to the service did not answer in time".to_owned())
+            }
         };
         HandlerError::new(
             code,
-            format!("time ran out before the handler could finish: {cause}; an invocation must answer within the action's limit (60 s, READ and LIST 30 s) and the function's timeout"),
+            format!(
+                "time ran out before the handler could finish: {cause}; an invocation must answer within the action's limit (60 s, READ and LIST 30 s) and the function's timeout"
+            ),
         )
     }
 
@@ -119,7 +125,10 @@ mod tests {
         deadline.note(HandlerErrorCode::NetworkFailure, "IAM GetRole: timed out");
         let error = deadline.ran_out();
         assert_eq!(error.code(), HandlerErrorCode::Throttling);
-        assert!(error.message().contains("throttled") && error.message().contains("IAM GetRole: Throttling"), "{error}");
+        assert!(
+            error.message().contains("throttled") && error.message().contains("IAM GetRole: Throttling"),
+            "{error}"
+        );
         assert_eq!(deadline.resume_after(), RESUME_AFTER_THROTTLING);
     }
 

@@ -2,9 +2,9 @@
 //! out, whatever happens in between.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
-use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
@@ -91,8 +91,13 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let model = request.request_data.resource_properties.take();
         let previous = request.request_data.previous_resource_properties.take();
         let (desired_tags, previous_tags) = if self.metadata.tagging.taggable {
-            let own = |model: Option<&Value>| model.map(|m| tags_at(m, property_path(self.metadata.tagging.tag_property))).unwrap_or_default();
-            (merged(&request.request_data.stack_tags, own(model.as_ref())), merged(&request.request_data.previous_stack_tags, own(previous.as_ref())))
+            let own = |model: Option<&Value>| {
+                model.map(|m| tags_at(m, property_path(self.metadata.tagging.tag_property))).unwrap_or_default()
+            };
+            (
+                merged(&request.request_data.stack_tags, own(model.as_ref())),
+                merged(&request.request_data.previous_stack_tags, own(previous.as_ref())),
+            )
         } else {
             Default::default()
         };
@@ -106,15 +111,26 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let contract_end = started + Duration::from_secs(budget);
         let end = deadline.map_or(contract_end, |d| d.min(contract_end));
         let deadline = Deadline::new(end.checked_sub(SAFETY_MARGIN).unwrap_or(started), self.clock.clone());
-        let envelope = Envelope { request, action, type_name, type_configuration, desired_tags, previous_tags, deadline: deadline.clone() };
+        let envelope = Envelope {
+            request,
+            action,
+            type_name,
+            type_configuration,
+            desired_tags,
+            previous_tags,
+            deadline: deadline.clone(),
+        };
 
         match action {
             Action::Create => {
-                let model = self.desired(model.unwrap_or_else(|| Value::Object(Default::default())), first_invocation)?;
+                let model =
+                    self.desired(model.unwrap_or_else(|| Value::Object(Default::default())), first_invocation)?;
                 let model = decode(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(model, None);
                 let mut session = self.session(context, held, deadline.clone())?;
-                let result = within(&deadline, self.handler.create(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                let result = within(&deadline, self.handler.create(&req, &mut session))
+                    .await
+                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
@@ -129,10 +145,13 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     self.refuse_create_only_changes(previous, &raw)?;
                 }
                 let model = decode(raw, "requestData.resourceProperties")?;
-                let previous = previous.map(|previous| decode(previous, "requestData.previousResourceProperties")).transpose()?;
+                let previous =
+                    previous.map(|previous| decode(previous, "requestData.previousResourceProperties")).transpose()?;
                 let req = envelope.into_request(model, previous);
                 let mut session = self.session(context, held, deadline.clone())?;
-                let result = within(&deadline, self.handler.update(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                let result = within(&deadline, self.handler.update(&req, &mut session))
+                    .await
+                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(Some), session)
             }
             Action::Read => {
@@ -149,7 +168,9 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let identifier: R::Identifier = self.model(Some(raw), "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
                 let mut session = self.session(context, held, deadline.clone())?;
-                let result = within(&deadline, self.handler.delete(&req, &mut session)).await.unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                let result = within(&deadline, self.handler.delete(&req, &mut session))
+                    .await
+                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
             Action::List => {
@@ -162,11 +183,8 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 };
                 let req = envelope.into_request(input, None);
                 let page = within(&deadline, self.handler.list(&req)).await??;
-                let models = page
-                    .models
-                    .iter()
-                    .map(|m| to_json(m).map(|v| self.outgoing(v)))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let models =
+                    page.models.iter().map(|m| to_json(m).map(|v| self.outgoing(v))).collect::<Result<Vec<_>, _>>()?;
                 Ok(ProgressEvent {
                     resource_models: Some(models),
                     next_token: page.next_token,
@@ -191,15 +209,27 @@ impl<R: ResourceHandler> Dispatcher<R> {
         }
         let validator = self
             .validator
-            .get_or_init(|| jsonschema::options().with_draft(jsonschema::Draft::Draft7).build(&self.schema).map_err(|error| error.to_string()))
+            .get_or_init(|| {
+                jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft7)
+                    .build(&self.schema)
+                    .map_err(|error| error.to_string())
+            })
             .as_ref()
-            .map_err(|error| HandlerError::internal(format!("the type's schema cannot be compiled for validation: {error}")))?;
+            .map_err(|error| {
+                HandlerError::internal(format!("the type's schema cannot be compiled for validation: {error}"))
+            })?;
         let faults: Vec<String> = validator
             .iter_errors(&model)
             .take(MAX_FAULTS_SHOWN)
             .map(|error| {
                 let pointer = error.instance_path().to_string();
-                format!("{}: {} (schema rule {})", located("requestData.resourceProperties", &dotted(&pointer)), error.masked(), error.kind().keyword())
+                format!(
+                    "{}: {} (schema rule {})",
+                    located("requestData.resourceProperties", &dotted(&pointer)),
+                    error.masked(),
+                    error.kind().keyword()
+                )
             })
             .collect();
         if faults.is_empty() {
@@ -210,7 +240,12 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
     /// The session of a CREATE, UPDATE or DELETE; a re-invocation starts from the model
     /// CloudFormation holds (`held`).
-    fn session(&self, context: Option<Value>, held: Option<Value>, deadline: Deadline) -> Result<Session<R::Context>, HandlerError> {
+    fn session(
+        &self,
+        context: Option<Value>,
+        held: Option<Value>,
+        deadline: Deadline,
+    ) -> Result<Session<R::Context>, HandlerError> {
         let mut session = Session::resume(context, deadline)?;
         if let Some(held) = held {
             session.checkpoint(&held)?;
@@ -227,7 +262,8 @@ impl<R: ResourceHandler> Dispatcher<R> {
     fn refuse_create_only_changes(&self, previous: &Value, desired: &Value) -> Result<(), HandlerError> {
         for pointer in self.metadata.create_only {
             let path = property_path(pointer);
-            let (before, after) = (previous.pointer(path).filter(|v| !v.is_null()), desired.pointer(path).filter(|v| !v.is_null()));
+            let (before, after) =
+                (previous.pointer(path).filter(|v| !v.is_null()), desired.pointer(path).filter(|v| !v.is_null()));
             if before.is_some() && after.is_some() && before != after {
                 return Err(HandlerError::new(
                     HandlerErrorCode::NotUpdatable,
@@ -269,8 +305,12 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
     /// READ, UPDATE and DELETE need the primary identifier, or one additional identifier.
     fn require_identifier(&self, model: &Value, type_name: &str) -> Result<(), HandlerError> {
-        let present = |set: &[&str]| set.iter().all(|pointer| model.pointer(property_path(pointer)).is_some_and(|v| !v.is_null()));
-        if present(self.metadata.primary_identifier) || self.metadata.additional_identifiers.iter().any(|set| present(set)) {
+        let present = |set: &[&str]| {
+            set.iter().all(|pointer| model.pointer(property_path(pointer)).is_some_and(|v| !v.is_null()))
+        };
+        if present(self.metadata.primary_identifier)
+            || self.metadata.additional_identifiers.iter().any(|set| present(set))
+        {
             return Ok(());
         }
         Err(HandlerError::new(
@@ -297,11 +337,18 @@ impl<R: ResourceHandler> Dispatcher<R> {
         }
         Err(HandlerError::new(
             HandlerErrorCode::InvalidRequest,
-            format!("LIST of {type_name} needs {} in its input (the schema's handlers.list.handlerSchema)", missing.join(", ")),
+            format!(
+                "LIST of {type_name} needs {} in its input (the schema's handlers.list.handlerSchema)",
+                missing.join(", ")
+            ),
         ))
     }
 
-    fn finish<M: serde::Serialize>(&self, result: HandlerResult<Option<M>>, session: Session<R::Context>) -> Result<ProgressEvent, HandlerError> {
+    fn finish<M: serde::Serialize>(
+        &self,
+        result: HandlerResult<Option<M>>,
+        session: Session<R::Context>,
+    ) -> Result<ProgressEvent, HandlerError> {
         match result {
             Ok(model) => Ok(self.success(model.as_ref().map(to_json).transpose()?)),
             Err(Interrupt::Failed(error)) => {
@@ -397,7 +444,10 @@ async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>) -> Result
 /// The outcome of a CREATE, UPDATE or DELETE stopped at the deadline: it resumes from its
 /// session (the steps finished so far are recorded) once a checkpoint exists; before that,
 /// nothing can resume and it fails with the retriable `ran_out`.
-fn stopped<T, C: serde::Serialize + DeserializeOwned + Default>(session: &Session<C>, ran_out: HandlerError) -> HandlerResult<T> {
+fn stopped<T, C: serde::Serialize + DeserializeOwned + Default>(
+    session: &Session<C>,
+    ran_out: HandlerError,
+) -> HandlerResult<T> {
     if session.checkpoint_model().is_none() {
         return Err(ran_out.into());
     }
@@ -484,7 +534,12 @@ fn dotted(pointer: &str) -> String {
     if pointer.is_empty() {
         return ".".to_owned();
     }
-    pointer.trim_start_matches('/').split('/').map(|part| part.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join(".")
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|part| part.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `/properties/A/B` → `/A/B`: the pointer inside the model itself.
@@ -504,7 +559,9 @@ fn tags_at(model: &Value, pointer: &str) -> BTreeMap<String, String> {
             .iter()
             .filter_map(|item| Some((text(item.get("Key")?), item.get("Value").map(text).unwrap_or_default())))
             .collect(),
-        Some(Value::Object(map)) => map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), text(v))).collect(),
+        Some(Value::Object(map)) => {
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), text(v))).collect()
+        }
         _ => BTreeMap::new(),
     }
 }

@@ -58,13 +58,7 @@ impl HandlerErrorCode {
 
     /// Whether the fault is transient, so that the same call may succeed later.
     pub fn is_retriable(self) -> bool {
-        matches!(
-            self,
-            Self::ResourceConflict
-                | Self::Throttling
-                | Self::ServiceInternalError
-                | Self::NetworkFailure
-        )
+        matches!(self, Self::ResourceConflict | Self::Throttling | Self::ServiceInternalError | Self::NetworkFailure)
     }
 
     /// The wire name of the code.

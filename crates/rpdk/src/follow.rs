@@ -68,7 +68,10 @@ impl Operation {
                 return Next::Unfinished(format!("still IN_PROGRESS after {most} invocations"));
             }
             Bound::Until(end) if now + delay > end => {
-                return Next::Unfinished(format!("still IN_PROGRESS after {} invocations when its time ran out", self.invocations));
+                return Next::Unfinished(format!(
+                    "still IN_PROGRESS after {} invocations when its time ran out",
+                    self.invocations
+                ));
             }
             _ => {}
         }
@@ -104,11 +107,15 @@ mod tests {
     fn every_bound_ends_an_operation_that_never_finishes() {
         let mut counted = Operation::new(HandlerRequest::default(), Bound::Invocations(2));
         assert!(matches!(counted.answered(&in_progress(1), SystemTime::now()), Next::After(_)));
-        assert!(matches!(counted.answered(&in_progress(1), SystemTime::now()), Next::Unfinished(m) if m.contains("after 2 invocations")));
+        assert!(
+            matches!(counted.answered(&in_progress(1), SystemTime::now()), Next::Unfinished(m) if m.contains("after 2 invocations"))
+        );
 
         let now = SystemTime::now();
         let mut timed = Operation::new(HandlerRequest::default(), Bound::Until(now + Duration::from_secs(10)));
         assert_eq!(timed.answered(&in_progress(5), now), Next::After(Duration::from_secs(5)));
-        assert!(matches!(timed.answered(&in_progress(5), now + Duration::from_secs(6)), Next::Unfinished(m) if m.contains("time ran out")));
+        assert!(
+            matches!(timed.answered(&in_progress(5), now + Duration::from_secs(6)), Next::Unfinished(m) if m.contains("time ran out"))
+        );
     }
 }

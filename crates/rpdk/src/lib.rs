@@ -28,7 +28,9 @@ pub use deadline::Deadline;
 pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher, custom_resource};
 pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;
-pub use resource::{HandlerSpec, Handlers, ListPage, Metadata, Empty, ReplacementStrategy, Request, ResourceHandler, Tagging};
+pub use resource::{
+    Empty, HandlerSpec, Handlers, ListPage, Metadata, ReplacementStrategy, Request, ResourceHandler, Tagging,
+};
 pub use schema::registry_schema;
 pub use secret::Secret;
 pub use wire::{Action, Credentials};

@@ -64,11 +64,9 @@ fn primitive(text: &str, declared: Option<&str>) -> Option<Value> {
         "integer" => text.trim().parse::<i64>().ok().map(Value::from),
         "number" => {
             let trimmed = text.trim();
-            trimmed
-                .parse::<i64>()
-                .map(Value::from)
-                .ok()
-                .or_else(|| trimmed.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)))
+            trimmed.parse::<i64>().map(Value::from).ok().or_else(|| {
+                trimmed.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+            })
         }
         "boolean" => match text.trim().to_ascii_lowercase().as_str() {
             "true" => Some(Value::Bool(true)),

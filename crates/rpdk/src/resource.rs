@@ -29,13 +29,7 @@ pub trait ResourceHandler: Send + Sync + 'static {
     /// State carried from an IN_PROGRESS event to the next invocation.
     type Context: Serialize + DeserializeOwned + Default + Send + Sync + 'static;
     /// The account-level configuration of the type (declare [`Empty`] when it has none).
-    type TypeConfiguration: Serialize
-        + DeserializeOwned
-        + JsonSchema
-        + Default
-        + Send
-        + Sync
-        + 'static;
+    type TypeConfiguration: Serialize + DeserializeOwned + JsonSchema + Default + Send + Sync + 'static;
 
     /// What the schema says beyond the properties.
     fn metadata() -> Metadata;
@@ -152,7 +146,10 @@ pub struct Request<M, T> {
 impl<M, T> Request<M, T> {
     /// The keys of the desired tags that only the stack gives: what READ leaves out, since it
     /// reports the resource's own tags.
-    pub fn stack_only_tag_keys<'a>(&'a self, own: impl IntoIterator<Item = &'a str>) -> std::collections::BTreeSet<&'a str> {
+    pub fn stack_only_tag_keys<'a>(
+        &'a self,
+        own: impl IntoIterator<Item = &'a str>,
+    ) -> std::collections::BTreeSet<&'a str> {
         let own: std::collections::BTreeSet<&str> = own.into_iter().collect();
         self.desired_resource_tags.keys().map(String::as_str).filter(|key| !own.contains(key)).collect()
     }

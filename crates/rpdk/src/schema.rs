@@ -38,7 +38,10 @@ pub const MAX_SCHEMA_BYTES: usize = 60 * 1024;
 
 /// The registry schema of a model type with its metadata under `namespace`, with type
 /// configuration schema `C` (a type without one passes [`crate::Empty`]).
-pub fn registry_schema<M: JsonSchema, C: JsonSchema>(metadata: &Metadata, namespace: &str) -> Result<Value, SchemaError> {
+pub fn registry_schema<M: JsonSchema, C: JsonSchema>(
+    metadata: &Metadata,
+    namespace: &str,
+) -> Result<Value, SchemaError> {
     let mut model = rewrite(schemars_output::<M>())?;
     let mut definitions = take_object(&mut model, "definitions");
     let mut collected = Collected::default();
@@ -161,9 +164,10 @@ pub fn hoist_definitions(mut root: Value) -> Value {
     }
     visit(&mut root, &mut |schema| {
         if let Some(Value::String(reference)) = schema.get_mut("$ref")
-            && let Some(name) = reference.strip_prefix("#/$defs/") {
-                *reference = format!("#/definitions/{name}");
-            }
+            && let Some(name) = reference.strip_prefix("#/$defs/")
+        {
+            *reference = format!("#/definitions/{name}");
+        }
     });
     root
 }
@@ -240,13 +244,14 @@ pub fn enums_with_type(schema: &mut Value) {
         map.insert("enum".into(), json!([value]));
     }
     if let Some(Value::Array(values)) = map.get("enum")
-        && !map.contains_key("type") {
-            let types: BTreeSet<&str> = values.iter().map(json_type).collect();
-            if types.len() == 1 {
-                let only = types.into_iter().next().unwrap_or("string");
-                map.insert("type".into(), json!(only));
-            }
+        && !map.contains_key("type")
+    {
+        let types: BTreeSet<&str> = values.iter().map(json_type).collect();
+        if types.len() == 1 {
+            let only = types.into_iter().next().unwrap_or("string");
+            map.insert("type".into(), json!(only));
         }
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -327,7 +332,21 @@ pub fn drop_keywords(schema: &mut Value) {
         map.remove(key);
     }
     let numeric_format = map.get("format").and_then(Value::as_str).is_some_and(|f| {
-        matches!(f, "int" | "int8" | "int16" | "int32" | "int64" | "uint" | "uint8" | "uint16" | "uint32" | "uint64" | "float" | "double")
+        matches!(
+            f,
+            "int"
+                | "int8"
+                | "int16"
+                | "int32"
+                | "int64"
+                | "uint"
+                | "uint8"
+                | "uint16"
+                | "uint32"
+                | "uint64"
+                | "float"
+                | "double"
+        )
     });
     if numeric_format {
         map.remove("format");
@@ -405,9 +424,10 @@ fn prune_definitions(root: &mut Value) {
     if let Some(Value::Object(defs)) = root.get_mut("definitions") {
         defs.retain(|name, _| used.contains(name));
         if defs.is_empty()
-            && let Value::Object(map) = root {
-                map.remove("definitions");
-            }
+            && let Value::Object(map) = root
+        {
+            map.remove("definitions");
+        }
     }
 }
 
@@ -476,7 +496,9 @@ fn take_object(value: &mut Value, key: &str) -> Map<String, Value> {
     }
 }
 
-fn type_configuration_schema<C: JsonSchema>(definitions: &mut Map<String, Value>) -> Result<Option<Value>, SchemaError> {
+fn type_configuration_schema<C: JsonSchema>(
+    definitions: &mut Map<String, Value>,
+) -> Result<Option<Value>, SchemaError> {
     let mut config = rewrite(schemars_output::<C>())?;
     for (name, definition) in take_object(&mut config, "definitions") {
         match definitions.get(&name) {
@@ -515,8 +537,10 @@ fn handlers_section(metadata: &Metadata) -> Value {
         }
         if action == Action::List && !metadata.list_input.is_empty() {
             let names: Vec<&str> = metadata.list_input.iter().map(|pointer| property_name(pointer)).collect();
-            let properties: Map<String, Value> =
-                names.iter().map(|name| ((*name).to_owned(), json!({"$ref": format!("resource-schema.json#/properties/{name}")}))).collect();
+            let properties: Map<String, Value> = names
+                .iter()
+                .map(|name| ((*name).to_owned(), json!({"$ref": format!("resource-schema.json#/properties/{name}")})))
+                .collect();
             entry.insert("handlerSchema".into(), json!({"properties": properties, "required": names}));
         }
         handlers.insert(action.handler_key().into(), Value::Object(entry));
@@ -587,12 +611,13 @@ fn check(schema: &Value, metadata: &Metadata) -> Result<(), SchemaError> {
     }
     for action in [Action::Create, Action::Read, Action::Update, Action::Delete, Action::List] {
         if let Some(minutes) = metadata.handlers.get(action).timeout_in_minutes
-            && !(2..=2160).contains(&minutes) {
-                return Err(SchemaError(format!(
-                    "handlers.{}.timeoutInMinutes is {minutes}: the registry accepts 2 to 2160",
-                    action.handler_key()
-                )));
-            }
+            && !(2..=2160).contains(&minutes)
+        {
+            return Err(SchemaError(format!(
+                "handlers.{}.timeoutInMinutes is {minutes}: the registry accepts 2 to 2160",
+                action.handler_key()
+            )));
+        }
     }
     let size = serde_json::to_vec(schema).map_or(0, |bytes| bytes.len());
     if size > MAX_SCHEMA_BYTES {

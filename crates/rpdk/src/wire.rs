@@ -22,7 +22,9 @@ pub fn parse_payload(bytes: &[u8]) -> Result<Value, HandlerError> {
         )));
     }
     let value: Value = serde_json::from_slice(bytes).map_err(|error| {
-        HandlerError::invalid_request(format!("the payload is not a JSON document ({error}); send the request as a JSON object"))
+        HandlerError::invalid_request(format!(
+            "the payload is not a JSON document ({error}); send the request as a JSON object"
+        ))
     })?;
     if !value.is_object() {
         return Err(HandlerError::invalid_request(format!(
@@ -342,8 +344,7 @@ mod tests {
 
     #[test]
     fn failed_event_has_only_code_and_message() {
-        let json = serde_json::to_value(ProgressEvent::failed(HandlerErrorCode::NotFound, "gone"))
-            .expect("serializes");
+        let json = serde_json::to_value(ProgressEvent::failed(HandlerErrorCode::NotFound, "gone")).expect("serializes");
         assert_eq!(json, serde_json::json!({"status": "FAILED", "errorCode": "NotFound", "message": "gone"}));
     }
 
@@ -373,7 +374,10 @@ mod tests {
             provider_log_stream(Some(stack), Some("PartnerRole"), "123456789012", "us-east-1"),
             "arn__aws__cloudformation__us-east-1__123456789012__stack/partners/2f0c1d20-0000-0000-0000-000000000000/PartnerRole"
         );
-        assert_eq!(provider_log_stream(None, Some("PartnerRole"), "123456789012", "us-east-1"), "123456789012-us-east-1");
+        assert_eq!(
+            provider_log_stream(None, Some("PartnerRole"), "123456789012", "us-east-1"),
+            "123456789012-us-east-1"
+        );
         assert_eq!(provider_log_stream(Some(&"x".repeat(600)), Some("L"), "", "").len(), 512);
     }
 
@@ -389,19 +393,37 @@ mod tests {
         assert_eq!(request.rollback, Some(false));
         assert_eq!(request.driftable, None);
         assert_eq!(request.features.get("a"), Some(&serde_json::json!(1)));
-        for nonsense in [serde_json::json!(0), serde_json::json!(-3), serde_json::json!("many"), serde_json::json!([1])] {
-            let request: HandlerRequest = serde_json::from_value(serde_json::json!({"maxResults": nonsense})).expect("decodes");
+        for nonsense in [serde_json::json!(0), serde_json::json!(-3), serde_json::json!("many"), serde_json::json!([1])]
+        {
+            let request: HandlerRequest =
+                serde_json::from_value(serde_json::json!({"maxResults": nonsense})).expect("decodes");
             assert_eq!(request.max_results, None, "{nonsense}");
         }
     }
 
     #[test]
     fn a_request_is_written_as_cloudformation_writes_it_and_reads_back_the_same() {
-        let original: HandlerRequest = serde_json::from_str(include_str!("../fixtures/create-production.json")).expect("decodes");
+        let original: HandlerRequest =
+            serde_json::from_str(include_str!("../fixtures/create-production.json")).expect("decodes");
         let written = serde_json::to_value(&original).expect("encodes");
-        let nulls: Vec<&String> = [&written, &written["requestData"]].iter().filter_map(|o| o.as_object()).flatten().filter(|(_, v)| v.is_null()).map(|(k, _)| k).collect();
+        let nulls: Vec<&String> = [&written, &written["requestData"]]
+            .iter()
+            .filter_map(|o| o.as_object())
+            .flatten()
+            .filter(|(_, v)| v.is_null())
+            .map(|(k, _)| k)
+            .collect();
         assert!(nulls.is_empty(), "absent fields are left out, not written null: {nulls:?}");
-        assert_eq!(written["requestData"]["callerCredentials"]["accessKeyId"], original.request_data.caller_credentials.as_ref().map(|c| c.access_key_id.clone()).unwrap_or_default().as_str());
+        assert_eq!(
+            written["requestData"]["callerCredentials"]["accessKeyId"],
+            original
+                .request_data
+                .caller_credentials
+                .as_ref()
+                .map(|c| c.access_key_id.clone())
+                .unwrap_or_default()
+                .as_str()
+        );
         let again: HandlerRequest = serde_json::from_value(written.clone()).expect("reads back");
         assert_eq!(serde_json::to_value(&again).expect("encodes"), written);
     }

@@ -76,7 +76,9 @@ impl Snapshot {
         model.managed_policy_arns = non_empty(self.managed.clone());
         let all = self.tags.iter().map(|t| (t.key.as_str(), t.value.as_str()));
         let own = rpdk_aws::tags::own(all, |key| key == MARKER_KEY);
-        model.tags = non_empty(own.into_iter().map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() }).collect());
+        model.tags = non_empty(
+            own.into_iter().map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() }).collect(),
+        );
         model
     }
 }
@@ -92,10 +94,7 @@ fn model_of_role(role: &Role) -> CrossAccountRole {
         require_mfa: Some(trust.require_mfa),
         max_session_duration: Some(i64::from(role.max_session_duration().unwrap_or(3600))),
         description: role.description().filter(|d| !d.is_empty()).map(str::to_owned),
-        permissions_boundary: role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_owned),
+        permissions_boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
         managed_policy_arns: None,
         policies: None,
         tags: None,
@@ -130,13 +129,23 @@ impl Iam {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_iam::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
+        let config = aws_sdk_iam::config::Builder::from(&config)
+            .interceptor(CallRecorder::for_request(req, implied))
+            .retry_classifier(RetryWatch::for_request(req))
+            .build();
         Ok(Self { client: Client::from_conf(config) })
     }
 
     /// Creates the role, or adopts it when an earlier attempt of the same operation (same
     /// token, so same marker) made it.
-    pub async fn create_role(&self, model: &CrossAccountRole, name: &str, marker: &str, applied: &[Tag], req: &Request<CrossAccountRole, Empty>) -> Result<(), HandlerError> {
+    pub async fn create_role(
+        &self,
+        model: &CrossAccountRole,
+        name: &str,
+        marker: &str,
+        applied: &[Tag],
+        req: &Request<CrossAccountRole, Empty>,
+    ) -> Result<(), HandlerError> {
         let trust = trust_of(model);
         let mut tags = vec![sdk_tag(MARKER_KEY, marker)?];
         for tag in applied {
@@ -207,7 +216,8 @@ impl Iam {
             Err(error) => {
                 let error = failed("AttachRolePolicy", error);
                 if error.code() == HandlerErrorCode::NotFound {
-                    Err(HandlerError::invalid_request(format!("ManagedPolicyArns: policy '{arn}' does not exist")).with_source(error))
+                    Err(HandlerError::invalid_request(format!("ManagedPolicyArns: policy '{arn}' does not exist"))
+                        .with_source(error))
                 } else {
                     Err(error)
                 }
@@ -229,7 +239,10 @@ impl Iam {
                 .await
                 .map_err(|e| failed("GetRolePolicy", e))?;
             let document = decode_document(output.policy_document()).ok_or_else(|| {
-                HandlerError::new(HandlerErrorCode::GeneralServiceException, format!("IAM returned an unreadable document for policy '{policy_name}'"))
+                HandlerError::new(
+                    HandlerErrorCode::GeneralServiceException,
+                    format!("IAM returned an unreadable document for policy '{policy_name}'"),
+                )
             })?;
             inline.push(Policy { policy_name, policy_document: document });
         }
@@ -256,7 +269,14 @@ impl Iam {
     }
 
     /// Brings the role from `current` to `desired`, one memoized step per change.
-    pub async fn converge(&self, current: &Snapshot, desired: &CrossAccountRole, applied: &[Tag], partition: Partition, session: &mut Session<Empty>) -> HandlerResult<()> {
+    pub async fn converge(
+        &self,
+        current: &Snapshot,
+        desired: &CrossAccountRole,
+        applied: &[Tag],
+        partition: Partition,
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<()> {
         let name = current.role.role_name();
         let now = current.to_model();
 
@@ -341,7 +361,8 @@ impl Iam {
         }
 
         let current_managed: BTreeSet<&str> = current.managed.iter().map(String::as_str).collect();
-        let desired_managed: BTreeSet<&str> = desired.managed_policy_arns.as_deref().unwrap_or_default().iter().map(String::as_str).collect();
+        let desired_managed: BTreeSet<&str> =
+            desired.managed_policy_arns.as_deref().unwrap_or_default().iter().map(String::as_str).collect();
         for arn in desired_managed.difference(&current_managed) {
             session.call(&format!("attach:{arn}"), || self.attach(name, arn)).await?;
         }
@@ -352,9 +373,16 @@ impl Iam {
         self.converge_tags(name, &user_tags(&current.tags), applied, session).await
     }
 
-    async fn converge_tags(&self, name: &str, current: &[Tag], desired: &[Tag], session: &mut Session<Empty>) -> HandlerResult<()> {
+    async fn converge_tags(
+        &self,
+        name: &str,
+        current: &[Tag],
+        desired: &[Tag],
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<()> {
         let wanted: BTreeMap<&str, &str> = desired.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-        let stale: Vec<String> = current.iter().filter(|t| !wanted.contains_key(t.key.as_str())).map(|t| t.key.clone()).collect();
+        let stale: Vec<String> =
+            current.iter().filter(|t| !wanted.contains_key(t.key.as_str())).map(|t| t.key.clone()).collect();
         if !stale.is_empty() {
             session
                 .call("untag", || async {
@@ -370,7 +398,8 @@ impl Iam {
                 .await?;
         }
         let have: BTreeMap<&str, &str> = current.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-        let changed: Vec<&Tag> = desired.iter().filter(|t| have.get(t.key.as_str()) != Some(&t.value.as_str())).collect();
+        let changed: Vec<&Tag> =
+            desired.iter().filter(|t| have.get(t.key.as_str()) != Some(&t.value.as_str())).collect();
         if !changed.is_empty() {
             let tags = changed.iter().map(|t| sdk_tag(&t.key, &t.value)).collect::<Result<Vec<_>, _>>()?;
             session
@@ -433,7 +462,12 @@ impl Iam {
     }
 
     /// One LIST page: the roles of one `ListRoles` page that carry this type's marker.
-    pub async fn list_owned(&self, next_token: Option<&str>, page_size: u32, owner_prefix: &str) -> Result<ListPage<CrossAccountRole>, HandlerError> {
+    pub async fn list_owned(
+        &self,
+        next_token: Option<&str>,
+        page_size: u32,
+        owner_prefix: &str,
+    ) -> Result<ListPage<CrossAccountRole>, HandlerError> {
         let page = self
             .client
             .list_roles()
@@ -444,9 +478,10 @@ impl Iam {
             .map_err(|e| failed("ListRoles", e))?;
         let mut models = Vec::new();
         for role in page.roles() {
-            let owned = self.tags(role.role_name()).await.map(|tags| {
-                tags.iter().any(|t| t.key == MARKER_KEY && t.value.starts_with(owner_prefix))
-            });
+            let owned = self
+                .tags(role.role_name())
+                .await
+                .map(|tags| tags.iter().any(|t| t.key == MARKER_KEY && t.value.starts_with(owner_prefix)));
             match owned {
                 Ok(true) => models.push(model_of_role(role)),
                 Ok(false) => {}

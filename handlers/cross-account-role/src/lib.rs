@@ -53,7 +53,11 @@ impl ResourceHandler for CrossAccountRoleType {
         model::metadata()
     }
 
-    async fn create(&self, req: &Request<CrossAccountRole, Empty>, session: &mut Session<Empty>) -> HandlerResult<CrossAccountRole> {
+    async fn create(
+        &self,
+        req: &Request<CrossAccountRole, Empty>,
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<CrossAccountRole> {
         validate::desired(&req.model, req.partition)?;
         let mut model = req.model.clone();
         let name = model
@@ -85,7 +89,11 @@ impl ResourceHandler for CrossAccountRoleType {
         read_model(&iam, &req.model.role_name, &req.type_name).await
     }
 
-    async fn update(&self, req: &Request<CrossAccountRole, Empty>, session: &mut Session<Empty>) -> HandlerResult<CrossAccountRole> {
+    async fn update(
+        &self,
+        req: &Request<CrossAccountRole, Empty>,
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<CrossAccountRole> {
         let desired = &req.model;
         validate::desired(desired, req.partition)?;
         let applied = applied_tags(req)?;
@@ -114,7 +122,12 @@ impl ResourceHandler for CrossAccountRoleType {
     }
 }
 
-async fn configure_new_role(iam: &Iam, model: &CrossAccountRole, name: &str, session: &mut Session<Empty>) -> HandlerResult<()> {
+async fn configure_new_role(
+    iam: &Iam,
+    model: &CrossAccountRole,
+    name: &str,
+    session: &mut Session<Empty>,
+) -> HandlerResult<()> {
     session.stabilize("role-readable", READABLE, || iam.exists(name)).await?;
     for policy in model.policies.as_deref().unwrap_or_default() {
         session.call(&format!("put-policy:{}", policy.policy_name), || iam.put_policy(name, policy)).await?;

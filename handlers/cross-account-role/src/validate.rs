@@ -17,9 +17,15 @@ pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), Han
         check_chars("RoleName", name, 1, 64, |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))?;
     }
     if let Some(path) = &model.path
-        && (!path.starts_with('/') || !path.ends_with('/') || path.len() > 512 || !path.chars().all(|c| ('\x21'..='\x7e').contains(&c))) {
-            return Err(invalid(format!("Path: '{path}' must start and end with '/' and hold at most 512 printable ASCII characters, e.g. /partners/")));
-        }
+        && (!path.starts_with('/')
+            || !path.ends_with('/')
+            || path.len() > 512
+            || !path.chars().all(|c| ('\x21'..='\x7e').contains(&c)))
+    {
+        return Err(invalid(format!(
+            "Path: '{path}' must start and end with '/' and hold at most 512 printable ASCII characters, e.g. /partners/"
+        )));
+    }
     let accounts = model.trusted_account_ids.as_deref().unwrap_or_default();
     for (index, id) in accounts.iter().enumerate() {
         if !is_account_id(id) {
@@ -31,13 +37,16 @@ pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), Han
         principal(index, arn, partition)?;
     }
     if accounts.is_empty() && principals.is_empty() {
-        return Err(invalid("TrustedAccountIds, TrustedPrincipalArns: name at least one account or principal that may assume the role"));
+        return Err(invalid(
+            "TrustedAccountIds, TrustedPrincipalArns: name at least one account or principal that may assume the role",
+        ));
     }
     check_chars("ExternalId", &model.external_id, 2, 1224, |c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))?;
     if let Some(seconds) = model.max_session_duration
-        && !(3600..=43200).contains(&seconds) {
-            return Err(invalid(format!("MaxSessionDuration: {seconds} is outside 3600 to 43200 seconds")));
-        }
+        && !(3600..=43200).contains(&seconds)
+    {
+        return Err(invalid(format!("MaxSessionDuration: {seconds} is outside 3600 to 43200 seconds")));
+    }
     if let Some(description) = &model.description {
         let iam_char = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
         if description.chars().count() > 1000 || !description.chars().all(iam_char) {
@@ -55,10 +64,15 @@ pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), Han
         let field = format!("Policies[{index}].PolicyName");
         check_chars(&field, &policy.policy_name, 1, 128, |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))?;
         if !names.insert(policy.policy_name.as_str()) {
-            return Err(invalid(format!("{field}: '{}' appears twice; inline policy names are unique per role", policy.policy_name)));
+            return Err(invalid(format!(
+                "{field}: '{}' appears twice; inline policy names are unique per role",
+                policy.policy_name
+            )));
         }
         if !policy.policy_document.is_object() {
-            return Err(invalid(format!("Policies[{index}].PolicyDocument: must be a JSON object (an IAM policy document)")));
+            return Err(invalid(format!(
+                "Policies[{index}].PolicyDocument: must be a JSON object (an IAM policy document)"
+            )));
         }
     }
     tags(model)?;
@@ -83,7 +97,9 @@ fn principal(index: usize, arn: &str, partition: Partition) -> Result<(), Handle
         return Err(invalid(format!("{field}: '{arn}' is a wildcard; name the partner's role or user")));
     }
     let Some(rest) = arn.strip_prefix("arn:") else {
-        return Err(invalid(format!("{field}: '{arn}' is not an IAM role or user ARN (arn:{partition}:iam::<account>:role/<name>)")));
+        return Err(invalid(format!(
+            "{field}: '{arn}' is not an IAM role or user ARN (arn:{partition}:iam::<account>:role/<name>)"
+        )));
     };
     let mut parts = rest.splitn(5, ':');
     let (arn_partition, service, region, account, resource) =
@@ -94,10 +110,14 @@ fn principal(index: usize, arn: &str, partition: Partition) -> Result<(), Handle
         )));
     }
     if service != Some("iam") || region != Some("") || !account.is_some_and(is_account_id) {
-        return Err(invalid(format!("{field}: '{arn}' is not an IAM ARN of the form arn:{partition}:iam::<account>:role/<name>")));
+        return Err(invalid(format!(
+            "{field}: '{arn}' is not an IAM ARN of the form arn:{partition}:iam::<account>:role/<name>"
+        )));
     }
     if resource == "root" {
-        return Err(invalid(format!("{field}: '{arn}' names a whole account; put the account id in TrustedAccountIds")));
+        return Err(invalid(format!(
+            "{field}: '{arn}' names a whole account; put the account id in TrustedAccountIds"
+        )));
     }
     let named = resource.strip_prefix("role/").or_else(|| resource.strip_prefix("user/"));
     if named.is_none_or(str::is_empty) {
@@ -108,13 +128,16 @@ fn principal(index: usize, arn: &str, partition: Partition) -> Result<(), Handle
 
 fn policy_arn(field: &str, arn: &str, partition: Partition) -> Result<(), HandlerError> {
     let prefix = format!("arn:{partition}:iam::");
-    let ok = arn.strip_prefix(&prefix).and_then(|rest| rest.split_once(":policy/")).is_some_and(|(owner, name)| {
-        (owner == "aws" || is_account_id(owner)) && !name.is_empty()
-    });
+    let ok = arn
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once(":policy/"))
+        .is_some_and(|(owner, name)| (owner == "aws" || is_account_id(owner)) && !name.is_empty());
     if ok {
         Ok(())
     } else {
-        Err(invalid(format!("{field}: '{arn}' is not a managed policy ARN of this partition ({prefix}<account|aws>:policy/<name>)")))
+        Err(invalid(format!(
+            "{field}: '{arn}' is not a managed policy ARN of this partition ({prefix}<account|aws>:policy/<name>)"
+        )))
     }
 }
 
@@ -131,7 +154,9 @@ fn tags(model: &CrossAccountRole) -> Result<(), HandlerError> {
         }
         let lower = key.to_ascii_lowercase();
         if lower.starts_with("aws:") || lower.starts_with(RESERVED_TAG_PREFIX) {
-            return Err(invalid(format!("Tags[{index}].Key: '{key}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX}); choose another key")));
+            return Err(invalid(format!(
+                "Tags[{index}].Key: '{key}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX}); choose another key"
+            )));
         }
         if !keys.insert(key.as_str()) {
             return Err(invalid(format!("Tags[{index}].Key: '{key}' appears twice")));
@@ -140,7 +165,13 @@ fn tags(model: &CrossAccountRole) -> Result<(), HandlerError> {
     Ok(())
 }
 
-fn check_chars(field: &str, value: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> Result<(), HandlerError> {
+fn check_chars(
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(), HandlerError> {
     let length = value.chars().count();
     if length < min || length > max || !value.chars().all(allowed) {
         return Err(invalid(format!(
@@ -192,16 +223,34 @@ mod tests {
             (Box::new(|m| m.path = Some("partners".into())), "Path:"),
             (Box::new(|m| m.trusted_account_ids = Some(vec!["12345".into()])), "TrustedAccountIds[0]:"),
             (Box::new(|m| m.trusted_account_ids = None), "TrustedAccountIds, TrustedPrincipalArns: name at least one"),
-            (Box::new(|m| m.trusted_principal_arns = Some(vec!["*".into()])), "TrustedPrincipalArns[0]: '*' is a wildcard"),
-            (Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws:iam::111122223333:root".into()])), "put the account id in TrustedAccountIds"),
-            (Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws-cn:iam::111122223333:role/r".into()])), "not in this stack's partition (aws)"),
-            (Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws:iam::111122223333:group/g".into()])), "neither a role nor a user"),
-            (Box::new(|m| m.trusted_principal_arns = Some(vec!["AROAEXAMPLEID1234567".into()])), "TrustedPrincipalArns[0]:"),
+            (
+                Box::new(|m| m.trusted_principal_arns = Some(vec!["*".into()])),
+                "TrustedPrincipalArns[0]: '*' is a wildcard",
+            ),
+            (
+                Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws:iam::111122223333:root".into()])),
+                "put the account id in TrustedAccountIds",
+            ),
+            (
+                Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws-cn:iam::111122223333:role/r".into()])),
+                "not in this stack's partition (aws)",
+            ),
+            (
+                Box::new(|m| m.trusted_principal_arns = Some(vec!["arn:aws:iam::111122223333:group/g".into()])),
+                "neither a role nor a user",
+            ),
+            (
+                Box::new(|m| m.trusted_principal_arns = Some(vec!["AROAEXAMPLEID1234567".into()])),
+                "TrustedPrincipalArns[0]:",
+            ),
             (Box::new(|m| m.external_id = "x".into()), "ExternalId:"),
             (Box::new(|m| m.max_session_duration = Some(60)), "MaxSessionDuration: 60"),
             (Box::new(|m| m.description = Some("emoji \u{1F600}".into())), "Description:"),
             (Box::new(|m| m.permissions_boundary = Some("arn:aws:s3:::bucket".into())), "PermissionsBoundary:"),
-            (Box::new(|m| m.managed_policy_arns = Some(vec!["arn:aws-cn:iam::aws:policy/X".into()])), "ManagedPolicyArns[0]:"),
+            (
+                Box::new(|m| m.managed_policy_arns = Some(vec!["arn:aws-cn:iam::aws:policy/X".into()])),
+                "ManagedPolicyArns[0]:",
+            ),
             (
                 Box::new(|m| {
                     let policy = Policy { policy_name: "p".into(), policy_document: json!({}) };
@@ -209,9 +258,20 @@ mod tests {
                 }),
                 "Policies[1].PolicyName: 'p' appears twice",
             ),
-            (Box::new(|m| m.policies = Some(vec![Policy { policy_name: "p".into(), policy_document: json!("text") }])), "Policies[0].PolicyDocument"),
-            (Box::new(|m| m.tags = Some(vec![Tag { key: "aws:x".into(), value: String::new() }])), "Tags[0].Key: 'aws:x' uses a reserved prefix"),
-            (Box::new(|m| m.tags = Some(vec![Tag { key: "rpdk:created-by".into(), value: String::new() }])), "reserved prefix"),
+            (
+                Box::new(|m| {
+                    m.policies = Some(vec![Policy { policy_name: "p".into(), policy_document: json!("text") }])
+                }),
+                "Policies[0].PolicyDocument",
+            ),
+            (
+                Box::new(|m| m.tags = Some(vec![Tag { key: "aws:x".into(), value: String::new() }])),
+                "Tags[0].Key: 'aws:x' uses a reserved prefix",
+            ),
+            (
+                Box::new(|m| m.tags = Some(vec![Tag { key: "rpdk:created-by".into(), value: String::new() }])),
+                "reserved prefix",
+            ),
         ];
         for (change, expected) in cases {
             let message = refused(change);
@@ -222,7 +282,8 @@ mod tests {
     #[test]
     fn an_oversize_trust_policy_is_refused_before_any_call() {
         let message = refused(|m| {
-            m.trusted_principal_arns = Some((0..40).map(|i| format!("arn:aws:iam::111122223333:role/partner-role-{i:02}")).collect());
+            m.trusted_principal_arns =
+                Some((0..40).map(|i| format!("arn:aws:iam::111122223333:role/partner-role-{i:02}")).collect());
         });
         assert!(message.contains("over IAM's default limit of 2048"), "{message}");
     }

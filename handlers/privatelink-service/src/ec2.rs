@@ -24,7 +24,8 @@ use rpdk_aws::{CallRecorder, RetryWatch};
 
 use crate::MARKER_KEY;
 use crate::model::{
-    ConnectionEvent, ConnectionNotification, IpAddressType, LoadBalancerType, PrivateDnsNameConfiguration, PrivateLinkService, Tag,
+    ConnectionEvent, ConnectionNotification, IpAddressType, LoadBalancerType, PrivateDnsNameConfiguration,
+    PrivateLinkService, Tag,
 };
 
 /// EC2's own modeled codes, as CloudFormation should see them (the shared ones are in
@@ -51,7 +52,9 @@ where
     let error = rpdk_aws::classify(&format!("EC2 {operation}"), error, EC2_CODES);
     match error.code() {
         // The only input these calls take that EC2 can find missing is a load balancer.
-        HandlerErrorCode::InvalidRequest if operation.contains("ServiceConfiguration") && error.message().contains("oadBalancer") => {
+        HandlerErrorCode::InvalidRequest
+            if operation.contains("ServiceConfiguration") && error.message().contains("oadBalancer") =>
+        {
             HandlerError::invalid_request(format!("LoadBalancerArns: {}", error.message()))
         }
         _ => error,
@@ -115,7 +118,8 @@ impl Snapshot {
             .into_iter()
             .map(|(key, value)| Tag { key: key.to_owned(), value: value.to_owned() })
             .collect();
-        let mut notifications: Vec<ConnectionNotification> = self.notifications.iter().map(|(_, n)| n.clone()).collect();
+        let mut notifications: Vec<ConnectionNotification> =
+            self.notifications.iter().map(|(_, n)| n.clone()).collect();
         notifications.sort_by(|a, b| a.sns_topic_arn.cmp(&b.sns_topic_arn));
         PrivateLinkService {
             load_balancer_type: Some(kind),
@@ -130,11 +134,13 @@ impl Snapshot {
             service_name: config.service_name().map(str::to_owned),
             service_state: config.service_state().map(|s| s.as_str().to_owned()),
             base_endpoint_dns_names: non_empty(config.base_endpoint_dns_names().to_vec()),
-            private_dns_name_configuration: config.private_dns_name_configuration().map(|dns| PrivateDnsNameConfiguration {
-                r#type: dns.r#type().map(str::to_owned),
-                name: dns.name().map(str::to_owned),
-                value: dns.value().map(str::to_owned),
-                state: dns.state().map(|s| s.as_str().to_owned()),
+            private_dns_name_configuration: config.private_dns_name_configuration().map(|dns| {
+                PrivateDnsNameConfiguration {
+                    r#type: dns.r#type().map(str::to_owned),
+                    name: dns.name().map(str::to_owned),
+                    value: dns.value().map(str::to_owned),
+                    state: dns.state().map(|s| s.as_str().to_owned()),
+                }
             }),
         }
     }
@@ -186,7 +192,10 @@ impl Ec2 {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_ec2::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
+        let config = aws_sdk_ec2::config::Builder::from(&config)
+            .interceptor(CallRecorder::for_request(req, implied))
+            .retry_classifier(RetryWatch::for_request(req))
+            .build();
         Ok(Self { client: Client::from_conf(config) })
     }
 
@@ -194,7 +203,13 @@ impl Ec2 {
     /// return the service its first attempt made.
     /// Creates the service; answers its id and name, both known at once, so the checkpoint of
     /// a create still waiting for the service can give them to what depends on it.
-    pub async fn create_service(&self, model: &PrivateLinkService, applied: &[Tag], marker: &str, token: &str) -> Result<(String, Option<String>), HandlerError> {
+    pub async fn create_service(
+        &self,
+        model: &PrivateLinkService,
+        applied: &[Tag],
+        marker: &str,
+        token: &str,
+    ) -> Result<(String, Option<String>), HandlerError> {
         let mut tags = vec![sdk_tag(MARKER_KEY, marker)];
         tags.extend(applied.iter().map(|t| sdk_tag(&t.key, &t.value)));
         let arns = Some(model.load_balancer_arns.clone());
@@ -202,7 +217,10 @@ impl Ec2 {
             LoadBalancerType::Network => (arns, None),
             LoadBalancerType::Gateway => (None, arns),
         };
-        let ip_types = model.supported_ip_address_types.as_ref().map(|types| types.iter().map(|t| t.as_str().to_owned()).collect());
+        let ip_types = model
+            .supported_ip_address_types
+            .as_ref()
+            .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect());
         let output = self
             .client
             .create_vpc_endpoint_service_configuration()
@@ -212,15 +230,19 @@ impl Ec2 {
             .set_private_dns_name(model.private_dns_name.clone())
             .set_supported_ip_address_types(ip_types)
             .client_token(token)
-            .tag_specifications(TagSpecification::builder().resource_type(ResourceType::VpcEndpointService).set_tags(Some(tags)).build())
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpointService)
+                    .set_tags(Some(tags))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| failed("CreateVpcEndpointServiceConfiguration", e))?;
         let created = output.service_configuration();
-        let service_id = created
-            .and_then(|c| c.service_id())
-            .map(str::to_owned)
-            .ok_or_else(|| HandlerError::internal("EC2 CreateVpcEndpointServiceConfiguration answered without a service id"))?;
+        let service_id = created.and_then(|c| c.service_id()).map(str::to_owned).ok_or_else(|| {
+            HandlerError::internal("EC2 CreateVpcEndpointServiceConfiguration answered without a service id")
+        })?;
         Ok((service_id, created.and_then(|c| c.service_name()).map(str::to_owned)))
     }
 
@@ -256,8 +278,17 @@ impl Ec2 {
     }
 
     async fn principals(&self, service_id: &str) -> Result<Vec<String>, HandlerError> {
-        let pages = self.client.describe_vpc_endpoint_service_permissions().service_id(service_id).into_paginator().items().send();
-        let allowed = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("DescribeVpcEndpointServicePermissions", e))?;
+        let pages = self
+            .client
+            .describe_vpc_endpoint_service_permissions()
+            .service_id(service_id)
+            .into_paginator()
+            .items()
+            .send();
+        let allowed = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| failed("DescribeVpcEndpointServicePermissions", e))?;
         let mut principals: Vec<String> = allowed.iter().filter_map(|p| p.principal().map(str::to_owned)).collect();
         principals.sort();
         Ok(principals)
@@ -272,13 +303,18 @@ impl Ec2 {
             .into_paginator()
             .items()
             .send();
-        let found = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("DescribeVpcEndpointConnectionNotifications", e))?;
+        let found = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| failed("DescribeVpcEndpointConnectionNotifications", e))?;
         Ok(found
             .iter()
             .filter_map(|n| {
-                let mut events: Vec<ConnectionEvent> = n.connection_events().iter().filter_map(|e| event_of(e)).collect();
+                let mut events: Vec<ConnectionEvent> =
+                    n.connection_events().iter().filter_map(|e| event_of(e)).collect();
                 events.sort();
-                let notification = ConnectionNotification { sns_topic_arn: n.connection_notification_arn()?.to_owned(), events };
+                let notification =
+                    ConnectionNotification { sns_topic_arn: n.connection_notification_arn()?.to_owned(), events };
                 Some((n.connection_notification_id()?.to_owned(), notification))
             })
             .collect())
@@ -298,7 +334,12 @@ impl Ec2 {
     }
 
     /// Adds and removes allowed principals.
-    pub async fn set_principals(&self, service_id: &str, add: Vec<String>, remove: Vec<String>) -> Result<(), HandlerError> {
+    pub async fn set_principals(
+        &self,
+        service_id: &str,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> Result<(), HandlerError> {
         if add.is_empty() && remove.is_empty() {
             return Ok(());
         }
@@ -314,7 +355,12 @@ impl Ec2 {
     }
 
     /// Creates a connection notification; `token` makes a retry return the same one.
-    pub async fn create_notification(&self, service_id: &str, notification: &ConnectionNotification, token: &str) -> Result<String, HandlerError> {
+    pub async fn create_notification(
+        &self,
+        service_id: &str,
+        notification: &ConnectionNotification,
+        token: &str,
+    ) -> Result<String, HandlerError> {
         let output = self
             .client
             .create_vpc_endpoint_connection_notification()
@@ -333,7 +379,11 @@ impl Ec2 {
     }
 
     /// Changes the events a notification hears of.
-    pub async fn modify_notification(&self, id: &str, notification: &ConnectionNotification) -> Result<(), HandlerError> {
+    pub async fn modify_notification(
+        &self,
+        id: &str,
+        notification: &ConnectionNotification,
+    ) -> Result<(), HandlerError> {
         self.client
             .modify_vpc_endpoint_connection_notification()
             .connection_notification_id(id)
@@ -356,11 +406,20 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| failed("DeleteVpcEndpointConnectionNotifications", e))?;
-        unsuccessful("DeleteVpcEndpointConnectionNotifications", output.unsuccessful(), &["InvalidConnectionNotification"])
+        unsuccessful(
+            "DeleteVpcEndpointConnectionNotifications",
+            output.unsuccessful(),
+            &["InvalidConnectionNotification"],
+        )
     }
 
     /// Applies changes to the service configuration.
-    pub async fn modify_service(&self, service_id: &str, kind: LoadBalancerType, changes: ConfigurationChanges) -> Result<(), HandlerError> {
+    pub async fn modify_service(
+        &self,
+        service_id: &str,
+        kind: LoadBalancerType,
+        changes: ConfigurationChanges,
+    ) -> Result<(), HandlerError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -377,8 +436,12 @@ impl Ec2 {
             call = call.remove_private_dns_name(true);
         }
         call = match kind {
-            LoadBalancerType::Network => call.set_add_network_load_balancer_arns(add).set_remove_network_load_balancer_arns(remove),
-            LoadBalancerType::Gateway => call.set_add_gateway_load_balancer_arns(add).set_remove_gateway_load_balancer_arns(remove),
+            LoadBalancerType::Network => {
+                call.set_add_network_load_balancer_arns(add).set_remove_network_load_balancer_arns(remove)
+            }
+            LoadBalancerType::Gateway => {
+                call.set_add_gateway_load_balancer_arns(add).set_remove_gateway_load_balancer_arns(remove)
+            }
         };
         call.send().await.map_err(|e| failed("ModifyVpcEndpointServiceConfiguration", e))?;
         Ok(())
@@ -417,11 +480,23 @@ impl Ec2 {
     /// The endpoints still connected or asking to be (pending acceptance, pending or
     /// available): AWS refuses to delete a service that has any.
     pub async fn live_connections(&self, service_id: &str) -> Result<Vec<String>, HandlerError> {
-        let pages = self.client.describe_vpc_endpoint_connections().filters(service_filter(service_id)).into_paginator().items().send();
-        let connections = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("DescribeVpcEndpointConnections", e))?;
+        let pages = self
+            .client
+            .describe_vpc_endpoint_connections()
+            .filters(service_filter(service_id))
+            .into_paginator()
+            .items()
+            .send();
+        let connections =
+            pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("DescribeVpcEndpointConnections", e))?;
         Ok(connections
             .iter()
-            .filter(|c| matches!(c.vpc_endpoint_state().map(|s| s.as_str()), Some("pendingAcceptance" | "pending" | "available")))
+            .filter(|c| {
+                matches!(
+                    c.vpc_endpoint_state().map(|s| s.as_str()),
+                    Some("pendingAcceptance" | "pending" | "available")
+                )
+            })
             .filter_map(|c| c.vpc_endpoint_id().map(str::to_owned))
             .collect())
     }
@@ -435,20 +510,33 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| failed("DeleteVpcEndpointServiceConfigurations", e))?;
-        unsuccessful("DeleteVpcEndpointServiceConfigurations", output.unsuccessful(), &["InvalidVpcEndpointService.NotFound", "InvalidVpcEndpointServiceId.NotFound"])
+        unsuccessful(
+            "DeleteVpcEndpointServiceConfigurations",
+            output.unsuccessful(),
+            &["InvalidVpcEndpointService.NotFound", "InvalidVpcEndpointServiceId.NotFound"],
+        )
     }
 
     /// One page of at most `page_size` services this type manages (those with its marker tag)
     /// with everything READ would return for each. EC2 pages hold at least
     /// [`EC2_SMALLEST_PAGE`] configurations, so the token names an EC2 page and how many of its
     /// services earlier pages returned: `<returned>/<EC2 token>`.
-    pub async fn list_owned(&self, marker: &str, next_token: Option<&str>, page_size: u32) -> Result<ListPage<PrivateLinkService>, HandlerError> {
+    pub async fn list_owned(
+        &self,
+        marker: &str,
+        next_token: Option<&str>,
+        page_size: u32,
+    ) -> Result<ListPage<PrivateLinkService>, HandlerError> {
         let (returned, ec2_token) = match next_token {
             None => (0, None),
             Some(token) => token
                 .split_once('/')
-                .and_then(|(returned, ec2_token)| Some((returned.parse::<usize>().ok()?, Some(ec2_token).filter(|t| !t.is_empty()))))
-                .ok_or_else(|| HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued")))?,
+                .and_then(|(returned, ec2_token)| {
+                    Some((returned.parse::<usize>().ok()?, Some(ec2_token).filter(|t| !t.is_empty())))
+                })
+                .ok_or_else(|| {
+                    HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued"))
+                })?,
         };
         let output = self
             .client
@@ -483,7 +571,11 @@ const EC2_SMALLEST_PAGE: u32 = 5;
 
 /// EC2's batch deletes answer 200 and list what failed: an item already gone counts as done
 /// (`gone_codes`); anything else fails the call, a service with live connections as a conflict.
-fn unsuccessful(operation: &str, items: &[aws_sdk_ec2::types::UnsuccessfulItem], gone_codes: &[&str]) -> Result<(), HandlerError> {
+fn unsuccessful(
+    operation: &str,
+    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
+    gone_codes: &[&str],
+) -> Result<(), HandlerError> {
     for item in items {
         let code = item.error().and_then(|e| e.code()).unwrap_or_default();
         if gone_codes.contains(&code) {
@@ -495,7 +587,10 @@ fn unsuccessful(operation: &str, items: &[aws_sdk_ec2::types::UnsuccessfulItem],
             "ExistingVpcEndpointConnections" => HandlerErrorCode::ResourceConflict,
             _ => HandlerErrorCode::GeneralServiceException,
         };
-        return Err(HandlerError::new(handler_code, format!("EC2 {operation} failed for {resource}: {code}: {message}")));
+        return Err(HandlerError::new(
+            handler_code,
+            format!("EC2 {operation} failed for {resource}: {code}: {message}"),
+        ));
     }
     Ok(())
 }
@@ -512,14 +607,16 @@ pub fn notification_diff(
     current: &[(String, ConnectionNotification)],
     desired: &[ConnectionNotification],
 ) -> (Vec<ConnectionNotification>, Vec<(String, ConnectionNotification)>, Vec<String>) {
-    let by_topic: BTreeMap<&str, &(String, ConnectionNotification)> = current.iter().map(|entry| (entry.1.sns_topic_arn.as_str(), entry)).collect();
+    let by_topic: BTreeMap<&str, &(String, ConnectionNotification)> =
+        current.iter().map(|entry| (entry.1.sns_topic_arn.as_str(), entry)).collect();
     let mut create = Vec::new();
     let mut modify = Vec::new();
     for wanted in desired {
         match by_topic.get(wanted.sns_topic_arn.as_str()) {
             None => create.push(wanted.clone()),
             Some((id, existing)) => {
-                let sorted = |events: &[ConnectionEvent]| events.iter().copied().collect::<std::collections::BTreeSet<_>>();
+                let sorted =
+                    |events: &[ConnectionEvent]| events.iter().copied().collect::<std::collections::BTreeSet<_>>();
                 if sorted(&existing.events) != sorted(&wanted.events) {
                     modify.push((id.clone(), wanted.clone()));
                 }
@@ -539,13 +636,19 @@ mod tests {
     use super::*;
 
     fn topic(name: &str, events: &[ConnectionEvent]) -> ConnectionNotification {
-        ConnectionNotification { sns_topic_arn: format!("arn:aws:sns:us-east-1:123456789012:{name}"), events: events.to_vec() }
+        ConnectionNotification {
+            sns_topic_arn: format!("arn:aws:sns:us-east-1:123456789012:{name}"),
+            events: events.to_vec(),
+        }
     }
 
     #[test]
     fn notifications_are_created_modified_and_deleted_by_topic() {
         use ConnectionEvent::{Accept, Connect, Delete};
-        let current = vec![("vpce-nfn-1".to_owned(), topic("a", &[Accept, Connect])), ("vpce-nfn-2".to_owned(), topic("b", &[Connect]))];
+        let current = vec![
+            ("vpce-nfn-1".to_owned(), topic("a", &[Accept, Connect])),
+            ("vpce-nfn-2".to_owned(), topic("b", &[Connect])),
+        ];
         let desired = vec![topic("a", &[Connect, Accept]), topic("c", &[Delete])];
         let (create, modify, delete) = notification_diff(&current, &desired);
         assert_eq!(create, vec![topic("c", &[Delete])]);

@@ -18,10 +18,15 @@ pub mod validate;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rpdk::{Empty, HandlerError, HandlerErrorCode, HandlerResult, Interrupt, ListPage, Request, ResourceHandler, Session, Wait};
+use rpdk::{
+    Empty, HandlerError, HandlerErrorCode, HandlerResult, Interrupt, ListPage, Request, ResourceHandler, Session, Wait,
+};
 use sha2::{Digest, Sha256};
 
-pub use model::{ConnectionEvent, ConnectionNotification, Governance, IpAddressType, LoadBalancerType, PrivateLinkService, ServiceKey, Tag};
+pub use model::{
+    ConnectionEvent, ConnectionNotification, Governance, IpAddressType, LoadBalancerType, PrivateLinkService,
+    ServiceKey, Tag,
+};
 
 use crate::ec2::{ConfigurationChanges, Ec2, notification_diff};
 
@@ -57,12 +62,19 @@ impl ResourceHandler for PrivateLinkServiceType {
         model::metadata()
     }
 
-    async fn create(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
+    async fn create(
+        &self,
+        req: &Req<PrivateLinkService>,
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<PrivateLinkService> {
         validate::desired(&req.model, &req.type_configuration, req.partition)?;
         let applied = applied_tags(req)?;
         let ec2 = Ec2::connect(req)?;
-        let (service_id, service_name): (String, Option<String>) =
-            session.call("create-service", || ec2.create_service(&req.model, &applied, &req.type_name, &req.client_request_token)).await?;
+        let (service_id, service_name): (String, Option<String>) = session
+            .call("create-service", || {
+                ec2.create_service(&req.model, &applied, &req.type_name, &req.client_request_token)
+            })
+            .await?;
         let mut model = req.model.clone();
         model.service_id = Some(service_id.clone());
         model.service_name = service_name;
@@ -85,13 +97,18 @@ impl ResourceHandler for PrivateLinkServiceType {
         read_model(&ec2, &req.model.service_id, &req.type_name).await
     }
 
-    async fn update(&self, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<PrivateLinkService> {
+    async fn update(
+        &self,
+        req: &Req<PrivateLinkService>,
+        session: &mut Session<Empty>,
+    ) -> HandlerResult<PrivateLinkService> {
         let desired = &req.model;
         validate::desired(desired, &req.type_configuration, req.partition)?;
         let applied = applied_tags(req)?;
         let service_id = desired.service_id.clone().unwrap_or_default();
         let ec2 = Ec2::connect(req)?;
-        let current = ec2.snapshot(&service_id).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &service_id))?;
+        let current =
+            ec2.snapshot(&service_id).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &service_id))?;
         session.checkpoint(desired)?;
         let now = current.to_model();
 
@@ -101,7 +118,11 @@ impl ResourceHandler for PrivateLinkServiceType {
         if now.load_balancer_type.is_some_and(|serving| serving != kind) {
             return Err(HandlerError::new(HandlerErrorCode::NotUpdatable, "LoadBalancerType: the service serves another kind of load balancer; a new kind needs a new service, which CloudFormation makes when the template changes it").into());
         }
-        session.call("modify-configuration", || ec2.modify_service(&service_id, kind, configuration_changes(&now, desired))).await?;
+        session
+            .call("modify-configuration", || {
+                ec2.modify_service(&service_id, kind, configuration_changes(&now, desired))
+            })
+            .await?;
 
         let (add, remove) = set_diff(now.allowed_principals.as_deref(), desired.allowed_principals.as_deref());
         session.call("modify-permissions", || ec2.set_principals(&service_id, add.clone(), remove.clone())).await?;
@@ -110,7 +131,11 @@ impl ResourceHandler for PrivateLinkServiceType {
         let (create, modify, delete) = notification_diff(current.notifications(), wanted);
         for notification in &create {
             let token = child_token(&req.client_request_token, &notification.sns_topic_arn);
-            session.call(&format!("notify:{}", notification.sns_topic_arn), || ec2.create_notification(&service_id, notification, &token)).await?;
+            session
+                .call(&format!("notify:{}", notification.sns_topic_arn), || {
+                    ec2.create_notification(&service_id, notification, &token)
+                })
+                .await?;
         }
         for (id, notification) in &modify {
             session.call(&format!("renotify:{id}"), || ec2.modify_notification(id, notification)).await?;
@@ -120,7 +145,11 @@ impl ResourceHandler for PrivateLinkServiceType {
         let current_tags = current.tags_but_ownership();
         let desired_tags = applied;
         let set: Vec<Tag> = desired_tags.iter().filter(|t| !current_tags.contains(t)).cloned().collect();
-        let unset: Vec<String> = current_tags.iter().filter(|t| !desired_tags.iter().any(|d| d.key == t.key)).map(|t| t.key.clone()).collect();
+        let unset: Vec<String> = current_tags
+            .iter()
+            .filter(|t| !desired_tags.iter().any(|d| d.key == t.key))
+            .map(|t| t.key.clone())
+            .collect();
         session.call("untag", || ec2.untag(&service_id, &unset)).await?;
         session.call("tag", || ec2.tag(&service_id, &set)).await?;
 
@@ -164,12 +193,21 @@ fn applied_tags(req: &Req<PrivateLinkService>) -> Result<Vec<Tag>, HandlerError>
 }
 
 /// Permissions, notifications, then the wait until the service is available.
-async fn configure_new_service(ec2: &Ec2, service_id: &str, req: &Req<PrivateLinkService>, session: &mut Session<Empty>) -> HandlerResult<()> {
+async fn configure_new_service(
+    ec2: &Ec2,
+    service_id: &str,
+    req: &Req<PrivateLinkService>,
+    session: &mut Session<Empty>,
+) -> HandlerResult<()> {
     let principals = req.model.allowed_principals.clone().unwrap_or_default();
     session.call("permissions", || ec2.set_principals(service_id, principals.clone(), Vec::new())).await?;
     for notification in req.model.connection_notifications.as_deref().unwrap_or_default() {
         let token = child_token(&req.client_request_token, &notification.sns_topic_arn);
-        session.call(&format!("notify:{}", notification.sns_topic_arn), || ec2.create_notification(service_id, notification, &token)).await?;
+        session
+            .call(&format!("notify:{}", notification.sns_topic_arn), || {
+                ec2.create_notification(service_id, notification, &token)
+            })
+            .await?;
     }
     session.stabilize("available", AVAILABLE, || ec2.available(service_id, &req.type_name)).await
 }
@@ -190,12 +228,15 @@ async fn read_model(ec2: &Ec2, service_id: &str, type_name: &str) -> Result<Priv
 /// What differs between the service as it is and as desired, in its configuration proper.
 fn configuration_changes(now: &PrivateLinkService, desired: &PrivateLinkService) -> ConfigurationChanges {
     let acceptance = desired.acceptance_required.unwrap_or(true);
-    let (add_load_balancers, remove_load_balancers) = set_diff(Some(&now.load_balancer_arns), Some(&desired.load_balancer_arns));
+    let (add_load_balancers, remove_load_balancers) =
+        set_diff(Some(&now.load_balancer_arns), Some(&desired.load_balancer_arns));
     let names = |types: Option<&[IpAddressType]>| -> Vec<String> {
         types.map_or_else(|| vec!["ipv4".to_owned()], |t| t.iter().map(|t| t.as_str().to_owned()).collect())
     };
-    let (add_ip_types, remove_ip_types) =
-        set_diff(Some(&names(now.supported_ip_address_types.as_deref())), Some(&names(desired.supported_ip_address_types.as_deref())));
+    let (add_ip_types, remove_ip_types) = set_diff(
+        Some(&names(now.supported_ip_address_types.as_deref())),
+        Some(&names(desired.supported_ip_address_types.as_deref())),
+    );
     ConfigurationChanges {
         acceptance_required: (now.acceptance_required != Some(acceptance)).then_some(acceptance),
         private_dns_name: desired.private_dns_name.clone().filter(|name| now.private_dns_name.as_ref() != Some(name)),
@@ -255,7 +296,10 @@ mod tests {
         let changes = configuration_changes(&now, &desired);
         assert_eq!(changes.acceptance_required, Some(false));
         assert!(changes.remove_private_dns_name && changes.private_dns_name.is_none());
-        assert_eq!((changes.add_load_balancers, changes.remove_load_balancers), (vec!["c".to_owned()], vec!["a".to_owned()]));
+        assert_eq!(
+            (changes.add_load_balancers, changes.remove_load_balancers),
+            (vec!["c".to_owned()], vec!["a".to_owned()])
+        );
         assert_eq!((changes.add_ip_types, changes.remove_ip_types), (vec!["ipv6".to_owned()], vec![]));
 
         let renamed = PrivateLinkService { private_dns_name: Some("new.example.com".into()), ..now.clone() };

@@ -38,7 +38,10 @@ pub struct PrivateLinkService {
     pub connection_notifications: Option<Vec<ConnectionNotification>>,
     /// The private DNS name consumers' endpoints resolve (verified through a TXT record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"), length(max = 255))]
+    #[schemars(
+        regex(pattern = r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"),
+        length(max = 255)
+    )]
     pub private_dns_name: Option<String>,
     /// The IP address types the service accepts (default `ipv4`; `ipv6` needs dual-stack load
     /// balancers).

@@ -16,7 +16,9 @@ pub fn governance(config: &Governance) -> Result<(), HandlerError> {
         if !is_account_id(id) {
             return Err(HandlerError::new(
                 HandlerErrorCode::InvalidTypeConfiguration,
-                format!("AllowedPrincipalAccountIds[{index}]: '{id}' is not a 12-digit account id; correct the type configuration with SetTypeConfiguration"),
+                format!(
+                    "AllowedPrincipalAccountIds[{index}]: '{id}' is not a 12-digit account id; correct the type configuration with SetTypeConfiguration"
+                ),
             ));
         }
     }
@@ -69,7 +71,10 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
         let field = format!("ConnectionNotifications[{index}]");
         let arn = &notification.sns_topic_arn;
         if !is_topic_arn(arn, partition) {
-            return Err(invalid(format!("{field}.SnsTopicArn: '{arn}' is not an SNS topic ARN of partition {}", partition.as_str())));
+            return Err(invalid(format!(
+                "{field}.SnsTopicArn: '{arn}' is not an SNS topic ARN of partition {}",
+                partition.as_str()
+            )));
         }
         unique(&mut topics, arn, &format!("{field}.SnsTopicArn"))?;
         if notification.events.is_empty() {
@@ -80,16 +85,22 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
             unique(&mut events, event.as_str(), &format!("{field}.Events[{event_index}]"))?;
         }
     }
-    if model.acceptance_required == Some(false) && notifications.is_empty() && config.require_notification_when_auto_accept.unwrap_or(true) {
+    if model.acceptance_required == Some(false)
+        && notifications.is_empty()
+        && config.require_notification_when_auto_accept.unwrap_or(true)
+    {
         return Err(invalid(
             "AcceptanceRequired: false without ConnectionNotifications is refused by the type configuration's RequireNotificationWhenAutoAccept (default true): add a notification so every auto-accepted connection is seen",
         ));
     }
 
     if let Some(name) = &model.private_dns_name
-        && !is_dns_name(name) {
-            return Err(invalid(format!("PrivateDnsName: '{name}' is not a DNS name such as api.example.com (at most 255 characters)")));
-        }
+        && !is_dns_name(name)
+    {
+        return Err(invalid(format!(
+            "PrivateDnsName: '{name}' is not a DNS name such as api.example.com (at most 255 characters)"
+        )));
+    }
     let types = model.supported_ip_address_types.as_deref().unwrap_or_default();
     if model.supported_ip_address_types.is_some() && types.is_empty() {
         return Err(invalid("SupportedIpAddressTypes: name ipv4, ipv6 or both, or leave it out for ipv4"));
@@ -111,7 +122,10 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
         }
         let lower = tag.key.to_ascii_lowercase();
         if lower.starts_with("aws:") || lower.starts_with(RESERVED_TAG_PREFIX) {
-            return Err(invalid(format!("{field}.Key: '{}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX})", tag.key)));
+            return Err(invalid(format!(
+                "{field}.Key: '{}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX})",
+                tag.key
+            )));
         }
         unique(&mut keys, &tag.key, &format!("{field}.Key"))?;
     }
@@ -167,7 +181,11 @@ pub fn is_account_id(text: &str) -> bool {
 pub fn principal_account(arn: &str, partition: Partition) -> Option<&str> {
     let rest = arn.strip_prefix("arn:")?.strip_prefix(partition.as_str())?.strip_prefix(":iam::")?;
     let (account, resource) = rest.split_once(':')?;
-    let name_ok = |name: &str| !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@/-".contains(c));
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 512
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@/-".contains(c))
+    };
     let valid = resource == "root"
         || resource.strip_prefix("role/").is_some_and(name_ok)
         || resource.strip_prefix("user/").is_some_and(name_ok);
@@ -188,7 +206,11 @@ fn is_dns_name(name: &str) -> bool {
     name.len() <= 255
         && labels.len() >= 2
         && labels.iter().all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
         && labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
@@ -253,7 +275,10 @@ mod tests {
             ..Governance::default()
         };
         let message = refusal(&open, &both);
-        assert!(message.contains("AllowedPrincipalAccountIds") && message.contains("whatever AllowAnyPrincipal says"), "{message}");
+        assert!(
+            message.contains("AllowedPrincipalAccountIds") && message.contains("whatever AllowAnyPrincipal says"),
+            "{message}"
+        );
 
         let mut stranger = model();
         stranger.allowed_principals = Some(vec!["arn:aws:iam::444455556666:role/app".to_owned()]);
@@ -269,7 +294,10 @@ mod tests {
         assert!(refusal(&auto, &Governance::default()).contains("RequireNotificationWhenAutoAccept"));
         let waived = Governance { require_notification_when_auto_accept: Some(false), ..Governance::default() };
         desired(&auto, &waived, Partition::Aws).expect("waived");
-        auto.connection_notifications = Some(vec![ConnectionNotification { sns_topic_arn: TOPIC.to_owned(), events: vec![ConnectionEvent::Connect] }]);
+        auto.connection_notifications = Some(vec![ConnectionNotification {
+            sns_topic_arn: TOPIC.to_owned(),
+            events: vec![ConnectionEvent::Connect],
+        }]);
         desired(&auto, &Governance::default(), Partition::Aws).expect("seen");
     }
 
@@ -280,10 +308,14 @@ mod tests {
         assert!(refusal(&root_of_other_partition, &Governance::default()).starts_with("AllowedPrincipals[0]:"));
 
         let mut no_events = model();
-        no_events.connection_notifications = Some(vec![ConnectionNotification { sns_topic_arn: TOPIC.to_owned(), events: vec![] }]);
+        no_events.connection_notifications =
+            Some(vec![ConnectionNotification { sns_topic_arn: TOPIC.to_owned(), events: vec![] }]);
         assert!(refusal(&no_events, &Governance::default()).starts_with("ConnectionNotifications[0].Events:"));
         let mut bad_topic = model();
-        bad_topic.connection_notifications = Some(vec![ConnectionNotification { sns_topic_arn: "topic".to_owned(), events: vec![ConnectionEvent::Accept] }]);
+        bad_topic.connection_notifications = Some(vec![ConnectionNotification {
+            sns_topic_arn: "topic".to_owned(),
+            events: vec![ConnectionEvent::Accept],
+        }]);
         assert!(refusal(&bad_topic, &Governance::default()).starts_with("ConnectionNotifications[0].SnsTopicArn:"));
 
         let mut dns = model();
@@ -303,7 +335,8 @@ mod tests {
 
     #[test]
     fn a_bad_account_id_in_the_configuration_is_an_invalid_type_configuration() {
-        let config = Governance { allowed_principal_account_ids: Some(vec!["12345".to_owned()]), ..Governance::default() };
+        let config =
+            Governance { allowed_principal_account_ids: Some(vec!["12345".to_owned()]), ..Governance::default() };
         let error = desired(&model(), &config, Partition::Aws).expect_err("refused");
         assert_eq!(error.code(), HandlerErrorCode::InvalidTypeConfiguration);
         assert!(error.message().starts_with("AllowedPrincipalAccountIds[0]:"));

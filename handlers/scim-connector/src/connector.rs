@@ -31,7 +31,9 @@ impl ResourceHandler for ConnectorType {
     async fn create(&self, req: &Req<Connector>, _session: &mut Session<Empty>) -> HandlerResult<Connector> {
         let desired = &req.model;
         validate::connector(desired)?;
-        let token = desired.bearer_token.clone().ok_or_else(|| HandlerError::invalid_request("BearerToken: required; give the token the SCIM service expects"))?;
+        let token = desired.bearer_token.clone().ok_or_else(|| {
+            HandlerError::invalid_request("BearerToken: required; give the token the SCIM service expects")
+        })?;
         let capabilities = prove(&desired.base_url, &token, &req.deadline).await?;
         let store = Store::connect(req)?;
         let operation = rpdk_aws::operation_id(&req.client_request_token);
@@ -71,7 +73,10 @@ impl ResourceHandler for ConnectorType {
         validate::connector(desired)?;
         let desired_tags = applied_tags(req)?;
         let store = Store::connect(req)?;
-        let current = store.settings(&desired.name).await?.ok_or_else(|| HandlerError::not_found(&req.type_name, &desired.name))?;
+        let current = store
+            .settings(&desired.name)
+            .await?
+            .ok_or_else(|| HandlerError::not_found(&req.type_name, &desired.name))?;
         let token = match &desired.bearer_token {
             Some(token) => token.clone(),
             None => store.token(&desired.name).await?,
@@ -90,7 +95,11 @@ impl ResourceHandler for ConnectorType {
         store.save_settings(&desired.name, &settings).await?;
         let current_tags = store.tags(&desired.name).await?;
         let set: Vec<Tag> = desired_tags.iter().filter(|t| !current_tags.contains(t)).cloned().collect();
-        let unset: Vec<String> = current_tags.iter().filter(|t| !desired_tags.iter().any(|d| d.key == t.key)).map(|t| t.key.clone()).collect();
+        let unset: Vec<String> = current_tags
+            .iter()
+            .filter(|t| !desired_tags.iter().any(|d| d.key == t.key))
+            .map(|t| t.key.clone())
+            .collect();
         store.retag(&desired.name, &set, &unset).await?;
         read(&store, &desired.name, &req.type_name).await.map_err(Into::into)
     }
@@ -105,7 +114,8 @@ impl ResourceHandler for ConnectorType {
 
     async fn list(&self, req: &Req<Empty>) -> Result<ListPage<Connector>, HandlerError> {
         let store = Store::connect(req)?;
-        let (connectors, next_token) = store.list(req.next_token.as_deref(), req.page_size(crate::store::LIST_PAGE_SIZE)).await?;
+        let (connectors, next_token) =
+            store.list(req.next_token.as_deref(), req.page_size(crate::store::LIST_PAGE_SIZE)).await?;
         let mut models = Vec::with_capacity(connectors.len());
         for (name, settings) in connectors {
             let tags = store.tags(&name).await?;
@@ -116,7 +126,11 @@ impl ResourceHandler for ConnectorType {
 }
 
 /// Proves the connection: discovery, then an authenticated call (discovery may be public).
-async fn prove(base_url: &str, token: &rpdk::Secret, deadline: &rpdk::Deadline) -> Result<crate::model::Capabilities, HandlerError> {
+async fn prove(
+    base_url: &str,
+    token: &rpdk::Secret,
+    deadline: &rpdk::Deadline,
+) -> Result<crate::model::Capabilities, HandlerError> {
     let scim = Scim::new(base_url, token.clone(), deadline.clone())?;
     let capabilities = scim.discover().await?;
     scim.check_token().await?;

@@ -38,7 +38,16 @@ impl ResourceHandler for GroupType {
             "displayName": desired.display_name,
             "members": members_to_scim(desired.members.iter().flatten()),
         });
-        let id = provider.create_once(&req.client_request_token, &desired.connector, Endpoint::Groups, &body, "displayName", &desired.display_name).await?;
+        let id = provider
+            .create_once(
+                &req.client_request_token,
+                &desired.connector,
+                Endpoint::Groups,
+                &body,
+                "displayName",
+                &desired.display_name,
+            )
+            .await?;
         let created = provider.get(Endpoint::Groups, &id, &req.type_name, &desired.connector).await?;
         Ok(from_scim(&desired.connector, &created.body))
     }
@@ -70,7 +79,9 @@ impl ResourceHandler for GroupType {
                 operations.push(json!({"op": "add", "path": "members", "value": members_to_scim(added)}));
             }
             for removed in held.difference(&wanted) {
-                operations.push(json!({"op": "remove", "path": format!("members[value eq {}]", Value::String(removed.clone()))}));
+                operations.push(
+                    json!({"op": "remove", "path": format!("members[value eq {}]", Value::String(removed.clone()))}),
+                );
             }
             provider.scim.patch(Endpoint::Groups, &id, operations, etag).await?;
         } else if rename || wanted != held {
@@ -111,7 +122,12 @@ fn wanted_members(previous: Option<&Group>, desired: &Group, held: &BTreeSet<Str
 }
 
 fn members_of(body: &Value) -> BTreeSet<String> {
-    body.get("members").and_then(Value::as_array).into_iter().flatten().filter_map(|m| m.get("value")?.as_str().map(str::to_owned)).collect()
+    body.get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("value")?.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn members_to_scim<'a>(ids: impl IntoIterator<Item = &'a String>) -> Value {
@@ -133,7 +149,12 @@ mod tests {
     use super::*;
 
     fn group(members: Option<&[&str]>) -> Group {
-        Group { connector: "hr".into(), display_name: "Eng".into(), members: members.map(|m| m.iter().map(|s| (*s).to_owned()).collect()), id: None }
+        Group {
+            connector: "hr".into(),
+            display_name: "Eng".into(),
+            members: members.map(|m| m.iter().map(|s| (*s).to_owned()).collect()),
+            id: None,
+        }
     }
 
     #[test]

@@ -39,7 +39,15 @@ impl Provider {
     /// retried CREATE (same client request token) what its first attempt got to: done, it
     /// answers that id; interrupted around the `POST`, it first looks for a resource with the
     /// same `attribute` created since the marker, and adopts it instead of creating another.
-    pub async fn create_once(&self, req_token: &str, connector: &str, endpoint: Endpoint, body: &Value, attribute: &str, value: &str) -> Result<String, HandlerError> {
+    pub async fn create_once(
+        &self,
+        req_token: &str,
+        connector: &str,
+        endpoint: Endpoint,
+        body: &Value,
+        attribute: &str,
+        value: &str,
+    ) -> Result<String, HandlerError> {
         let operation = rpdk_aws::operation_id(req_token);
         let adopted = match self.store.marker(connector, &operation).await? {
             Some(Marker::Created(id)) => return Ok(id),
@@ -47,7 +55,10 @@ impl Provider {
             None => {
                 if !self.store.mark_pending(connector, &operation).await? {
                     // A concurrent attempt of the same operation got here first.
-                    return Err(HandlerError::new(rpdk::HandlerErrorCode::ResourceConflict, "another attempt of this operation is creating the resource; retry"));
+                    return Err(HandlerError::new(
+                        rpdk::HandlerErrorCode::ResourceConflict,
+                        "another attempt of this operation is creating the resource; retry",
+                    ));
                 }
                 None
             }
@@ -60,7 +71,13 @@ impl Provider {
         Ok(id)
     }
 
-    async fn created_since(&self, endpoint: Endpoint, attribute: &str, value: &str, since: i64) -> Result<Option<String>, HandlerError> {
+    async fn created_since(
+        &self,
+        endpoint: Endpoint,
+        attribute: &str,
+        value: &str,
+        since: i64,
+    ) -> Result<Option<String>, HandlerError> {
         if !self.capabilities.filter {
             return Ok(None);
         }
@@ -76,27 +93,43 @@ impl Provider {
     }
 
     /// The resource, or NotFound naming it.
-    pub async fn get(&self, endpoint: Endpoint, id: &str, type_name: &str, connector: &str) -> Result<Resource, HandlerError> {
-        self.scim.get(endpoint, id).await?.ok_or_else(|| HandlerError::not_found(type_name, &format!("{connector}|{id}")))
+    pub async fn get(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        type_name: &str,
+        connector: &str,
+    ) -> Result<Resource, HandlerError> {
+        self.scim
+            .get(endpoint, id)
+            .await?
+            .ok_or_else(|| HandlerError::not_found(type_name, &format!("{connector}|{id}")))
     }
 }
 
 /// The id of a resource the provider answered.
 pub fn id_of(resource: &Resource) -> Result<String, HandlerError> {
-    resource
-        .body
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| HandlerError::new(rpdk::HandlerErrorCode::GeneralServiceException, "the SCIM service answered a resource without an id"))
+    resource.body.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+        HandlerError::new(
+            rpdk::HandlerErrorCode::GeneralServiceException,
+            "the SCIM service answered a resource without an id",
+        )
+    })
 }
 
 /// One LIST page of `endpoint` through `connector`; the registry's `nextToken` is the next
 /// `startIndex`.
-pub async fn list<I, T, M>(req: &Request<I, T>, connector: &str, endpoint: Endpoint, model: impl Fn(&Value) -> M) -> Result<rpdk::ListPage<M>, HandlerError> {
+pub async fn list<I, T, M>(
+    req: &Request<I, T>,
+    connector: &str,
+    endpoint: Endpoint,
+    model: impl Fn(&Value) -> M,
+) -> Result<rpdk::ListPage<M>, HandlerError> {
     let provider = Provider::connect(req, connector).await?;
     let start = match req.next_token.as_deref() {
-        Some(token) => token.parse::<u64>().ok().filter(|s| *s >= 1).ok_or_else(|| HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued")))?,
+        Some(token) => token.parse::<u64>().ok().filter(|s| *s >= 1).ok_or_else(|| {
+            HandlerError::invalid_request(format!("nextToken: '{token}' is not a token this type issued"))
+        })?,
         None => 1,
     };
     let count = match provider.capabilities.max_results {
@@ -104,5 +137,8 @@ pub async fn list<I, T, M>(req: &Request<I, T>, connector: &str, endpoint: Endpo
         max => max.min(u64::from(req.page_size(50))),
     };
     let page = provider.scim.list(endpoint, start, count, provider.capabilities.sort).await?;
-    Ok(rpdk::ListPage { models: page.resources.iter().map(model).collect(), next_token: page.next_start.map(|s| s.to_string()) })
+    Ok(rpdk::ListPage {
+        models: page.resources.iter().map(model).collect(),
+        next_token: page.next_start.map(|s| s.to_string()),
+    })
 }

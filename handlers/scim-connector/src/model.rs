@@ -75,7 +75,8 @@ pub struct Capabilities {
 impl Capabilities {
     /// Reads a `/ServiceProviderConfig` document (RFC 7643 §5).
     pub fn from_service_provider_config(config: &Value) -> Self {
-        let supported = |feature: &str| config.pointer(&format!("/{feature}/supported")).and_then(Value::as_bool).unwrap_or(false);
+        let supported =
+            |feature: &str| config.pointer(&format!("/{feature}/supported")).and_then(Value::as_bool).unwrap_or(false);
         Self {
             patch: supported("patch"),
             bulk: supported("bulk"),
@@ -286,7 +287,14 @@ pub const CONNECTOR_LIST: &[&str] = &["ssm:GetParametersByPath", "ssm:ListTagsFo
 
 /// CREATE of a user or group: the connector, and the marker that makes a retried create
 /// find what its first attempt made.
-pub const MEMBER_CREATE: &[&str] = &["kms:Decrypt", "ssm:DeleteParameters", "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:PutParameter"];
+pub const MEMBER_CREATE: &[&str] = &[
+    "kms:Decrypt",
+    "ssm:DeleteParameters",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:PutParameter",
+];
 
 /// The metadata of `Rpdk::SCIM::Connector`.
 pub fn connector_metadata() -> Metadata {
@@ -325,15 +333,27 @@ pub fn connector_metadata() -> Metadata {
 
 /// The metadata of `Rpdk::SCIM::User`.
 pub fn user_metadata() -> Metadata {
-    member_metadata("User", "One user in a SCIM 2.0 service provider, provisioned through a Rpdk::SCIM::Connector: profile, e-mail addresses, enterprise (HR) attributes, enabled or disabled.", &[&["/properties/Connector", "/properties/UserName"]])
+    member_metadata(
+        "User",
+        "One user in a SCIM 2.0 service provider, provisioned through a Rpdk::SCIM::Connector: profile, e-mail addresses, enterprise (HR) attributes, enabled or disabled.",
+        &[&["/properties/Connector", "/properties/UserName"]],
+    )
 }
 
 /// The metadata of `Rpdk::SCIM::Group`.
 pub fn group_metadata() -> Metadata {
-    member_metadata("Group", "One group and its members in a SCIM 2.0 service provider, provisioned through a Rpdk::SCIM::Connector.", &[])
+    member_metadata(
+        "Group",
+        "One group and its members in a SCIM 2.0 service provider, provisioned through a Rpdk::SCIM::Connector.",
+        &[],
+    )
 }
 
-fn member_metadata(resource: &'static str, description: &'static str, additional_identifiers: &'static [&'static [&'static str]]) -> Metadata {
+fn member_metadata(
+    resource: &'static str,
+    description: &'static str,
+    additional_identifiers: &'static [&'static [&'static str]],
+) -> Metadata {
     Metadata {
         service: "SCIM",
         resource,

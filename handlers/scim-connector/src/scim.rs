@@ -83,7 +83,8 @@ impl Scim {
     /// A client of the service at `base_url` (validated beforehand), authenticating with `token`,
     /// for a request that must answer by `deadline`.
     pub fn new(base_url: &str, token: Secret, deadline: Deadline) -> Result<Self, HandlerError> {
-        let mut base = Url::parse(base_url).map_err(|e| HandlerError::invalid_request(format!("BaseUrl: '{base_url}' is not a URL: {e}")))?;
+        let mut base = Url::parse(base_url)
+            .map_err(|e| HandlerError::invalid_request(format!("BaseUrl: '{base_url}' is not a URL: {e}")))?;
         // Joining relative paths needs the base to end in a slash.
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -122,12 +123,16 @@ impl Scim {
 
     /// Proves the token with an authenticated call that changes nothing.
     pub async fn check_token(&self) -> Result<(), HandlerError> {
-        let response = self.send(Method::GET, "Users", &[("startIndex", "1".into()), ("count", "1".into())], None, None).await?;
+        let response =
+            self.send(Method::GET, "Users", &[("startIndex", "1".into()), ("count", "1".into())], None, None).await?;
         match response.status {
             status if status.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(HandlerError::new(
                 HandlerErrorCode::AccessDenied,
-                format!("BearerToken: the SCIM service refused the token (HTTP {}); give a valid bearer token", response.status.as_u16()),
+                format!(
+                    "BearerToken: the SCIM service refused the token (HTTP {}); give a valid bearer token",
+                    response.status.as_u16()
+                ),
             )),
             _ => Err(response.error("GET Users")),
         }
@@ -181,7 +186,13 @@ impl Scim {
     }
 
     /// `PUT /<endpoint>/<id>`, conditional on `etag` when given.
-    pub async fn replace(&self, endpoint: Endpoint, id: &str, body: &Value, etag: Option<&str>) -> Result<(), HandlerError> {
+    pub async fn replace(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        body: &Value,
+        etag: Option<&str>,
+    ) -> Result<(), HandlerError> {
         let path = resource_path(endpoint, id);
         let response = self.send(Method::PUT, &path, &[], Some(body), etag).await?;
         if response.status.is_success() {
@@ -191,7 +202,13 @@ impl Scim {
     }
 
     /// `PATCH /<endpoint>/<id>` with `operations`, conditional on `etag` when given.
-    pub async fn patch(&self, endpoint: Endpoint, id: &str, operations: Vec<Value>, etag: Option<&str>) -> Result<(), HandlerError> {
+    pub async fn patch(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        operations: Vec<Value>,
+        etag: Option<&str>,
+    ) -> Result<(), HandlerError> {
         if operations.is_empty() {
             return Ok(());
         }
@@ -215,8 +232,16 @@ impl Scim {
         }
     }
 
-    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>, if_match: Option<&str>) -> Result<Answer, HandlerError> {
-        let mut url = self.base.join(path).map_err(|e| HandlerError::internal(format!("cannot form the URL of {path}: {e}")))?;
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<Answer, HandlerError> {
+        let mut url =
+            self.base.join(path).map_err(|e| HandlerError::internal(format!("cannot form the URL of {path}: {e}")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
@@ -261,17 +286,22 @@ struct Answer {
 
 impl Answer {
     fn resource(self, what: &str) -> Result<Resource, HandlerError> {
-        let body: Value = serde_json::from_str(&self.text)
-            .map_err(|_| HandlerError::new(HandlerErrorCode::GeneralServiceException, format!("SCIM {what}: the answer is not JSON")))?;
+        let body: Value = serde_json::from_str(&self.text).map_err(|_| {
+            HandlerError::new(HandlerErrorCode::GeneralServiceException, format!("SCIM {what}: the answer is not JSON"))
+        })?;
         // The ETag header wins; meta.version carries the same for providers that omit it.
         let etag = self.etag.or_else(|| body.pointer("/meta/version").and_then(Value::as_str).map(str::to_owned));
         Ok(Resource { body, etag })
     }
 
     fn list(self, endpoint: Endpoint) -> Result<Page, HandlerError> {
-        let body: Value = serde_json::from_str(&self.text).ok().filter(|b| declares_schema(b, LIST_RESPONSE)).ok_or_else(|| {
-            HandlerError::new(HandlerErrorCode::GeneralServiceException, format!("SCIM GET {}: the answer is not a ListResponse", endpoint.path()))
-        })?;
+        let body: Value =
+            serde_json::from_str(&self.text).ok().filter(|b| declares_schema(b, LIST_RESPONSE)).ok_or_else(|| {
+                HandlerError::new(
+                    HandlerErrorCode::GeneralServiceException,
+                    format!("SCIM GET {}: the answer is not a ListResponse", endpoint.path()),
+                )
+            })?;
         let resources = body.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
         let total = body.get("totalResults").and_then(Value::as_u64).unwrap_or_default();
         let start = body.get("startIndex").and_then(Value::as_u64).unwrap_or(1);
@@ -301,13 +331,25 @@ impl Answer {
             _ => "",
         };
         let scim_type = scim_type.map(|t| format!(" ({t})")).unwrap_or_default();
-        HandlerError::new(code, format!("SCIM {what} answered HTTP {}{scim_type}: {detail}{hint}", self.status.as_u16()))
+        HandlerError::new(
+            code,
+            format!("SCIM {what} answered HTTP {}{scim_type}: {detail}{hint}", self.status.as_u16()),
+        )
     }
 }
 
 fn resource_path(endpoint: Endpoint, id: &str) -> String {
     // Ids are opaque: keep them one path segment.
-    let encoded: String = id.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let encoded: String = id
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     format!("{}/{encoded}", endpoint.path())
 }
 
@@ -331,7 +373,9 @@ fn transport_error(what: &str, base: &Url, error: &reqwest::Error) -> HandlerErr
     };
     HandlerError::new(
         HandlerErrorCode::NetworkFailure,
-        format!("SCIM {what} at {base}: {kind}; check BaseUrl, that the service is up, its TLS certificate and the network path from the handler"),
+        format!(
+            "SCIM {what} at {base}: {kind}; check BaseUrl, that the service is up, its TLS certificate and the network path from the handler"
+        ),
     )
 }
 
@@ -347,7 +391,11 @@ mod tests {
 
     #[test]
     fn http_outcomes_map_onto_handler_codes() {
-        let answer = |status: u16, text: &str| Answer { status: StatusCode::from_u16(status).expect("status"), etag: None, text: text.into() };
+        let answer = |status: u16, text: &str| Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            etag: None,
+            text: text.into(),
+        };
         let uniqueness = r#"{"status":"409","scimType":"uniqueness","detail":"taken"}"#;
         for (status, text, code) in [
             (400, r#"{"detail":"bad filter"}"#, HandlerErrorCode::InvalidRequest),
@@ -393,7 +441,11 @@ mod tests {
         let page = runtime.block_on(scim.list(Endpoint::Users, 1, 10, false)).expect("the third attempt succeeds");
         assert!(page.resources.is_empty());
         assert!(started.elapsed() >= Duration::from_secs(2), "waited Retry-After twice");
-        assert_eq!(deadline.ran_out().code(), HandlerErrorCode::Throttling, "the throttling is noted, for a request that runs out of time");
+        assert_eq!(
+            deadline.ran_out().code(),
+            HandlerErrorCode::Throttling,
+            "the throttling is noted, for a request that runs out of time"
+        );
         server.join().expect("the fake provider ends");
     }
 

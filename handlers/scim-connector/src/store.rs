@@ -134,7 +134,10 @@ impl Store {
     /// Connects with the request's caller credentials.
     pub fn connect<M, T>(req: &Request<M, T>) -> Result<Self, HandlerError> {
         let config = rpdk_aws::sdk_config(req.credentials.as_ref(), &req.region)?;
-        let config = aws_sdk_ssm::config::Builder::from(&config).interceptor(CallRecorder::for_request(req, implied)).retry_classifier(RetryWatch::for_request(req)).build();
+        let config = aws_sdk_ssm::config::Builder::from(&config)
+            .interceptor(CallRecorder::for_request(req, implied))
+            .retry_classifier(RetryWatch::for_request(req))
+            .build();
         Ok(Self { client: Client::from_conf(config) })
     }
 
@@ -147,7 +150,12 @@ impl Store {
     }
 
     /// Creates the settings parameter, unless it exists: then answers what it holds.
-    pub async fn claim(&self, connector: &str, settings: &Settings, tags: &[Tag]) -> Result<Option<Settings>, HandlerError> {
+    pub async fn claim(
+        &self,
+        connector: &str,
+        settings: &Settings,
+        tags: &[Tag],
+    ) -> Result<Option<Settings>, HandlerError> {
         let put = self
             .client
             .put_parameter()
@@ -161,7 +169,12 @@ impl Store {
         match put {
             Ok(_) => Ok(None),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_parameter_already_exists()) => {
-                self.settings(connector).await?.map(Some).ok_or_else(|| HandlerError::new(HandlerErrorCode::ResourceConflict, format!("connector {connector} is being deleted; try again")))
+                self.settings(connector).await?.map(Some).ok_or_else(|| {
+                    HandlerError::new(
+                        HandlerErrorCode::ResourceConflict,
+                        format!("connector {connector} is being deleted; try again"),
+                    )
+                })
             }
             Err(error) => Err(failed("PutParameter", error)),
         }
@@ -173,11 +186,22 @@ impl Store {
     }
 
     /// Stores the token as a SecureString (created or overwritten).
-    pub async fn save_token(&self, connector: &str, token: &Secret, kms_key_id: Option<&str>) -> Result<(), HandlerError> {
+    pub async fn save_token(
+        &self,
+        connector: &str,
+        token: &Secret,
+        kms_key_id: Option<&str>,
+    ) -> Result<(), HandlerError> {
         self.overwrite(&token_name(connector), token.expose(), ParameterType::SecureString, kms_key_id).await
     }
 
-    async fn overwrite(&self, name: &str, value: &str, kind: ParameterType, kms_key_id: Option<&str>) -> Result<(), HandlerError> {
+    async fn overwrite(
+        &self,
+        name: &str,
+        value: &str,
+        kind: ParameterType,
+        kms_key_id: Option<&str>,
+    ) -> Result<(), HandlerError> {
         self.client
             .put_parameter()
             .name(name)
@@ -203,7 +227,14 @@ impl Store {
             .send()
             .await
             .map_err(|e| failed("GetParameters", e))?;
-        let value_of = |name: String| output.parameters().iter().find(|p| p.name() == Some(name.as_str())).and_then(|p| p.value()).map(str::to_owned);
+        let value_of = |name: String| {
+            output
+                .parameters()
+                .iter()
+                .find(|p| p.name() == Some(name.as_str()))
+                .and_then(|p| p.value())
+                .map(str::to_owned)
+        };
         match (value_of(settings_name(connector)), value_of(token_name(connector))) {
             (Some(settings), Some(token)) => Ok((parse_settings(connector, &settings)?, Secret::new(token))),
             _ => Err(HandlerError::invalid_request(format!(
@@ -299,13 +330,22 @@ impl Store {
     async fn delete(&self, names: Vec<String>) -> Result<(), HandlerError> {
         for batch in names.chunks(DELETE_BATCH) {
             // Parameters already gone come back as invalid, which is what deleting wants.
-            self.client.delete_parameters().set_names(Some(batch.to_vec())).send().await.map_err(|e| failed("DeleteParameters", e))?;
+            self.client
+                .delete_parameters()
+                .set_names(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| failed("DeleteParameters", e))?;
         }
         Ok(())
     }
 
     /// One page of connectors: `(name, settings)` pairs and the token of the next page.
-    pub async fn list(&self, next_token: Option<&str>, page_size: u32) -> Result<(Vec<(String, Settings)>, Option<String>), HandlerError> {
+    pub async fn list(
+        &self,
+        next_token: Option<&str>,
+        page_size: u32,
+    ) -> Result<(Vec<(String, Settings)>, Option<String>), HandlerError> {
         let page = self
             .client
             .get_parameters_by_path()
@@ -319,7 +359,9 @@ impl Store {
         let mut connectors = Vec::new();
         for parameter in page.parameters() {
             let name = parameter.name().unwrap_or_default();
-            let Some(connector) = name.strip_prefix(&format!("{ROOT}/")).and_then(|rest| rest.strip_suffix("/settings")) else {
+            let Some(connector) =
+                name.strip_prefix(&format!("{ROOT}/")).and_then(|rest| rest.strip_suffix("/settings"))
+            else {
                 continue;
             };
             connectors.push((connector.to_owned(), parse_settings(connector, parameter.value().unwrap_or_default())?));
@@ -359,7 +401,8 @@ impl Store {
     /// Records what `operation` created, and sweeps expired markers (the first page of them).
     pub async fn mark_created(&self, connector: &str, operation: &str, id: &str) -> Result<(), HandlerError> {
         let value = format!("created {} {id}", now_seconds());
-        self.overwrite(&format!("{}/{operation}", creates_path(connector)), &value, ParameterType::String, None).await?;
+        self.overwrite(&format!("{}/{operation}", creates_path(connector)), &value, ParameterType::String, None)
+            .await?;
         let page = self
             .client
             .get_parameters_by_path()
@@ -394,13 +437,17 @@ fn parse_settings(connector: &str, value: &str) -> Result<Settings, HandlerError
     serde_json::from_str(value).map_err(|e| {
         HandlerError::new(
             HandlerErrorCode::InternalFailure,
-            format!("the settings of connector {connector} ({}) are not what this type writes: {e}", settings_name(connector)),
+            format!(
+                "the settings of connector {connector} ({}) are not what this type writes: {e}",
+                settings_name(connector)
+            ),
         )
     })
 }
 
 fn to_json(settings: &Settings) -> Result<String, HandlerError> {
-    serde_json::to_string(settings).map_err(|e| HandlerError::internal(format!("cannot encode the connector's settings: {e}")))
+    serde_json::to_string(settings)
+        .map_err(|e| HandlerError::internal(format!("cannot encode the connector's settings: {e}")))
 }
 
 fn sdk_tags(tags: &[Tag]) -> Result<Option<Vec<aws_sdk_ssm::types::Tag>>, HandlerError> {
@@ -409,7 +456,11 @@ fn sdk_tags(tags: &[Tag]) -> Result<Option<Vec<aws_sdk_ssm::types::Tag>>, Handle
     }
     tags.iter()
         .map(|t| {
-            aws_sdk_ssm::types::Tag::builder().key(&t.key).value(&t.value).build().map_err(|e| HandlerError::internal(format!("cannot build a tag: {e}")))
+            aws_sdk_ssm::types::Tag::builder()
+                .key(&t.key)
+                .value(&t.value)
+                .build()
+                .map_err(|e| HandlerError::internal(format!("cannot build a tag: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -426,7 +477,10 @@ mod tests {
     #[test]
     fn markers_carry_their_time() {
         assert_eq!(Marker::parse("pending 1700000000"), Some((1_700_000_000, Marker::Pending(1_700_000_000))));
-        assert_eq!(Marker::parse("created 1700000001 2819c223 7f76"), Some((1_700_000_001, Marker::Created("2819c223 7f76".into()))));
+        assert_eq!(
+            Marker::parse("created 1700000001 2819c223 7f76"),
+            Some((1_700_000_001, Marker::Created("2819c223 7f76".into())))
+        );
         assert_eq!(Marker::parse("created 1700000001"), None);
         assert_eq!(Marker::parse("pending soon"), None);
     }

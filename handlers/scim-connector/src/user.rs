@@ -33,7 +33,16 @@ impl ResourceHandler for UserType {
         let desired = &req.model;
         validate::user(desired)?;
         let provider = Provider::connect(req, &desired.connector).await?;
-        let id = provider.create_once(&req.client_request_token, &desired.connector, Endpoint::Users, &to_scim(desired), "userName", &desired.user_name).await?;
+        let id = provider
+            .create_once(
+                &req.client_request_token,
+                &desired.connector,
+                Endpoint::Users,
+                &to_scim(desired),
+                "userName",
+                &desired.user_name,
+            )
+            .await?;
         let created = provider.get(Endpoint::Users, &id, &req.type_name, &desired.connector).await?;
         Ok(from_scim(&desired.connector, &created.body))
     }
@@ -53,7 +62,9 @@ impl ResourceHandler for UserType {
                 let mut found = provider.scim.find(Endpoint::Users, "userName", user_name).await?;
                 match found.len() {
                     1 => found.remove(0),
-                    _ => return Err(HandlerError::not_found(&req.type_name, &format!("{}|{user_name}", key.connector))),
+                    _ => {
+                        return Err(HandlerError::not_found(&req.type_name, &format!("{}|{user_name}", key.connector)));
+                    }
                 }
             }
             (None, None) => return Err(HandlerError::not_found(&req.type_name, &key.connector)),
@@ -214,7 +225,9 @@ fn changes(previous: Option<&User>, desired: &User, current: &Value) -> Vec<(Att
             match attribute.desired(desired) {
                 Some(wanted) if now.as_ref() != Some(&wanted) => Some((attribute, Some(wanted))),
                 Some(_) => None,
-                None if previous.and_then(|p| attribute.desired(p)).is_some() && now.is_some() => Some((attribute, None)),
+                None if previous.and_then(|p| attribute.desired(p)).is_some() && now.is_some() => {
+                    Some((attribute, None))
+                }
                 None => None,
             }
         })
@@ -264,7 +277,8 @@ fn declare_enterprise(resource: &mut Map<String, Value>) {
 fn to_scim(user: &User) -> Value {
     let mut resource = Map::new();
     resource.insert("schemas".into(), json!([CORE]));
-    let changes: Vec<(Attribute, Option<Value>)> = ATTRIBUTES.iter().filter_map(|&a| a.desired(user).map(|v| (a, Some(v)))).collect();
+    let changes: Vec<(Attribute, Option<Value>)> =
+        ATTRIBUTES.iter().filter_map(|&a| a.desired(user).map(|v| (a, Some(v)))).collect();
     overlay(Value::Object(resource), &changes)
 }
 
@@ -342,10 +356,22 @@ mod tests {
             connector: "hr".into(),
             user_name: "ada".into(),
             display_name: Some("Ada".into()),
-            name: Some(PersonName { given_name: Some("Ada".into()), family_name: Some("Lovelace".into()), formatted: None }),
-            emails: Some(vec![Email { value: "ada@example.com".into(), r#type: Some("work".into()), primary: Some(true) }]),
+            name: Some(PersonName {
+                given_name: Some("Ada".into()),
+                family_name: Some("Lovelace".into()),
+                formatted: None,
+            }),
+            emails: Some(vec![Email {
+                value: "ada@example.com".into(),
+                r#type: Some("work".into()),
+                primary: Some(true),
+            }]),
             title: Some("Analyst".into()),
-            enterprise: Some(Enterprise { department: Some("R&D".into()), manager: Some("boss-id".into()), ..Enterprise::default() }),
+            enterprise: Some(Enterprise {
+                department: Some("R&D".into()),
+                manager: Some("boss-id".into()),
+                ..Enterprise::default()
+            }),
             ..User::default()
         }
     }
@@ -370,7 +396,11 @@ mod tests {
         let mut desired = previous.clone();
         desired.title = None;
         desired.active = Some(false);
-        desired.enterprise = Some(Enterprise { department: Some("Ops".into()), manager: Some("boss-id".into()), ..Enterprise::default() });
+        desired.enterprise = Some(Enterprise {
+            department: Some("Ops".into()),
+            manager: Some("boss-id".into()),
+            ..Enterprise::default()
+        });
         let operations: Vec<Value> = changes(Some(&previous), &desired, &current).iter().map(patch_operation).collect();
         assert_eq!(
             operations,

@@ -30,7 +30,11 @@ pub fn connector(model: &Connector) -> Result<(), HandlerError> {
 
 /// The SCIM base URL: https, or http to a loopback host; no credentials, query or fragment.
 pub fn base_url(value: &str) -> Result<(), HandlerError> {
-    let url = Url::parse(value).map_err(|e| HandlerError::invalid_request(format!("BaseUrl: '{value}' is not a URL ({e}); give e.g. https://idp.example.com/scim/v2")))?;
+    let url = Url::parse(value).map_err(|e| {
+        HandlerError::invalid_request(format!(
+            "BaseUrl: '{value}' is not a URL ({e}); give e.g. https://idp.example.com/scim/v2"
+        ))
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
@@ -39,13 +43,21 @@ pub fn base_url(value: &str) -> Result<(), HandlerError> {
                 "BaseUrl: '{value}' is plain http; the token must travel over TLS: use https (http is allowed only for loopback hosts)"
             )));
         }
-        other => return Err(HandlerError::invalid_request(format!("BaseUrl: scheme '{other}' is not http(s); give the https URL of the SCIM service"))),
+        other => {
+            return Err(HandlerError::invalid_request(format!(
+                "BaseUrl: scheme '{other}' is not http(s); give the https URL of the SCIM service"
+            )));
+        }
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(HandlerError::invalid_request("BaseUrl: holds credentials; remove them and give the token in BearerToken"));
+        return Err(HandlerError::invalid_request(
+            "BaseUrl: holds credentials; remove them and give the token in BearerToken",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(HandlerError::invalid_request(format!("BaseUrl: '{value}' has a query or fragment; give the base URL alone")));
+        return Err(HandlerError::invalid_request(format!(
+            "BaseUrl: '{value}' has a query or fragment; give the base URL alone"
+        )));
     }
     Ok(())
 }
@@ -53,7 +65,9 @@ pub fn base_url(value: &str) -> Result<(), HandlerError> {
 fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
-        Some(host) => host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => {
+            host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
         None => false,
     }
 }
@@ -71,7 +85,10 @@ pub fn user(model: &User) -> Result<(), HandlerError> {
     let mut seen = BTreeSet::new();
     for (index, email) in emails.iter().enumerate() {
         if !seen.insert(email.value.to_ascii_lowercase()) {
-            return Err(HandlerError::invalid_request(format!("Emails[{index}].Value: '{}' appears twice; list each address once", email.value)));
+            return Err(HandlerError::invalid_request(format!(
+                "Emails[{index}].Value: '{}' appears twice; list each address once",
+                email.value
+            )));
         }
     }
     Ok(())
@@ -86,18 +103,23 @@ pub fn group(model: &Group) -> Result<(), HandlerError> {
     let mut seen = BTreeSet::new();
     for (index, member) in model.members.iter().flatten().enumerate() {
         if !seen.insert(member) {
-            return Err(HandlerError::invalid_request(format!("Members[{index}]: '{member}' appears twice; list each user id once")));
+            return Err(HandlerError::invalid_request(format!(
+                "Members[{index}]: '{member}' appears twice; list each user id once"
+            )));
         }
     }
     Ok(())
 }
 
 fn name(property: &str, value: &str) -> Result<(), HandlerError> {
-    let valid = (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    let valid =
+        (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if valid {
         return Ok(());
     }
-    Err(HandlerError::invalid_request(format!("{property}: '{value}' is not a connector name (1-64 of A-Z, a-z, 0-9, _ . -)")))
+    Err(HandlerError::invalid_request(format!(
+        "{property}: '{value}' is not a connector name (1-64 of A-Z, a-z, 0-9, _ . -)"
+    )))
 }
 
 #[cfg(test)]
@@ -107,7 +129,12 @@ mod tests {
 
     #[test]
     fn base_urls_need_tls_unless_loopback() {
-        for ok in ["https://idp.example.com/scim/v2", "http://127.0.0.1:8080/v2", "http://localhost/scim", "http://[::1]:9000/"] {
+        for ok in [
+            "https://idp.example.com/scim/v2",
+            "http://127.0.0.1:8080/v2",
+            "http://localhost/scim",
+            "http://[::1]:9000/",
+        ] {
             assert!(base_url(ok).is_ok(), "{ok}");
         }
         for (bad, says) in [
@@ -118,7 +145,11 @@ mod tests {
             ("idp.example.com", "not a URL"),
         ] {
             let error = base_url(bad).expect_err(bad);
-            assert!(error.message().starts_with("BaseUrl: ") && error.message().contains(says), "{bad}: {}", error.message());
+            assert!(
+                error.message().starts_with("BaseUrl: ") && error.message().contains(says),
+                "{bad}: {}",
+                error.message()
+            );
         }
     }
 
@@ -136,7 +167,12 @@ mod tests {
 
     #[test]
     fn members_are_listed_once() {
-        let model = Group { connector: "hr".into(), display_name: "Eng".into(), members: Some(vec!["a".into(), "b".into(), "a".into()]), id: None };
+        let model = Group {
+            connector: "hr".into(),
+            display_name: "Eng".into(),
+            members: Some(vec!["a".into(), "b".into(), "a".into()]),
+            id: None,
+        };
         assert!(group(&model).expect_err("duplicate").message().starts_with("Members[2]"));
     }
 }

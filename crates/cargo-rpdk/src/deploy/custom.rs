@@ -20,7 +20,8 @@ pub const PHYSICAL_ID: &str = "PhysicalResourceId";
 /// What the engine knows of every custom resource type: `Ref` answers the physical id, and its
 /// attributes are whatever the function's `Data` holds.
 pub fn info() -> &'static TypeInfo {
-    static INFO: LazyLock<TypeInfo> = LazyLock::new(|| TypeInfo { primary_identifier: vec![PHYSICAL_ID.to_owned()], ..TypeInfo::default() });
+    static INFO: LazyLock<TypeInfo> =
+        LazyLock::new(|| TypeInfo { primary_identifier: vec![PHYSICAL_ID.to_owned()], ..TypeInfo::default() });
     &INFO
 }
 
@@ -35,8 +36,12 @@ pub fn function(service_token: &str, served: &BTreeSet<String>) -> Result<String
                 Err(format!("ServiceToken names the function {name}; the local stack serves {listed}"))
             }
         }
-        ["arn", _, "sns", ..] => Err("ServiceToken: an SNS topic; only Lambda-backed custom resources run here".to_owned()),
-        _ => Err(format!("ServiceToken {service_token}: write the ARN of a function the local stack serves, arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:NAME with NAME one of {listed}")),
+        ["arn", _, "sns", ..] => {
+            Err("ServiceToken: an SNS topic; only Lambda-backed custom resources run here".to_owned())
+        }
+        _ => Err(format!(
+            "ServiceToken {service_token}: write the ARN of a function the local stack serves, arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:NAME with NAME one of {listed}"
+        )),
     }
 }
 
@@ -80,7 +85,11 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
             let returned = stack.functions.invoke_bytes(&call.function, &serde_json::to_vec(&request)?)?;
             match bucket.read(&key)? {
                 Some(response) => response,
-                None => return Ok(json!({"status": "FAILED", "errorCode": "InternalFailure", "message": format!("the function put no response at the ResponseURL; it returned {returned}")})),
+                None => {
+                    return Ok(
+                        json!({"status": "FAILED", "errorCode": "InternalFailure", "message": format!("the function put no response at the ResponseURL; it returned {returned}")}),
+                    );
+                }
             }
         }
     };
@@ -104,7 +113,10 @@ fn refusal(response: &Value, request: &Value) -> Option<String> {
     if response.get(PHYSICAL_ID).and_then(Value::as_str).is_some_and(|id| id.len() > 1024) {
         return Some("the response's PhysicalResourceId is longer than 1 KB".to_owned());
     }
-    ["StackId", "RequestId", "LogicalResourceId"].into_iter().find(|key| response.get(*key) != request.get(*key)).map(|key| format!("the response's {key} is not the request's: a response must copy it from its request"))
+    ["StackId", "RequestId", "LogicalResourceId"]
+        .into_iter()
+        .find(|key| response.get(*key) != request.get(*key))
+        .map(|key| format!("the response's {key} is not the request's: a response must copy it from its request"))
 }
 
 /// A custom resource response as a progress event.
@@ -121,7 +133,9 @@ fn answered(response: &Value) -> Value {
             json!({"status": "SUCCESS", "resourceModel": model})
         }
         // As CloudFormation answers a success that names no resource.
-        None if succeeded => json!({"status": "FAILED", "errorCode": "InternalFailure", "message": "Invalid PhysicalResourceId"}),
+        None if succeeded => {
+            json!({"status": "FAILED", "errorCode": "InternalFailure", "message": "Invalid PhysicalResourceId"})
+        }
         _ => {
             let reason = response.get("Reason").and_then(Value::as_str).unwrap_or("the function gave no reason");
             let mut event = json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": reason});
@@ -169,23 +183,42 @@ mod tests {
     #[test]
     fn service_tokens_name_a_served_function() {
         let served = BTreeSet::from(["cross-account-role".to_owned(), "scim-connector".to_owned()]);
-        assert_eq!(function("arn:aws:lambda:us-east-1:123456789012:function:cross-account-role", &served), Ok("cross-account-role".to_owned()));
-        assert_eq!(function("arn:aws:lambda:us-east-1:123456789012:function:scim-connector:live", &served), Ok("scim-connector".to_owned()));
+        assert_eq!(
+            function("arn:aws:lambda:us-east-1:123456789012:function:cross-account-role", &served),
+            Ok("cross-account-role".to_owned())
+        );
+        assert_eq!(
+            function("arn:aws:lambda:us-east-1:123456789012:function:scim-connector:live", &served),
+            Ok("scim-connector".to_owned())
+        );
         let other = function("arn:aws:lambda:us-east-1:123456789012:function:mine", &served).expect_err("not served");
         assert!(other.contains("mine") && other.contains("cross-account-role, scim-connector"), "{other}");
-        assert!(function("arn:aws:sns:us-east-1:123456789012:topic", &served).expect_err("SNS").contains("only Lambda"));
-        assert!(function("arn:aws:lambda:eu-west-1:123456789012:function:cross-account-role", &served).expect_err("another region").contains("arn:aws:lambda:us-east-1"));
+        assert!(
+            function("arn:aws:sns:us-east-1:123456789012:topic", &served).expect_err("SNS").contains("only Lambda")
+        );
+        assert!(
+            function("arn:aws:lambda:eu-west-1:123456789012:function:cross-account-role", &served)
+                .expect_err("another region")
+                .contains("arn:aws:lambda:us-east-1")
+        );
     }
 
     #[test]
     fn responses_become_progress_events() {
         let success = answered(&json!({"Status": "SUCCESS", "PhysicalResourceId": "p-1", "Data": {"Arn": "arn:x"}}));
-        assert_eq!(success, json!({"status": "SUCCESS", "resourceModel": {"Arn": "arn:x", "PhysicalResourceId": "p-1"}}));
+        assert_eq!(
+            success,
+            json!({"status": "SUCCESS", "resourceModel": {"Arn": "arn:x", "PhysicalResourceId": "p-1"}})
+        );
         for unnamed in [json!({"Status": "SUCCESS"}), json!({"Status": "SUCCESS", "PhysicalResourceId": ""})] {
             assert_eq!(answered(&unnamed)["message"], "Invalid PhysicalResourceId", "{unnamed}");
         }
         let failed = answered(&json!({"Status": "FAILED", "Reason": "no"}));
-        assert_eq!(failed, json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": "no"}), "no null identifier");
+        assert_eq!(
+            failed,
+            json!({"status": "FAILED", "errorCode": "GeneralServiceException", "message": "no"}),
+            "no null identifier"
+        );
     }
 
     #[test]

@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::evaluate::{Bindings, Resources, scalar_text};
-use super::state::{MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text, masked, restored};
 use super::custom;
+use super::evaluate::{Bindings, Resources, scalar_text};
+use super::state::{
+    MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text,
+    masked, restored,
+};
 use super::template::{Template, TypeInfo, dynamic_references, is_custom};
 use crate::invoke::{Call, drive, new_token};
 use crate::stack::Stack;
@@ -56,7 +59,8 @@ impl Backend for Stack {
 const REPLACED: &str = "#replaced:";
 
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
-const RETRIABLE: &[&str] = &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
+const RETRIABLE: &[&str] =
+    &["NotStabilized", "ResourceConflict", "Throttling", "NetworkFailure", "ServiceInternalError"];
 /// Attempts of one job, the first included: a retry waits until what the job needs has
 /// completed, so a second retriable failure is the resource's own.
 const ATTEMPTS: u32 = 2;
@@ -87,7 +91,10 @@ impl Printer {
         } else {
             let physical = event.physical_id.as_deref().unwrap_or("-");
             let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-            println!("{}  {:<35} {:<24} {:<30} {physical}{reason}", event.timestamp, event.status, event.logical_id, event.type_name);
+            println!(
+                "{}  {:<35} {:<24} {:<30} {physical}{reason}",
+                event.timestamp, event.status, event.logical_id, event.type_name
+            );
         }
     }
 
@@ -129,7 +136,13 @@ struct Job {
 
 impl Job {
     fn new(logical_id: &str, kind: Kind) -> Self {
-        Self { logical_id: logical_id.to_owned(), kind, waits_for: BTreeSet::new(), attempts: 0, after_completion: false }
+        Self {
+            logical_id: logical_id.to_owned(),
+            kind,
+            waits_for: BTreeSet::new(),
+            attempts: 0,
+            after_completion: false,
+        }
     }
 
     fn key(&self) -> String {
@@ -216,14 +229,36 @@ pub struct Engine<'a> {
 
 impl<'a> Engine<'a> {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(backend: &'a dyn Backend, types: &'a BTreeMap<String, ServedType>, configurations: &'a BTreeMap<String, Value>, store: &'a Store, printer: &'a Printer, state: StackState, secrets: Vec<String>, resuming: bool) -> Self {
-        Self { backend, types, configurations, store, printer, state, secrets, resuming, desired: BTreeMap::new(), configured_announced: BTreeSet::new(), neighbours: Neighbours::default() }
+    pub fn new(
+        backend: &'a dyn Backend,
+        types: &'a BTreeMap<String, ServedType>,
+        configurations: &'a BTreeMap<String, Value>,
+        store: &'a Store,
+        printer: &'a Printer,
+        state: StackState,
+        secrets: Vec<String>,
+        resuming: bool,
+    ) -> Self {
+        Self {
+            backend,
+            types,
+            configurations,
+            store,
+            printer,
+            state,
+            secrets,
+            resuming,
+            desired: BTreeMap::new(),
+            configured_announced: BTreeSet::new(),
+            neighbours: Neighbours::default(),
+        }
     }
 
     /// Creates or updates the stack to match the template; rolls back on failure.
     pub fn deploy(&mut self, template: &Template, bindings: &Bindings) -> Result<()> {
         self.check_served()?;
-        let creating = self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
+        let creating =
+            self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
         let verb = if creating { "CREATE" } else { "UPDATE" };
         if self.state.status.ends_with("ROLLBACK_IN_PROGRESS") {
             // The interrupted run was rolling back: finish that first.
@@ -232,10 +267,18 @@ impl<'a> Engine<'a> {
         }
         let reason = self.resuming.then(|| "Resuming the run that was interrupted".to_owned());
         self.stack_status(&format!("{verb}_IN_PROGRESS"), reason)?;
-        let wanted: BTreeSet<String> = template.resources.iter().filter(|(_, r)| bindings.holds(r.condition.as_ref())).map(|(name, _)| name.clone()).collect();
+        let wanted: BTreeSet<String> = template
+            .resources
+            .iter()
+            .filter(|(_, r)| bindings.holds(r.condition.as_ref()))
+            .map(|(name, _)| name.clone())
+            .collect();
         let jobs = wanted
             .iter()
-            .map(|name| Job { waits_for: template.dependencies(name).intersection(&wanted).cloned().collect(), ..Job::new(name, Kind::Apply) })
+            .map(|name| Job {
+                waits_for: template.dependencies(name).intersection(&wanted).cloned().collect(),
+                ..Job::new(name, Kind::Apply)
+            })
             .collect();
         let plan = Plan { template, bindings };
         let failures = self.run_jobs(jobs, Some(&plan))?;
@@ -243,7 +286,10 @@ impl<'a> Engine<'a> {
             let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
             let verb_lower = verb.to_ascii_lowercase();
             let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
-            self.rollback(rollback, &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")))?;
+            self.rollback(
+                rollback,
+                &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")),
+            )?;
             let (name, reason) = &failures[0];
             bail!("stack {} rolled back: {name} failed: {}", self.state.stack_name, mask_text(reason, &self.secrets));
         }
@@ -282,16 +328,28 @@ impl<'a> Engine<'a> {
         self.stack_status("DELETE_IN_PROGRESS", None)?;
         let mut jobs = Vec::new();
         for (name, resource) in &self.state.resources {
-            let mut dependents: BTreeSet<String> = self.state.resources.iter().filter(|(_, other)| other.dependencies.contains(name)).map(|(other, _)| other.clone()).collect();
+            let mut dependents: BTreeSet<String> = self
+                .state
+                .resources
+                .iter()
+                .filter(|(_, other)| other.dependencies.contains(name))
+                .map(|(other, _)| other.clone())
+                .collect();
             if resource.previous.is_some() {
-                let previous = Job { waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(), ..Job::new(name, Kind::Delete { previous: true, rollback: false }) };
+                let previous = Job {
+                    waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(),
+                    ..Job::new(name, Kind::Delete { previous: true, rollback: false })
+                };
                 // The resource it replaced goes first: deleting the resource itself puts the
                 // one it replaced back in its place (as a rollback wants), which would then be
                 // left.
                 dependents.insert(previous.key());
                 jobs.push(previous);
             }
-            jobs.push(Job { waits_for: dependents, ..Job::new(name, Kind::Delete { previous: false, rollback: false }) });
+            jobs.push(Job {
+                waits_for: dependents,
+                ..Job::new(name, Kind::Delete { previous: false, rollback: false })
+            });
         }
         let failures = self.run_jobs(jobs, None)?;
         if let Some((name, reason)) = failures.first() {
@@ -314,11 +372,21 @@ impl<'a> Engine<'a> {
     /// Every type the state holds still has a handler here: a stack is changed and deleted by
     /// the handlers that made it.
     fn check_served(&self) -> Result<()> {
-        let held = self.state.resources.values().flat_map(|resource| std::iter::once(resource).chain(resource.previous.as_deref()));
-        let missing: BTreeSet<&str> = held.map(|resource| resource.type_name.as_str()).filter(|name| !is_custom(name) && !self.types.contains_key(*name)).collect();
+        let held = self
+            .state
+            .resources
+            .values()
+            .flat_map(|resource| std::iter::once(resource).chain(resource.previous.as_deref()));
+        let missing: BTreeSet<&str> = held
+            .map(|resource| resource.type_name.as_str())
+            .filter(|name| !is_custom(name) && !self.types.contains_key(*name))
+            .collect();
         if !missing.is_empty() {
             let missing = missing.into_iter().collect::<Vec<_>>().join(", ");
-            bail!("stack {} holds resources of {missing}, which no handler here serves now: add the type back to rpdk-config.json (then `cargo rpdk stop`) to update or delete the stack", self.state.stack_name);
+            bail!(
+                "stack {} holds resources of {missing}, which no handler here serves now: add the type back to rpdk-config.json (then `cargo rpdk stop`) to update or delete the stack",
+                self.state.stack_name
+            );
         }
         Ok(())
     }
@@ -328,7 +396,8 @@ impl<'a> Engine<'a> {
     fn rollback(&mut self, status: &str, reason: &str) -> Result<()> {
         self.stack_status(status, Some(reason.to_owned()))?;
         let run = self.state.run.clone();
-        let touched: BTreeSet<String> = self.state.resources.iter().filter(|(_, r)| r.run == run).map(|(name, _)| name.clone()).collect();
+        let touched: BTreeSet<String> =
+            self.state.resources.iter().filter(|(_, r)| r.run == run).map(|(name, _)| name.clone()).collect();
         let mut jobs = Vec::new();
         for name in &touched {
             let resource = &self.state.resources[name];
@@ -336,7 +405,11 @@ impl<'a> Engine<'a> {
                 Some(previous) if previous.physical_id == resource.physical_id => Kind::Revert,
                 _ => Kind::Delete { previous: false, rollback: true },
             };
-            let dependents = touched.iter().filter(|other| self.state.resources[*other].dependencies.contains(name)).cloned().collect();
+            let dependents = touched
+                .iter()
+                .filter(|other| self.state.resources[*other].dependencies.contains(name))
+                .cloned()
+                .collect();
             jobs.push(Job { waits_for: dependents, ..Job::new(name, kind) });
         }
         let failures = self.run_jobs(jobs, None)?;
@@ -344,14 +417,18 @@ impl<'a> Engine<'a> {
         self.state.tags = self.state.tags_before.clone();
         let done = status.replace("IN_PROGRESS", if failures.is_empty() { "COMPLETE" } else { "FAILED" });
         // A complete rollback keeps the reason it began with: what failed.
-        let reason = failures.first().map_or_else(|| reason.to_owned(), |(name, failure)| format!("{name} could not be rolled back: {failure}"));
+        let reason = failures
+            .first()
+            .map_or_else(|| reason.to_owned(), |(name, failure)| format!("{name} could not be rolled back: {failure}"));
         self.stack_status(&done, Some(reason))
     }
 
     /// Old resources to delete after a successful update: those the template no longer has,
     /// and those replaced. Dependents go first.
     fn cleanup_jobs(&self, wanted: &BTreeSet<String>) -> Vec<Job> {
-        let old_dependencies = |resource: &ResourceState| resource.previous.as_ref().map_or(&resource.dependencies, |p| &p.dependencies).clone();
+        let old_dependencies = |resource: &ResourceState| {
+            resource.previous.as_ref().map_or(&resource.dependencies, |p| &p.dependencies).clone()
+        };
         let mut jobs = Vec::new();
         let mut keys = BTreeMap::new();
         for (name, resource) in &self.state.resources {
@@ -370,7 +447,9 @@ impl<'a> Engine<'a> {
                 .state
                 .resources
                 .iter()
-                .filter(|(other, resource)| keys.contains_key(*other) && old_dependencies(resource).contains(&job.logical_id))
+                .filter(|(other, resource)| {
+                    keys.contains_key(*other) && old_dependencies(resource).contains(&job.logical_id)
+                })
                 .map(|(other, _)| keys[other].clone())
                 .collect();
         }
@@ -381,7 +460,10 @@ impl<'a> Engine<'a> {
     /// failed jobs and why. After a failure no job starts; running ones finish.
     fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>> {
         let keys: BTreeSet<String> = jobs.iter().map(Job::key).collect();
-        let mut pending: Vec<Job> = jobs.into_iter().map(|job| Job { waits_for: job.waits_for.intersection(&keys).cloned().collect(), ..job }).collect();
+        let mut pending: Vec<Job> = jobs
+            .into_iter()
+            .map(|job| Job { waits_for: job.waits_for.intersection(&keys).cloned().collect(), ..job })
+            .collect();
         let all = pending.len();
         let backend = self.backend;
         let (sender, receiver) = mpsc::channel::<Message>();
@@ -398,7 +480,8 @@ impl<'a> Engine<'a> {
                 // nothing more is ready.
                 while failures.is_empty() {
                     let (ready, waiting): (Vec<Job>, Vec<Job>) = pending.drain(..).partition(|job| {
-                        let met = if job.after_completion || job.kind != Kind::Apply { &completed } else { &configured };
+                        let met =
+                            if job.after_completion || job.kind != Kind::Apply { &completed } else { &configured };
                         job.waits_for.iter().all(|key| met.contains(key))
                     });
                     pending = waiting;
@@ -422,8 +505,14 @@ impl<'a> Engine<'a> {
                                 let thread_key = key.clone();
                                 let attempt = job.attempts;
                                 scope.spawn(move || {
-                                    let outcome = backend.operate(*call, &mut |event| Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?));
-                                    let _ = sender.send(Message::Ended(thread_key, attempt, outcome.err().map(|error| format!("{error:#}"))));
+                                    let outcome = backend.operate(*call, &mut |event| {
+                                        Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?)
+                                    });
+                                    let _ = sender.send(Message::Ended(
+                                        thread_key,
+                                        attempt,
+                                        outcome.err().map(|error| format!("{error:#}")),
+                                    ));
                                 });
                                 let early = !job.waits_for.is_subset(&completed);
                                 running.insert(key, (job, Instant::now(), early));
@@ -447,7 +536,10 @@ impl<'a> Engine<'a> {
                 let message = match receiver.recv_timeout(Duration::from_secs(1)) {
                     Ok(message) => message,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let waits: Vec<String> = running.iter().map(|(key, (_, since, _))| format!("{key} {} s", since.elapsed().as_secs())).collect();
+                        let waits: Vec<String> = running
+                            .iter()
+                            .map(|(key, (_, since, _))| format!("{key} {} s", since.elapsed().as_secs()))
+                            .collect();
                         self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
                         continue;
                     }
@@ -508,7 +600,9 @@ impl<'a> Engine<'a> {
         let info = self.info(&resource.type_name);
         let evaluated = match plan.bindings.evaluate(&resource.properties, &StateResources(&self.state.resources)) {
             Ok(value) => value.unwrap_or_else(|| json!({})),
-            Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}")),
+            Err(problem) => {
+                return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}"));
+            }
         };
         let saved = masked(&evaluated, &self.secrets, &info.write_only, &BTreeSet::new());
         let resolved = match self.resolve(&evaluated, &resource.type_name) {
@@ -531,10 +625,17 @@ impl<'a> Engine<'a> {
             && let Some(operation) = existing.operation.as_ref().filter(|op| op.action != "DELETE")
         {
             let model = existing.model.as_ref().map_or_else(|| resolved.clone(), |model| restored(model, &resolved));
-            let previous = existing.previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
+            let previous =
+                existing.previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
             let status = existing.status.clone();
             let physical = existing.physical_id.clone();
-            self.emit(name, &resource.type_name, physical, &status, Some("Resuming the operation the interrupted run left under way".to_owned()))?;
+            self.emit(
+                name,
+                &resource.type_name,
+                physical,
+                &status,
+                Some("Resuming the operation the interrupted run left under way".to_owned()),
+            )?;
             let mut call = match self.call(name, &resource.type_name, &operation.action, Some(model), previous) {
                 Ok(call) => call,
                 Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
@@ -545,7 +646,11 @@ impl<'a> Engine<'a> {
         }
 
         // A retry begins where the first attempt began: from the resource before this run.
-        let existing = if job.attempts > 0 { existing.and_then(|attempt| attempt.previous).map(|before| *before) } else { existing };
+        let existing = if job.attempts > 0 {
+            existing.and_then(|attempt| attempt.previous).map(|before| *before)
+        } else {
+            existing
+        };
         let dependencies = plan.template.dependencies(name);
         let (action, previous, reason) = match existing.filter(|e| e.physical_id.is_some()) {
             None => ("CREATE", None, None),
@@ -559,18 +664,34 @@ impl<'a> Engine<'a> {
                 if is_custom(&resource.type_name) && saved.get("ServiceToken") != old.get("ServiceToken") {
                     // As CloudFormation refuses it: the function that made it must change it.
                     let reason = "Modifying service token is not allowed.".to_owned();
-                    self.emit(name, &resource.type_name, existing.physical_id.clone(), "UPDATE_FAILED", Some(reason.clone()))?;
+                    self.emit(
+                        name,
+                        &resource.type_name,
+                        existing.physical_id.clone(),
+                        "UPDATE_FAILED",
+                        Some(reason.clone()),
+                    )?;
                     return Ok(Begin::Failed(reason));
                 }
-                let replaced: Vec<&String> = info.create_only.iter().filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask)).collect();
+                let replaced: Vec<&String> = info
+                    .create_only
+                    .iter()
+                    .filter(|p| saved.get(*p) != old.get(*p) && !saved.get(*p).is_some_and(holds_mask))
+                    .collect();
                 if replaced.is_empty() {
-                    let reason = holds_mask(&saved).then(|| "Sent again: NoEcho and write-only values are not kept, so they are compared as changed".to_owned());
+                    let reason = holds_mask(&saved).then(|| {
+                        "Sent again: NoEcho and write-only values are not kept, so they are compared as changed"
+                            .to_owned()
+                    });
                     ("UPDATE", Some(existing), reason)
                 } else {
-                    let custom: Vec<&String> = info.primary_identifier.iter().filter(|p| !info.attributes.contains(*p)).collect();
+                    let custom: Vec<&String> =
+                        info.primary_identifier.iter().filter(|p| !info.attributes.contains(*p)).collect();
                     let same_name = !custom.is_empty()
                         && custom.len() == info.primary_identifier.len()
-                        && custom.iter().all(|p| saved.get(*p).is_some() && saved.get(*p) == existing.model.as_ref().and_then(|m| m.get(*p)));
+                        && custom.iter().all(|p| {
+                            saved.get(*p).is_some() && saved.get(*p) == existing.model.as_ref().and_then(|m| m.get(*p))
+                        });
                     if same_name {
                         let properties = custom.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
                         let reason = format!(
@@ -581,7 +702,13 @@ impl<'a> Engine<'a> {
                         return Ok(Begin::Failed(reason));
                     }
                     let names = replaced.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
-                    ("CREATE", Some(existing), Some(format!("Requested update requires the creation of a new physical resource ({names} changed); hence creating one.")))
+                    (
+                        "CREATE",
+                        Some(existing),
+                        Some(format!(
+                            "Requested update requires the creation of a new physical resource ({names} changed); hence creating one."
+                        )),
+                    )
                 }
             }
         };
@@ -590,8 +717,15 @@ impl<'a> Engine<'a> {
         let mut model = resolved.clone();
         let keeps_identity = action == "UPDATE";
         // A replacement is a CREATE, which CloudFormation sends without previous properties.
-        let previous_properties = previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
-        if keeps_identity && let (Some(model), Some(Value::Object(old))) = (model.as_object_mut(), previous.as_ref().and_then(|p| p.model.as_ref())) {
+        let previous_properties = previous
+            .as_ref()
+            .filter(|_| keeps_identity)
+            .and_then(|p| p.properties.as_ref())
+            .map(|p| restored(p, &resolved));
+        if keeps_identity
+            && let (Some(model), Some(Value::Object(old))) =
+                (model.as_object_mut(), previous.as_ref().and_then(|p| p.model.as_ref()))
+        {
             // As CloudFormation sends an update: the template's properties with the resource's
             // primary identifier.
             for property in &info.primary_identifier {
@@ -600,7 +734,9 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let stale_replacement = previous.as_ref().and_then(|p| p.previous.as_deref().filter(|old| old.physical_id != p.physical_id).cloned());
+        let stale_replacement = previous
+            .as_ref()
+            .and_then(|p| p.previous.as_deref().filter(|old| old.physical_id != p.physical_id).cloned());
         let entry = ResourceState {
             type_name: resource.type_name.clone(),
             status: status.clone(),
@@ -648,7 +784,13 @@ impl<'a> Engine<'a> {
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Begin::Done) };
         if let Some(policy) = self.retention(name, &resource, previous, rollback) {
             self.remove_target(name, previous);
-            self.emit(name, &resource.type_name, resource.physical_id.clone(), "DELETE_SKIPPED", Some(format!("Retained ({policy}); delete it yourself when it is no longer needed")))?;
+            self.emit(
+                name,
+                &resource.type_name,
+                resource.physical_id.clone(),
+                "DELETE_SKIPPED",
+                Some(format!("Retained ({policy}); delete it yourself when it is no longer needed")),
+            )?;
             return Ok(Begin::Done);
         }
         let Some(physical) = resource.physical_id.clone() else {
@@ -663,14 +805,20 @@ impl<'a> Engine<'a> {
         };
         let mut identifier = Map::new();
         if is_custom(&resource.type_name)
-            && let Some(Value::Object(properties)) = resource.properties.as_ref().map(|p| restored(p, self.desired.get(name).unwrap_or(&Value::Null)))
+            && let Some(Value::Object(properties)) =
+                resource.properties.as_ref().map(|p| restored(p, self.desired.get(name).unwrap_or(&Value::Null)))
         {
             // CloudFormation sends a custom resource's last properties with its Delete.
             identifier = properties;
         }
         let parts: Vec<&str> = physical.split('|').collect();
         for (index, property) in self.info(&resource.type_name).primary_identifier.iter().enumerate() {
-            let value = resource.model.as_ref().and_then(|m| m.get(property)).cloned().or_else(|| parts.get(index).map(|part| json!(part)));
+            let value = resource
+                .model
+                .as_ref()
+                .and_then(|m| m.get(property))
+                .cloned()
+                .or_else(|| parts.get(index).map(|part| json!(part)));
             if let Some(value) = value {
                 identifier.insert(property.clone(), value);
             }
@@ -681,7 +829,8 @@ impl<'a> Engine<'a> {
         };
         if let Some(target) = self.target_mut(name, previous) {
             target.status = "DELETE_IN_PROGRESS".to_owned();
-            target.operation = Some(Operation { action: "DELETE".to_owned(), token: token.clone(), context: context.clone() });
+            target.operation =
+                Some(Operation { action: "DELETE".to_owned(), token: token.clone(), context: context.clone() });
         }
         self.save()?;
         self.emit(name, &resource.type_name, Some(physical), "DELETE_IN_PROGRESS", None)?;
@@ -712,7 +861,9 @@ impl<'a> Engine<'a> {
         let resource = self.state.resources[name].clone();
         let Some(previous) = resource.previous.as_deref() else { return Ok(Begin::Done) };
         let desired = self.desired.get(name).cloned().unwrap_or_else(|| json!({}));
-        let Some(properties) = previous.properties.as_ref().map(|p| restored(p, &desired)) else { return Ok(Begin::Done) };
+        let Some(properties) = previous.properties.as_ref().map(|p| restored(p, &desired)) else {
+            return Ok(Begin::Done);
+        };
         let mut model = properties.clone();
         if let (Some(model), Some(Value::Object(current))) = (model.as_object_mut(), resource.model.as_ref()) {
             for property in &self.info(&resource.type_name).primary_identifier {
@@ -726,7 +877,13 @@ impl<'a> Engine<'a> {
             target.status = "UPDATE_IN_PROGRESS".to_owned();
             target.operation = Some(Operation { action: "UPDATE".to_owned(), token: token.clone(), context: None });
         }
-        self.emit(name, &resource.type_name, resource.physical_id.clone(), "UPDATE_IN_PROGRESS", Some("Rolling back to the properties before this run".to_owned()))?;
+        self.emit(
+            name,
+            &resource.type_name,
+            resource.physical_id.clone(),
+            "UPDATE_IN_PROGRESS",
+            Some("Rolling back to the properties before this run".to_owned()),
+        )?;
         let current = resource.properties.as_ref().map(|p| restored(p, &desired));
         let mut call = match self.call(name, &resource.type_name, "UPDATE", Some(model), current) {
             Ok(call) => call,
@@ -736,7 +893,14 @@ impl<'a> Engine<'a> {
         Ok(Begin::Run(Box::new(call)))
     }
 
-    fn call(&self, name: &str, type_name: &str, action: &str, model: Option<Value>, previous: Option<Value>) -> Result<Call, String> {
+    fn call(
+        &self,
+        name: &str,
+        type_name: &str,
+        action: &str,
+        model: Option<Value>,
+        previous: Option<Value>,
+    ) -> Result<Call, String> {
         let function = self.function(type_name, model.as_ref())?;
         let mut call = Call::new(&function, type_name, action, model, previous);
         call.logical_id = name.to_owned();
@@ -746,7 +910,11 @@ impl<'a> Engine<'a> {
         // As CloudFormation sends them: the stack's tags (those before the run while it rolls
         // back) to taggable types, and its own system tags to every type.
         if self.info(type_name).taggable {
-            let (tags, previous_tags) = if self.state.status.contains("ROLLBACK") { (&self.state.tags_before, &self.state.tags) } else { (&self.state.tags, &self.state.tags_before) };
+            let (tags, previous_tags) = if self.state.status.contains("ROLLBACK") {
+                (&self.state.tags_before, &self.state.tags)
+            } else {
+                (&self.state.tags, &self.state.tags_before)
+            };
             call.stack_tags = tags.clone();
             call.previous_stack_tags = (action == "UPDATE").then(|| previous_tags.clone());
         }
@@ -770,7 +938,10 @@ impl<'a> Engine<'a> {
             return Ok(self.types[type_name].function.clone());
         }
         let served = self.types.values().map(|served| served.function.clone()).collect();
-        let token = properties.and_then(|p| p.get("ServiceToken")).and_then(Value::as_str).ok_or("a custom resource needs a ServiceToken")?;
+        let token = properties
+            .and_then(|p| p.get("ServiceToken"))
+            .and_then(Value::as_str)
+            .ok_or("a custom resource needs a ServiceToken")?;
         custom::function(token, &served)
     }
 
@@ -844,7 +1015,10 @@ impl<'a> Engine<'a> {
                         }
                     }
                 }
-                let physical = resource.physical_id.clone().or_else(|| self.state.resources.get(name).and_then(|r| r.physical_id.clone()));
+                let physical = resource
+                    .physical_id
+                    .clone()
+                    .or_else(|| self.state.resources.get(name).and_then(|r| r.physical_id.clone()));
                 let done = match job.kind {
                     Kind::Delete { .. } => "DELETE_COMPLETE".to_owned(),
                     _ => format!("{prefix}_COMPLETE"),
@@ -857,7 +1031,13 @@ impl<'a> Engine<'a> {
                 let message = event.get("message").and_then(Value::as_str).unwrap_or("the handler gave no message");
                 if deleting && code == "NotFound" {
                     self.remove_target(name, previous);
-                    self.emit(name, &resource.type_name, resource.physical_id.clone(), "DELETE_COMPLETE", Some("Already gone".to_owned()))?;
+                    self.emit(
+                        name,
+                        &resource.type_name,
+                        resource.physical_id.clone(),
+                        "DELETE_COMPLETE",
+                        Some("Already gone".to_owned()),
+                    )?;
                     return Ok(Progress::Completed);
                 }
                 let reason = if is_custom(&resource.type_name) {
@@ -865,9 +1045,20 @@ impl<'a> Engine<'a> {
                 } else {
                     format!("Resource handler returned message: \"{message}\" (HandlerErrorCode: {code})")
                 };
-                if job.kind == Kind::Apply && early && RETRIABLE.contains(&code) && job.attempts + 1 < ATTEMPTS && self.attempt_left_nothing(name) {
+                if job.kind == Kind::Apply
+                    && early
+                    && RETRIABLE.contains(&code)
+                    && job.attempts + 1 < ATTEMPTS
+                    && self.attempt_left_nothing(name)
+                {
                     let physical = resource.physical_id.clone();
-                    self.emit(name, &resource.type_name, physical, &resource.status, Some(format!("{reason}; retrying once what it needs has stabilized")))?;
+                    self.emit(
+                        name,
+                        &resource.type_name,
+                        physical,
+                        &resource.status,
+                        Some(format!("{reason}; retrying once what it needs has stabilized")),
+                    )?;
                     // The attempt stays this run's until the retry begins (from where the attempt
                     // began), so a rollback before then undoes it.
                     if let Some(target) = self.state.resources.get_mut(name) {
@@ -886,7 +1077,10 @@ impl<'a> Engine<'a> {
     /// resource had before (an update in place). Only such an attempt is retried; what one made
     /// is for the rollback to delete.
     fn attempt_left_nothing(&self, name: &str) -> bool {
-        self.state.resources.get(name).is_none_or(|attempt| attempt.physical_id.is_none() || attempt.physical_id == attempt.previous.as_ref().and_then(|before| before.physical_id.clone()))
+        self.state.resources.get(name).is_none_or(|attempt| {
+            attempt.physical_id.is_none()
+                || attempt.physical_id == attempt.previous.as_ref().and_then(|before| before.physical_id.clone())
+        })
     }
 
     fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<()> {
@@ -908,7 +1102,8 @@ impl<'a> Engine<'a> {
         let Some(resource) = self.state.resources.get(name) else { return false };
         let Some(plan) = plan else { return false };
         let view = StateResources(&self.state.resources);
-        resource.physical_id.is_some() && plan.template.attributes_read(name).iter().all(|attribute| view.attribute(name, attribute).is_some())
+        resource.physical_id.is_some()
+            && plan.template.attributes_read(name).iter().all(|attribute| view.attribute(name, attribute).is_some())
     }
 
     fn announce_configured(&mut self, name: &str) -> Result<()> {
@@ -963,16 +1158,23 @@ impl<'a> Engine<'a> {
                         if field(0).is_some_and(|part| part != "SecretString") {
                             return Err(format!("{}: only SecretString can be referenced", reference.text));
                         }
-                        self.backend.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(|secret| {
-                            self.secrets.push(secret.clone());
-                            match field(1) {
-                                None => Ok(secret),
-                                Some(key) => {
-                                    let fields: Value = serde_json::from_str(&secret).map_err(|_| anyhow::anyhow!("the secret is not JSON, so it has no key {key}"))?;
-                                    fields.get(key).and_then(scalar_text).ok_or_else(|| anyhow::anyhow!("the secret has no key {key}"))
+                        self.backend.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(
+                            |secret| {
+                                self.secrets.push(secret.clone());
+                                match field(1) {
+                                    None => Ok(secret),
+                                    Some(key) => {
+                                        let fields: Value = serde_json::from_str(&secret).map_err(|_| {
+                                            anyhow::anyhow!("the secret is not JSON, so it has no key {key}")
+                                        })?;
+                                        fields
+                                            .get(key)
+                                            .and_then(scalar_text)
+                                            .ok_or_else(|| anyhow::anyhow!("the secret has no key {key}"))
+                                    }
                                 }
-                            }
-                        })
+                            },
+                        )
                     }
                     .map_err(|error| format!("{}: {error:#}", reference.text))?;
                     if reference.service == "secretsmanager" {
@@ -982,8 +1184,15 @@ impl<'a> Engine<'a> {
                 }
                 Value::String(out)
             }
-            Value::Array(items) => Value::Array(items.iter().map(|item| self.resolve(item, type_name)).collect::<Result<_, _>>()?),
-            Value::Object(members) => Value::Object(members.iter().map(|(k, v)| Ok((k.clone(), self.resolve(v, type_name)?))).collect::<Result<_, String>>()?),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|item| self.resolve(item, type_name)).collect::<Result<_, _>>()?)
+            }
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve(v, type_name)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
             other => other.clone(),
         })
     }
@@ -995,11 +1204,20 @@ impl<'a> Engine<'a> {
         let resources = StateResources(&self.state.resources);
         let (mut outputs, mut exports) = (BTreeMap::new(), BTreeMap::new());
         for (name, output) in template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())) {
-            let Some(value) = bindings.evaluate(&output.value, &resources).map_err(|problem| format!("Outputs.{name}.Value: {problem}"))? else { continue };
+            let Some(value) = bindings
+                .evaluate(&output.value, &resources)
+                .map_err(|problem| format!("Outputs.{name}.Value: {problem}"))?
+            else {
+                continue;
+            };
             let value = mask_secrets(&value, &self.secrets);
             if let Some(export) = &output.export {
-                let export = bindings.evaluate(export, &resources).map_err(|problem| format!("Outputs.{name}.Export.Name: {problem}"))?;
-                let Some(export) = export.as_ref().and_then(scalar_text) else { return Err(format!("Outputs.{name}.Export.Name: not a string")) };
+                let export = bindings
+                    .evaluate(export, &resources)
+                    .map_err(|problem| format!("Outputs.{name}.Export.Name: {problem}"))?;
+                let Some(export) = export.as_ref().and_then(scalar_text) else {
+                    return Err(format!("Outputs.{name}.Export.Name: not a string"));
+                };
                 if let Some((stack, _)) = self.neighbours.exports.get(&export) {
                     return Err(format!("Export with name {export} is already exported by stack {stack}"));
                 }
@@ -1029,7 +1247,14 @@ impl<'a> Engine<'a> {
         self.emit(&name, STACK_TYPE, Some(id), status, reason)
     }
 
-    fn emit(&mut self, logical_id: &str, type_name: &str, physical_id: Option<String>, status: &str, reason: Option<String>) -> Result<()> {
+    fn emit(
+        &mut self,
+        logical_id: &str,
+        type_name: &str,
+        physical_id: Option<String>,
+        status: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
         self.save()?;
         let event = StackEvent {
             timestamp: now(),
@@ -1051,13 +1276,17 @@ impl<'a> Engine<'a> {
 
 /// A model's primary identifier, parts joined by `|`, once every part is known.
 fn physical_id(model: &Value, identifier: &[String]) -> Option<String> {
-    let parts: Option<Vec<String>> = identifier.iter().map(|property| model.get(property).and_then(scalar_text).filter(|text| !text.is_empty() && text != MASK)).collect();
+    let parts: Option<Vec<String>> = identifier
+        .iter()
+        .map(|property| model.get(property).and_then(scalar_text).filter(|text| !text.is_empty() && text != MASK))
+        .collect();
     parts.filter(|parts| !parts.is_empty()).map(|parts| parts.join("|"))
 }
 
 /// The time now, as CloudFormation stamps events (UTC, milliseconds).
 pub fn now() -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
 }
 

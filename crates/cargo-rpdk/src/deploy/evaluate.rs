@@ -38,7 +38,11 @@ pub trait Resources {
 impl Bindings {
     /// Binds `given` values (and defaults) to the template's parameters and evaluates its
     /// conditions.
-    pub fn new(template: &Template, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<Self, Vec<Problem>> {
+    pub fn new(
+        template: &Template,
+        given: &BTreeMap<String, String>,
+        stack: &StackIdentity,
+    ) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
         for name in given.keys().filter(|name| !template.parameters.contains_key(*name)) {
             problems.push(Problem::new(format!("--parameter {name}"), "the template has no such parameter"));
@@ -47,7 +51,8 @@ impl Bindings {
         for (name, parameter) in &template.parameters {
             let at = format!("Parameters.{name}");
             let Some(text) = given.get(name).or(parameter.default.as_ref()) else {
-                problems.push(Problem::new(at, format!("no value: pass --parameter {name}=VALUE, or give it a Default")));
+                problems
+                    .push(Problem::new(at, format!("no value: pass --parameter {name}=VALUE, or give it a Default")));
                 continue;
             };
             if let Some(violation) = parameter.violation(text) {
@@ -61,7 +66,9 @@ impl Bindings {
                     problems.push(Problem::new(at, "the value is not a number"));
                     continue;
                 }
-                ParameterKind::CommaDelimitedList => Value::Array(text.split(',').map(|item| Value::String(item.trim().to_owned())).collect()),
+                ParameterKind::CommaDelimitedList => {
+                    Value::Array(text.split(',').map(|item| Value::String(item.trim().to_owned())).collect())
+                }
             };
             parameters.insert(name.clone(), value);
         }
@@ -73,7 +80,13 @@ impl Bindings {
             ("AWS::Partition", Value::String(stack.partition.clone())),
             ("AWS::URLSuffix", Value::String(stack.url_suffix.clone())),
         ]);
-        let mut bindings = Self { parameters, conditions: BTreeMap::new(), imports: BTreeMap::new(), pseudo, mappings: template.mappings.clone() };
+        let mut bindings = Self {
+            parameters,
+            conditions: BTreeMap::new(),
+            imports: BTreeMap::new(),
+            pseudo,
+            mappings: template.mappings.clone(),
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -96,7 +109,10 @@ impl Bindings {
                 return Err(problems);
             }
             if bindings.conditions.len() == before {
-                return Err(vec![Problem::new("Conditions", "the conditions cannot be evaluated (a circular reference)")]);
+                return Err(vec![Problem::new(
+                    "Conditions",
+                    "the conditions cannot be evaluated (a circular reference)",
+                )]);
             }
         }
         Ok(bindings)
@@ -118,7 +134,8 @@ impl Bindings {
             "Fn::Equals" => {
                 let [a, b] = items else { return Err("Fn::Equals takes [value, value]".to_owned()) };
                 // Scalars compare as text (`1` equals `"1"`); lists compare item by item.
-                let comparable = |value: Option<Value>| value.map(|value| scalar_text(&value).map_or(value, Value::String));
+                let comparable =
+                    |value: Option<Value>| value.map(|value| scalar_text(&value).map_or(value, Value::String));
                 Some(comparable(self.evaluate(a, resources)?) == comparable(self.evaluate(b, resources)?))
             }
             "Fn::Not" => {
@@ -150,7 +167,8 @@ impl Bindings {
             Value::Array(items) => Value::Array(items.iter().map(|item| self.taken(item)).collect()),
             Value::Object(map) => match single_function(map) {
                 Some(("Fn::If", Value::Array(items))) if items.len() == 3 => {
-                    let outcome = items[0].as_str().and_then(|name| self.conditions.get(name)).copied().unwrap_or(false);
+                    let outcome =
+                        items[0].as_str().and_then(|name| self.conditions.get(name)).copied().unwrap_or(false);
                     self.taken(&items[if outcome { 1 } else { 2 }])
                 }
                 _ => Value::Object(map.iter().map(|(key, item)| (key.clone(), self.taken(item))).collect()),
@@ -164,8 +182,13 @@ impl Bindings {
     /// that reads a resource or an import is left to the deployment.
     pub fn known_problems(&self, value: &Value, at: &str, problems: &mut Vec<Problem>) {
         match value {
-            Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| self.known_problems(item, &format!("{at}[{index}]"), problems)),
-            Value::Object(map) if single_function(map).is_none() => map.iter().for_each(|(key, item)| self.known_problems(item, &format!("{at}.{key}"), problems)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(index, item)| self.known_problems(item, &format!("{at}[{index}]"), problems)),
+            Value::Object(map) if single_function(map).is_none() => {
+                map.iter().for_each(|(key, item)| self.known_problems(item, &format!("{at}.{key}"), problems))
+            }
             Value::Object(_) => {
                 let probe = Probe::default();
                 let imports = value.to_string().contains("\"Fn::ImportValue\"");
@@ -210,7 +233,8 @@ impl Bindings {
 
     fn function(&self, key: &str, argument: &Value, resources: &dyn Resources) -> Result<Option<Value>, String> {
         let items = argument.as_array().map(Vec::as_slice).unwrap_or_default();
-        let needed = |value: Result<Option<Value>, String>, what: &str| value?.ok_or_else(|| format!("{what} is AWS::NoValue"));
+        let needed =
+            |value: Result<Option<Value>, String>, what: &str| value?.ok_or_else(|| format!("{what} is AWS::NoValue"));
         match key {
             "Ref" => {
                 let name = argument.as_str().unwrap_or_default();
@@ -220,14 +244,22 @@ impl Bindings {
                 self.name(name, resources).map(Some)
             }
             "Fn::GetAtt" => {
-                let (Some(resource), Some(attribute)) = (items.first().and_then(Value::as_str), items.get(1).and_then(Value::as_str)) else {
+                let (Some(resource), Some(attribute)) =
+                    (items.first().and_then(Value::as_str), items.get(1).and_then(Value::as_str))
+                else {
                     return Err("Fn::GetAtt takes [Resource, Attribute]".to_owned());
                 };
-                resources.attribute(resource, attribute).map(Some).ok_or_else(|| format!("{resource}.{attribute} has no value (yet)"))
+                resources
+                    .attribute(resource, attribute)
+                    .map(Some)
+                    .ok_or_else(|| format!("{resource}.{attribute} has no value (yet)"))
             }
             "Fn::Sub" => {
                 let (text, variables) = match argument {
-                    Value::Array(parts) => (parts.first().and_then(Value::as_str).unwrap_or_default(), parts.get(1).and_then(Value::as_object)),
+                    Value::Array(parts) => (
+                        parts.first().and_then(Value::as_str).unwrap_or_default(),
+                        parts.get(1).and_then(Value::as_object),
+                    ),
                     other => (other.as_str().unwrap_or_default(), None),
                 };
                 let mut out = String::new();
@@ -239,29 +271,46 @@ impl Bindings {
                                 Some(value) => needed(self.evaluate(value, resources), &name)?,
                                 None => match name.split_once('.') {
                                     Some((resource, attribute)) if !self.pseudo.contains_key(name.as_str()) => {
-                                        resources.attribute(resource, attribute).ok_or_else(|| format!("{name} has no value (yet)"))?
+                                        resources
+                                            .attribute(resource, attribute)
+                                            .ok_or_else(|| format!("{name} has no value (yet)"))?
                                     }
                                     _ => self.name(&name, resources)?,
                                 },
                             };
-                            out.push_str(&scalar_text(&value).ok_or_else(|| format!("Fn::Sub: ${{{name}}} is not a string"))?);
+                            out.push_str(
+                                &scalar_text(&value).ok_or_else(|| format!("Fn::Sub: ${{{name}}} is not a string"))?,
+                            );
                         }
                     }
                 }
                 Ok(Some(Value::String(out)))
             }
             "Fn::Join" => {
-                let [Value::String(delimiter), list] = items else { return Err("Fn::Join takes [delimiter, [values]]".to_owned()) };
+                let [Value::String(delimiter), list] = items else {
+                    return Err("Fn::Join takes [delimiter, [values]]".to_owned());
+                };
                 let list = needed(self.evaluate(list, resources), "Fn::Join's list")?;
-                let texts = list.as_array().ok_or("Fn::Join: the values are not a list")?.iter().map(|v| scalar_text(v).ok_or("Fn::Join: a value is not a string")).collect::<Result<Vec<_>, _>>()?;
+                let texts = list
+                    .as_array()
+                    .ok_or("Fn::Join: the values are not a list")?
+                    .iter()
+                    .map(|v| scalar_text(v).ok_or("Fn::Join: a value is not a string"))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Some(Value::String(texts.join(delimiter))))
             }
             "Fn::Select" => {
                 let [index, list] = items else { return Err("Fn::Select takes [index, [values]]".to_owned()) };
                 let index = needed(self.evaluate(index, resources), "Fn::Select's index")?;
-                let index = scalar_text(&index).and_then(|t| t.parse::<usize>().ok()).ok_or("Fn::Select: the index is not a number")?;
+                let index = scalar_text(&index)
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .ok_or("Fn::Select: the index is not a number")?;
                 let list = needed(self.evaluate(list, resources), "Fn::Select's list")?;
-                list.as_array().and_then(|items| items.get(index)).cloned().map(Some).ok_or_else(|| format!("Fn::Select: no value at index {index}"))
+                list.as_array()
+                    .and_then(|items| items.get(index))
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| format!("Fn::Select: no value at index {index}"))
             }
             "Fn::ImportValue" => {
                 let name = needed(self.evaluate(argument, resources), "Fn::ImportValue's name")?;
@@ -269,10 +318,14 @@ impl Bindings {
                 self.imports.get(&name).cloned().map(Some).ok_or_else(|| format!("Fn::ImportValue: no stack on this local stack exports {name}; deploy the stack that exports it first"))
             }
             "Fn::Split" => {
-                let [Value::String(delimiter), source] = items else { return Err("Fn::Split takes [delimiter, string]".to_owned()) };
+                let [Value::String(delimiter), source] = items else {
+                    return Err("Fn::Split takes [delimiter, string]".to_owned());
+                };
                 let source = needed(self.evaluate(source, resources), "Fn::Split's string")?;
                 let text = source.as_str().ok_or("Fn::Split: the value to split is not a string")?;
-                Ok(Some(Value::Array(text.split(delimiter.as_str()).map(|part| Value::String(part.to_owned())).collect())))
+                Ok(Some(Value::Array(
+                    text.split(delimiter.as_str()).map(|part| Value::String(part.to_owned())).collect(),
+                )))
             }
             "Fn::Base64" => {
                 let value = needed(self.evaluate(argument, resources), "Fn::Base64's string")?;
@@ -280,19 +333,31 @@ impl Bindings {
                 Ok(Some(Value::String(base64::engine::general_purpose::STANDARD.encode(text))))
             }
             "Fn::FindInMap" => {
-                let [map, top, second] = items else { return Err("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]".to_owned()) };
+                let [map, top, second] = items else {
+                    return Err("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]".to_owned());
+                };
                 let name = |key: &Value| -> Result<String, String> {
                     let key = needed(self.evaluate(key, resources), "a Fn::FindInMap name")?;
                     scalar_text(&key).ok_or_else(|| "Fn::FindInMap: a name is not a string".to_owned())
                 };
                 let (map, top, second) = (name(map)?, name(top)?, name(second)?);
-                let found = self.mappings.get(&map).ok_or_else(|| format!("Fn::FindInMap: {map} is not a map under Mappings"))?;
-                let value = found.get(&top).ok_or_else(|| format!("Fn::FindInMap: {map} has no key {top}"))?.get(&second);
+                let found = self
+                    .mappings
+                    .get(&map)
+                    .ok_or_else(|| format!("Fn::FindInMap: {map} is not a map under Mappings"))?;
+                let value =
+                    found.get(&top).ok_or_else(|| format!("Fn::FindInMap: {map} has no key {top}"))?.get(&second);
                 value.cloned().map(Some).ok_or_else(|| format!("Fn::FindInMap: {map}.{top} has no key {second}"))
             }
             "Fn::If" => {
-                let [Value::String(condition), when_true, when_false] = items else { return Err("Fn::If takes [condition, if true, if false]".to_owned()) };
-                let outcome = self.conditions.get(condition).copied().ok_or_else(|| format!("condition {condition} is unknown"))?;
+                let [Value::String(condition), when_true, when_false] = items else {
+                    return Err("Fn::If takes [condition, if true, if false]".to_owned());
+                };
+                let outcome = self
+                    .conditions
+                    .get(condition)
+                    .copied()
+                    .ok_or_else(|| format!("condition {condition} is unknown"))?;
                 self.evaluate(if outcome { when_true } else { when_false }, resources)
             }
             other => Err(format!("{other} is not supported here")),
@@ -368,7 +433,14 @@ mod tests {
     }
 
     fn stack() -> StackIdentity {
-        StackIdentity { name: "demo".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1".into(), region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into(), url_suffix: "amazonaws.com".into() }
+        StackIdentity {
+            name: "demo".into(),
+            id: "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            url_suffix: "amazonaws.com".into(),
+        }
     }
 
     fn template(yaml: &str) -> Template {
@@ -419,14 +491,19 @@ Resources:
     fn parameters_conditions_and_functions_evaluate() {
         let template = template(YAML);
         let bindings = Bindings::new(&template, &BTreeMap::new(), &stack()).expect("binds");
-        assert_eq!(bindings.conditions, BTreeMap::from([("Both".to_owned(), true), ("IsDev".to_owned(), false), ("IsProd".to_owned(), true)]));
+        assert_eq!(
+            bindings.conditions,
+            BTreeMap::from([("Both".to_owned(), true), ("IsDev".to_owned(), false), ("IsProd".to_owned(), true)])
+        );
         let made = Made(BTreeMap::from([("A", json!({"Name": "a-prod", "Arn": "arn:a", "Meta": {"Id": "7"}}))]));
         let a = bindings.evaluate(&template.resources["A"].properties, &made).expect("evaluates");
         assert_eq!(a, Some(json!({"Name": "a-prod-us-east-1-${Keep}"})));
         let b = bindings.evaluate(&template.resources["B"].properties, &made).expect("evaluates");
         assert_eq!(
             b,
-            Some(json!({"Name": "a-prod/7/3", "Arn": "aws:arn:a", "List": ["kept"], "Zone": "b", "Parts": ["arn", "a"], "Encoded": "cHJvZCE="}))
+            Some(
+                json!({"Name": "a-prod/7/3", "Arn": "aws:arn:a", "List": ["kept"], "Zone": "b", "Parts": ["arn", "a"], "Encoded": "cHJvZCE="})
+            )
         );
     }
 
@@ -434,9 +511,13 @@ Resources:
     fn bad_parameter_values_are_refused_by_name() {
         let template = template(YAML);
         let given = BTreeMap::from([("Env".to_owned(), "staging".to_owned()), ("Nope".to_owned(), "x".to_owned())]);
-        let problems: Vec<String> = Bindings::new(&template, &given, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
+        let problems: Vec<String> =
+            Bindings::new(&template, &given, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
         assert!(problems.contains(&"--parameter Nope: the template has no such parameter".to_owned()), "{problems:?}");
-        assert!(problems.contains(&"Parameters.Env: 'staging' is not one of the AllowedValues prod, dev".to_owned()), "{problems:?}");
+        assert!(
+            problems.contains(&"Parameters.Env: 'staging' is not one of the AllowedValues prod, dev".to_owned()),
+            "{problems:?}"
+        );
     }
 
     const CONSTRAINED: &str = r#"
@@ -468,11 +549,26 @@ Resources:
     #[test]
     fn parameter_constraints_hold_for_the_whole_value_and_each_item() {
         let template = template(CONSTRAINED);
-        let values = |pairs: [(&str, &str); 5]| pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<BTreeMap<_, _>>();
-        let good = values([("Account", "111122223333"), ("Name", "abc"), ("Port", "443"), ("Zones", "a, b"), ("Secret", "xxx")]);
+        let values = |pairs: [(&str, &str); 5]| {
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<BTreeMap<_, _>>()
+        };
+        let good = values([
+            ("Account", "111122223333"),
+            ("Name", "abc"),
+            ("Port", "443"),
+            ("Zones", "a, b"),
+            ("Secret", "xxx"),
+        ]);
         Bindings::new(&template, &good, &stack()).expect("allowed values bind");
-        let bad = values([("Account", "1111222233334444"), ("Name", "ab"), ("Port", "70000"), ("Zones", "a, c"), ("Secret", "xyz")]);
-        let problems: Vec<String> = Bindings::new(&template, &bad, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
+        let bad = values([
+            ("Account", "1111222233334444"),
+            ("Name", "ab"),
+            ("Port", "70000"),
+            ("Zones", "a, c"),
+            ("Secret", "xyz"),
+        ]);
+        let problems: Vec<String> =
+            Bindings::new(&template, &bad, &stack()).expect_err("refused").iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
             [
@@ -487,8 +583,13 @@ Resources:
 
     #[test]
     fn a_missing_value_says_how_to_give_it() {
-        let template = template("Parameters:\n  Secret:\n    Type: String\n    NoEcho: true\nResources:\n  A:\n    Type: Rpdk::IAM::CrossAccountRole\n");
+        let template = template(
+            "Parameters:\n  Secret:\n    Type: String\n    NoEcho: true\nResources:\n  A:\n    Type: Rpdk::IAM::CrossAccountRole\n",
+        );
         let problems = Bindings::new(&template, &BTreeMap::new(), &stack()).expect_err("refused");
-        assert_eq!(problems[0].to_string(), "Parameters.Secret: no value: pass --parameter Secret=VALUE, or give it a Default");
+        assert_eq!(
+            problems[0].to_string(),
+            "Parameters.Secret: no value: pass --parameter Secret=VALUE, or give it a Default"
+        );
     }
 }

@@ -83,14 +83,18 @@ pub enum Output {
 
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
-    let text = std::fs::read_to_string(&options.template).with_context(|| format!("cannot read {}", options.template.display()))?;
+    let text = std::fs::read_to_string(&options.template)
+        .with_context(|| format!("cannot read {}", options.template.display()))?;
     let types = served_types(&project)?;
     let given = parameter_values(&options.parameters)?;
     let tags = options.tags.as_deref().map(stack_tags).transpose()?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
     let existing = store.load()?;
-    let stack_id = existing.as_ref().filter(|state| continues(state)).map_or_else(|| new_stack_id(&options.stack_name), |state| state.stack_id.clone());
+    let stack_id = existing
+        .as_ref()
+        .filter(|state| continues(state))
+        .map_or_else(|| new_stack_id(&options.stack_name), |state| state.stack_id.clone());
     let identity = StackIdentity {
         name: options.stack_name.clone(),
         id: stack_id.clone(),
@@ -116,19 +120,36 @@ pub fn run(options: &Options) -> Result<()> {
     let _held = store.lock()?;
     let existing = store.load()?;
     let stack = Stack::shared(&project)?;
-    if let Some(state) = existing.as_ref().filter(|state| state.local_stack == stack.generation && state.status.starts_with("DELETE_") && state.status != "DELETE_COMPLETE") {
-        bail!("stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first", options.stack_name, state.status, options.stack_name);
+    if let Some(state) = existing.as_ref().filter(|state| {
+        state.local_stack == stack.generation
+            && state.status.starts_with("DELETE_")
+            && state.status != "DELETE_COMPLETE"
+    }) {
+        bail!(
+            "stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first",
+            options.stack_name,
+            state.status,
+            options.stack_name
+        );
     }
     let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
-    bindings.imports = imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
+    bindings.imports =
+        imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
     let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
-    let secrets: Vec<String> = no_echo.iter().filter_map(|name| bindings.parameters.get(*name)).flat_map(|value| match value {
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        other => other.as_str().map(str::to_owned).into_iter().collect::<Vec<_>>(),
-    }).collect();
+    let secrets: Vec<String> = no_echo
+        .iter()
+        .filter_map(|name| bindings.parameters.get(*name))
+        .flat_map(|value| match value {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            other => other.as_str().map(str::to_owned).into_iter().collect::<Vec<_>>(),
+        })
+        .collect();
     let (mut state, resuming) = match existing {
         Some(state) if state.local_stack != stack.generation => {
-            eprintln!("note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh", options.stack_name);
+            eprintln!(
+                "note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh",
+                options.stack_name
+            );
             (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false)
         }
         Some(state) if !continues(&state) => (fresh_state(&store, &options.stack_name, &stack_id, &stack)?, false),
@@ -142,7 +163,12 @@ pub fn run(options: &Options) -> Result<()> {
             state.tags = tags;
         }
     }
-    state.parameters = bindings.parameters.iter().filter(|(name, _)| !no_echo.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    state.parameters = bindings
+        .parameters
+        .iter()
+        .filter(|(name, _)| !no_echo.contains(name))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     // Until the run completes, the stack may still use what it imported before as well.
     let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
     let imported_before = state.imports.clone();
@@ -175,14 +201,20 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let stack = Stack::shared(&project)?;
     if state.local_stack != stack.generation {
         store.remove_state()?;
-        eprintln!("stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.", options.stack_name);
+        eprintln!(
+            "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
+            options.stack_name
+        );
         return Ok(());
     }
     let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
     for export in state.exports.keys() {
         if let Some(importers) = neighbours.importers.get(export) {
             let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
-            bail!("stack {} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted", options.stack_name);
+            bail!(
+                "stack {} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted",
+                options.stack_name
+            );
         }
     }
     let printer = Printer::new(options.output == Output::Json);
@@ -214,7 +246,9 @@ fn neighbours(project: &Project, own: &str, generation: &str) -> Result<Neighbou
     let work_dir = project.work_dir()?;
     let mut neighbours = Neighbours::default();
     let Ok(entries) = std::fs::read_dir(work_dir.join("stacks")) else { return Ok(neighbours) };
-    for name in entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).filter(|name| name != own) {
+    for name in
+        entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).filter(|name| name != own)
+    {
         let Ok(store) = Store::new(&work_dir, &name) else { continue };
         let Some(state) = store.load()? else { continue };
         if state.local_stack != generation || !continues(&state) {
@@ -232,7 +266,11 @@ fn neighbours(project: &Project, own: &str, generation: &str) -> Result<Neighbou
 
 /// The values the template's `Fn::ImportValue`s find. Their names are known before anything
 /// is made ([`checked`] proved it), so a missing export is refused then.
-fn imports(template: &Template, bindings: &Bindings, neighbours: &Neighbours) -> Result<BTreeMap<String, Value>, Vec<Problem>> {
+fn imports(
+    template: &Template,
+    bindings: &Bindings,
+    neighbours: &Neighbours,
+) -> Result<BTreeMap<String, Value>, Vec<Problem>> {
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
     for (at, name) in template.imports() {
@@ -241,7 +279,10 @@ fn imports(template: &Template, bindings: &Bindings, neighbours: &Neighbours) ->
             Some((_, value)) => {
                 found.insert(name, value.clone());
             }
-            None => problems.push(Problem::new(at, format!("no stack on this local stack exports {name}; deploy the stack that exports it first"))),
+            None => problems.push(Problem::new(
+                at,
+                format!("no stack on this local stack exports {name}; deploy the stack that exports it first"),
+            )),
         }
     }
     if problems.is_empty() { Ok(found) } else { Err(problems) }
@@ -259,12 +300,21 @@ fn new_stack_id(name: &str) -> String {
 
 fn fresh_state(store: &Store, name: &str, stack_id: &str, stack: &Stack) -> Result<StackState> {
     store.clear_events()?;
-    Ok(StackState { stack_name: name.to_owned(), stack_id: stack_id.to_owned(), local_stack: stack.generation.clone(), run: new_token(), ..StackState::default() })
+    Ok(StackState {
+        stack_name: name.to_owned(),
+        stack_id: stack_id.to_owned(),
+        local_stack: stack.generation.clone(),
+        run: new_token(),
+        ..StackState::default()
+    })
 }
 
 fn print_outputs(state: &StackState, output: Output) -> Result<()> {
     match output {
-        Output::Json => println!("{}", json!({"stackName": state.stack_name, "stackId": state.stack_id, "status": state.status, "outputs": state.outputs})),
+        Output::Json => println!(
+            "{}",
+            json!({"stackName": state.stack_name, "stackId": state.stack_id, "status": state.status, "outputs": state.outputs})
+        ),
         Output::Text => {
             if !state.outputs.is_empty() {
                 println!("Outputs of {}:", state.stack_name);
@@ -293,16 +343,30 @@ fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Re
         Output::Text => {
             println!("{}: the template passes; the plan for stack {}:", options.template.display(), options.stack_name);
             for (index, wave) in waves.iter().enumerate() {
-                let names: Vec<String> = wave.iter().map(|name| format!("{name} ({})", template.resources[name].type_name)).collect();
+                let names: Vec<String> =
+                    wave.iter().map(|name| format!("{name} ({})", template.resources[name].type_name)).collect();
                 println!("  {}. {}", index + 1, names.join(", "));
             }
-            let skipped: Vec<&String> = template.resources.iter().filter(|(_, r)| !bindings.holds(r.condition.as_ref())).map(|(name, _)| name).collect();
-            let outputs: Vec<&String> = template.outputs.iter().filter(|(_, o)| bindings.holds(o.condition.as_ref())).map(|(name, _)| name).collect();
+            let skipped: Vec<&String> = template
+                .resources
+                .iter()
+                .filter(|(_, r)| !bindings.holds(r.condition.as_ref()))
+                .map(|(name, _)| name)
+                .collect();
+            let outputs: Vec<&String> = template
+                .outputs
+                .iter()
+                .filter(|(_, o)| bindings.holds(o.condition.as_ref()))
+                .map(|(name, _)| name)
+                .collect();
             if !outputs.is_empty() {
                 println!("  outputs: {}", outputs.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
             }
             if !skipped.is_empty() {
-                println!("  left out by their conditions: {}", skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+                println!(
+                    "  left out by their conditions: {}",
+                    skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                );
             }
             println!("Nothing was created (--dry-run).");
         }
@@ -316,10 +380,15 @@ fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>)
     for option in options {
         let Some((type_name, file)) = option.split_once('=') else { bail!("--type-config {option}: write Type=FILE") };
         if !types.contains_key(type_name) {
-            bail!("--type-config {type_name}: no such type here; the types are {}", types.keys().cloned().collect::<Vec<_>>().join(", "));
+            bail!(
+                "--type-config {type_name}: no such type here; the types are {}",
+                types.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
         }
-        let text = std::fs::read_to_string(file).with_context(|| format!("--type-config {type_name}: cannot read {file}"))?;
-        let value: Value = serde_json::from_str(&text).with_context(|| format!("--type-config {type_name}: {file} is not JSON"))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--type-config {type_name}: cannot read {file}"))?;
+        let value: Value =
+            serde_json::from_str(&text).with_context(|| format!("--type-config {type_name}: {file} is not JSON"))?;
         if !value.is_object() {
             bail!("--type-config {type_name}: {file} must hold a JSON object");
         }
@@ -335,8 +404,14 @@ fn served_types(project: &Project) -> Result<BTreeMap<String, ServedType>> {
         .types
         .iter()
         .map(|entry| {
-            let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?)?;
-            Ok((project.type_name(entry), ServedType { info: TypeInfo::from_schema(&schema), function: entry.binary.clone() }))
+            let schema: Value = serde_json::from_str(
+                &std::fs::read_to_string(project.schema_path(entry))
+                    .context("no committed schema: run `cargo rpdk schema`")?,
+            )?;
+            Ok((
+                project.type_name(entry),
+                ServedType { info: TypeInfo::from_schema(&schema), function: entry.binary.clone() },
+            ))
         })
         .collect()
 }
@@ -379,7 +454,12 @@ fn stack_tags(options: &[String]) -> Result<BTreeMap<String, String>> {
 }
 
 /// The template checked and bound, or every problem found.
-pub fn checked(text: &str, types: &BTreeMap<String, ServedType>, given: &BTreeMap<String, String>, stack: &StackIdentity) -> Result<(Template, Bindings), Vec<Problem>> {
+pub fn checked(
+    text: &str,
+    types: &BTreeMap<String, ServedType>,
+    given: &BTreeMap<String, String>,
+    stack: &StackIdentity,
+) -> Result<(Template, Bindings), Vec<Problem>> {
     let document = template::parse_text(text).map_err(|problem| vec![problem])?;
     let infos = types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
     let template = Template::check(&document, &infos)?;
@@ -393,8 +473,14 @@ pub fn checked(text: &str, types: &BTreeMap<String, ServedType>, given: &BTreeMa
 /// values given, an import whose name needs a resource, a ServiceToken naming no function here.
 fn deployment_problems(template: &Template, bindings: &Bindings, types: &BTreeMap<String, ServedType>) -> Vec<Problem> {
     // The condition that leaves a resource out of this deployment, if one does.
-    let left_out = |name: &str| template.resources.get(name).and_then(|r| r.condition.clone().filter(|_| !bindings.holds(r.condition.as_ref())));
-    let unresolved = |name: &str, condition: &str| format!("{name} is not created in this deployment (its condition {condition} is false): refer to it only inside Fn::If [{condition}, ...]");
+    let left_out = |name: &str| {
+        template.resources.get(name).and_then(|r| r.condition.clone().filter(|_| !bindings.holds(r.condition.as_ref())))
+    };
+    let unresolved = |name: &str, condition: &str| {
+        format!(
+            "{name} is not created in this deployment (its condition {condition} is false): refer to it only inside Fn::If [{condition}, ...]"
+        )
+    };
     let mut problems = Vec::new();
     let mut values = Vec::new();
     for (name, resource) in template.resources.iter().filter(|(_, r)| bindings.holds(r.condition.as_ref())) {
@@ -422,19 +508,30 @@ fn deployment_problems(template: &Template, bindings: &Bindings, types: &BTreeMa
     }
     for (at, name) in template.imports() {
         if bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text).is_none() {
-            problems.push(Problem::new(at, "the name must be known before anything is made: build it from parameters and pseudo parameters only"));
+            problems.push(Problem::new(
+                at,
+                "the name must be known before anything is made: build it from parameters and pseudo parameters only",
+            ));
         }
     }
     // A ServiceToken known before anything exists is checked now; one made of resources'
     // values, when its resource starts.
     let functions = types.values().map(|served| served.function.clone()).collect();
-    for (name, resource) in template.resources.iter().filter(|(_, r)| template::is_custom(&r.type_name) && bindings.holds(r.condition.as_ref())) {
-        let Some(token) = resource.properties.get("ServiceToken").and_then(|token| bindings.evaluate_static(token)) else { continue };
+    for (name, resource) in template
+        .resources
+        .iter()
+        .filter(|(_, r)| template::is_custom(&r.type_name) && bindings.holds(r.condition.as_ref()))
+    {
+        let Some(token) = resource.properties.get("ServiceToken").and_then(|token| bindings.evaluate_static(token))
+        else {
+            continue;
+        };
         let problem = match token.as_str() {
             Some(token) => custom::function(token, &functions).err(),
             None => Some("the ServiceToken is not a string".to_owned()),
         };
-        problems.extend(problem.map(|problem| Problem::new(format!("Resources.{name}.Properties.ServiceToken"), problem)));
+        problems
+            .extend(problem.map(|problem| Problem::new(format!("Resources.{name}.Properties.ServiceToken"), problem)));
     }
     problems
 }
@@ -465,18 +562,30 @@ mod tests {
 
     fn served() -> BTreeMap<String, ServedType> {
         let schema = json!({"primaryIdentifier": ["/properties/RoleName"], "readOnlyProperties": ["/properties/Arn"]});
-        BTreeMap::from([("Rpdk::IAM::CrossAccountRole".to_owned(), ServedType { info: TypeInfo::from_schema(&schema), function: "cross-account-role".to_owned() })])
+        BTreeMap::from([(
+            "Rpdk::IAM::CrossAccountRole".to_owned(),
+            ServedType { info: TypeInfo::from_schema(&schema), function: "cross-account-role".to_owned() },
+        )])
     }
 
     #[test]
     fn an_operation_may_run_as_long_as_its_handler_timeout_or_the_registrys_default() {
-        let info = TypeInfo::from_schema(&json!({"handlers": {"create": {"permissions": [], "timeoutInMinutes": 15}, "read": {"permissions": []}}}));
+        let info = TypeInfo::from_schema(
+            &json!({"handlers": {"create": {"permissions": [], "timeoutInMinutes": 15}, "read": {"permissions": []}}}),
+        );
         assert_eq!(info.timeout("CREATE"), std::time::Duration::from_secs(15 * 60));
         assert_eq!(info.timeout("READ"), crate::invoke::HANDLER_TIMEOUT);
     }
 
     fn problems(yaml: &str, given: &[(&str, &str)]) -> Vec<String> {
-        let stack = StackIdentity { name: "s".into(), id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into(), region: REGION.into(), account: ACCOUNT_ID.into(), partition: "aws".into(), url_suffix: "amazonaws.com".into() };
+        let stack = StackIdentity {
+            name: "s".into(),
+            id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into(),
+            region: REGION.into(),
+            account: ACCOUNT_ID.into(),
+            partition: "aws".into(),
+            url_suffix: "amazonaws.com".into(),
+        };
         let given = given.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         match checked(yaml, &served(), &given, &stack) {
             Ok(_) => Vec::new(),

@@ -119,8 +119,14 @@ pub struct Store {
 
 impl Store {
     pub fn new(work_dir: &Path, stack_name: &str) -> Result<Self> {
-        let valid = !stack_name.is_empty() && stack_name.len() <= 128 && stack_name.starts_with(|c: char| c.is_ascii_alphabetic()) && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        anyhow::ensure!(valid, "--stack-name {stack_name}: a stack name starts with a letter and holds only letters, digits and hyphens (at most 128)");
+        let valid = !stack_name.is_empty()
+            && stack_name.len() <= 128
+            && stack_name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        anyhow::ensure!(
+            valid,
+            "--stack-name {stack_name}: a stack name starts with a letter and holds only letters, digits and hyphens (at most 128)"
+        );
         Ok(Self { dir: work_dir.join("stacks").join(stack_name), lock_file: work_dir.join("locks").join(stack_name) })
     }
 
@@ -133,7 +139,9 @@ impl Store {
         let file = std::fs::File::create(&self.lock_file)?;
         match file.try_lock() {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!("another deploy or delete of this stack is running; let it end first"),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!("another deploy or delete of this stack is running; let it end first")
+            }
             Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
         }
     }
@@ -148,7 +156,10 @@ impl Store {
 
     pub fn load(&self) -> Result<Option<StackState>> {
         match std::fs::read_to_string(self.state_file()) {
-            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is not a stack state", self.state_file().display()))?)),
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a stack state", self.state_file().display()))?,
+            )),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(error).with_context(|| format!("cannot read {}", self.state_file().display())),
         }
@@ -161,7 +172,8 @@ impl Store {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(&serde_json::to_vec_pretty(state)?)?;
         file.sync_all()?;
-        std::fs::rename(&temporary, self.state_file()).with_context(|| format!("cannot write {}", self.state_file().display()))?;
+        std::fs::rename(&temporary, self.state_file())
+            .with_context(|| format!("cannot write {}", self.state_file().display()))?;
         // The rename itself lasts only once the directory is on disk.
         std::fs::File::open(&self.dir)?.sync_all()?;
         Ok(())
@@ -190,7 +202,8 @@ impl Store {
     }
 
     pub fn events(&self) -> Result<Vec<StackEvent>> {
-        let text = std::fs::read_to_string(self.events_file()).with_context(|| format!("no events recorded for this stack ({})", self.events_file().display()))?;
+        let text = std::fs::read_to_string(self.events_file())
+            .with_context(|| format!("no events recorded for this stack ({})", self.events_file().display()))?;
         text.lines().filter(|line| !line.trim().is_empty()).map(|line| Ok(serde_json::from_str(line)?)).collect()
     }
 }
@@ -200,11 +213,18 @@ impl Store {
 /// without holding it. The `attributes` (read-only properties, dotted) are kept as the service
 /// made them: an ARN that holds a NoEcho value is read by `Fn::GetAtt` whole, as CloudFormation
 /// shows it.
-pub fn masked(value: &Value, secrets: &[String], write_only: &BTreeSet<String>, attributes: &BTreeSet<String>) -> Value {
+pub fn masked(
+    value: &Value,
+    secrets: &[String],
+    write_only: &BTreeSet<String>,
+    attributes: &BTreeSet<String>,
+) -> Value {
     let mut out = mask_secrets(value, secrets);
     if let Some(members) = out.as_object_mut() {
         for (name, member) in members.iter_mut() {
-            let only_references = member.as_str().is_some_and(|text| dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text);
+            let only_references = member.as_str().is_some_and(|text| {
+                dynamic_references(text).iter().map(|r| r.text.as_str()).collect::<String>() == text
+            });
             if write_only.contains(name) && !only_references {
                 *member = Value::String(MASK.to_owned());
             }
@@ -223,13 +243,18 @@ pub fn mask_secrets(value: &Value, secrets: &[String]) -> Value {
     match value {
         Value::String(text) => Value::String(mask_text(text, secrets)),
         Value::Array(items) => Value::Array(items.iter().map(|item| mask_secrets(item, secrets)).collect()),
-        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), mask_secrets(v, secrets))).collect::<Map<_, _>>()),
+        Value::Object(members) => {
+            Value::Object(members.iter().map(|(k, v)| (k.clone(), mask_secrets(v, secrets))).collect::<Map<_, _>>())
+        }
         other => other.clone(),
     }
 }
 
 pub fn mask_text(text: &str, secrets: &[String]) -> String {
-    secrets.iter().filter(|secret| !secret.is_empty()).fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+    secrets
+        .iter()
+        .filter(|secret| !secret.is_empty())
+        .fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
 }
 
 /// Whether a masked value hides something.
@@ -267,11 +292,19 @@ mod tests {
     fn secrets_and_write_only_properties_are_masked_and_restored_from_the_template() {
         let secrets = vec!["hunter2".to_owned()];
         let write_only = BTreeSet::from(["BearerToken".to_owned()]);
-        let model = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken", "Tags": [{"Value": "hunter2"}]});
+        let model =
+            json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken", "Tags": [{"Value": "hunter2"}]});
         let saved = masked(&model, &secrets, &write_only, &BTreeSet::new());
-        assert_eq!(saved, json!({"Name": "a", "ExternalId": "x-****", "BearerToken": "****", "Tags": [{"Value": "****"}]}));
+        assert_eq!(
+            saved,
+            json!({"Name": "a", "ExternalId": "x-****", "BearerToken": "****", "Tags": [{"Value": "****"}]})
+        );
         let referenced = json!({"BearerToken": "{{resolve:secretsmanager:idp/token}}"});
-        assert_eq!(masked(&referenced, &secrets, &write_only, &BTreeSet::new()), referenced, "a reference names the secret without holding it");
+        assert_eq!(
+            masked(&referenced, &secrets, &write_only, &BTreeSet::new()),
+            referenced,
+            "a reference names the secret without holding it"
+        );
         let mixed = json!({"BearerToken": "Bearer {{resolve:secretsmanager:idp/token}}"});
         assert_eq!(masked(&mixed, &secrets, &write_only, &BTreeSet::new())["BearerToken"], MASK);
         let attributes = BTreeSet::from(["Arn".to_owned(), "Meta.Id".to_owned()]);

@@ -11,18 +11,66 @@ use serde_json::{Map, Value};
 use super::evaluate::scalar_text;
 
 /// Intrinsic functions the engine evaluates.
-pub const SUPPORTED_FUNCTIONS: &[&str] =
-    &["Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::Base64", "Fn::ImportValue", "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"];
+pub const SUPPORTED_FUNCTIONS: &[&str] = &[
+    "Ref",
+    "Fn::GetAtt",
+    "Fn::Sub",
+    "Fn::Join",
+    "Fn::Select",
+    "Fn::Split",
+    "Fn::FindInMap",
+    "Fn::Base64",
+    "Fn::ImportValue",
+    "Fn::If",
+    "Fn::Equals",
+    "Fn::And",
+    "Fn::Or",
+    "Fn::Not",
+];
 /// Pseudo parameters and what `!Ref` gives for them.
-pub const PSEUDO_PARAMETERS: &[&str] =
-    &["AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue"];
+pub const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::Region",
+    "AWS::AccountId",
+    "AWS::StackName",
+    "AWS::StackId",
+    "AWS::Partition",
+    "AWS::URLSuffix",
+    "AWS::NoValue",
+];
 /// Top-level sections the engine reads; `Metadata` is accepted and ignored.
-const SECTIONS: &[&str] = &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Mappings", "Conditions", "Resources", "Outputs"];
+const SECTIONS: &[&str] = &[
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Mappings",
+    "Conditions",
+    "Resources",
+    "Outputs",
+];
 /// YAML short forms: `!Ref x` is `{"Ref": x}`, `!Condition x` is `{"Condition": x}`, any
 /// other `!Name v` is `{"Fn::Name": v}`.
 const SHORT_FORMS: &[&str] = &[
-    "Ref", "Condition", "GetAtt", "Sub", "Join", "Select", "If", "Equals", "And", "Or", "Not", "Split", "Base64", "GetAZs",
-    "FindInMap", "ImportValue", "Cidr", "Length", "ToJsonString", "Transform",
+    "Ref",
+    "Condition",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "If",
+    "Equals",
+    "And",
+    "Or",
+    "Not",
+    "Split",
+    "Base64",
+    "GetAZs",
+    "FindInMap",
+    "ImportValue",
+    "Cidr",
+    "Length",
+    "ToJsonString",
+    "Transform",
 ];
 
 /// What is wrong, and where.
@@ -51,8 +99,8 @@ pub fn parse_text(text: &str) -> Result<Value, Problem> {
     let mut document = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
         Err(_) => {
-            let yaml: yaml_serde::Value =
-                yaml_serde::from_str(text).map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
+            let yaml: yaml_serde::Value = yaml_serde::from_str(text)
+                .map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
             long_form(yaml, "template")?
         }
     };
@@ -91,13 +139,21 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
             } else if let Some(unsigned) = number.as_u64() {
                 Value::from(unsigned)
             } else {
-                number.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(|| Problem::new(at, format!("{number} is not a number JSON can hold")))?
+                number
+                    .as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| Problem::new(at, format!("{number} is not a number JSON can hold")))?
             }
         }
         Yaml::String(text) => Value::String(text),
-        Yaml::Sequence(items) => {
-            Value::Array(items.into_iter().enumerate().map(|(index, item)| long_form(item, &format!("{at}[{index}]"))).collect::<Result<_, _>>()?)
-        }
+        Yaml::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| long_form(item, &format!("{at}[{index}]")))
+                .collect::<Result<_, _>>()?,
+        ),
         Yaml::Mapping(mapping) => {
             let mut object = Map::new();
             for (key, item) in mapping {
@@ -115,7 +171,13 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
         Yaml::Tagged(tagged) => {
             let name = tagged.tag.to_string().trim_start_matches('!').to_owned();
             if !SHORT_FORMS.contains(&name.as_str()) {
-                return Err(Problem::new(at, format!("!{name} is not a CloudFormation function; the short forms are !{}", SHORT_FORMS.join(", !"))));
+                return Err(Problem::new(
+                    at,
+                    format!(
+                        "!{name} is not a CloudFormation function; the short forms are !{}",
+                        SHORT_FORMS.join(", !")
+                    ),
+                ));
             }
             let inner = long_form(tagged.value, at)?;
             let key = if name == "Ref" || name == "Condition" { name } else { format!("Fn::{name}") };
@@ -144,7 +206,15 @@ pub struct TypeInfo {
 
 impl TypeInfo {
     pub fn from_schema(schema: &Value) -> Self {
-        let pointers = |key: &str| schema.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|p| p.trim_start_matches("/properties/").to_owned());
+        let pointers = |key: &str| {
+            schema
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|p| p.trim_start_matches("/properties/").to_owned())
+        };
         let top_level = |key: &str| pointers(key).map(|p| p.split('/').next().unwrap_or_default().to_owned()).collect();
         Self {
             attributes: pointers("readOnlyProperties").map(|p| p.replace('/', ".")).collect(),
@@ -157,7 +227,9 @@ impl TypeInfo {
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
-                .filter_map(|(action, handler)| Some((action.to_ascii_uppercase(), handler.get("timeoutInMinutes")?.as_u64()?)))
+                .filter_map(|(action, handler)| {
+                    Some((action.to_ascii_uppercase(), handler.get("timeoutInMinutes")?.as_u64()?))
+                })
                 .collect(),
         }
     }
@@ -165,7 +237,9 @@ impl TypeInfo {
     /// How long CloudFormation lets an operation of `action` run: the schema's timeout, else
     /// the registry's default.
     pub fn timeout(&self, action: &str) -> Duration {
-        self.timeouts_in_minutes.get(action).map_or(crate::invoke::HANDLER_TIMEOUT, |minutes| Duration::from_secs(minutes * 60))
+        self.timeouts_in_minutes
+            .get(action)
+            .map_or(crate::invoke::HANDLER_TIMEOUT, |minutes| Duration::from_secs(minutes * 60))
     }
 }
 
@@ -186,8 +260,19 @@ pub struct Parameter {
 }
 
 /// What a parameter may say of itself.
-const PARAMETER_ATTRIBUTES: &[&str] =
-    &["Type", "Default", "Description", "NoEcho", "AllowedValues", "AllowedPattern", "MinLength", "MaxLength", "MinValue", "MaxValue", "ConstraintDescription"];
+const PARAMETER_ATTRIBUTES: &[&str] = &[
+    "Type",
+    "Default",
+    "Description",
+    "NoEcho",
+    "AllowedValues",
+    "AllowedPattern",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "ConstraintDescription",
+];
 
 impl Parameter {
     /// Why `text` is not a value this parameter allows, if it is not: CloudFormation's checks,
@@ -200,7 +285,11 @@ impl Parameter {
         };
         let broken = items.iter().find_map(|item| {
             if !self.allowed_values.is_empty() && !self.allowed_values.iter().any(|allowed| allowed == item) {
-                return Some(format!("{} is not one of the AllowedValues {}", shown(item), self.allowed_values.join(", ")));
+                return Some(format!(
+                    "{} is not one of the AllowedValues {}",
+                    shown(item),
+                    self.allowed_values.join(", ")
+                ));
             }
             if let Some((pattern, regex)) = &self.allowed_pattern
                 && !regex.is_match(item)
@@ -210,15 +299,28 @@ impl Parameter {
             let length = item.chars().count();
             if self.min_length.is_some_and(|min| length < min) || self.max_length.is_some_and(|max| length > max) {
                 let bound = |b: Option<usize>| b.map_or("-".to_owned(), |b| b.to_string());
-                return Some(format!("{} is {length} characters; MinLength {}, MaxLength {}", shown(item), bound(self.min_length), bound(self.max_length)));
+                return Some(format!(
+                    "{} is {length} characters; MinLength {}, MaxLength {}",
+                    shown(item),
+                    bound(self.min_length),
+                    bound(self.max_length)
+                ));
             }
             None
         });
         let broken = broken.or_else(|| {
             let number = (self.kind == ParameterKind::Number).then(|| number(text)).flatten()?;
-            let outside = self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max);
+            let outside =
+                self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max);
             let bound = |b: Option<f64>| b.map_or("-".to_owned(), |b| b.to_string());
-            outside.then(|| format!("{} is outside MinValue {}, MaxValue {}", shown(text), bound(self.min_value), bound(self.max_value)))
+            outside.then(|| {
+                format!(
+                    "{} is outside MinValue {}, MaxValue {}",
+                    shown(text),
+                    bound(self.min_value),
+                    bound(self.max_value)
+                )
+            })
         })?;
         Some(match &self.constraint_description {
             Some(description) => format!("{broken}: {description}"),
@@ -289,10 +391,16 @@ impl Template {
     pub fn check(document: &Value, types: &BTreeMap<String, TypeInfo>) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
         let Some(root) = document.as_object() else {
-            return Err(vec![Problem::new("template", "must be a mapping of sections (Parameters, Resources, Outputs, ...)")]);
+            return Err(vec![Problem::new(
+                "template",
+                "must be a mapping of sections (Parameters, Resources, Outputs, ...)",
+            )]);
         };
         for key in root.keys().filter(|key| !SECTIONS.contains(&key.as_str())) {
-            problems.push(Problem::new(key.as_str(), format!("this section is not supported here; supported: {}", SECTIONS.join(", "))));
+            problems.push(Problem::new(
+                key.as_str(),
+                format!("this section is not supported here; supported: {}", SECTIONS.join(", ")),
+            ));
         }
         let section = |name: &str, problems: &mut Vec<Problem>| -> Map<String, Value> {
             match root.get(name) {
@@ -300,8 +408,13 @@ impl Template {
                 Some(Value::Object(map)) => {
                     // As CloudFormation requires; the state also relies on it to keep a
                     // replaced resource under a key no logical ID can take.
-                    for key in map.keys().filter(|key| name != "Conditions" && (key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()))) {
-                        problems.push(Problem::new(format!("{name}.{key}"), "a logical ID holds only letters and digits (A-Za-z0-9); rename it"));
+                    for key in map.keys().filter(|key| {
+                        name != "Conditions" && (key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()))
+                    }) {
+                        problems.push(Problem::new(
+                            format!("{name}.{key}"),
+                            "a logical ID holds only letters and digits (A-Za-z0-9); rename it",
+                        ));
                     }
                     map.clone()
                 }
@@ -315,7 +428,10 @@ impl Template {
             .into_iter()
             .filter_map(|(name, spec)| parameter(&name, &spec).map_err(|p| problems.push(p)).ok().map(|p| (name, p)))
             .collect::<BTreeMap<_, _>>();
-        let mappings = section("Mappings", &mut problems).into_iter().filter_map(|(name, map)| mapping(&name, map).map_err(|p| problems.push(p)).ok().map(|m| (name, m))).collect();
+        let mappings = section("Mappings", &mut problems)
+            .into_iter()
+            .filter_map(|(name, map)| mapping(&name, map).map_err(|p| problems.push(p)).ok().map(|m| (name, m)))
+            .collect();
         let conditions: BTreeMap<String, Value> = section("Conditions", &mut problems).into_iter().collect();
         let resources_raw = section("Resources", &mut problems);
         if resources_raw.is_empty() {
@@ -336,8 +452,16 @@ impl Template {
                     problems.push(Problem::new(at, "an output needs a Value"));
                     return None;
                 };
-                if let Some(key) = spec.as_object().into_iter().flat_map(|o| o.keys()).find(|key| !["Value", "Description", "Condition", "Export"].contains(&key.as_str())) {
-                    problems.push(Problem::new(format!("{at}.{key}"), "not an output attribute; an output has Value, Description, Condition and Export"));
+                if let Some(key) = spec
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .find(|key| !["Value", "Description", "Condition", "Export"].contains(&key.as_str()))
+                {
+                    problems.push(Problem::new(
+                        format!("{at}.{key}"),
+                        "not an output attribute; an output has Value, Description, Condition and Export",
+                    ));
                 }
                 let export = match spec.get("Export") {
                     None => None,
@@ -354,7 +478,10 @@ impl Template {
             })
             .collect();
         for name in resources.keys().filter(|name| parameters.contains_key(*name)) {
-            problems.push(Problem::new(format!("Resources.{name}"), "a parameter has this name too; a logical ID names one parameter or resource: rename one"));
+            problems.push(Problem::new(
+                format!("Resources.{name}"),
+                "a parameter has this name too; a logical ID names one parameter or resource: rename one",
+            ));
         }
         let template = Self { parameters, mappings, conditions, resources, outputs };
         template.check_references(types, &mut problems);
@@ -380,69 +507,122 @@ impl Template {
         };
         for (name, condition) in &self.conditions {
             check(format!("Conditions.{name}"), condition, true, problems);
-            self.refuse_resources(&format!("Conditions.{name}"), condition, true, "a condition reads parameters, pseudo parameters, mappings and other conditions", problems);
+            self.refuse_resources(
+                &format!("Conditions.{name}"),
+                condition,
+                true,
+                "a condition reads parameters, pseudo parameters, mappings and other conditions",
+                problems,
+            );
         }
         for (name, resource) in &self.resources {
             check(format!("Resources.{name}.Properties"), &resource.properties, false, problems);
             for dependency in &resource.depends_on {
                 if !self.resources.contains_key(dependency) {
-                    problems.push(Problem::new(format!("Resources.{name}.DependsOn"), format!("{dependency} is not a resource of this template")));
+                    problems.push(Problem::new(
+                        format!("Resources.{name}.DependsOn"),
+                        format!("{dependency} is not a resource of this template"),
+                    ));
                 }
             }
             if let Some(condition) = resource.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
-                problems.push(Problem::new(format!("Resources.{name}.Condition"), format!("{condition} is not a condition of this template")));
+                problems.push(Problem::new(
+                    format!("Resources.{name}.Condition"),
+                    format!("{condition} is not a condition of this template"),
+                ));
             }
-            check_dynamic_references(&format!("Resources.{name}.Properties"), &resource.properties, &resource.type_name, problems);
+            check_dynamic_references(
+                &format!("Resources.{name}.Properties"),
+                &resource.properties,
+                &resource.type_name,
+                problems,
+            );
         }
         for (name, output) in &self.outputs {
             check(format!("Outputs.{name}.Value"), &output.value, false, problems);
             if let Some(export) = &output.export {
                 check(format!("Outputs.{name}.Export.Name"), export, false, problems);
-                self.refuse_resources(&format!("Outputs.{name}.Export.Name"), export, false, "an export's name is built from parameters and pseudo parameters", problems);
+                self.refuse_resources(
+                    &format!("Outputs.{name}.Export.Name"),
+                    export,
+                    false,
+                    "an export's name is built from parameters and pseudo parameters",
+                    problems,
+                );
             }
             if let Some(condition) = output.condition.as_ref().filter(|c| !self.conditions.contains_key(*c)) {
-                problems.push(Problem::new(format!("Outputs.{name}.Condition"), format!("{condition} is not a condition of this template")));
+                problems.push(Problem::new(
+                    format!("Outputs.{name}.Condition"),
+                    format!("{condition} is not a condition of this template"),
+                ));
             }
         }
     }
 
     /// A problem for each resource `value` refers to, where no resource may be read.
-    fn refuse_resources(&self, at: &str, value: &Value, in_condition: bool, what_instead: &str, problems: &mut Vec<Problem>) {
+    fn refuse_resources(
+        &self,
+        at: &str,
+        value: &Value,
+        in_condition: bool,
+        what_instead: &str,
+        problems: &mut Vec<Problem>,
+    ) {
         for (location, reference) in references(value, at, in_condition) {
             if let Reference::Name(name) | Reference::Attribute(name, _) = &reference
                 && self.resources.contains_key(name)
             {
-                problems.push(Problem::new(location, format!("{name} is a resource, which cannot be read here: {what_instead}")));
+                problems.push(Problem::new(
+                    location,
+                    format!("{name} is a resource, which cannot be read here: {what_instead}"),
+                ));
             }
         }
     }
 
     fn unresolved(&self, reference: &Reference, types: &BTreeMap<String, TypeInfo>) -> Option<String> {
         match reference {
-            Reference::Name(name) if PSEUDO_PARAMETERS.contains(&name.as_str()) || self.parameters.contains_key(name) || self.resources.contains_key(name) => None,
-            Reference::Name(name) => Some(format!("Ref {name}: no parameter, resource or pseudo parameter has that name")),
+            Reference::Name(name)
+                if PSEUDO_PARAMETERS.contains(&name.as_str())
+                    || self.parameters.contains_key(name)
+                    || self.resources.contains_key(name) =>
+            {
+                None
+            }
+            Reference::Name(name) => {
+                Some(format!("Ref {name}: no parameter, resource or pseudo parameter has that name"))
+            }
             Reference::Condition(name) if self.conditions.contains_key(name) => None,
             Reference::Condition(name) => Some(format!("condition {name} is not defined under Conditions")),
             Reference::Mapping(map, top, second) => {
-                let Some(found) = self.mappings.get(map) else { return Some(format!("Fn::FindInMap: {map} is not a map under Mappings")) };
+                let Some(found) = self.mappings.get(map) else {
+                    return Some(format!("Fn::FindInMap: {map} is not a map under Mappings"));
+                };
                 let Some(top) = top else { return None };
                 let Some(keys) = found.get(top) else {
                     let known: Vec<&str> = found.keys().map(String::as_str).collect();
                     return Some(format!("Fn::FindInMap: {map} has no key {top}; it has {}", known.join(", ")));
                 };
                 second.as_ref().filter(|second| keys.get(second.as_str()).is_none()).map(|second| {
-                    let known: Vec<&str> = keys.as_object().into_iter().flat_map(|k| k.keys()).map(String::as_str).collect();
+                    let known: Vec<&str> =
+                        keys.as_object().into_iter().flat_map(|k| k.keys()).map(String::as_str).collect();
                     format!("Fn::FindInMap: {map}.{top} has no key {second}; it has {}", known.join(", "))
                 })
             }
             Reference::Attribute(resource, attribute) => {
                 let Some(found) = self.resources.get(resource) else {
-                    return Some(format!("Fn::GetAtt {resource}.{attribute}: {resource} is not a resource of this template"));
+                    return Some(format!(
+                        "Fn::GetAtt {resource}.{attribute}: {resource} is not a resource of this template"
+                    ));
                 };
                 let info = types.get(&found.type_name)?;
                 (!info.attributes.contains(attribute)).then(|| {
                     let known: Vec<&str> = info.attributes.iter().map(String::as_str).collect();
-                    format!("Fn::GetAtt {resource}.{attribute}: {} has no attribute {attribute}; it has {}", found.type_name, known.join(", "))
+                    format!(
+                        "Fn::GetAtt {resource}.{attribute}: {} has no attribute {attribute}; it has {}",
+                        found.type_name,
+                        known.join(", ")
+                    )
                 })
             }
         }
@@ -452,9 +632,13 @@ impl Template {
     pub fn imports(&self) -> Vec<(String, Value)> {
         fn find(value: &Value, at: &str, out: &mut Vec<(String, Value)>) {
             match value {
-                Value::Object(map) if map.len() == 1 && map.contains_key("Fn::ImportValue") => out.push((format!("{at}.Fn::ImportValue"), map["Fn::ImportValue"].clone())),
+                Value::Object(map) if map.len() == 1 && map.contains_key("Fn::ImportValue") => {
+                    out.push((format!("{at}.Fn::ImportValue"), map["Fn::ImportValue"].clone()))
+                }
                 Value::Object(map) => map.iter().for_each(|(key, item)| find(item, &format!("{at}.{key}"), out)),
-                Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| find(item, &format!("{at}[{index}]"), out)),
+                Value::Array(items) => {
+                    items.iter().enumerate().for_each(|(index, item)| find(item, &format!("{at}[{index}]"), out))
+                }
                 _ => {}
             }
         }
@@ -476,7 +660,9 @@ impl Template {
         let mut found: BTreeSet<String> = walk(&resource.properties, "", false, &mut ignored)
             .into_iter()
             .filter_map(|(_, reference)| match reference {
-                Reference::Name(name) | Reference::Attribute(name, _) if self.resources.contains_key(&name) => Some(name),
+                Reference::Name(name) | Reference::Attribute(name, _) if self.resources.contains_key(&name) => {
+                    Some(name)
+                }
                 _ => None,
             })
             .collect();
@@ -501,8 +687,14 @@ impl Template {
     /// Resources in an order where each comes after what it needs; a cycle is a problem that
     /// names it.
     pub fn creation_order(&self) -> Result<Vec<String>, Problem> {
-        let graph: BTreeMap<&str, BTreeSet<String>> = self.resources.keys().map(|name| (name.as_str(), self.dependencies(name))).collect();
-        topological(&graph).map_err(|cycle| Problem::new("Resources", format!("circular dependency: {}; break it by removing one reference or DependsOn", cycle.join(" → "))))
+        let graph: BTreeMap<&str, BTreeSet<String>> =
+            self.resources.keys().map(|name| (name.as_str(), self.dependencies(name))).collect();
+        topological(&graph).map_err(|cycle| {
+            Problem::new(
+                "Resources",
+                format!("circular dependency: {}; break it by removing one reference or DependsOn", cycle.join(" → ")),
+            )
+        })
     }
 
     fn condition_order(&self) -> Result<Vec<String>, Problem> {
@@ -511,11 +703,15 @@ impl Template {
             .conditions
             .iter()
             .map(|(name, value)| {
-                let needs = walk(value, "", true, &mut ignored).into_iter().filter_map(|(_, r)| if let Reference::Condition(c) = r { Some(c) } else { None }).collect();
+                let needs = walk(value, "", true, &mut ignored)
+                    .into_iter()
+                    .filter_map(|(_, r)| if let Reference::Condition(c) = r { Some(c) } else { None })
+                    .collect();
                 (name.as_str(), needs)
             })
             .collect();
-        topological(&graph).map_err(|cycle| Problem::new("Conditions", format!("circular condition: {}", cycle.join(" → "))))
+        topological(&graph)
+            .map_err(|cycle| Problem::new("Conditions", format!("circular condition: {}", cycle.join(" → "))))
     }
 }
 
@@ -525,7 +721,12 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
         Some("String") => ParameterKind::String,
         Some("Number") => ParameterKind::Number,
         Some("CommaDelimitedList") => ParameterKind::CommaDelimitedList,
-        Some(other) => return Err(Problem::new(at, format!("Type {other} is not supported here; use String, Number or CommaDelimitedList"))),
+        Some(other) => {
+            return Err(Problem::new(
+                at,
+                format!("Type {other} is not supported here; use String, Number or CommaDelimitedList"),
+            ));
+        }
         None => return Err(Problem::new(at, "a parameter needs a Type (String, Number or CommaDelimitedList)")),
     };
     let text = |value: &Value| match value {
@@ -534,29 +735,48 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
     };
-    if let Some(key) = spec.as_object().into_iter().flat_map(|o| o.keys()).find(|key| !PARAMETER_ATTRIBUTES.contains(&key.as_str())) {
-        return Err(Problem::new(format!("{at}.{key}"), format!("not a parameter attribute; a parameter has {}", PARAMETER_ATTRIBUTES.join(", "))));
+    if let Some(key) =
+        spec.as_object().into_iter().flat_map(|o| o.keys()).find(|key| !PARAMETER_ATTRIBUTES.contains(&key.as_str()))
+    {
+        return Err(Problem::new(
+            format!("{at}.{key}"),
+            format!("not a parameter attribute; a parameter has {}", PARAMETER_ATTRIBUTES.join(", ")),
+        ));
     }
     let for_kinds = |key: &str, kinds: &[ParameterKind], what: &str| match spec.get(key) {
-        Some(_) if !kinds.contains(&kind) => Err(Problem::new(format!("{at}.{key}"), format!("applies to {what} parameters only"))),
+        Some(_) if !kinds.contains(&kind) => {
+            Err(Problem::new(format!("{at}.{key}"), format!("applies to {what} parameters only")))
+        }
         _ => Ok(spec.get(key)),
     };
     let textual = [ParameterKind::String, ParameterKind::CommaDelimitedList];
     let whole = |key: &str| -> Result<Option<usize>, Problem> {
         for_kinds(key, &textual, "String and CommaDelimitedList")?
-            .map(|value| text(value).and_then(|t| t.parse().ok()).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a whole number from 0")))
+            .map(|value| {
+                text(value)
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a whole number from 0"))
+            })
             .transpose()
     };
     let number = |key: &str| -> Result<Option<f64>, Problem> {
         for_kinds(key, &[ParameterKind::Number], "Number")?
-            .map(|value| text(value).as_deref().and_then(number).ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a number")))
+            .map(|value| {
+                text(value)
+                    .as_deref()
+                    .and_then(number)
+                    .ok_or_else(|| Problem::new(format!("{at}.{key}"), "must be a number"))
+            })
             .transpose()
     };
     let allowed_pattern = match for_kinds("AllowedPattern", &textual, "String and CommaDelimitedList")? {
         None => None,
         Some(Value::String(pattern)) => {
             let anchored = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
-                Problem::new(format!("{at}.AllowedPattern"), format!("not a pattern the engine reads (no look-around or back-references): {error}"))
+                Problem::new(
+                    format!("{at}.AllowedPattern"),
+                    format!("not a pattern the engine reads (no look-around or back-references): {error}"),
+                )
             })?;
             Some((pattern.clone(), anchored))
         }
@@ -564,19 +784,30 @@ fn parameter(name: &str, spec: &Value) -> Result<Parameter, Problem> {
     };
     let default = spec
         .get("Default")
-        .map(|value| text(value).ok_or_else(|| Problem::new(format!("{at}.Default"), "must be a string or a number (a list's items in one string, separated by commas)")))
+        .map(|value| {
+            text(value).ok_or_else(|| {
+                Problem::new(
+                    format!("{at}.Default"),
+                    "must be a string or a number (a list's items in one string, separated by commas)",
+                )
+            })
+        })
         .transpose()?;
     let allowed_values = match spec.get("AllowedValues") {
         None => Vec::new(),
         Some(Value::Array(items)) if !items.is_empty() => {
-            items.iter().map(text).collect::<Option<_>>().ok_or_else(|| Problem::new(format!("{at}.AllowedValues"), "each allowed value must be a string or a number"))?
+            items.iter().map(text).collect::<Option<_>>().ok_or_else(|| {
+                Problem::new(format!("{at}.AllowedValues"), "each allowed value must be a string or a number")
+            })?
         }
         Some(_) => return Err(Problem::new(format!("{at}.AllowedValues"), "must be a list of the values allowed")),
     };
     let no_echo = match spec.get("NoEcho") {
         None => false,
         Some(Value::Bool(flag)) => *flag,
-        Some(Value::String(flag)) if flag.eq_ignore_ascii_case("true") || flag.eq_ignore_ascii_case("false") => flag.eq_ignore_ascii_case("true"),
+        Some(Value::String(flag)) if flag.eq_ignore_ascii_case("true") || flag.eq_ignore_ascii_case("false") => {
+            flag.eq_ignore_ascii_case("true")
+        }
         Some(_) => return Err(Problem::new(format!("{at}.NoEcho"), "must be true or false")),
     };
     Ok(Parameter {
@@ -599,15 +830,27 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
     let type_name = spec.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
     if is_custom(&type_name) {
         if spec.pointer("/Properties/ServiceToken").is_none() {
-            problems.push(Problem::new(format!("{at}.Properties.ServiceToken"), "a custom resource needs the ServiceToken of its function"));
+            problems.push(Problem::new(
+                format!("{at}.Properties.ServiceToken"),
+                "a custom resource needs the ServiceToken of its function",
+            ));
         }
     } else if !types.contains_key(&type_name) {
         let served: Vec<&str> = types.keys().map(String::as_str).collect();
-        let what = if type_name.is_empty() { "a resource needs a Type".to_owned() } else { format!("no handler here serves {type_name}") };
-        problems.push(Problem::new(format!("{at}.Type"), format!("{what}; the types served here are {} and custom resources (Custom::NAME)", served.join(", "))));
+        let what = if type_name.is_empty() {
+            "a resource needs a Type".to_owned()
+        } else {
+            format!("no handler here serves {type_name}")
+        };
+        problems.push(Problem::new(
+            format!("{at}.Type"),
+            format!("{what}; the types served here are {} and custom resources (Custom::NAME)", served.join(", ")),
+        ));
     }
     for key in spec.as_object().into_iter().flat_map(|o| o.keys()) {
-        if !["Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy"].contains(&key.as_str()) {
+        if !["Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy"]
+            .contains(&key.as_str())
+        {
             problems.push(Problem::new(format!("{at}.{key}"), "not supported here; a resource has Type, Properties, DependsOn, Condition, Metadata, DeletionPolicy and UpdateReplacePolicy"));
         }
     }
@@ -616,11 +859,15 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
         match given.as_str() {
             Some(policy) if allowed.contains(&policy) => Some(policy.to_owned()).filter(|p| p != "Delete"),
             Some("Snapshot") => {
-                problems.push(Problem::new(format!("{at}.{key}"), "Snapshot is for types with snapshots (volumes, databases); these have none: use Retain or Delete"));
+                problems.push(Problem::new(
+                    format!("{at}.{key}"),
+                    "Snapshot is for types with snapshots (volumes, databases); these have none: use Retain or Delete",
+                ));
                 None
             }
             _ => {
-                problems.push(Problem::new(format!("{at}.{key}"), format!("must be {}, written out", allowed.join(", "))));
+                problems
+                    .push(Problem::new(format!("{at}.{key}"), format!("must be {}, written out", allowed.join(", "))));
                 None
             }
         }
@@ -630,7 +877,9 @@ fn resource(name: &str, spec: &Value, types: &BTreeMap<String, TypeInfo>) -> (Re
     let depends_on = match spec.get("DependsOn") {
         None => BTreeSet::new(),
         Some(Value::String(one)) => BTreeSet::from([one.clone()]),
-        Some(Value::Array(many)) if many.iter().all(Value::is_string) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(many)) if many.iter().all(Value::is_string) => {
+            many.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        }
         Some(_) => {
             problems.push(Problem::new(format!("{at}.DependsOn"), "must be a resource name or a list of them"));
             BTreeSet::new()
@@ -658,9 +907,18 @@ fn walk(value: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>
     found
 }
 
-fn visit(value: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>, found: &mut Vec<(String, Reference)>) {
+fn visit(
+    value: &Value,
+    at: &str,
+    in_condition: bool,
+    problems: &mut Vec<Problem>,
+    found: &mut Vec<(String, Reference)>,
+) {
     match value {
-        Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found)),
         Value::Object(map) => {
             if let Some((key, argument)) = single_function(map) {
                 let at = format!("{at}.{key}");
@@ -680,7 +938,10 @@ fn condition_name(spec: &Value, at: &str) -> Result<Option<String>, Problem> {
     match spec.get("Condition") {
         None => Ok(None),
         Some(Value::String(name)) => Ok(Some(name.clone())),
-        Some(_) => Err(Problem::new(format!("{at}.Condition"), "must be the name of a condition under Conditions, written out")),
+        Some(_) => Err(Problem::new(
+            format!("{at}.Condition"),
+            "must be the name of a condition under Conditions, written out",
+        )),
     }
 }
 
@@ -716,7 +977,14 @@ fn is_function(value: &Value) -> bool {
     value.as_object().and_then(single_function).is_some()
 }
 
-fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems: &mut Vec<Problem>, found: &mut Vec<(String, Reference)>) {
+fn function(
+    key: &str,
+    argument: &Value,
+    at: &str,
+    in_condition: bool,
+    problems: &mut Vec<Problem>,
+    found: &mut Vec<(String, Reference)>,
+) {
     let mut bad = |shape: &str| problems.push(Problem::new(at, format!("{key} takes {shape}")));
     match key {
         "Ref" => match argument.as_str() {
@@ -728,7 +996,9 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
             None => bad("a condition name"),
         },
         "Fn::GetAtt" => match argument.as_array().map(Vec::as_slice) {
-            Some([Value::String(resource), Value::String(attribute)]) => found.push((at.to_owned(), Reference::Attribute(resource.clone(), attribute.clone()))),
+            Some([Value::String(resource), Value::String(attribute)]) => {
+                found.push((at.to_owned(), Reference::Attribute(resource.clone(), attribute.clone())))
+            }
             _ => bad("[Resource, Attribute] or Resource.Attribute"),
         },
         "Fn::Sub" => {
@@ -754,7 +1024,9 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
                                 continue;
                             }
                             let reference = match name.split_once('.') {
-                                Some((resource, attribute)) if !PSEUDO_PARAMETERS.contains(&name.as_str()) => Reference::Attribute(resource.to_owned(), attribute.to_owned()),
+                                Some((resource, attribute)) if !PSEUDO_PARAMETERS.contains(&name.as_str()) => {
+                                    Reference::Attribute(resource.to_owned(), attribute.to_owned())
+                                }
                                 _ => Reference::Name(name),
                             };
                             found.push((at.to_owned(), reference));
@@ -768,9 +1040,14 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
         "Fn::Join" => match argument.as_array().map(Vec::as_slice) {
             Some([Value::String(_), list]) => {
                 visit(list, &format!("{at}[1]"), in_condition, problems, found);
-                let joinable = |item: &Value| is_function(item) || matches!(item, Value::String(_) | Value::Number(_) | Value::Bool(_));
+                let joinable = |item: &Value| {
+                    is_function(item) || matches!(item, Value::String(_) | Value::Number(_) | Value::Bool(_))
+                };
                 if !is_function(list) && !list.as_array().is_some_and(|items| items.iter().all(joinable)) {
-                    problems.push(Problem::new(format!("{at}[1]"), "Fn::Join joins a list of strings, numbers or functions"));
+                    problems.push(Problem::new(
+                        format!("{at}[1]"),
+                        "Fn::Join joins a list of strings, numbers or functions",
+                    ));
                 }
             }
             _ => bad("[delimiter, [values]]"),
@@ -779,7 +1056,8 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
             Some([index, list]) => {
                 visit(index, &format!("{at}[0]"), in_condition, problems, found);
                 visit(list, &format!("{at}[1]"), in_condition, problems, found);
-                let written_index = (!is_function(index)).then(|| scalar_text(index).and_then(|text| text.parse::<usize>().ok()));
+                let written_index =
+                    (!is_function(index)).then(|| scalar_text(index).and_then(|text| text.parse::<usize>().ok()));
                 if written_index == Some(None) {
                     problems.push(Problem::new(format!("{at}[0]"), "Fn::Select's index is a whole number from 0"));
                 }
@@ -789,33 +1067,49 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
                 if let (Some(Some(index)), Some(items)) = (written_index, list.as_array())
                     && index >= items.len()
                 {
-                    problems.push(Problem::new(format!("{at}[0]"), format!("Fn::Select: no value at index {index}; the list has {}", items.len())));
+                    problems.push(Problem::new(
+                        format!("{at}[0]"),
+                        format!("Fn::Select: no value at index {index}; the list has {}", items.len()),
+                    ));
                 }
             }
             _ => bad("[index, [values]]"),
         },
-        "Fn::ImportValue" if in_condition => problems.push(Problem::new(at, "Fn::ImportValue cannot be used in Conditions; pass the value as a parameter")),
-        "Fn::ImportValue" if argument.is_string() || is_function(argument) => visit(argument, at, in_condition, problems, found),
+        "Fn::ImportValue" if in_condition => problems
+            .push(Problem::new(at, "Fn::ImportValue cannot be used in Conditions; pass the value as a parameter")),
+        "Fn::ImportValue" if argument.is_string() || is_function(argument) => {
+            visit(argument, at, in_condition, problems, found)
+        }
         "Fn::ImportValue" => bad("the name of an export"),
         "Fn::Split" => match argument.as_array().map(Vec::as_slice) {
-            Some([Value::String(delimiter), source]) if !delimiter.is_empty() && (source.is_string() || is_function(source)) => {
+            Some([Value::String(delimiter), source])
+                if !delimiter.is_empty() && (source.is_string() || is_function(source)) =>
+            {
                 visit(source, &format!("{at}[1]"), in_condition, problems, found);
             }
             _ => bad("[delimiter, string] (the delimiter not empty)"),
         },
-        "Fn::Base64" if argument.is_string() || is_function(argument) => visit(argument, at, in_condition, problems, found),
+        "Fn::Base64" if argument.is_string() || is_function(argument) => {
+            visit(argument, at, in_condition, problems, found)
+        }
         "Fn::Base64" => bad("a string"),
         "Fn::FindInMap" => match argument.as_array().map(Vec::as_slice) {
             Some([map, top, second]) => {
                 for (index, key) in [map, top, second].into_iter().enumerate() {
                     if !key.is_string() && !is_function(key) {
-                        problems.push(Problem::new(format!("{at}[{index}]"), "Fn::FindInMap's names are strings or functions"));
+                        problems.push(Problem::new(
+                            format!("{at}[{index}]"),
+                            "Fn::FindInMap's names are strings or functions",
+                        ));
                     }
                     visit(key, &format!("{at}[{index}]"), in_condition, problems, found);
                 }
                 let written = |key: &Value| key.as_str().map(str::to_owned);
                 if let Some(map) = written(map) {
-                    found.push((at.to_owned(), Reference::Mapping(map, written(top), written(top).and(written(second)))));
+                    found.push((
+                        at.to_owned(),
+                        Reference::Mapping(map, written(top), written(top).and(written(second))),
+                    ));
                 }
             }
             _ => bad("[MapName, TopLevelKey, SecondLevelKey]"),
@@ -826,7 +1120,9 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
                 visit(when_true, &format!("{at}[1]"), in_condition, problems, found);
                 visit(when_false, &format!("{at}[2]"), in_condition, problems, found);
             }
-            Some([_, _, _]) if in_condition => problems.push(Problem::new(at, "Fn::If is not allowed inside Conditions; use Fn::And, Fn::Or, Fn::Not")),
+            Some([_, _, _]) if in_condition => {
+                problems.push(Problem::new(at, "Fn::If is not allowed inside Conditions; use Fn::And, Fn::Or, Fn::Not"))
+            }
             _ => bad("[condition name, value if true, value if false]"),
         },
         "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" if !in_condition => {
@@ -840,14 +1136,22 @@ fn function(key: &str, argument: &Value, at: &str, in_condition: bool, problems:
             _ => bad("[value, value]"),
         },
         "Fn::And" | "Fn::Or" | "Fn::Not" => match argument.as_array() {
-            Some(items) if (key == "Fn::Not" && items.len() == 1) || (key != "Fn::Not" && (2..=10).contains(&items.len())) => {
-                items.iter().enumerate().for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found));
+            Some(items)
+                if (key == "Fn::Not" && items.len() == 1) || (key != "Fn::Not" && (2..=10).contains(&items.len())) =>
+            {
+                items
+                    .iter()
+                    .enumerate()
+                    .for_each(|(index, item)| visit(item, &format!("{at}[{index}]"), in_condition, problems, found));
             }
             _ => bad(if key == "Fn::Not" { "[condition]" } else { "2 to 10 conditions" }),
         },
         other => problems.push(Problem::new(
             at,
-            format!("{other} is not supported here; the supported functions are {} (and Condition inside Conditions)", SUPPORTED_FUNCTIONS.join(", ")),
+            format!(
+                "{other} is not supported here; the supported functions are {} (and Condition inside Conditions)",
+                SUPPORTED_FUNCTIONS.join(", ")
+            ),
         )),
     }
 }
@@ -909,8 +1213,13 @@ fn check_dynamic_references(at: &str, value: &Value, type_name: &str, problems: 
                 }
             }
         }
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, item)| check_dynamic_references(&format!("{at}[{i}]"), item, type_name, problems)),
-        Value::Object(map) => map.iter().for_each(|(key, item)| check_dynamic_references(&format!("{at}.{key}"), item, type_name, problems)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, item)| check_dynamic_references(&format!("{at}[{i}]"), item, type_name, problems)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(key, item)| check_dynamic_references(&format!("{at}.{key}"), item, type_name, problems)),
         _ => {}
     }
 }
@@ -939,7 +1248,9 @@ impl DynamicReference {
                  secure SSM parameters only in the AWS resource properties that list them; pass the value as a NoEcho \
                  parameter or through {{{{resolve:secretsmanager:...}}}}"
             )),
-            service => Some(format!("{{{{resolve:{service}:...}}}}: write {{{{resolve:ssm:NAME}}}} or {{{{resolve:secretsmanager:SECRET-ID}}}}")),
+            service => Some(format!(
+                "{{{{resolve:{service}:...}}}}: write {{{{resolve:ssm:NAME}}}} or {{{{resolve:secretsmanager:SECRET-ID}}}}"
+            )),
         }
     }
 }
@@ -966,7 +1277,13 @@ fn topological(graph: &BTreeMap<&str, BTreeSet<String>>) -> Result<Vec<String>, 
         Visiting,
         Done,
     }
-    fn visit<'a>(node: &'a str, graph: &'a BTreeMap<&str, BTreeSet<String>>, marks: &mut BTreeMap<&'a str, Mark>, path: &mut Vec<&'a str>, order: &mut Vec<String>) -> Result<(), Vec<String>> {
+    fn visit<'a>(
+        node: &'a str,
+        graph: &'a BTreeMap<&str, BTreeSet<String>>,
+        marks: &mut BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        order: &mut Vec<String>,
+    ) -> Result<(), Vec<String>> {
         match marks.get(node) {
             Some(Mark::Done) => return Ok(()),
             Some(Mark::Visiting) => {

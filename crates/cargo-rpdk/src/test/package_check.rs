@@ -36,14 +36,22 @@ pub fn check(project: &Project, tools: &Tools, entry: &TypeEntry, bin_dir: &Path
         ("/entrypoint", "bootstrap"),
         ("/settings/protocolVersion", "2.0.0"),
     ] {
-        ensure!(settings.pointer(pointer) == Some(&Value::from(want)), ".rpdk-config{pointer} is {:?}, not {want:?}", settings.pointer(pointer));
+        ensure!(
+            settings.pointer(pointer) == Some(&Value::from(want)),
+            ".rpdk-config{pointer} is {:?}, not {want:?}",
+            settings.pointer(pointer)
+        );
     }
     ensure!(
         ours.get("schema.json").map(|(_, bytes)| bytes) == Some(&std::fs::read(project.schema_path(entry))?),
         "schema.json differs from the committed schema"
     );
     let bundle = entries(&ours.get(HANDLER_BUNDLE).context("no handler.zip")?.1)?;
-    ensure!(bundle.keys().eq(["bootstrap"]), "handler.zip holds {:?}, not just bootstrap", bundle.keys().collect::<Vec<_>>());
+    ensure!(
+        bundle.keys().eq(["bootstrap"]),
+        "handler.zip holds {:?}, not just bootstrap",
+        bundle.keys().collect::<Vec<_>>()
+    );
     let (mode, bootstrap) = &bundle["bootstrap"];
     ensure!(mode & 0o111 == 0o111, "bootstrap is not executable (mode {mode:o})");
     ensure!(*bootstrap == std::fs::read(&binary_path)?, "bootstrap is not the handler binary");
@@ -89,12 +97,26 @@ pub fn check_custom_resource(project: &Project, tools: &Tools, binary: &str, bin
     let binary_bytes = std::fs::read(&host)?;
     for (arch, bundle) in &written.bundles {
         let entries = entries(&std::fs::read(bundle)?)?;
-        ensure!(entries.keys().eq(["bootstrap"]), "the {} bundle holds {:?}, not just bootstrap", arch.name(), entries.keys().collect::<Vec<_>>());
+        ensure!(
+            entries.keys().eq(["bootstrap"]),
+            "the {} bundle holds {:?}, not just bootstrap",
+            arch.name(),
+            entries.keys().collect::<Vec<_>>()
+        );
         let (mode, contents) = &entries["bootstrap"];
-        ensure!(mode & 0o111 == 0o111 && *contents == binary_bytes, "the {} bundle's bootstrap is not the executable handler", arch.name());
+        ensure!(
+            mode & 0o111 == 0o111 && *contents == binary_bytes,
+            "the {} bundle's bootstrap is not the executable handler",
+            arch.name()
+        );
     }
     let lint = Command::new(tools.bin("cfn", "cfn-lint")).arg("--").arg(&written.role).output()?;
-    ensure!(lint.status.success(), "cfn-lint refused {}:\n{}", written.role.display(), String::from_utf8_lossy(&lint.stdout));
+    ensure!(
+        lint.status.success(),
+        "cfn-lint refused {}:\n{}",
+        written.role.display(),
+        String::from_utf8_lossy(&lint.stdout)
+    );
     let role = std::fs::read_to_string(&written.role)?;
     let allowed: std::collections::BTreeSet<&str> =
         role.lines().filter_map(|line| line.trim().strip_prefix("- \"")?.strip_suffix('"')).collect();
@@ -146,6 +168,11 @@ fn same_role(tools: &Tools, ours: &Path, theirs: &Path) -> Result<()> {
     for template in &mut templates {
         template.as_object_mut().context("a role template is not a mapping")?.remove("Description");
     }
-    ensure!(templates[0] == templates[1], "{RESOURCE_ROLE} differs from cfn generate's:\nours: {}\ncfn's: {}", templates[0], templates[1]);
+    ensure!(
+        templates[0] == templates[1],
+        "{RESOURCE_ROLE} differs from cfn generate's:\nours: {}\ncfn's: {}",
+        templates[0],
+        templates[1]
+    );
     Ok(())
 }

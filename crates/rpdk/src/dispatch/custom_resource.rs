@@ -217,10 +217,17 @@ enum Driven {
 impl<R: ResourceHandler> Dispatcher<R> {
     /// Serves one custom resource request to its end and returns the response to PUT. Never
     /// fails: every fault is a FAILED response with a reason.
-    pub async fn handle_custom_resource(&self, request: &CustomResourceRequest, context: &CustomResourceContext) -> CustomResourceResponse {
+    pub async fn handle_custom_resource(
+        &self,
+        request: &CustomResourceRequest,
+        context: &CustomResourceContext,
+    ) -> CustomResourceResponse {
         let received = self.clock.now();
         // Until the operation says otherwise, the resource keeps the id it has.
-        let mut response = CustomResourceResponse { no_echo: !self.metadata.write_only.is_empty(), ..CustomResourceResponse::answering(request) };
+        let mut response = CustomResourceResponse {
+            no_echo: !self.metadata.write_only.is_empty(),
+            ..CustomResourceResponse::answering(request)
+        };
         let invented = request.invented_id();
         let outcome = self.custom_operation(request, context, received, request.given_id(), &invented).await;
         match outcome {
@@ -288,19 +295,31 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     tracing::warn!(physical_id = id, "not an identifier of this type: nothing of it to delete");
                     return Ok((id.to_owned(), None));
                 }
-                Err((None, format!("PhysicalResourceId: '{id}' is not an identifier of this type ({})", self.identifier_shape())))
+                Err((
+                    None,
+                    format!(
+                        "PhysicalResourceId: '{id}' is not an identifier of this type ({})",
+                        self.identifier_shape()
+                    ),
+                ))
             }
             (RequestType::Update, Some(Some(identifier))) => {
                 let id = given.unwrap_or_default().to_owned();
                 if self.replaces(&old_properties, &properties) {
-                    return self.replace(drive("CREATE", properties, None).await, &base, end, context, &id, seconds).await;
+                    return self
+                        .replace(drive("CREATE", properties, None).await, &base, end, context, &id, seconds)
+                        .await;
                 }
                 let model = with_identifier(properties, &identifier);
                 let previous = with_identifier(old_properties, &identifier);
                 match drive("UPDATE", model, Some(previous)).await {
-                    Driven::Succeeded(model) => Ok((model.as_ref().and_then(|m| self.physical_id(m)).unwrap_or(id), model)),
+                    Driven::Succeeded(model) => {
+                        Ok((model.as_ref().and_then(|m| self.physical_id(m)).unwrap_or(id), model))
+                    }
                     Driven::Failed { code, message, .. } => Err((None, format!("{code}: {message}"))),
-                    Driven::OutOfTime { .. } => Err((None, out_of_time("the update", seconds, "CloudFormation's rollback updates it back"))),
+                    Driven::OutOfTime { .. } => {
+                        Err((None, out_of_time("the update", seconds, "CloudFormation's rollback updates it back")))
+                    }
                 }
             }
             (RequestType::Delete, None) => Ok((given.unwrap_or(invented).to_owned(), None)),
@@ -310,18 +329,29 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     Driven::Succeeded(_) => Ok((id, None)),
                     Driven::Failed { code: HandlerErrorCode::NotFound, .. } => Ok((id, None)),
                     Driven::Failed { code, message, .. } => Err((None, format!("{code}: {message}"))),
-                    Driven::OutOfTime { .. } => Err((None, out_of_time("the delete", seconds, "delete the stack again, or give the function more time"))),
+                    Driven::OutOfTime { .. } => Err((
+                        None,
+                        out_of_time("the delete", seconds, "delete the stack again, or give the function more time"),
+                    )),
                 }
             }
         }
     }
 
     /// The response of a CREATE: the new identifier, or the best id a failure has.
-    fn created(&self, driven: Driven, invented: &str, seconds: u64) -> Result<(String, Option<Value>), (Option<String>, String)> {
+    fn created(
+        &self,
+        driven: Driven,
+        invented: &str,
+        seconds: u64,
+    ) -> Result<(String, Option<Value>), (Option<String>, String)> {
         match driven {
             Driven::Succeeded(model) => match model.as_ref().and_then(|m| self.physical_id(m)) {
                 Some(id) => Ok((id, model)),
-                None => Err((Some(invented.to_owned()), "the handler reported success without the primary identifier".to_owned())),
+                None => Err((
+                    Some(invented.to_owned()),
+                    "the handler reported success without the primary identifier".to_owned(),
+                )),
             },
             Driven::Failed { code, message, identified } => {
                 let id = identified.as_ref().and_then(|m| self.physical_id(m));
@@ -329,7 +359,10 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 Err((Some(id), format!("{code}: {message}")))
             }
             Driven::OutOfTime { identified } => match identified.as_ref().and_then(|m| self.physical_id(m)) {
-                Some(id) => Err((Some(id), out_of_time("the create", seconds, "the resource exists, and CloudFormation's rollback deletes it"))),
+                Some(id) => Err((
+                    Some(id),
+                    out_of_time("the create", seconds, "the resource exists, and CloudFormation's rollback deletes it"),
+                )),
                 None => Err((Some(invented.to_owned()), out_of_time("the create", seconds, "nothing was created"))),
             },
         }
@@ -353,8 +386,12 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     None => Err((None, "the handler reported success without the primary identifier".to_owned())),
                 };
             }
-            Driven::Failed { code, message, identified } => (format!("replacement failed: {code}: {message}"), identified),
-            Driven::OutOfTime { identified } => (out_of_time("the replacement", seconds, "the old resource stays"), identified),
+            Driven::Failed { code, message, identified } => {
+                (format!("replacement failed: {code}: {message}"), identified)
+            }
+            Driven::OutOfTime { identified } => {
+                (out_of_time("the replacement", seconds, "the old resource stays"), identified)
+            }
         };
         let (reason, identified) = failure;
         let Some(new_id) = identified.as_ref().and_then(|m| self.physical_id(m)) else {
@@ -366,9 +403,15 @@ impl<R: ResourceHandler> Dispatcher<R> {
         // The cleanup gets at least one call even when the create used up the time.
         let cleanup_end = end.max(self.clock.now() + SHORTEST_CALL + Duration::from_secs(1));
         let cleaned = match self.drive(payload, cleanup_end, context.call_limit).await {
-            Driven::Succeeded(_) | Driven::Failed { code: HandlerErrorCode::NotFound, .. } => format!("the new resource {new_id} was deleted again"),
-            Driven::Failed { message, .. } => format!("the new resource {new_id} could not be deleted ({message}): delete it by hand"),
-            Driven::OutOfTime { .. } => format!("the new resource {new_id} is still being deleted: check that it is gone"),
+            Driven::Succeeded(_) | Driven::Failed { code: HandlerErrorCode::NotFound, .. } => {
+                format!("the new resource {new_id} was deleted again")
+            }
+            Driven::Failed { message, .. } => {
+                format!("the new resource {new_id} could not be deleted ({message}): delete it by hand")
+            }
+            Driven::OutOfTime { .. } => {
+                format!("the new resource {new_id} is still being deleted: check that it is gone")
+            }
         };
         tracing::warn!(new_id, old_id, "a failed replacement was cleaned up");
         Err((None, format!("{reason}; {cleaned}")))
@@ -433,13 +476,15 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
     /// The physical id of a model holding the primary identifier.
     fn physical_id(&self, model: &Value) -> Option<String> {
-        let parts = self.metadata.primary_identifier.iter().map(|pointer| match model.pointer(property_path(pointer))? {
-            Value::String(text) if !text.is_empty() => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            Value::Bool(flag) => Some(flag.to_string()),
-            _ => None,
-        });
-        let parts = parts.map(|part| part.map(|p| utf8_percent_encode(&p, PART).to_string())).collect::<Option<Vec<_>>>()?;
+        let parts =
+            self.metadata.primary_identifier.iter().map(|pointer| match model.pointer(property_path(pointer))? {
+                Value::String(text) if !text.is_empty() => Some(text.clone()),
+                Value::Number(number) => Some(number.to_string()),
+                Value::Bool(flag) => Some(flag.to_string()),
+                _ => None,
+            });
+        let parts =
+            parts.map(|part| part.map(|p| utf8_percent_encode(&p, PART).to_string())).collect::<Option<Vec<_>>>()?;
         Some(parts.join("|"))
     }
 
@@ -454,13 +499,20 @@ impl<R: ResourceHandler> Dispatcher<R> {
             .primary_identifier
             .iter()
             .zip(parts)
-            .map(|(pointer, part)| Some((property_path(pointer), Value::String(percent_decode_str(part).decode_utf8().ok()?.into_owned()))))
+            .map(|(pointer, part)| {
+                Some((property_path(pointer), Value::String(percent_decode_str(part).decode_utf8().ok()?.into_owned())))
+            })
             .collect()
     }
 
     /// `A|B`: the form of this type's physical ids, for messages.
     fn identifier_shape(&self) -> String {
-        self.metadata.primary_identifier.iter().map(|p| property_path(p).trim_start_matches('/')).collect::<Vec<_>>().join("|")
+        self.metadata
+            .primary_identifier
+            .iter()
+            .map(|p| property_path(p).trim_start_matches('/'))
+            .collect::<Vec<_>>()
+            .join("|")
     }
 
     /// Whether going from `old` to `new` changes a create-only property (compared after
@@ -469,7 +521,11 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let (mut old, mut new) = (old.clone(), new.clone());
         recast(&mut old, &self.schema, &self.schema);
         recast(&mut new, &self.schema, &self.schema);
-        self.metadata.create_only.iter().map(|pointer| property_path(pointer)).any(|path| old.pointer(path) != new.pointer(path))
+        self.metadata
+            .create_only
+            .iter()
+            .map(|pointer| property_path(pointer))
+            .any(|path| old.pointer(path) != new.pointer(path))
     }
 
     /// The read-only properties of `model`, by the names `Fn::GetAtt` uses.
@@ -534,7 +590,9 @@ fn set_pointer(target: &mut Value, path: &str, value: Value) {
 /// Objects become one attribute per leaf, `A.B`; arrays and scalars stay as they are.
 fn flatten(name: String, value: &Value, data: &mut Map<String, Value>) {
     match value {
-        Value::Object(members) => members.iter().for_each(|(key, member)| flatten(format!("{name}.{key}"), member, data)),
+        Value::Object(members) => {
+            members.iter().for_each(|(key, member)| flatten(format!("{name}.{key}"), member, data))
+        }
         Value::Null => {}
         other => {
             data.insert(name, other.clone());
@@ -556,7 +614,11 @@ fn fit(mut response: CustomResourceResponse) -> CustomResourceResponse {
     let mut dropped: Vec<String> = Vec::new();
     let base_reason = response.reason.clone();
     while response.body().len() > RESPONSE_LIMIT {
-        let largest = response.data.iter().max_by_key(|(name, value)| name.len() + value.to_string().len()).map(|(name, _)| name.clone());
+        let largest = response
+            .data
+            .iter()
+            .max_by_key(|(name, value)| name.len() + value.to_string().len())
+            .map(|(name, _)| name.clone());
         let Some(name) = largest else { break };
         response.data.remove(&name);
         dropped.push(name);

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::chain::tests::FakeClock;
 use crate::chain::Wait;
-use crate::resource::{HandlerSpec, Handlers, ListPage, Empty, Tagging};
+use crate::chain::tests::FakeClock;
+use crate::resource::{Empty, HandlerSpec, Handlers, ListPage, Tagging};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -94,9 +94,10 @@ impl ResourceHandler for Notes {
             std::future::pending::<()>().await;
         }
         if let (Some(max), Some(count)) = (req.type_configuration.max_count, note.count)
-            && count > max {
-                return Err(HandlerError::invalid_request(format!("Count: {count} is above the configured {max}")).into());
-            }
+            && count > max
+        {
+            return Err(HandlerError::invalid_request(format!("Count: {count} is above the configured {max}")).into());
+        }
         session
             .call("put", || async {
                 let mut store = self.store.lock().expect("lock");
@@ -124,12 +125,15 @@ impl ResourceHandler for Notes {
         if req.model.name == "stalls" {
             std::future::pending::<()>().await;
         }
-        self.get(&req.model.name).map(|(note, _)| note).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))
+        self.get(&req.model.name)
+            .map(|(note, _)| note)
+            .ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))
     }
 
     async fn update(&self, req: &Request<Note, NoteConfig>, _session: &mut Session<Empty>) -> HandlerResult<Note> {
         let mut store = self.store.lock().expect("lock");
-        let entry = store.get_mut(&req.model.name).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))?;
+        let entry =
+            store.get_mut(&req.model.name).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.name))?;
         entry.0 = req.model.clone();
         Ok(req.model.clone())
     }
@@ -204,7 +208,10 @@ async fn identifier_only_read_delete_and_model_less_list() {
     assert!(read["resourceModel"].get("Secret").is_none(), "write-only stripped from READ");
 
     let list = call(&dispatcher, fixture(include_str!("../../fixtures/list-no-model.json"))).await;
-    assert_eq!(list, json!({"status": "SUCCESS", "resourceModels": [{"Name": "n1", "Text": "hello", "Count": 3600, "Enabled": true}]}));
+    assert_eq!(
+        list,
+        json!({"status": "SUCCESS", "resourceModels": [{"Name": "n1", "Text": "hello", "Count": 3600, "Enabled": true}]})
+    );
 
     let delete = call(&dispatcher, fixture(include_str!("../../fixtures/delete-identifier-only.json"))).await;
     assert_eq!(delete, json!({"status": "SUCCESS"}), "a successful DELETE carries no model");
@@ -217,7 +224,8 @@ async fn identifier_only_read_delete_and_model_less_list() {
 async fn missing_identifier_is_not_found_for_read_update_and_delete() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
     for action in ["READ", "UPDATE", "DELETE"] {
-        let event = call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Text": "x"}}})).await;
+        let event =
+            call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Text": "x"}}})).await;
         assert_eq!(event["status"], "FAILED", "{action}");
         assert_eq!(event["errorCode"], "NotFound", "{action}");
         assert!(event["message"].as_str().is_some_and(|m| m.contains("/properties/Name")), "{event}");
@@ -228,9 +236,13 @@ async fn missing_identifier_is_not_found_for_read_update_and_delete() {
 async fn required_properties_are_enforced_on_create_and_update_only() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
     for action in ["CREATE", "UPDATE"] {
-        let event = call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Name": "n"}}})).await;
+        let event =
+            call(&dispatcher, json!({"action": action, "requestData": {"resourceProperties": {"Name": "n"}}})).await;
         assert_eq!(event["errorCode"], "InvalidRequest", "{action}");
-        assert_eq!(event["message"], "requestData.resourceProperties: \"Text\" is a required property (schema rule required)");
+        assert_eq!(
+            event["message"],
+            "requestData.resourceProperties: \"Text\" is a required property (schema rule required)"
+        );
     }
 }
 
@@ -252,11 +264,21 @@ async fn the_desired_model_keeps_the_schema_and_a_broken_rule_is_named_without_i
     let (dispatcher, _) = dispatcher(Duration::ZERO);
     let create = |properties: Value| json!({"action": "CREATE", "requestData": {"resourceProperties": properties}});
     let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Colour": "red"}))).await;
-    assert_eq!(event["message"], "requestData.resourceProperties: Additional properties are not allowed ('Colour' was unexpected) (schema rule additionalProperties)");
+    assert_eq!(
+        event["message"],
+        "requestData.resourceProperties: Additional properties are not allowed ('Colour' was unexpected) (schema rule additionalProperties)"
+    );
     let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Secret": "x".repeat(65)}))).await;
-    assert_eq!(event["message"], "requestData.resourceProperties.Secret: value is longer than 64 characters (schema rule maxLength)");
-    let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Secret": "x".repeat(65), "Colour": "red"}))).await;
-    assert!(event["message"].as_str().is_some_and(|m| m.contains("Colour") && m.contains("Secret") && m.contains("; ")), "every fault: {event}");
+    assert_eq!(
+        event["message"],
+        "requestData.resourceProperties.Secret: value is longer than 64 characters (schema rule maxLength)"
+    );
+    let event =
+        call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Secret": "x".repeat(65), "Colour": "red"}))).await;
+    assert!(
+        event["message"].as_str().is_some_and(|m| m.contains("Colour") && m.contains("Secret") && m.contains("; ")),
+        "every fault: {event}"
+    );
     let event = call(&dispatcher, create(json!({"Name": "n", "Text": "t", "Count": null}))).await;
     assert_eq!(event["status"], "SUCCESS", "a null is an absent property: {event}");
 }
@@ -271,7 +293,11 @@ async fn only_the_first_invocation_of_a_create_or_update_is_validated() {
     again["requestData"]["resourceProperties"] = json!({"Name": "later", "Text": "t", "Internal": "the handler's own"});
     let event = call(&dispatcher, again).await;
     assert_ne!(event["errorCode"], "InvalidRequest", "a re-invocation's model is the handler's own: {event}");
-    let event = call(&dispatcher, json!({"action": "READ", "requestData": {"resourceProperties": {"Name": "later", "Stale": 1}}})).await;
+    let event = call(
+        &dispatcher,
+        json!({"action": "READ", "requestData": {"resourceProperties": {"Name": "later", "Stale": 1}}}),
+    )
+    .await;
     assert_eq!(event["status"], "SUCCESS", "READ stays lenient: {event}");
 }
 
@@ -283,7 +309,10 @@ async fn malformed_payloads_are_failed_events() {
         (json!({"requestData": {}}), "action: missing"),
         (json!({"action": "PATCH"}), "action: unknown variant `PATCH`"),
         (json!({"action": "CREATE", "requestData": "x"}), "requestData: invalid type"),
-        (json!({"action": "CREATE", "requestData": {"callerCredentials": {"accessKeyId": 7}}}), "requestData.callerCredentials.accessKeyId: invalid type"),
+        (
+            json!({"action": "CREATE", "requestData": {"callerCredentials": {"accessKeyId": 7}}}),
+            "requestData.callerCredentials.accessKeyId: invalid type",
+        ),
     ];
     for (payload, expected) in cases {
         let event = call(&dispatcher, payload.clone()).await;
@@ -297,7 +326,11 @@ async fn malformed_payloads_are_failed_events() {
 #[tokio::test]
 async fn a_panic_is_an_internal_failure() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
-    let event = call(&dispatcher, json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "panic", "Text": "t"}}})).await;
+    let event = call(
+        &dispatcher,
+        json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "panic", "Text": "t"}}}),
+    )
+    .await;
     assert_eq!(event["status"], "FAILED");
     assert_eq!(event["errorCode"], "InternalFailure");
 }
@@ -330,14 +363,21 @@ async fn in_progress_carries_context_delay_and_the_unstripped_model_then_resumes
     assert!(first.get("errorCode").is_none());
     assert_eq!(first["callbackDelaySeconds"], 5);
     assert_eq!(first["resourceModel"]["Secret"], "s", "IN_PROGRESS keeps write-only properties for the next call");
-    assert!(first["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")), "the finished step is recorded");
+    assert!(
+        first["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")),
+        "the finished step is recorded"
+    );
 
     clock.advance(Duration::from_secs(600));
     let mut again = create;
     again["callbackContext"] = first["callbackContext"].clone();
     again["requestData"]["resourceProperties"] = first["resourceModel"].clone();
     let second = call(&dispatcher, again).await;
-    assert_eq!(second, json!({"status": "SUCCESS", "resourceModel": {"Name": "slow", "Text": "t"}}), "the put step was not repeated (it would fail AlreadyExists)");
+    assert_eq!(
+        second,
+        json!({"status": "SUCCESS", "resourceModel": {"Name": "slow", "Text": "t"}}),
+        "the put step was not repeated (it would fail AlreadyExists)"
+    );
 }
 
 #[tokio::test]
@@ -356,19 +396,27 @@ async fn a_handler_still_running_at_the_deadline_is_stopped_and_answered_for() {
     assert!(read["message"].as_str().is_some_and(|m| m.starts_with("time ran out")), "{read}");
 
     let early = stopped("CREATE", "stalls-before-checkpoint").await;
-    assert_eq!((early["status"].as_str(), early["errorCode"].as_str()), (Some("FAILED"), Some("NetworkFailure")), "nothing to resume from: {early}");
+    assert_eq!(
+        (early["status"].as_str(), early["errorCode"].as_str()),
+        (Some("FAILED"), Some("NetworkFailure")),
+        "nothing to resume from: {early}"
+    );
 
     let late = stopped("CREATE", "stalls-after-checkpoint").await;
     assert_eq!(late["status"], "IN_PROGRESS", "{late}");
     assert_eq!(late["callbackDelaySeconds"], 1);
     assert_eq!(late["resourceModel"]["Name"], "stalls-after-checkpoint");
-    assert!(late["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")), "the step finished before the stop is recorded: {late}");
+    assert!(
+        late["callbackContext"]["steps"].as_object().is_some_and(|s| s.contains_key("put")),
+        "the step finished before the stop is recorded: {late}"
+    );
 }
 
 #[tokio::test]
 async fn a_failure_after_the_checkpoint_carries_the_stripped_model() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
-    let create = json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "dup", "Text": "t", "Secret": "s"}}});
+    let create =
+        json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "dup", "Text": "t", "Secret": "s"}}});
     call(&dispatcher, create.clone()).await;
     let event = call(&dispatcher, create).await;
     assert_eq!(
@@ -387,8 +435,17 @@ async fn an_update_of_a_missing_resource_is_not_found() {
 
 #[test]
 fn the_partition_reaches_the_request() {
-    let request: HandlerRequest = decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
-    let envelope = Envelope { request, action: Action::Create, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new(), deadline: Deadline::after(Duration::from_secs(60)) };
+    let request: HandlerRequest =
+        decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
+    let envelope = Envelope {
+        request,
+        action: Action::Create,
+        type_name: String::new(),
+        type_configuration: (),
+        desired_tags: BTreeMap::new(),
+        previous_tags: BTreeMap::new(),
+        deadline: Deadline::after(Duration::from_secs(60)),
+    };
     let request = envelope.into_request((), None);
     assert_eq!(request.partition, Partition::AwsUsGov);
     assert_eq!(request.logical_resource_id.as_deref(), Some("MyNote"));
@@ -431,7 +488,8 @@ async fn a_failure_on_a_re_invocation_carries_the_model_cloudformation_holds_wit
 #[tokio::test]
 async fn a_changed_create_only_property_is_not_updatable_but_an_added_or_dropped_one_is_no_change() {
     let (dispatcher, _) = dispatcher(Duration::ZERO);
-    call(&dispatcher, json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "a", "Text": "t"}}})).await;
+    call(&dispatcher, json!({"action": "CREATE", "requestData": {"resourceProperties": {"Name": "a", "Text": "t"}}}))
+        .await;
     let update = |previous: Value| json!({"action": "UPDATE", "resourceType": "Rpdk::Demo::Note", "requestData": {"resourceProperties": {"Name": "a", "Text": "new"}, "previousResourceProperties": previous}});
     let event = call(&dispatcher, update(json!({"Name": "b", "Text": "t"}))).await;
     assert_eq!(event["errorCode"], "NotUpdatable", "{event}");
@@ -442,7 +500,10 @@ async fn a_changed_create_only_property_is_not_updatable_but_an_added_or_dropped
         dispatcher.refuse_create_only_changes(&json!({"Text": "t"}), &json!({"Name": "a", "Text": "t"})).is_ok(),
         "the service adds the identifier to the desired model"
     );
-    assert!(dispatcher.refuse_create_only_changes(&json!({"Name": "a"}), &json!({"Text": "t"})).is_ok(), "nor is a dropped one");
+    assert!(
+        dispatcher.refuse_create_only_changes(&json!({"Name": "a"}), &json!({"Text": "t"})).is_ok(),
+        "nor is a dropped one"
+    );
 }
 
 #[test]
@@ -450,7 +511,15 @@ fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
     let payload = json!({"action": "LIST", "nextToken": "", "maxResults": 3, "snapshotRequested": true, "rollback": "true",
                          "driftable": false, "resourceTypeVersion": "00000002", "features": {"SyntheticTags": true}});
     let request: HandlerRequest = decode(payload, "").expect("decodes");
-    let envelope = Envelope { request, action: Action::List, type_name: String::new(), type_configuration: (), desired_tags: BTreeMap::new(), previous_tags: BTreeMap::new(), deadline: Deadline::after(Duration::from_secs(60)) };
+    let envelope = Envelope {
+        request,
+        action: Action::List,
+        type_name: String::new(),
+        type_configuration: (),
+        desired_tags: BTreeMap::new(),
+        previous_tags: BTreeMap::new(),
+        deadline: Deadline::after(Duration::from_secs(60)),
+    };
     let request = envelope.into_request((), None);
     assert_eq!(request.next_token, None, "an empty token is no token");
     assert_eq!(request.max_results, Some(3));
@@ -466,7 +535,10 @@ fn the_resource_tags_are_the_stack_tags_overlaid_by_its_own() {
     let stack = BTreeMap::from([("team".to_owned(), "stack".to_owned()), ("env".to_owned(), "prod".to_owned())]);
     let listed = json!({"Tags": [{"Key": "team", "Value": "own"}, {"Key": "cost", "Value": 7}]});
     let desired = merged(&stack, tags_at(&listed, "/Tags"));
-    assert_eq!(desired, BTreeMap::from([("cost".into(), "7".into()), ("env".into(), "prod".into()), ("team".into(), "own".into())]));
+    assert_eq!(
+        desired,
+        BTreeMap::from([("cost".into(), "7".into()), ("env".into(), "prod".into()), ("team".into(), "own".into())])
+    );
     let mapped = json!({"Tags": {"team": "own", "gone": null}});
     assert_eq!(tags_at(&mapped, "/Tags"), BTreeMap::from([("team".into(), "own".into())]));
     assert_eq!(merged(&stack, tags_at(&json!({}), "/Tags")), stack, "without tags of its own, the stack's");

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::resource::{HandlerSpec, Handlers, Metadata, Tagging};
 use crate::Empty;
+use crate::resource::{HandlerSpec, Handlers, Metadata, Tagging};
 
 fn applied(rule: fn(&mut Value), mut input: Value) -> Value {
     visit(&mut input, &mut |schema| rule(schema));

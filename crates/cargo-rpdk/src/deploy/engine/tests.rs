@@ -47,7 +47,14 @@ struct Handlers {
 
 impl Handlers {
     fn new(always_conflict: bool) -> Self {
-        Self { always_conflict, base_done: AtomicBool::new(false), dependent_tried: (Mutex::new(false), Condvar::new()), calls: Mutex::new(Vec::new()), dependent_previous: Mutex::new(Vec::new()), base_update_fails: AtomicBool::new(false) }
+        Self {
+            always_conflict,
+            base_done: AtomicBool::new(false),
+            dependent_tried: (Mutex::new(false), Condvar::new()),
+            calls: Mutex::new(Vec::new()),
+            dependent_previous: Mutex::new(Vec::new()),
+            base_update_fails: AtomicBool::new(false),
+        }
     }
 
     /// The base busy again, for the next run.
@@ -83,9 +90,13 @@ impl Operations for Handlers {
         let last = match (call.type_name.as_str(), call.action.as_str()) {
             ("Test::Base", "CREATE" | "UPDATE") => {
                 let name = model.get("Name").cloned().unwrap_or_default();
-                on_event(&json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": name}, "callbackDelaySeconds": 1}))?;
+                on_event(
+                    &json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": name}, "callbackDelaySeconds": 1}),
+                )?;
                 let (tried, signal) = &self.dependent_tried;
-                let tried = signal.wait_timeout_while(tried.lock().expect("flag"), Duration::from_secs(10), |tried| !*tried).expect("flag");
+                let tried = signal
+                    .wait_timeout_while(tried.lock().expect("flag"), Duration::from_secs(10), |tried| !*tried)
+                    .expect("flag");
                 assert!(*tried.0, "the dependent started while the base was still stabilizing");
                 self.base_done.store(true, Ordering::SeqCst);
                 if call.action == "UPDATE" && self.base_update_fails.swap(false, Ordering::SeqCst) {
@@ -127,8 +138,14 @@ struct Fixture {
 
 impl Fixture {
     fn new(type_names: &[&str], info: TypeInfo) -> Self {
-        let types = type_names.iter().map(|name| (name.to_string(), ServedType { info: info.clone(), function: "test".to_owned() })).collect();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let types = type_names
+            .iter()
+            .map(|name| (name.to_string(), ServedType { info: info.clone(), function: "test".to_owned() }))
+            .collect();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
         let identity = StackIdentity {
             name: "engine".to_owned(),
             id: "arn:aws:cloudformation:us-east-1:123456789012:stack/engine/1".to_owned(),
@@ -137,26 +154,60 @@ impl Fixture {
             partition: "aws".to_owned(),
             url_suffix: "amazonaws.com".to_owned(),
         };
-        let store = Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), &identity.name).expect("a store");
-        Self { types, store, identity, configurations: BTreeMap::new(), printer: Printer::new(true), runs: std::cell::Cell::new(0) }
+        let store =
+            Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), &identity.name).expect("a store");
+        Self {
+            types,
+            store,
+            identity,
+            configurations: BTreeMap::new(),
+            printer: Printer::new(true),
+            runs: std::cell::Cell::new(0),
+        }
     }
 
     /// The two types of `TEMPLATE`, identified by `Id`.
     fn base_and_dependent() -> Self {
-        Self::new(&["Test::Base", "Test::Dependent"], TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], ..TypeInfo::default() })
+        Self::new(
+            &["Test::Base", "Test::Dependent"],
+            TypeInfo {
+                attributes: ["Id".to_owned()].into(),
+                primary_identifier: vec!["Id".to_owned()],
+                ..TypeInfo::default()
+            },
+        )
     }
 
     /// An engine for a new run on `state` (a new stack when `None`).
     fn engine<'a>(&'a self, backend: &'a dyn Backend, state: Option<StackState>) -> Engine<'a> {
         self.runs.set(self.runs.get() + 1);
         let run = format!("run-{}", self.runs.get());
-        let state = state.unwrap_or_else(|| StackState { stack_name: self.identity.name.clone(), stack_id: self.identity.id.clone(), ..StackState::default() });
-        Engine::new(backend, &self.types, &self.configurations, &self.store, &self.printer, StackState { run, ..state }, Vec::new(), false)
+        let state = state.unwrap_or_else(|| StackState {
+            stack_name: self.identity.name.clone(),
+            stack_id: self.identity.id.clone(),
+            ..StackState::default()
+        });
+        Engine::new(
+            backend,
+            &self.types,
+            &self.configurations,
+            &self.store,
+            &self.printer,
+            StackState { run, ..state },
+            Vec::new(),
+            false,
+        )
     }
 
     /// Deploys `template` with `parameters`; answers the outcome, this run's events as
     /// `Name STATUS`, and the state after.
-    fn deploy(&self, backend: &dyn Backend, template: &str, parameters: &[(&str, &str)], state: Option<StackState>) -> (Result<()>, Vec<String>, StackState) {
+    fn deploy(
+        &self,
+        backend: &dyn Backend,
+        template: &str,
+        parameters: &[(&str, &str)],
+        state: Option<StackState>,
+    ) -> (Result<()>, Vec<String>, StackState) {
         let infos = self.types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
         let template = Template::check(&parse_text(template).expect("YAML"), &infos).expect("a valid template");
         let given = parameters.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
@@ -202,11 +253,18 @@ fn a_retriable_failure_once_everything_it_needs_is_complete_fails_and_rolls_back
     let (outcome, events, state) = deploy(&handlers, None);
     let error = outcome.expect_err("the deploy fails").to_string();
     assert!(error.contains("Dependent failed") && error.contains("ResourceConflict"), "{error}");
-    assert_eq!(*handlers.calls.lock().expect("calls"), ["Base CREATE", "Dependent CREATE", "Dependent CREATE", "Base DELETE"]);
+    assert_eq!(
+        *handlers.calls.lock().expect("calls"),
+        ["Base CREATE", "Dependent CREATE", "Dependent CREATE", "Base DELETE"]
+    );
     assert!(position(&events, "Dependent CREATE_FAILED") < position(&events, "Base DELETE_COMPLETE"));
     assert_eq!(events.last().map(String::as_str), Some("engine ROLLBACK_COMPLETE"));
     assert!(state.resources.is_empty(), "{:?}", state.resources);
-    assert_eq!(state.status_reason.as_deref(), Some("The following resource(s) failed to create: [Dependent]."), "the final state names what failed");
+    assert_eq!(
+        state.status_reason.as_deref(),
+        Some("The following resource(s) failed to create: [Dependent]."),
+        "the final state names what failed"
+    );
 }
 
 const LABELLED: &str = "
@@ -241,7 +299,10 @@ fn a_retried_update_in_place_is_sent_with_the_properties_before_the_run() {
     outcome.expect("updated on the retry");
     let previous = handlers.dependent_previous.lock().expect("previous").clone();
     assert_eq!(previous.len(), 2, "tried, then retried: {events:#?}");
-    assert!(previous.iter().all(|p| p["Label"] == "one"), "both attempts update from the properties before the run: {previous:?}");
+    assert!(
+        previous.iter().all(|p| p["Label"] == "one"),
+        "both attempts update from the properties before the run: {previous:?}"
+    );
     assert_eq!(state.resources["Dependent"].model.as_ref().map(|m| m["Label"].clone()), Some(json!("two")));
 }
 
@@ -255,7 +316,11 @@ fn an_attempt_awaiting_its_retry_is_rolled_back_when_the_run_fails_first() {
     let calls = handlers.calls.lock().expect("calls").split_off(before);
     // The dependent's attempt may have changed it: it is updated back before the base is.
     assert_eq!(calls, ["Base UPDATE", "Dependent UPDATE", "Dependent UPDATE", "Base UPDATE"], "{events:#?}");
-    assert_eq!(handlers.dependent_previous.lock().expect("previous").last().map(|p| p["Label"].clone()), Some(json!("two")), "the revert goes from the attempt's properties");
+    assert_eq!(
+        handlers.dependent_previous.lock().expect("previous").last().map(|p| p["Label"].clone()),
+        Some(json!("two")),
+        "the revert goes from the attempt's properties"
+    );
     assert_eq!(events.last().map(String::as_str), Some("engine UPDATE_ROLLBACK_COMPLETE"));
 }
 
@@ -269,7 +334,15 @@ fn an_unchanged_stack_is_left_alone() {
     let (outcome, events, _) = fixture.deploy(&handlers, TEMPLATE, &[], Some(state));
     outcome.expect("the second deploy");
     assert_eq!(handlers.calls.lock().expect("calls").len(), calls, "no handler is called");
-    assert_eq!(events, ["engine UPDATE_IN_PROGRESS", "engine CONFIGURATION_COMPLETE", "engine UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "engine UPDATE_COMPLETE"]);
+    assert_eq!(
+        events,
+        [
+            "engine UPDATE_IN_PROGRESS",
+            "engine CONFIGURATION_COMPLETE",
+            "engine UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "engine UPDATE_COMPLETE"
+        ]
+    );
 }
 
 const NAMED: &str = "
@@ -298,7 +371,9 @@ impl Operations for Named {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
         let model = call.model.clone().unwrap_or_default();
         let last = match call.action.as_str() {
-            "CREATE" if model["Name"] == "fail" => json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"}),
+            "CREATE" if model["Name"] == "fail" => {
+                json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"})
+            }
             "CREATE" => {
                 let id = format!("{}-id", model["Name"].as_str().unwrap_or_default());
                 self.existing.lock().expect("existing").insert(id.clone());
@@ -351,7 +426,12 @@ fn a_replaced_resource_that_could_not_be_deleted_stays_tracked_through_later_rep
 fn named() -> Fixture {
     Fixture::new(
         &["Test::Named"],
-        TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], create_only: ["Name".to_owned()].into(), ..TypeInfo::default() },
+        TypeInfo {
+            attributes: ["Id".to_owned()].into(),
+            primary_identifier: vec!["Id".to_owned()],
+            create_only: ["Name".to_owned()].into(),
+            ..TypeInfo::default()
+        },
     )
 }
 
@@ -381,7 +461,8 @@ fn with_policies(deletion: &str, replace: &str, failing: bool) -> String {
     let policies = format!("    DeletionPolicy: {deletion}\n    UpdateReplacePolicy: {replace}\n");
     let mut template = NAMED.replacen("    Type: Test::Named\n", &format!("    Type: Test::Named\n{policies}"), 1);
     if failing {
-        template.push_str("  Failing:\n    Type: Test::Named\n    DependsOn: Named\n    Properties:\n      Name: fail\n");
+        template
+            .push_str("  Failing:\n    Type: Test::Named\n    DependsOn: Named\n    Properties:\n      Name: fail\n");
     }
     template
 }
@@ -389,7 +470,8 @@ fn with_policies(deletion: &str, replace: &str, failing: bool) -> String {
 #[test]
 fn a_retained_resource_left_mid_update_is_not_deleted_with_the_stack() {
     let (fixture, named) = (named(), Named::default());
-    let (outcome, _, mut state) = fixture.deploy(&named, &with_policies("Retain", "Delete", false), &[("Name", "one")], None);
+    let (outcome, _, mut state) =
+        fixture.deploy(&named, &with_policies("Retain", "Delete", false), &[("Name", "one")], None);
     outcome.expect("created");
     // An update in place that was interrupted keeps the resource as it was, same identifier.
     let before = state.resources["Named"].clone();
@@ -427,15 +509,27 @@ fn retained_resources_are_left_when_replaced_removed_or_rolled_back() {
     let mut engine = fixture.engine(&named, Some(state));
     engine.delete().expect("the stack is deleted");
     assert!(engine.state.resources.is_empty(), "the stack forgets what it retained");
-    assert_eq!(existing(&named), BTreeSet::from(["one-id".to_owned(), "two-id".to_owned()]), "DeletionPolicy keeps the last one");
+    assert_eq!(
+        existing(&named),
+        BTreeSet::from(["one-id".to_owned(), "two-id".to_owned()]),
+        "DeletionPolicy keeps the last one"
+    );
 
-    let (outcome, events, _) = fixture.deploy(&named, &with_policies("Retain", "Delete", true), &[("Name", "three")], None);
+    let (outcome, events, _) =
+        fixture.deploy(&named, &with_policies("Retain", "Delete", true), &[("Name", "three")], None);
     outcome.expect_err("Failing fails");
-    assert!(events.contains(&"Named DELETE_SKIPPED".to_owned()), "Retain keeps even what a rollback would delete: {events:#?}");
+    assert!(
+        events.contains(&"Named DELETE_SKIPPED".to_owned()),
+        "Retain keeps even what a rollback would delete: {events:#?}"
+    );
     assert!(existing(&named).contains("three-id"));
-    let (outcome, events, _) = fixture.deploy(&named, &with_policies("RetainExceptOnCreate", "Delete", true), &[("Name", "four")], None);
+    let (outcome, events, _) =
+        fixture.deploy(&named, &with_policies("RetainExceptOnCreate", "Delete", true), &[("Name", "four")], None);
     outcome.expect_err("Failing fails");
-    assert!(events.contains(&"Named DELETE_COMPLETE".to_owned()), "RetainExceptOnCreate lets the rollback delete: {events:#?}");
+    assert!(
+        events.contains(&"Named DELETE_COMPLETE".to_owned()),
+        "RetainExceptOnCreate lets the rollback delete: {events:#?}"
+    );
     assert!(!existing(&named).contains("four-id"));
 }
 
@@ -457,7 +551,11 @@ impl Operations for Function {
 #[test]
 fn a_custom_resource_keeps_its_service_token() {
     let (fixture, function) = (Fixture::new(&["Test::Named"], TypeInfo::default()), Function::default());
-    let template = |token: &str| format!("Resources:\n  Thing:\n    Type: Custom::Thing\n    Properties:\n      ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:{token}\n      Size: 1\n");
+    let template = |token: &str| {
+        format!(
+            "Resources:\n  Thing:\n    Type: Custom::Thing\n    Properties:\n      ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:{token}\n      Size: 1\n"
+        )
+    };
     let (outcome, _, state) = fixture.deploy(&function, &template("test"), &[], None);
     outcome.expect("created");
     let (outcome, events, _) = fixture.deploy(&function, &template("test:live"), &[], Some(state));
@@ -490,9 +588,24 @@ struct Tagged {
 
 impl Operations for Tagged {
     fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        let tags = |tags: Option<&BTreeMap<String, String>>| tags.map_or_else(|| "-".to_owned(), |t| t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","));
-        self.seen.lock().expect("seen").push(format!("{} {} {} {}", call.logical_id, call.action, tags(Some(&call.stack_tags)), tags(call.previous_stack_tags.as_ref())));
-        assert_eq!(call.system_tags.get("aws:cloudformation:logical-id"), Some(&call.logical_id), "system tags on every request");
+        let tags = |tags: Option<&BTreeMap<String, String>>| {
+            tags.map_or_else(
+                || "-".to_owned(),
+                |t| t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+            )
+        };
+        self.seen.lock().expect("seen").push(format!(
+            "{} {} {} {}",
+            call.logical_id,
+            call.action,
+            tags(Some(&call.stack_tags)),
+            tags(call.previous_stack_tags.as_ref())
+        ));
+        assert_eq!(
+            call.system_tags.get("aws:cloudformation:logical-id"),
+            Some(&call.logical_id),
+            "system tags on every request"
+        );
         let name = call.model.as_ref().and_then(|m| m.get("Name")).cloned().unwrap_or_default();
         let last = if call.logical_id == "B" && call.action == "UPDATE" && self.fail_b.swap(false, Ordering::SeqCst) {
             json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "refused"})
@@ -508,10 +621,23 @@ impl Operations for Tagged {
 
 #[test]
 fn a_change_of_the_stacks_tags_alone_updates_taggable_resources_and_a_rollback_puts_the_old_ones_back() {
-    let fixture = Fixture::new(&["Test::Tagged"], TypeInfo { attributes: ["Id".to_owned()].into(), primary_identifier: vec!["Id".to_owned()], taggable: true, ..TypeInfo::default() });
+    let fixture = Fixture::new(
+        &["Test::Tagged"],
+        TypeInfo {
+            attributes: ["Id".to_owned()].into(),
+            primary_identifier: vec!["Id".to_owned()],
+            taggable: true,
+            ..TypeInfo::default()
+        },
+    );
     let handlers = Tagged::default();
     let tagged = |team: &str| BTreeMap::from([("team".to_owned(), team.to_owned())]);
-    let first = StackState { stack_name: "engine".to_owned(), stack_id: fixture.identity.id.clone(), tags: tagged("a"), ..StackState::default() };
+    let first = StackState {
+        stack_name: "engine".to_owned(),
+        stack_id: fixture.identity.id.clone(),
+        tags: tagged("a"),
+        ..StackState::default()
+    };
     let (outcome, _, state) = fixture.deploy(&handlers, TAGGED, &[], Some(first));
     outcome.expect("the create");
     let mut seen = std::mem::take(&mut *handlers.seen.lock().expect("seen"));
@@ -538,6 +664,9 @@ fn a_change_of_the_stacks_tags_alone_updates_taggable_resources_and_a_rollback_p
     assert!(outcome.is_err(), "B's update failed");
     let seen = std::mem::take(&mut *handlers.seen.lock().expect("seen"));
     assert!(seen.contains(&"A UPDATE team=c team=b".to_owned()), "{seen:#?}");
-    assert!(seen.contains(&"A UPDATE team=b team=c".to_owned()), "the rollback sends the tags before the run: {seen:#?}");
+    assert!(
+        seen.contains(&"A UPDATE team=b team=c".to_owned()),
+        "the rollback sends the tags before the run: {seen:#?}"
+    );
     assert_eq!(state.tags, tagged("b"), "the stack keeps its tags from before the run");
 }

@@ -71,7 +71,13 @@ impl ResourceHandler for Doors {
             primary_identifier: &["/properties/Site", "/properties/Id"],
             additional_identifiers: &[],
             list_input: &[],
-            read_only: &["/properties/Id", "/properties/Report", "/properties/Opened", "/properties/Opened/By", "/properties/Opened/Count"],
+            read_only: &[
+                "/properties/Id",
+                "/properties/Report",
+                "/properties/Opened",
+                "/properties/Opened/By",
+                "/properties/Opened/Count",
+            ],
             write_only: &["/properties/Secret"],
             create_only: &["/properties/Site"],
             handlers: Handlers::default(),
@@ -94,7 +100,10 @@ impl ResourceHandler for Doors {
                 made.id = Some(id.clone());
                 made.report = Some("r".repeat(door.report_size));
                 made.opened = Some(Opened { by: "tester".into(), count: 1 });
-                store.insert((door.site.clone(), id.clone()), (made, self.clock.now() + Duration::from_secs(door.ready_after)));
+                store.insert(
+                    (door.site.clone(), id.clone()),
+                    (made, self.clock.now() + Duration::from_secs(door.ready_after)),
+                );
                 Ok(id)
             })
             .await?;
@@ -103,7 +112,13 @@ impl ResourceHandler for Doors {
         let key = (door.site.clone(), id);
         session
             .stabilize("ready", Wait::new(Duration::from_secs(10), Duration::from_secs(3600)), || async {
-                let ready = self.store.lock().expect("lock").get(&key).map(|(_, at)| *at).ok_or_else(|| HandlerError::internal("vanished"))?;
+                let ready = self
+                    .store
+                    .lock()
+                    .expect("lock")
+                    .get(&key)
+                    .map(|(_, at)| *at)
+                    .ok_or_else(|| HandlerError::internal("vanished"))?;
                 Ok(self.clock.now() >= ready)
             })
             .await?;
@@ -119,14 +134,21 @@ impl ResourceHandler for Doors {
         self.record(req);
         let id = req.model.id.clone().ok_or_else(|| HandlerError::invalid_request("Id: missing"))?;
         let mut store = self.store.lock().expect("lock");
-        let entry = store.get_mut(&(req.model.site.clone(), id.clone())).ok_or_else(|| HandlerError::not_found(&req.type_name, &id))?;
+        let entry = store
+            .get_mut(&(req.model.site.clone(), id.clone()))
+            .ok_or_else(|| HandlerError::not_found(&req.type_name, &id))?;
         entry.0.label = req.model.label.clone();
         Ok(entry.0.clone())
     }
 
     async fn delete(&self, req: &Request<DoorKey, Empty>, _session: &mut Session<Empty>) -> HandlerResult<()> {
         let key = (req.model.site.clone(), req.model.id.clone());
-        self.store.lock().expect("lock").remove(&key).map(|_| ()).ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.id).into())
+        self.store
+            .lock()
+            .expect("lock")
+            .remove(&key)
+            .map(|_| ())
+            .ok_or_else(|| HandlerError::not_found(&req.type_name, &req.model.id).into())
     }
 
     async fn list(&self, _req: &Request<Empty, Empty>) -> Result<ListPage<Door>, HandlerError> {
@@ -201,7 +223,11 @@ async fn create_answers_the_encoded_identifier_the_read_only_data_and_no_echo() 
         })
     );
     let (token, region) = dispatcher.handler.requests.lock().expect("lock")[0].clone();
-    assert_eq!((token.as_str(), region.as_str()), ("req-Create", "eu-west-1"), "RequestId is the token; the stack names the region");
+    assert_eq!(
+        (token.as_str(), region.as_str()),
+        ("req-Create", "eu-west-1"),
+        "RequestId is the token; the stack names the region"
+    );
 }
 
 #[tokio::test]
@@ -221,7 +247,8 @@ async fn in_progress_is_driven_in_process_until_success() {
 async fn out_of_time_after_the_identifier_is_known_fails_with_it_and_the_rollback_deletes() {
     let (dispatcher, _) = dispatcher();
     let properties = json!({"Site": "s", "Label": "l", "ReadyAfter": 5000, "ServiceTimeout": "120"});
-    let response = dispatcher.handle_custom_resource(&request("Create", None, properties.clone(), None), &context()).await;
+    let response =
+        dispatcher.handle_custom_resource(&request("Create", None, properties.clone(), None), &context()).await;
     assert_eq!(response.status, CustomResourceStatus::Failed);
     assert_eq!(response.physical_resource_id, "s|d1", "the rollback's Delete must reach the resource");
     let reason = response.reason.expect("a reason");
@@ -251,7 +278,9 @@ async fn a_create_failing_before_the_identifier_invents_an_id_whose_delete_succe
     assert_eq!(response["PhysicalResourceId"], format!("{INVENTED_ID_PREFIX}req-Create"));
     assert!(response.get("Data").is_none());
 
-    let rollback = answer(&dispatcher, &request("Delete", Some(&format!("{INVENTED_ID_PREFIX}req-Create")), properties, None)).await;
+    let rollback =
+        answer(&dispatcher, &request("Delete", Some(&format!("{INVENTED_ID_PREFIX}req-Create")), properties, None))
+            .await;
     assert_eq!(rollback["Status"], "SUCCESS");
     assert_eq!(rollback["PhysicalResourceId"], format!("{INVENTED_ID_PREFIX}req-Create"));
 }
@@ -259,12 +288,30 @@ async fn a_create_failing_before_the_identifier_invents_an_id_whose_delete_succe
 #[tokio::test]
 async fn bad_input_is_a_failure_naming_the_field() {
     let (dispatcher, _) = dispatcher();
-    let response = answer(&dispatcher, &request("Create", None, json!({"Site": "s", "Label": "l", "ReadyAfter": "soon"}), None)).await;
+    let response =
+        answer(&dispatcher, &request("Create", None, json!({"Site": "s", "Label": "l", "ReadyAfter": "soon"}), None))
+            .await;
     assert_eq!(response["Status"], "FAILED");
-    assert!(response["Reason"].as_str().is_some_and(|r| r.starts_with("InvalidRequest: requestData.resourceProperties.ReadyAfter")), "{response}");
-    let response = answer(&dispatcher, &request("Create", None, json!({"Site": "s", "Label": "l", "ServiceTimeout": "0"}), None)).await;
+    assert!(
+        response["Reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("InvalidRequest: requestData.resourceProperties.ReadyAfter")),
+        "{response}"
+    );
+    let response =
+        answer(&dispatcher, &request("Create", None, json!({"Site": "s", "Label": "l", "ServiceTimeout": "0"}), None))
+            .await;
     assert_eq!(response["Reason"], "ServiceTimeout: \"0\" is not a number of seconds from 1 to 3600");
-    let response = answer(&dispatcher, &request("Update", Some("only-one-part"), json!({"Site": "s", "Label": "l"}), Some(json!({"Site": "s", "Label": "l"})))).await;
+    let response = answer(
+        &dispatcher,
+        &request(
+            "Update",
+            Some("only-one-part"),
+            json!({"Site": "s", "Label": "l"}),
+            Some(json!({"Site": "s", "Label": "l"})),
+        ),
+    )
+    .await;
     assert_eq!(response["Reason"], "PhysicalResourceId: 'only-one-part' is not an identifier of this type (Site|Id)");
     assert_eq!(response["PhysicalResourceId"], "only-one-part", "a failed update keeps the id");
 }
@@ -278,13 +325,21 @@ async fn update_in_place_keeps_the_id_and_replacement_makes_a_new_one() {
 
     let renamed = json!({"Site": "s", "Label": "two"});
     let updated = answer(&dispatcher, &request("Update", Some(&id), renamed.clone(), Some(old))).await;
-    assert_eq!((updated["Status"].as_str(), updated["PhysicalResourceId"].as_str()), (Some("SUCCESS"), Some(id.as_str())), "{updated}");
+    assert_eq!(
+        (updated["Status"].as_str(), updated["PhysicalResourceId"].as_str()),
+        (Some("SUCCESS"), Some(id.as_str())),
+        "{updated}"
+    );
     assert_eq!(dispatcher.handler.get(&("s".into(), "d1".into())).expect("kept").label, "two");
 
     let moved = json!({"Site": "t", "Label": "two"});
     let replaced = answer(&dispatcher, &request("Update", Some(&id), moved, Some(renamed.clone()))).await;
     assert_eq!(replaced["PhysicalResourceId"], "t|d2", "{replaced}");
-    assert_eq!(dispatcher.handler.store.lock().expect("lock").len(), 2, "the old one stays until CloudFormation deletes it");
+    assert_eq!(
+        dispatcher.handler.store.lock().expect("lock").len(),
+        2,
+        "the old one stays until CloudFormation deletes it"
+    );
     let cleanup = answer(&dispatcher, &request("Delete", Some(&id), renamed, None)).await;
     assert_eq!(cleanup["Status"], "SUCCESS");
     assert!(dispatcher.handler.get(&("s".into(), "d1".into())).is_none());
@@ -300,8 +355,14 @@ async fn a_failed_replacement_keeps_the_old_id_and_deletes_the_half_made_new_res
     let response = answer(&dispatcher, &request("Update", Some(&id), moved, Some(old))).await;
     assert_eq!(response["Status"], "FAILED");
     assert_eq!(response["PhysicalResourceId"], id.as_str());
-    assert!(response["Reason"].as_str().is_some_and(|r| r.ends_with("the new resource t|d2 was deleted again")), "{response}");
-    assert_eq!(dispatcher.handler.store.lock().expect("lock").keys().cloned().collect::<Vec<_>>(), vec![("s".to_owned(), "d1".to_owned())]);
+    assert!(
+        response["Reason"].as_str().is_some_and(|r| r.ends_with("the new resource t|d2 was deleted again")),
+        "{response}"
+    );
+    assert_eq!(
+        dispatcher.handler.store.lock().expect("lock").keys().cloned().collect::<Vec<_>>(),
+        vec![("s".to_owned(), "d1".to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -352,8 +413,13 @@ fn a_refused_request_fails_except_the_delete_of_what_was_never_made() {
     assert_eq!((failed.status, failed.reason.as_deref()), (CustomResourceStatus::Failed, Some("no such type")));
     assert_eq!(failed.physical_resource_id, format!("{INVENTED_ID_PREFIX}req-Create"));
     let invented = format!("{INVENTED_ID_PREFIX}req-Create");
-    let rollback = CustomResourceResponse::refused(&request("Delete", Some(&invented), json!({}), None), "no such type".into());
-    assert_eq!((rollback.status, rollback.physical_resource_id.as_str()), (CustomResourceStatus::Success, invented.as_str()));
-    let real = CustomResourceResponse::refused(&request("Delete", Some("s|d1"), json!({}), None), "no such type".into());
+    let rollback =
+        CustomResourceResponse::refused(&request("Delete", Some(&invented), json!({}), None), "no such type".into());
+    assert_eq!(
+        (rollback.status, rollback.physical_resource_id.as_str()),
+        (CustomResourceStatus::Success, invented.as_str())
+    );
+    let real =
+        CustomResourceResponse::refused(&request("Delete", Some("s|d1"), json!({}), None), "no such type".into());
     assert_eq!(real.status, CustomResourceStatus::Failed, "a real resource is not forgotten silently");
 }
