@@ -270,9 +270,7 @@ fn the_readme_deploy_command_creates_the_function() {
 /// `rpdk_lambda::Types::serve`, the function's own entry point; the response goes to the real
 /// response bucket.
 mod oversize {
-    use rpdk::{
-        Empty, HandlerError, HandlerResult, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging,
-    };
+    use rpdk::{Empty, HandlerError, HandlerResult, ListPage, Metadata, Request, ResourceHandler, Session};
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};
 
@@ -304,19 +302,14 @@ mod oversize {
 
         fn metadata() -> Metadata {
             Metadata {
-                service: "Test",
-                resource: "Archive",
-                description: "An archive whose digest is as long as asked.",
-                source_url: None,
-                primary_identifier: &["/properties/Name"],
-                additional_identifiers: &[],
-                list_input: &[],
                 read_only: &["/properties/Digest", "/properties/Location"],
-                write_only: &[],
                 create_only: &["/properties/Name"],
-                handlers: Handlers::default(),
-                tagging: Tagging::none(),
-                replacement_strategy: None,
+                ..Metadata::new(
+                    "Test",
+                    "Archive",
+                    "An archive whose digest is as long as asked.",
+                    &["/properties/Name"],
+                )
             }
         }
 

@@ -10,9 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rpdk::{
-    Empty, HandlerResult, HandlerSpec, Handlers, ListPage, Metadata, Request, ResourceHandler, Session, Tagging,
-};
+use rpdk::{Empty, HandlerResult, ListPage, Metadata, Request, ResourceHandler, Session};
 use rpdk_lambda::Types;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -55,25 +53,8 @@ impl ResourceHandler for Echo {
 
     fn metadata() -> Metadata {
         Metadata {
-            service: "Bench",
-            resource: "Service",
-            description: "A model of about 4 KiB.",
-            source_url: None,
-            primary_identifier: &["/properties/Name"],
-            additional_identifiers: &[],
-            list_input: &[],
-            read_only: &[],
-            write_only: &[],
             create_only: &["/properties/Name"],
-            handlers: Handlers {
-                create: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-                read: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-                update: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-                delete: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-                list: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-            },
-            tagging: Tagging::none(),
-            replacement_strategy: None,
+            ..Metadata::new("Bench", "Service", "A model of about 4 KiB.", &["/properties/Name"])
         }
     }
 

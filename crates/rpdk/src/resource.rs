@@ -286,6 +286,33 @@ impl Handlers {
 }
 
 impl Metadata {
+    /// The metadata of a type identified by `primary_identifier`, with nothing else declared:
+    /// no other identifiers, no read-only, write-only or create-only properties, no
+    /// permissions, no tags. Declare the rest with struct update syntax:
+    /// `Metadata { write_only: &["/properties/Secret"], ..Metadata::new(...) }`.
+    pub fn new(
+        service: &'static str,
+        resource: &'static str,
+        description: &'static str,
+        primary_identifier: &'static [&'static str],
+    ) -> Self {
+        Self {
+            service,
+            resource,
+            description,
+            source_url: None,
+            primary_identifier,
+            additional_identifiers: &[],
+            list_input: &[],
+            read_only: &[],
+            write_only: &[],
+            create_only: &[],
+            handlers: Handlers::default(),
+            tagging: Tagging::none(),
+            replacement_strategy: None,
+        }
+    }
+
     /// The full type name under `namespace`.
     pub fn type_name(&self, namespace: &str) -> String {
         format!("{namespace}::{}::{}", self.service, self.resource)

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::chain::Wait;
 use crate::chain::tests::FakeClock;
-use crate::resource::{Empty, HandlerSpec, Handlers, ListPage, Tagging};
+use crate::resource::{Empty, ListPage};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -66,22 +66,9 @@ impl ResourceHandler for Notes {
 
     fn metadata() -> Metadata {
         Metadata {
-            service: "Demo",
-            resource: "Note",
-            description: "A note.",
-            source_url: None,
-            primary_identifier: &["/properties/Name"],
-            additional_identifiers: &[],
-            list_input: &[],
-            read_only: &[],
             write_only: &["/properties/Secret"],
             create_only: &["/properties/Name"],
-            handlers: Handlers {
-                create: HandlerSpec { permissions: &[], timeout_in_minutes: None },
-                ..Handlers::default()
-            },
-            tagging: Tagging::none(),
-            replacement_strategy: None,
+            ..Metadata::new("Demo", "Note", "A note.", &["/properties/Name"])
         }
     }
 

@@ -213,22 +213,15 @@ enum Source {
 
 fn widget_metadata() -> Metadata {
     Metadata {
-        service: "Demo",
-        resource: "Widget",
-        description: "A widget.",
-        source_url: None,
-        primary_identifier: &["/properties/Id"],
         additional_identifiers: &[&["/properties/Name"]],
-        list_input: &[],
         read_only: &["/properties/Id"],
-        write_only: &[],
         create_only: &["/properties/Name"],
         handlers: Handlers {
             create: HandlerSpec { permissions: &["demo:Create"], timeout_in_minutes: Some(30) },
             ..Handlers::default()
         },
         tagging: Tagging::full(&["demo:Tag"]),
-        replacement_strategy: None,
+        ..Metadata::new("Demo", "Widget", "A widget.", &["/properties/Id"])
     }
 }
 

@@ -11,7 +11,7 @@ use super::*;
 use crate::chain::tests::FakeClock;
 use crate::chain::{Clock, HandlerResult, Session, Wait};
 use crate::error::HandlerError;
-use crate::resource::{Empty, Handlers, ListPage, Metadata, Request, Tagging};
+use crate::resource::{Empty, ListPage, Metadata, Request};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -64,13 +64,6 @@ impl ResourceHandler for Doors {
 
     fn metadata() -> Metadata {
         Metadata {
-            service: "Demo",
-            resource: "Door",
-            description: "A door.",
-            source_url: None,
-            primary_identifier: &["/properties/Site", "/properties/Id"],
-            additional_identifiers: &[],
-            list_input: &[],
             read_only: &[
                 "/properties/Id",
                 "/properties/Report",
@@ -80,9 +73,7 @@ impl ResourceHandler for Doors {
             ],
             write_only: &["/properties/Secret"],
             create_only: &["/properties/Site"],
-            handlers: Handlers::default(),
-            tagging: Tagging::none(),
-            replacement_strategy: None,
+            ..Metadata::new("Demo", "Door", "A door.", &["/properties/Site", "/properties/Id"])
         }
     }
 
