@@ -15,10 +15,7 @@ use rpdk::wire::{HandlerRequest, RequestData};
 use rpdk_local::{Answer, Functions};
 use serde_json::{Value, json};
 
-/// The account and region of the local stack.
-pub const ACCOUNT_ID: &str = "123456789012";
-/// The region of the local stack.
-pub const REGION: &str = "us-east-1";
+pub use rpdk_local::{ACCOUNT_ID, REGION};
 
 /// The principals of the run (written by `cargo rpdk test`, see contract-tests/principals.py).
 pub fn principals() -> Value {

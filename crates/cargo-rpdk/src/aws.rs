@@ -13,7 +13,8 @@ use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use crate::stack::{Credentials, REGION};
+use rpdk::Credentials;
+use rpdk_local::REGION;
 
 /// How long a handler's session lasts: CloudFormation's sessions outlive one invocation.
 const SESSION_SECONDS: u32 = 900;

@@ -27,10 +27,7 @@ use rpdk_local::Functions;
 use crate::project::Project;
 use crate::tools::Tools;
 
-/// The account moto answers for.
-pub const ACCOUNT_ID: &str = "123456789012";
-/// The region of every local run.
-pub const REGION: &str = "us-east-1";
+pub use rpdk_local::{ACCOUNT_ID, REGION};
 /// How long one handler invocation may work on the local stack.
 pub const INVOCATION_SECONDS: u64 = 15;
 

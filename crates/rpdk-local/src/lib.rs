@@ -10,6 +10,11 @@ use rpdk::wire::{HandlerRequest, ProgressEvent};
 use serde::Serialize;
 use serde_json::Value;
 
+/// The account the local stack's emulators answer for.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The region of every local run.
+pub const REGION: &str = "us-east-1";
+
 /// How long one invocation may take before the client gives up on it: longer than any
 /// handler's own deadline, so a slow handler is never cut short here.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(300);

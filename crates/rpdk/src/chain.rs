@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deadline::Deadline;
+use crate::deadline::{Clock, Deadline};
 use crate::error::{HandlerError, HandlerErrorCode};
 
 /// The least time left for a step's call or a probe to start: a call to a service across a
@@ -48,31 +47,6 @@ impl From<HandlerError> for Interrupt {
 
 /// What CREATE, UPDATE and DELETE return.
 pub type HandlerResult<T> = Result<T, Interrupt>;
-
-/// A future that sleeps.
-pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The source of time: the system's in production, a fake one in tests.
-pub trait Clock: Send + Sync {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-    /// Waits for `duration`.
-    fn sleep(&self, duration: Duration) -> Sleep;
-}
-
-/// The system clock, sleeping on tokio's timer.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
 
 /// How often a step polls and how long it may wait in all, across invocations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +333,7 @@ pub(crate) mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::deadline::Sleep;
 
     /// A clock whose sleeps return at once and move time forward.
     pub(crate) struct FakeClock(Mutex<SystemTime>);

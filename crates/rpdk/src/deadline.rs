@@ -1,4 +1,4 @@
-//! The time one invocation has, and what used it.
+//! The time one invocation has, the clock it is read on, and what used it.
 //!
 //! CloudFormation gives a handler 60 s for CREATE, UPDATE and DELETE and 30 s for READ and
 //! LIST, and Lambda stops the function at its own deadline, after which CloudFormation retries
@@ -9,11 +9,37 @@
 //! `Throttling` when throttling is what used the time.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::chain::{Clock, SystemClock};
 use crate::error::{HandlerError, HandlerErrorCode};
+
+/// A future that sleeps.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The source of time: the system's in production, a fake one in tests.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> Sleep;
+}
+
+/// The system clock, sleeping on tokio's timer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
 
 /// The pause before CloudFormation invokes again after a call was stopped at the deadline.
 const RESUME_AFTER: Duration = Duration::from_secs(1);

@@ -11,8 +11,8 @@ use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::chain::{Clock, HandlerResult, Interrupt, Session, SystemClock};
-use crate::deadline::Deadline;
+use crate::chain::{HandlerResult, Interrupt, Session};
+use crate::deadline::{Clock, Deadline, SystemClock};
 use crate::error::{HandlerError, HandlerErrorCode};
 use crate::partition::Partition;
 use crate::recast::recast;

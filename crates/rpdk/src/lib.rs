@@ -23,8 +23,8 @@ pub mod schema;
 mod secret;
 pub mod wire;
 
-pub use chain::{Clock, HandlerResult, Interrupt, MIN_CALL_TIME, RetryPolicy, Session, Sleep, SystemClock, Wait};
-pub use deadline::Deadline;
+pub use chain::{HandlerResult, Interrupt, MIN_CALL_TIME, RetryPolicy, Session, Wait};
+pub use deadline::{Clock, Deadline, Sleep, SystemClock};
 pub use dispatch::{DEFAULT_NAMESPACE, Dispatcher, custom_resource};
 pub use error::{HandlerError, HandlerErrorCode};
 pub use partition::Partition;

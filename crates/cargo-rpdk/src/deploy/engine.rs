@@ -17,12 +17,12 @@ use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
 use super::custom;
-use super::evaluate::{Bindings, Resources, scalar_text};
+use super::evaluate::{Bindings, Resources};
 use super::state::{
     MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text,
     masked, restored,
 };
-use super::template::{Template, TypeInfo, dynamic_references, is_custom};
+use super::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
 use crate::invoke::{Call, drive, new_token};
 use crate::stack::Stack;
 

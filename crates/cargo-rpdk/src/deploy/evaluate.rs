@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::template::{self, ParameterKind, Problem, SubPart, Template, single_function, sub_parts};
+use super::template::{self, ParameterKind, Problem, SubPart, Template, scalar_text, single_function, sub_parts};
 
 /// The stack a template is deployed as: what the pseudo parameters answer.
 #[derive(Clone, Debug)]
@@ -400,16 +400,6 @@ impl Resources for NoResources {
 
     fn attribute(&self, _: &str, _: &str) -> Option<Value> {
         None
-    }
-}
-
-/// A scalar as CloudFormation turns it into text.
-pub fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
     }
 }
 

@@ -274,7 +274,7 @@ fn imports(
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
     for (at, name) in template.imports() {
-        let Some(name) = bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text) else { continue };
+        let Some(name) = bindings.evaluate_static(&name).as_ref().and_then(template::scalar_text) else { continue };
         match neighbours.exports.get(&name) {
             Some((_, value)) => {
                 found.insert(name, value.clone());
@@ -320,7 +320,7 @@ fn print_outputs(state: &StackState, output: Output) -> Result<()> {
                 println!("Outputs of {}:", state.stack_name);
                 let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
                 for (name, value) in &state.outputs {
-                    let text = evaluate::scalar_text(value).unwrap_or_else(|| value.to_string());
+                    let text = template::scalar_text(value).unwrap_or_else(|| value.to_string());
                     println!("  {name:<width$}  {text}");
                 }
             }
@@ -507,7 +507,7 @@ fn deployment_problems(template: &Template, bindings: &Bindings, types: &BTreeMa
         bindings.known_problems(&taken, &at, &mut problems);
     }
     for (at, name) in template.imports() {
-        if bindings.evaluate_static(&name).as_ref().and_then(evaluate::scalar_text).is_none() {
+        if bindings.evaluate_static(&name).as_ref().and_then(template::scalar_text).is_none() {
             problems.push(Problem::new(
                 at,
                 "the name must be known before anything is made: build it from parameters and pseudo parameters only",

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::evaluate::scalar_text;
-
 /// Intrinsic functions the engine evaluates.
 pub const SUPPORTED_FUNCTIONS: &[&str] = &[
     "Ref",
@@ -1312,6 +1310,16 @@ fn topological(graph: &BTreeMap<&str, BTreeSet<String>>) -> Result<Vec<String>, 
         visit(node, graph, &mut marks, &mut Vec::new(), &mut order)?;
     }
     Ok(order)
+}
+
+/// A scalar as CloudFormation turns it into text.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 
 use super::*;
 use crate::chain::tests::FakeClock;
-use crate::chain::{Clock, HandlerResult, Session, Wait};
+use crate::chain::{HandlerResult, Session, Wait};
+use crate::deadline::Clock;
 use crate::error::HandlerError;
 use crate::resource::{Empty, ListPage, Metadata, Request};
 
