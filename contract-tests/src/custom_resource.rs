@@ -1,6 +1,6 @@
 //! Classic custom resource requests, sent as CloudFormation sends them: to a handler's function
 //! through the Lambda invoke endpoint, with a presigned S3 `ResponseURL` in CloudFormation's
-//! response bucket (a moto without IAM enforcement, `RPDK_RESPONSES_URL`) where each response is
+//! response bucket (a moto without IAM enforcement) where each response is
 //! then read back.
 
 use std::borrow::Cow;
@@ -67,7 +67,7 @@ impl Answer {
 impl Function {
     /// The handler binary `function`, as the custom resource type `resource_type`.
     pub fn new(function: &str, resource_type: &str) -> Self {
-        let base = std::env::var("RPDK_LAMBDA_URL").expect("RPDK_LAMBDA_URL is unset: run through `cargo rpdk test`");
+        let base = crate::stack().lambda_url.clone();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(600)))
@@ -189,7 +189,7 @@ fn presign(method: &str, key: &str) -> String {
 }
 
 fn presigned(method: &str, key: &str) -> String {
-    let base = std::env::var("RPDK_RESPONSES_URL").expect("RPDK_RESPONSES_URL is unset: run through `cargo rpdk test`");
+    let base = crate::stack().responses_url.clone();
     let path = if key.is_empty() {
         format!("/{BUCKET}")
     } else {

@@ -1,28 +1,40 @@
 //! The native contract suite's client of the local stack.
 //!
-//! `cargo rpdk test` starts the stack and runs these tests with `RPDK_LAMBDA_URL` (the
-//! `cargo lambda watch` invoke endpoint), `RPDK_MOTO_URL` and `RPDK_CREDENTIALS` (the run's
-//! principals) set; run alone, they fail and say so. moto enforces IAM, so each handler runs
+//! `cargo rpdk test` starts the stack and runs these tests with `RPDK_STACK_FILE` naming its
+//! description (endpoints, the run's principals, the SCIM token: [`stack`]); run alone, they
+//! fail and say so. moto enforces IAM, so each handler runs
 //! with a role holding only its declared permissions, as CloudFormation runs it. They cover what `cfn test` asserts and what it cannot: identifier-only requests,
 //! retried creates, the forms AWS stores, error paths and strict comparison of unordered lists.
 
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod custom_resource;
 
 use rpdk::follow::{Bound, Operation};
 use rpdk::wire::{HandlerRequest, RequestData};
-use rpdk_local::{Answer, Functions};
+use rpdk_local::{Answer, Functions, StackDescription};
 use serde_json::{Value, json};
 
 pub use rpdk_local::{ACCOUNT_ID, REGION};
 
-/// The principals of the run (written by `cargo rpdk test`, see contract-tests/principals.py).
+/// The local stack the suite runs against, as its description file (`RPDK_STACK_FILE`, which
+/// `cargo rpdk test` sets) describes it.
+pub fn stack() -> &'static StackDescription {
+    static STACK: OnceLock<StackDescription> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let file = std::env::var_os("RPDK_STACK_FILE").expect(
+            "RPDK_STACK_FILE is unset: the contract suite runs against the local stack, through `cargo rpdk test`",
+        );
+        StackDescription::read(Path::new(&file)).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// The principals of the run (see contract-tests/principals.py).
 pub fn principals() -> Value {
-    let path = std::env::var("RPDK_CREDENTIALS").expect(
-        "RPDK_CREDENTIALS is unset: the contract suite runs against the local stack, through `cargo rpdk test`",
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let path = &stack().principals_file;
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("the principals file is JSON")
 }
 
@@ -50,8 +62,8 @@ pub fn fixture(type_name: &str, key: &str) -> String {
 /// The AWS actions the handlers recorded for one operation (by `rpdk_aws::operation_id` of its
 /// client request token), in order.
 pub fn recorded_actions(operation: &str) -> Vec<String> {
-    let path = std::env::var("RPDK_RECORD_CALLS").expect("RPDK_RECORD_CALLS is unset: run through `cargo rpdk test`");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let path = &stack().record_file;
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .filter_map(|line| match line.split('\t').collect::<Vec<_>>()[..] {
             [_, _, action, op] if op == operation => Some(action.to_owned()),
@@ -126,18 +138,16 @@ impl Drop for HeldTransitions {
 }
 
 fn set_transition(model: &str, transition: Value) {
-    let moto = std::env::var("RPDK_MOTO_URL").expect("RPDK_MOTO_URL is unset: run through `cargo rpdk test`");
+    let moto = &stack().moto_url;
     ureq::post(format!("{moto}/moto-api/state-manager/set-transition"))
         .send_json(json!({"model_name": model, "transition": transition}))
         .expect("moto's state manager answers");
 }
 
-/// How long one handler invocation may work on the local stack (`RPDK_INVOCATION_SECONDS`):
-/// the deadline every request is given.
+/// How long one handler invocation may work on the local stack: the deadline every request is
+/// given.
 pub fn invocation_limit() -> Duration {
-    let seconds = std::env::var("RPDK_INVOCATION_SECONDS")
-        .expect("RPDK_INVOCATION_SECONDS is unset: run through `cargo rpdk test`");
-    Duration::from_secs(seconds.parse().expect("RPDK_INVOCATION_SECONDS is a number of seconds"))
+    Duration::from_secs(stack().invocation_seconds)
 }
 
 /// What the fault proxy does to the calls a [`Fault`] takes.
@@ -160,7 +170,7 @@ impl Fault {
     /// Takes the calls of `operation` signed with `credentials` (as a handler request carries
     /// them), each held `seconds`, at most `times` calls (all when `None`).
     pub fn arm(kind: FaultKind, operation: &str, credentials: &Value, seconds: u64, times: Option<u32>) -> Self {
-        let base = std::env::var("RPDK_FAULTS_URL").expect("RPDK_FAULTS_URL is unset: run through `cargo rpdk test`");
+        let base = &stack().faults_url;
         let fault = match kind {
             FaultKind::Stall => "stall",
             FaultKind::Throttle => "throttle",
@@ -261,9 +271,7 @@ impl Handler {
     /// The handler binary `function` serving `type_name`, called with the credentials of the
     /// type's role.
     pub fn new(function: &str, type_name: &str) -> Self {
-        let base = std::env::var("RPDK_LAMBDA_URL").expect(
-            "RPDK_LAMBDA_URL is unset: the contract suite runs against the local stack, through `cargo rpdk test`",
-        );
+        let base = &stack().lambda_url;
         let credentials = principals()["handlers"][type_name]["credentials"].clone();
         assert!(credentials.is_object(), "the run has no role for {type_name}");
         Self {

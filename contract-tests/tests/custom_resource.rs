@@ -154,8 +154,8 @@ fn a_service_out_of_time_fails_with_its_id_and_the_rollback_deletes_it() {
 
 #[test]
 fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets() {
-    let scim_url = std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`");
-    let scim_token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
+    let scim_url = contract_tests::stack().scim_url.clone();
+    let scim_token = contract_tests::stack().scim_token.clone();
     let connectors = Function::new("scim-connector", "Custom::ScimConnector");
     let name = unique("custom-idp");
     let connector = json!({"Name": name, "BaseUrl": scim_url, "BearerToken": scim_token});
@@ -202,11 +202,11 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
 /// The README's `cargo lambda deploy` command, against moto's Lambda API, with the host build
 /// of the handler standing in for the release bundle: it finds the bootstrap and creates the
 /// function with the role, timeout and memory given. It runs against the moto without IAM
-/// enforcement (`RPDK_RESPONSES_URL`): with enforcement on, moto refuses every signed Lambda
+/// enforcement: with enforcement on, moto refuses every signed Lambda
 /// API request (`SignatureDoesNotMatch`, boto3's included).
 #[test]
 fn the_readme_deploy_command_creates_the_function() {
-    let moto = std::env::var("RPDK_RESPONSES_URL").expect("RPDK_RESPONSES_URL is unset: run through `cargo rpdk test`");
+    let moto = contract_tests::stack().responses_url.clone();
     let bin_dir = std::env::var("RPDK_BIN_DIR").expect("RPDK_BIN_DIR is unset: run through `cargo rpdk test`");
     let lambda_dir = std::env::temp_dir().join(unique("rpdk-lambda-dir"));
     std::fs::create_dir_all(lambda_dir.join("cross-account-role")).expect("a lambda dir");

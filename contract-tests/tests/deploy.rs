@@ -247,8 +247,8 @@ fn tags_in_services(
 
 /// A resource of scim2-server, or `None` once it is gone.
 fn scim(kind: &str, id: &str) -> Option<Value> {
-    let base = std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`");
-    let token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
+    let base = contract_tests::stack().scim_url.clone();
+    let token = contract_tests::stack().scim_token.clone();
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut answer = agent
         .get(format!("{base}/{kind}/{id}"))
@@ -379,7 +379,7 @@ fn the_state_and_events_hold_no_secret_and_noecho_values_are_given_again() {
     let _serial = one_at_a_time();
     let partner = Partner::new("secrets");
     let created = partner.deploy(&example(), &[]).expect_ok("the deploy");
-    let scim_token = std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`");
+    let scim_token = contract_tests::stack().scim_token.clone();
     for file in ["state.json", "events.jsonl"] {
         let text = std::fs::read_to_string(partner.state_dir().join(file)).expect("the stack's file");
         assert!(!text.contains(&partner.external_id), "{file} holds the NoEcho external id");

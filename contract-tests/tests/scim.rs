@@ -19,11 +19,11 @@ fn handler(type_name: &str) -> Handler {
 }
 
 fn scim_url() -> String {
-    std::env::var("RPDK_SCIM_URL").expect("RPDK_SCIM_URL is unset: run through `cargo rpdk test`")
+    contract_tests::stack().scim_url.clone()
 }
 
 fn scim_token() -> String {
-    std::env::var("RPDK_SCIM_TOKEN").expect("RPDK_SCIM_TOKEN is unset: run through `cargo rpdk test`")
+    contract_tests::stack().scim_token.clone()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -384,7 +384,7 @@ fn group_membership_follows_the_model() {
 /// attributes and PUT, conditional on the ETag, keeping everything else.
 #[test]
 fn without_patch_updates_replace_the_resource_and_keep_the_rest() {
-    let put_only = std::env::var("RPDK_SCIM_PUT_ONLY_URL").expect("RPDK_SCIM_PUT_ONLY_URL");
+    let put_only = contract_tests::stack().scim_put_only_url.clone();
     let connector = connector_to("put-only", &put_only);
     let users = handler(USER);
     let created = users.call(

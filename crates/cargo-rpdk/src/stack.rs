@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use rpdk_local::Functions;
+use rpdk_local::{Functions, StackDescription};
 
 use crate::project::Project;
 use crate::tools::Tools;
@@ -62,56 +62,15 @@ pub struct Principals {
 
 /// A running local stack. moto enforces IAM: every caller needs the permissions it uses.
 pub struct Stack {
-    pub moto_url: String,
-    /// The fault proxy in front of moto, where the handlers send their AWS calls; its rules are
-    /// set under `/rpdk-faults/rules`.
-    pub faults_url: String,
-    /// moto as CloudFormation's response bucket, without IAM enforcement: presigned URLs
-    /// carry no Authorization header, and moto's enforcement reads only that header.
-    pub responses_url: String,
-    pub lambda_url: String,
-    /// Where the handlers record the AWS operations they call.
-    pub record_file: PathBuf,
+    /// Its endpoints, files and processes, as its description file holds them.
+    pub described: StackDescription,
     pub principals: Principals,
-    /// The principals as JSON, for the native contract suite (`RPDK_CREDENTIALS`).
-    pub principals_file: PathBuf,
-    /// The SCIM 2.0 base URL of scim2-server.
-    pub scim_url: String,
-    /// The same, served without PATCH support.
-    pub scim_put_only_url: String,
-    /// The bearer token scim2-server accepts, new for every run.
-    pub scim_token: String,
-    /// Names this start of the stack: state deployed on an earlier one is gone with it.
-    pub generation: String,
     /// The handlers, at the Lambda endpoint.
     pub functions: Functions,
     children: Vec<Child>,
     /// The process groups of a stack attached to rather than started here.
     attached_groups: Vec<u32>,
     agent: ureq::Agent,
-}
-
-/// What a later command needs to attach to a running stack. It holds the stack's own secrets
-/// (its admin's keys, the SCIM token), so it is written readable by its owner only.
-#[derive(Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StackFile {
-    generation: String,
-    moto_url: String,
-    /// Absent from a stack started before the fault proxy existed.
-    #[serde(default)]
-    faults_url: String,
-    responses_url: String,
-    lambda_url: String,
-    record_file: PathBuf,
-    principals_file: PathBuf,
-    scim_url: String,
-    scim_put_only_url: String,
-    scim_token: String,
-    process_groups: Vec<u32>,
-    /// The boot the processes ran in: after a reboot their ids may name other processes.
-    #[serde(default)]
-    boot_id: String,
 }
 
 impl Stack {
@@ -148,18 +107,18 @@ impl Stack {
         let principals_file = run_dir.join("principals.json");
         write_private(&principals_file, &serde_json::to_vec(&principals)?)?;
         let mut stack = Self {
-            moto_url,
-            faults_url: String::new(),
-            responses_url: String::new(),
-            lambda_url: format!("http://127.0.0.1:{lambda_port}"),
+            described: StackDescription {
+                generation,
+                moto_url,
+                lambda_url: format!("http://127.0.0.1:{lambda_port}"),
+                record_file,
+                principals_file,
+                scim_token: run_secret(),
+                invocation_seconds: INVOCATION_SECONDS,
+                ..StackDescription::default()
+            },
             functions: Functions::new(format!("http://127.0.0.1:{lambda_port}")),
-            record_file,
             principals,
-            principals_file,
-            scim_url: String::new(),
-            scim_put_only_url: String::new(),
-            scim_token: run_secret(),
-            generation,
             children: vec![moto],
             attached_groups: Vec::new(),
             agent,
@@ -176,8 +135,8 @@ impl Stack {
             .context("cannot start moto_server for the response bucket")?;
         started(&responses);
         stack.children.push(responses);
-        stack.responses_url = format!("http://127.0.0.1:{responses_port}");
-        let probe = format!("{}/moto-api/data.json", stack.responses_url);
+        stack.described.responses_url = format!("http://127.0.0.1:{responses_port}");
+        let probe = format!("{}/moto-api/data.json", stack.described.responses_url);
         wait_until("the response bucket", Duration::from_secs(60), &mut stack.children, || {
             agent_ok(&stack.agent, &probe)
         })?;
@@ -189,7 +148,14 @@ impl Stack {
         for (config, log) in [(None, "scim.log"), (Some(put_only.as_path()), "scim-put-only.log")] {
             let port = free_port()?;
             let mut command = Command::new(tools.bin("scim", "scim2-server"));
-            command.args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", &stack.scim_token]);
+            command.args([
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--bearer-token",
+                &stack.described.scim_token,
+            ]);
             if let Some(config) = config {
                 command.arg("--service-provider-config").arg(config);
             }
@@ -208,15 +174,15 @@ impl Stack {
                 agent_ok(&stack.agent, &discovery)
             })?;
             match config {
-                None => stack.scim_url = url,
-                Some(_) => stack.scim_put_only_url = url,
+                None => stack.described.scim_url = url,
+                Some(_) => stack.described.scim_put_only_url = url,
             }
         }
 
         let proxy_port = free_port()?;
         let proxy = Command::new(tools.bin("proxy", "mitmdump"))
             .arg("--mode")
-            .arg(format!("reverse:{}@{proxy_port}", stack.moto_url))
+            .arg(format!("reverse:{}@{proxy_port}", stack.described.moto_url))
             .args(["--listen-host", "127.0.0.1", "--set", "keep_host_header=true", "--set"])
             .arg(format!("confdir={}", project.work_dir()?.join("mitmproxy").display()))
             .arg("-q")
@@ -230,8 +196,8 @@ impl Stack {
             .context("cannot start the fault proxy (mitmdump)")?;
         started(&proxy);
         stack.children.push(proxy);
-        stack.faults_url = format!("http://127.0.0.1:{proxy_port}");
-        let rules = format!("{}/rpdk-faults/rules", stack.faults_url);
+        stack.described.faults_url = format!("http://127.0.0.1:{proxy_port}");
+        let rules = format!("{}/rpdk-faults/rules", stack.described.faults_url);
         wait_until("the fault proxy", Duration::from_secs(60), &mut stack.children, || agent_ok(&stack.agent, &rules))?;
 
         // The Lambda runtime API alone: the handlers run from the harness's own build, so no
@@ -265,12 +231,12 @@ impl Stack {
                 .env("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
                 .env("AWS_SESSION_TOKEN", role.session_token.as_deref().unwrap_or_default())
                 .env("AWS_REGION", REGION)
-                .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{}", stack.lambda_url, entry.binary))
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{}", stack.described.lambda_url, entry.binary))
                 .env("AWS_LAMBDA_FUNCTION_NAME", &entry.binary)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                .env("AWS_ENDPOINT_URL", &stack.faults_url)
-                .env("RPDK_RECORD_CALLS", &stack.record_file)
+                .env("AWS_ENDPOINT_URL", &stack.described.faults_url)
+                .env("RPDK_RECORD_CALLS", &stack.described.record_file)
                 // Short invocations, so waits that outlast one reach IN_PROGRESS and resume
                 // within a test's time.
                 .env("RPDK_INVOCATION_SECONDS", INVOCATION_SECONDS.to_string())
@@ -323,7 +289,7 @@ impl Stack {
         stack.save(&file)?;
         // From here the processes belong to the file, not to this command.
         stack.attached_groups = stack.children.drain(..).map(|child| child.id()).collect();
-        handed_on(&stack.attached_groups, &stack.principals_file);
+        handed_on(&stack.attached_groups, &stack.described.principals_file);
         Ok(stack)
     }
 
@@ -352,19 +318,10 @@ impl Stack {
 
     /// Writes what attaching to this stack takes to `file`, readable by its owner only.
     pub fn save(&self, file: &Path) -> Result<()> {
-        let described = StackFile {
-            generation: self.generation.clone(),
-            moto_url: self.moto_url.clone(),
-            faults_url: self.faults_url.clone(),
-            responses_url: self.responses_url.clone(),
-            lambda_url: self.lambda_url.clone(),
-            record_file: self.record_file.clone(),
-            principals_file: self.principals_file.clone(),
-            scim_url: self.scim_url.clone(),
-            scim_put_only_url: self.scim_put_only_url.clone(),
-            scim_token: self.scim_token.clone(),
+        let described = StackDescription {
             process_groups: self.children.iter().map(Child::id).chain(self.attached_groups.iter().copied()).collect(),
             boot_id: boot_id(),
+            ..self.described.clone()
         };
         // Replaced whole, so an attaching command never reads half a description.
         let temporary = file.with_extension("json.new");
@@ -374,49 +331,45 @@ impl Stack {
 
     /// The stack `file` describes, if every one of its processes is still running.
     fn attach(file: &Path) -> Result<Option<Self>> {
-        let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
-        let described: StackFile =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a stack description", file.display()))?;
+        if !file.exists() {
+            return Ok(None);
+        }
+        let described = StackDescription::read(file)?;
         if described.boot_id != boot_id() || !described.process_groups.iter().all(|group| group_alive(*group)) {
             return Ok(None);
         }
         let principals = serde_json::from_str(&std::fs::read_to_string(&described.principals_file)?)?;
         let stack = Self {
-            moto_url: described.moto_url,
-            faults_url: described.faults_url,
-            responses_url: described.responses_url,
             functions: Functions::new(described.lambda_url.clone()),
-            lambda_url: described.lambda_url,
-            record_file: described.record_file,
+            attached_groups: described.process_groups.clone(),
+            described,
             principals,
-            principals_file: described.principals_file,
-            scim_url: described.scim_url,
-            scim_put_only_url: described.scim_put_only_url,
-            scim_token: described.scim_token,
-            generation: described.generation,
             children: Vec::new(),
-            attached_groups: described.process_groups,
             agent: agent(),
         };
-        Ok(agent_ok(&stack.agent, &format!("{}/moto-api/data.json", stack.moto_url)).then_some(stack))
+        Ok(agent_ok(&stack.agent, &format!("{}/moto-api/data.json", stack.described.moto_url)).then_some(stack))
     }
 
     /// The environment of a Python tool acting as the stack's admin.
     pub fn admin_env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
-            .env("RPDK_MOTO_URL", &self.moto_url)
+            .env("RPDK_MOTO_URL", &self.described.moto_url)
             .env("AWS_ACCESS_KEY_ID", &self.principals.admin.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &self.principals.admin.secret_access_key)
             .env("AWS_DEFAULT_REGION", REGION)
-            .env("RPDK_LAMBDA_URL", &self.lambda_url)
-            .env("RPDK_CREDENTIALS", &self.principals_file)
-            .env("RPDK_SCIM_URL", &self.scim_url)
-            .env("RPDK_SCIM_TOKEN", &self.scim_token)
+            .env("RPDK_LAMBDA_URL", &self.described.lambda_url)
+            .env("RPDK_CREDENTIALS", &self.described.principals_file)
+            .env("RPDK_SCIM_URL", &self.described.scim_url)
+            .env("RPDK_SCIM_TOKEN", &self.described.scim_token)
     }
 
     /// moto's API as the stack's admin: what the deploying user does outside the handlers.
     pub fn admin(&self) -> crate::aws::Client<'_> {
-        crate::aws::Client { agent: &self.agent, endpoint: &self.moto_url, credentials: &self.principals.admin }
+        crate::aws::Client {
+            agent: &self.agent,
+            endpoint: &self.described.moto_url,
+            credentials: &self.principals.admin,
+        }
     }
 
     /// A new session of the role of `type_name`'s handlers, as CloudFormation passes one to
@@ -439,7 +392,7 @@ impl Stack {
 
     /// CloudFormation's bucket of custom resource responses.
     pub fn response_bucket(&self) -> crate::aws::ResponseBucket<'_> {
-        crate::aws::ResponseBucket { agent: &self.agent, endpoint: &self.responses_url }
+        crate::aws::ResponseBucket { agent: &self.agent, endpoint: &self.described.responses_url }
     }
 }
 
@@ -464,7 +417,7 @@ fn group_alive(group: u32) -> bool {
 /// files of that start.
 pub fn stop_described(file: &Path) -> bool {
     let Some(described) =
-        std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackFile>(&text).ok())
+        std::fs::read_to_string(file).ok().and_then(|text| serde_json::from_str::<StackDescription>(&text).ok())
     else {
         return false;
     };
@@ -641,9 +594,9 @@ impl Drop for Stack {
         // A stack started here (not one attached to, nor one handed to its description).
         if !self.children.is_empty() {
             self.children.iter_mut().for_each(stop);
-            remove_run_dir(&self.principals_file);
+            remove_run_dir(&self.described.principals_file);
             let groups: Vec<u32> = self.children.iter().map(Child::id).collect();
-            handed_on(&groups, &self.principals_file);
+            handed_on(&groups, &self.described.principals_file);
         }
     }
 }
@@ -670,19 +623,13 @@ mod tests {
 
     /// A description of a stack of one process group, written in `dir`.
     fn describe(dir: &Path, group: u32, boot_id: String) -> PathBuf {
-        let described = StackFile {
+        let described = StackDescription {
             generation: "g".to_owned(),
-            moto_url: String::new(),
-            faults_url: String::new(),
-            responses_url: String::new(),
-            lambda_url: String::new(),
             record_file: dir.join("recorded-calls.txt"),
             principals_file: dir.join("runs").join("g").join("principals.json"),
-            scim_url: String::new(),
-            scim_put_only_url: String::new(),
-            scim_token: String::new(),
             process_groups: vec![group],
             boot_id,
+            ..StackDescription::default()
         };
         let file = dir.join("local-stack.json");
         std::fs::write(&file, serde_json::to_vec(&described).expect("JSON")).expect("written");

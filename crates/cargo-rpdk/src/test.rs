@@ -128,21 +128,12 @@ pub fn run(options: &Options) -> Result<()> {
             // `--package` selection resolves other features and would rebuild the SDKs.
             &["--workspace", "--test", "*"],
             &[
-                ("RPDK_LAMBDA_URL", stack.lambda_url.as_str()),
-                ("RPDK_MOTO_URL", stack.moto_url.as_str()),
-                ("RPDK_FAULTS_URL", stack.faults_url.as_str()),
-                ("RPDK_INVOCATION_SECONDS", &crate::stack::INVOCATION_SECONDS.to_string()),
-                ("RPDK_RESPONSES_URL", stack.responses_url.as_str()),
                 ("RPDK_BIN_DIR", &bin_dir.display().to_string()),
                 ("RPDK_TOOLS_PATH", &tools.path_with("lambda")),
-                ("AWS_ENDPOINT_URL", stack.moto_url.as_str()),
-                ("RPDK_CREDENTIALS", &stack.principals_file.display().to_string()),
+                ("AWS_ENDPOINT_URL", stack.described.moto_url.as_str()),
                 ("RPDK_FIXTURES", &fixtures_file.display().to_string()),
-                ("RPDK_RECORD_CALLS", &stack.record_file.display().to_string()),
-                ("RPDK_SCIM_URL", stack.scim_url.as_str()),
-                ("RPDK_SCIM_TOKEN", stack.scim_token.as_str()),
-                ("RPDK_SCIM_PUT_ONLY_URL", stack.scim_put_only_url.as_str()),
                 ("RPDK_LOGS", &project.work_dir()?.join("logs").display().to_string()),
+                // The suite attaches to the stack by its description: endpoints, principals, token.
                 ("RPDK_STACK_FILE", &stack_file.display().to_string()),
                 ("RPDK_CLI", &cli.display().to_string()),
                 ("RPDK_WORK_DIR", &deploy_dir.display().to_string()),
@@ -293,8 +284,8 @@ pub fn placeholders(
         ("AccountId".to_owned(), ACCOUNT_ID.to_owned()),
         ("Partition".to_owned(), "aws".to_owned()),
         ("Region".to_owned(), REGION.to_owned()),
-        ("ScimUrl".to_owned(), stack.scim_url.clone()),
-        ("ScimToken".to_owned(), stack.scim_token.clone()),
+        ("ScimUrl".to_owned(), stack.described.scim_url.clone()),
+        ("ScimToken".to_owned(), stack.described.scim_token.clone()),
     ];
     let fixture = project.fixture_dir(entry).join("fixture.py");
     if fixture.is_file() {
@@ -353,7 +344,7 @@ fn cfn_test(
     let mut args = vec![
         "test".to_owned(),
         "--endpoint".to_owned(),
-        stack.lambda_url.clone(),
+        stack.described.lambda_url.clone(),
         "--function-name".to_owned(),
         entry.binary.clone(),
         "--region".to_owned(),
@@ -394,7 +385,7 @@ fn cfn_test(
 /// (recorded by rpdk-aws's CallRecorder, implied actions included), in both directions.
 fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Result<()> {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
-    let recorded = std::fs::read_to_string(&stack.record_file)?;
+    let recorded = std::fs::read_to_string(&stack.described.record_file)?;
     let problems =
         permission_differences(&crate::stack::declared_actions(&schema), &recorded, &project.type_name(entry));
     if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }

@@ -111,7 +111,7 @@ pub fn run(options: &Options) -> Result<()> {
     if options.dry_run {
         // With no local stack running, no stack exports anything: a deploy would start one.
         let neighbours = match Stack::running(&project)? {
-            Some(stack) => neighbours(&project, &options.stack_name, &stack.generation)?,
+            Some(stack) => neighbours(&project, &options.stack_name, &stack.described.generation)?,
             None => Neighbours::default(),
         };
         imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
@@ -121,7 +121,7 @@ pub fn run(options: &Options) -> Result<()> {
     let existing = store.load()?;
     let stack = Stack::shared(&project)?;
     if let Some(state) = existing.as_ref().filter(|state| {
-        state.local_stack == stack.generation
+        state.local_stack == stack.described.generation
             && state.status.starts_with("DELETE_")
             && state.status != "DELETE_COMPLETE"
     }) {
@@ -132,7 +132,7 @@ pub fn run(options: &Options) -> Result<()> {
             options.stack_name
         );
     }
-    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
+    let neighbours = neighbours(&project, &options.stack_name, &stack.described.generation)?;
     bindings.imports =
         imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
     let no_echo: Vec<&String> = template.parameters.iter().filter(|(_, p)| p.no_echo).map(|(name, _)| name).collect();
@@ -145,7 +145,7 @@ pub fn run(options: &Options) -> Result<()> {
         })
         .collect();
     let (mut state, resuming) = match existing {
-        Some(state) if state.local_stack != stack.generation => {
+        Some(state) if state.local_stack != stack.described.generation => {
             eprintln!(
                 "note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh",
                 options.stack_name
@@ -199,7 +199,7 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let _held = store.lock()?;
     let Some(state) = store.load()? else { bail!("stack {} was deleted meanwhile", options.stack_name) };
     let stack = Stack::shared(&project)?;
-    if state.local_stack != stack.generation {
+    if state.local_stack != stack.described.generation {
         store.remove_state()?;
         eprintln!(
             "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
@@ -207,7 +207,7 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
         );
         return Ok(());
     }
-    let neighbours = neighbours(&project, &options.stack_name, &stack.generation)?;
+    let neighbours = neighbours(&project, &options.stack_name, &stack.described.generation)?;
     for export in state.exports.keys() {
         if let Some(importers) = neighbours.importers.get(export) {
             let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
@@ -303,7 +303,7 @@ fn fresh_state(store: &Store, name: &str, stack_id: &str, stack: &Stack) -> Resu
     Ok(StackState {
         stack_name: name.to_owned(),
         stack_id: stack_id.to_owned(),
-        local_stack: stack.generation.clone(),
+        local_stack: stack.described.generation.clone(),
         run: new_token(),
         ..StackState::default()
     })
