@@ -1,26 +1,14 @@
 //! Classic custom resource requests, sent as CloudFormation sends them: to a handler's function
 //! through the Lambda invoke endpoint, with a presigned S3 `ResponseURL` in CloudFormation's
-//! response bucket (a moto without IAM enforcement) where each response is
-//! then read back.
+//! response bucket ([`rpdk_local::ResponseBucket`]) where each response is then read back.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-    sign,
-};
-use aws_sigv4::sign::v4;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use rpdk_local::ResponseBucket;
 use serde_json::{Value, json};
 
 use crate::{ACCOUNT_ID, REGION, token};
-
-/// CloudFormation's response bucket.
-const BUCKET: &str = "cloudformation-custom-resource-response-useast1";
-/// CloudFormation's presigned URLs last two hours.
-const URL_LIFETIME: Duration = Duration::from_secs(7200);
 
 /// The stack every request names.
 pub fn stack_id() -> String {
@@ -163,65 +151,22 @@ pub fn stringified(value: &Value) -> Value {
 
 /// The response stored under `key`, if any.
 pub fn read_response(key: &str) -> Option<Value> {
-    let mut answer = agent().get(presign("GET", key)).call().expect("the response bucket answers");
-    if answer.status() == 404 {
-        return None;
-    }
-    assert!(answer.status().is_success(), "reading {key}: {}", answer.status());
-    let text = answer.body_mut().read_to_string().expect("a body");
+    let text = bucket().read_text(key).unwrap_or_else(|e| panic!("{e}"))?;
     assert!(text.len() <= 4096, "a response of {} bytes: CloudFormation accepts at most 4096", text.len());
     Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("the response is not JSON ({e}): {text}")))
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+/// CloudFormation's response bucket of the run, made once.
+fn bucket() -> &'static ResponseBucket {
+    static BUCKET: OnceLock<ResponseBucket> = OnceLock::new();
+    BUCKET.get_or_init(|| {
+        let bucket = ResponseBucket::new(crate::stack().responses_url.clone());
+        bucket.create().unwrap_or_else(|e| panic!("{e}"));
+        bucket
+    })
 }
 
-/// A SigV4 query-string presigned URL of the object `key` (or, empty, the bucket), as S3 issues
-/// them, made once the bucket exists.
+/// A SigV4 query-string presigned URL of the object `key`, as S3 issues them.
 fn presign(method: &str, key: &str) -> String {
-    static BUCKET_MADE: OnceLock<()> = OnceLock::new();
-    BUCKET_MADE.get_or_init(|| {
-        let made = agent().put(presigned("PUT", "")).send_empty().expect("the response bucket answers");
-        assert!(made.status().is_success() || made.status() == 409, "creating the response bucket: {}", made.status());
-    });
-    presigned(method, key)
-}
-
-fn presigned(method: &str, key: &str) -> String {
-    let base = crate::stack().responses_url.clone();
-    let path = if key.is_empty() {
-        format!("/{BUCKET}")
-    } else {
-        format!("/{BUCKET}/{}", utf8_percent_encode(key, NON_ALPHANUMERIC))
-    };
-    let url = format!("{base}{path}");
-    let identity =
-        aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "tests").into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(URL_LIFETIME);
-    // S3 signs the path as sent: no second encoding, no normalisation.
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(REGION)
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .expect("signing parameters")
-        .into();
-    let signable = SignableRequest::new(method, &url, std::iter::empty(), SignableBody::UnsignedPayload)
-        .expect("a signable request");
-    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
-    let query: Vec<String> = instructions
-        .params()
-        .iter()
-        .map(|(name, value): &(&str, Cow<'static, str>)| {
-            format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC))
-        })
-        .collect();
-    format!("{url}?{}", query.join("&"))
+    bucket().presigned(method, key).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,14 +1,11 @@
 //! The few AWS calls the CLI itself makes against the local stack's moto, signed with SigV4:
 //! a fresh session of a handler's role for every invocation (as CloudFormation passes one),
-//! the values of dynamic references, and CloudFormation's bucket of custom resource responses.
+//! and the values of dynamic references.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-    sign,
-};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -184,71 +181,4 @@ fn error_message(body: &str) -> String {
         return format!("{} {message}", code.rsplit('#').next().unwrap_or(code)).trim().to_owned();
     }
     body.trim().to_owned()
-}
-
-/// CloudFormation's bucket of custom resource responses, on the local stack's second moto (no
-/// IAM enforcement: any signature is accepted).
-pub struct ResponseBucket<'a> {
-    pub agent: &'a ureq::Agent,
-    pub endpoint: &'a str,
-}
-
-impl ResponseBucket<'_> {
-    const NAME: &'static str = "cloudformation-custom-resource-response-useast1";
-    /// CloudFormation's presigned URLs last two hours.
-    const URL_LIFETIME: Duration = Duration::from_secs(7200);
-
-    /// Makes the bucket; one that exists already is fine.
-    pub fn create(&self) -> Result<()> {
-        let status = self.agent.put(self.presigned("PUT", "")?).send_empty()?.status();
-        anyhow::ensure!(status.is_success() || status == 409, "creating the response bucket: HTTP {status}");
-        Ok(())
-    }
-
-    /// The response stored under `key`, if any.
-    pub fn read(&self, key: &str) -> Result<Option<Value>> {
-        let mut answer = self.agent.get(self.presigned("GET", key)?).call()?;
-        if answer.status() == 404 {
-            return Ok(None);
-        }
-        let text = answer.body_mut().read_to_string()?;
-        anyhow::ensure!(answer.status().is_success(), "reading the response {key}: HTTP {}: {text}", answer.status());
-        serde_json::from_str(&text).map(Some).with_context(|| format!("the response {key} is not JSON: {text}"))
-    }
-
-    /// A SigV4 query-string presigned URL of the object `key` (or, empty, the bucket), as S3
-    /// issues them.
-    pub fn presigned(&self, method: &str, key: &str) -> Result<String> {
-        let path = if key.is_empty() {
-            format!("/{}", Self::NAME)
-        } else {
-            format!("/{}/{}", Self::NAME, utf8_percent_encode(key, NON_ALPHANUMERIC))
-        };
-        let url = format!("{}{path}", self.endpoint);
-        let identity =
-            aws_credential_types::Credentials::new("AKIDRESPONSES", "response-bucket-secret", None, None, "rpdk")
-                .into();
-        let mut settings = SigningSettings::default();
-        settings.signature_location = SignatureLocation::QueryParams;
-        settings.expires_in = Some(Self::URL_LIFETIME);
-        // S3 signs the path as sent: no second encoding, no normalisation.
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(REGION)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()?
-            .into();
-        let signable = SignableRequest::new(method, &url, std::iter::empty(), SignableBody::UnsignedPayload)?;
-        let (instructions, _) = sign(signable, &params)?.into_parts();
-        let query: Vec<String> = instructions
-            .params()
-            .iter()
-            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
-            .collect();
-        Ok(format!("{url}?{}", query.join("&")))
-    }
 }

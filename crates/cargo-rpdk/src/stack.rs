@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use rpdk_local::{Functions, StackDescription};
+use rpdk_local::{Functions, ResponseBucket, StackDescription};
 
 use crate::project::Project;
 use crate::tools::Tools;
@@ -391,8 +391,8 @@ impl Stack {
     }
 
     /// CloudFormation's bucket of custom resource responses.
-    pub fn response_bucket(&self) -> crate::aws::ResponseBucket<'_> {
-        crate::aws::ResponseBucket { agent: &self.agent, endpoint: &self.described.responses_url }
+    pub fn response_bucket(&self) -> ResponseBucket {
+        ResponseBucket::new(self.described.responses_url.clone())
     }
 }
 

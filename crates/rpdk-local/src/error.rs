@@ -39,6 +39,14 @@ pub enum Error {
         /// Why it cannot be read.
         reason: String,
     },
+    /// The response bucket refused or failed a request.
+    #[error("the response bucket: {what}: {detail}")]
+    Bucket {
+        /// What was being done.
+        what: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The payload cannot be written as JSON.
     #[error("the payload cannot be written as JSON: {0}")]
     Payload(serde_json::Error),

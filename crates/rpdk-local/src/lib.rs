@@ -2,13 +2,16 @@
 //! drive handlers on it.
 //!
 //! - [`Functions`] is the typed protocol client of the stack's Lambda endpoint.
+//! - [`ResponseBucket`] is CloudFormation's bucket of custom resource responses.
 //! - [`StackDescription`] is what a running stack says of itself in its description file, and
 //!   what a command or the suite attaches to it by.
 
+mod bucket;
 mod description;
 mod error;
 mod functions;
 
+pub use bucket::ResponseBucket;
 pub use description::StackDescription;
 pub use error::Error;
 pub use functions::{Answer, Functions};
