@@ -224,7 +224,7 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         loop {
             attempt += 1;
             if self.remaining() < MIN_CALL_TIME {
-                return Err(self.defer(self.deadline.ran_out(), self.deadline.resume_after()));
+                return Err(self.ran_out());
             }
             match step().await {
                 Ok(output) => {
@@ -308,10 +308,16 @@ impl<C: Serialize + DeserializeOwned + Default> Session<C> {
         self.remaining() > pause
     }
 
-    /// A transient fault that outlasted the invocation: resumable once a checkpoint exists.
+    /// The outcome of an operation whose invocation ran out of time (a step that could not
+    /// start, or a handler the dispatcher stopped): resumable once a checkpoint exists.
+    pub(crate) fn ran_out(&self) -> Interrupt {
+        self.defer(self.deadline.ran_out(), self.deadline.resume_after())
+    }
+
+    /// A fault that outlasted the invocation: resumable once a checkpoint exists.
     fn defer(&self, error: HandlerError, delay: Duration) -> Interrupt {
         if self.checkpoint.is_some() {
-            tracing::warn!(code = %error.code(), error = %error, "transient fault; resuming later");
+            tracing::warn!(code = %error.code(), error = %error, "resuming later");
             Interrupt::InProgress { delay }
         } else {
             Interrupt::Failed(error)

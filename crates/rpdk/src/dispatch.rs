@@ -130,7 +130,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.create(&req, &mut session))
                     .await
-                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                    .unwrap_or_else(|_| Err(session.ran_out()));
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
@@ -151,7 +151,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.update(&req, &mut session))
                     .await
-                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                    .unwrap_or_else(|_| Err(session.ran_out()));
                 self.finish(result.map(Some), session)
             }
             Action::Read => {
@@ -170,7 +170,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.delete(&req, &mut session))
                     .await
-                    .unwrap_or_else(|ran_out| stopped(&session, ran_out));
+                    .unwrap_or_else(|_| Err(session.ran_out()));
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
             Action::List => {
@@ -439,20 +439,6 @@ impl<T> Envelope<T> {
 /// what used the time.
 async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>) -> Result<T, HandlerError> {
     tokio::time::timeout(deadline.remaining(), work).await.map_err(|_| deadline.ran_out())
-}
-
-/// The outcome of a CREATE, UPDATE or DELETE stopped at the deadline: it resumes from its
-/// session (the steps finished so far are recorded) once a checkpoint exists; before that,
-/// nothing can resume and it fails with the retriable `ran_out`.
-fn stopped<T, C: serde::Serialize + DeserializeOwned + Default>(
-    session: &Session<C>,
-    ran_out: HandlerError,
-) -> HandlerResult<T> {
-    if session.checkpoint_model().is_none() {
-        return Err(ran_out.into());
-    }
-    tracing::warn!(error = %ran_out, "the handler was stopped at the deadline; resuming later");
-    Err(Interrupt::InProgress { delay: session.deadline().resume_after() })
 }
 
 fn empty(status: OperationStatus) -> ProgressEvent {

@@ -424,22 +424,26 @@ async fn an_update_of_a_missing_resource_is_not_found() {
 fn the_partition_reaches_the_request() {
     let request: HandlerRequest =
         decode(fixture(include_str!("../../fixtures/create-production.json")), "").expect("decodes");
-    let envelope = Envelope {
-        request,
-        action: Action::Create,
-        type_name: String::new(),
-        type_configuration: (),
-        desired_tags: BTreeMap::new(),
-        previous_tags: BTreeMap::new(),
-        deadline: Deadline::after(Duration::from_secs(60)),
-    };
-    let request = envelope.into_request((), None);
+    let request = bare_envelope(request, Action::Create).into_request((), None);
     assert_eq!(request.partition, Partition::AwsUsGov);
     assert_eq!(request.logical_resource_id.as_deref(), Some("MyNote"));
     assert_eq!(request.stack_tags.get("team").map(String::as_str), Some("core"));
     assert_eq!(request.client_request_token, "0f1d5c2e-8f0e-4b9a-9d41-0c0c9e1c7a11");
     let shown = format!("{request:?}");
     assert!(!shown.contains("fixture-secret") && !shown.contains("AKIAFIXTURE"), "{shown}");
+}
+
+/// The envelope of `request` alone: no type name, configuration or tags.
+fn bare_envelope(request: HandlerRequest, action: Action) -> Envelope<()> {
+    Envelope {
+        request,
+        action,
+        type_name: String::new(),
+        type_configuration: (),
+        desired_tags: BTreeMap::new(),
+        previous_tags: BTreeMap::new(),
+        deadline: Deadline::after(Duration::from_secs(60)),
+    }
 }
 
 #[tokio::test]
@@ -498,16 +502,7 @@ fn list_paging_fields_and_the_java_request_fields_reach_the_request() {
     let payload = json!({"action": "LIST", "nextToken": "", "maxResults": 3, "snapshotRequested": true, "rollback": "true",
                          "driftable": false, "resourceTypeVersion": "00000002", "features": {"SyntheticTags": true}});
     let request: HandlerRequest = decode(payload, "").expect("decodes");
-    let envelope = Envelope {
-        request,
-        action: Action::List,
-        type_name: String::new(),
-        type_configuration: (),
-        desired_tags: BTreeMap::new(),
-        previous_tags: BTreeMap::new(),
-        deadline: Deadline::after(Duration::from_secs(60)),
-    };
-    let request = envelope.into_request((), None);
+    let request = bare_envelope(request, Action::List).into_request((), None);
     assert_eq!(request.next_token, None, "an empty token is no token");
     assert_eq!(request.max_results, Some(3));
     assert_eq!(request.page_size(20), 3);
