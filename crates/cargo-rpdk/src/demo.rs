@@ -2,9 +2,11 @@
 //! progress event: CREATE, READ (by identifier only), UPDATE, LIST, DELETE.
 
 use anyhow::{Context, Result, bail};
+use rpdk::Action;
+use rpdk_local::Call;
 use serde_json::{Map, Value};
 
-use crate::invoke::{Call, drive, print_event};
+use crate::invoke::print_event;
 use crate::project::Project;
 use crate::stack::Stack;
 use crate::test::{placeholders, render};
@@ -37,15 +39,15 @@ pub fn run(options: &Options) -> Result<()> {
         let (create, update) = (load("inputs_1_create.json")?, load("inputs_1_update.json")?);
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
 
-        let created = step(&stack, &entry.binary, &type_name, "CREATE", Some(create.clone()), None)?;
+        let created = step(&stack, &entry.binary, &type_name, Action::Create, Some(create.clone()), None)?;
         let identifier = identifier(&schema, &created)?;
-        step(&stack, &entry.binary, &type_name, "READ", Some(identifier.clone()), None)?;
+        step(&stack, &entry.binary, &type_name, Action::Read, Some(identifier.clone()), None)?;
         // As CloudFormation sends it: the desired properties with the resource's identifier.
         let mut desired = update;
         merge(&mut desired, &identifier);
-        step(&stack, &entry.binary, &type_name, "UPDATE", Some(desired), created.get("resourceModel").cloned())?;
-        step(&stack, &entry.binary, &type_name, "LIST", list_input(&schema, &created), None)?;
-        step(&stack, &entry.binary, &type_name, "DELETE", Some(identifier), None)?;
+        step(&stack, &entry.binary, &type_name, Action::Update, Some(desired), created.get("resourceModel").cloned())?;
+        step(&stack, &entry.binary, &type_name, Action::List, list_input(&schema, &created), None)?;
+        step(&stack, &entry.binary, &type_name, Action::Delete, Some(identifier), None)?;
     }
     Ok(())
 }
@@ -54,12 +56,12 @@ fn step(
     stack: &Stack,
     function: &str,
     type_name: &str,
-    action: &str,
+    action: Action,
     model: Option<Value>,
     previous: Option<Value>,
 ) -> Result<Value> {
     println!("== {action} {type_name}");
-    let last = drive(stack, Call::new(function, type_name, action, model, previous), &mut print_event)?;
+    let last = rpdk_deploy::operate(stack, &Call::new(function, type_name, action, model, previous), &mut print_event)?;
     if last.get("status").and_then(Value::as_str) != Some("SUCCESS") {
         bail!("{action} {type_name} did not succeed");
     }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::deploy::state::Store;
-use crate::invoke::log_group_name;
 use crate::project::Project;
+use crate::stack::log_group_name;
 use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use rpdk_deploy::state::Store;
 
 /// How often `--follow` looks for new events.
 const FOLLOW_EVERY: Duration = Duration::from_secs(2);

@@ -66,42 +66,52 @@ impl Functions {
         })
     }
 
-    /// Follows `operation` to its end as CloudFormation does. `prepare` readies each request
-    /// before it is sent (CloudFormation passes fresh credentials every time); `on_answer` sees
-    /// each answer as it arrives. Answers the last event. An operation still IN_PROGRESS when
-    /// its bound runs out is [`Error::Unfinished`].
+    /// Follows `operation` to its end on `function` (see [`follow`]).
     pub fn follow<E: From<Error>>(
         &self,
         function: &str,
-        mut operation: Operation,
+        operation: Operation,
         prepare: &mut dyn FnMut(&mut HandlerRequest) -> Result<(), E>,
         on_answer: &mut dyn FnMut(&Answer) -> Result<(), E>,
     ) -> Result<Value, E> {
-        loop {
-            prepare(operation.request_mut())?;
-            let started = Instant::now();
-            let event = self.invoke(function, operation.request())?;
-            let answer = Answer { event, took: started.elapsed() };
-            on_answer(&answer)?;
-            let progress: ProgressEvent =
-                serde_json::from_value(answer.event.clone()).map_err(|_| Error::Unreadable {
+        follow(function, operation, &mut |request| Ok(self.invoke(function, request)?), prepare, on_answer)
+    }
+}
+
+/// Follows `operation` to its end as CloudFormation does, through `invoke` (one invocation of
+/// `function`). `prepare` readies each request before it is sent (CloudFormation passes fresh
+/// credentials every time); `on_answer` sees each answer as it arrives. Answers the last event.
+/// An operation still IN_PROGRESS when its bound runs out is [`Error::Unfinished`].
+pub fn follow<E: From<Error>>(
+    function: &str,
+    mut operation: Operation,
+    invoke: &mut dyn FnMut(&HandlerRequest) -> Result<Value, E>,
+    prepare: &mut dyn FnMut(&mut HandlerRequest) -> Result<(), E>,
+    on_answer: &mut dyn FnMut(&Answer) -> Result<(), E>,
+) -> Result<Value, E> {
+    loop {
+        prepare(operation.request_mut())?;
+        let started = Instant::now();
+        let event = invoke(operation.request())?;
+        let answer = Answer { event, took: started.elapsed() };
+        on_answer(&answer)?;
+        let progress: ProgressEvent = serde_json::from_value(answer.event.clone()).map_err(|_| Error::Unreadable {
+            function: function.to_owned(),
+            what: "no progress event",
+            text: answer.event.to_string(),
+        })?;
+        match operation.answered(&progress, SystemTime::now()) {
+            Next::Ended => return Ok(answer.event),
+            Next::After(delay) => std::thread::sleep(delay),
+            Next::Unfinished(why) => {
+                let request = operation.request();
+                return Err(Error::Unfinished {
                     function: function.to_owned(),
-                    what: "no progress event",
-                    text: answer.event.to_string(),
-                })?;
-            match operation.answered(&progress, SystemTime::now()) {
-                Next::Ended => return Ok(answer.event),
-                Next::After(delay) => std::thread::sleep(delay),
-                Next::Unfinished(why) => {
-                    let request = operation.request();
-                    return Err(Error::Unfinished {
-                        function: function.to_owned(),
-                        action: request.action.map_or("the operation", |a| a.as_str()).to_owned(),
-                        resource_type: request.resource_type.clone().unwrap_or_default(),
-                        why,
-                    }
-                    .into());
+                    action: request.action.map_or("the operation", |a| a.as_str()).to_owned(),
+                    resource_type: request.resource_type.clone().unwrap_or_default(),
+                    why,
                 }
+                .into());
             }
         }
     }

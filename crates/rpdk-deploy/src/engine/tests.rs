@@ -1,23 +1,24 @@
 //! The engine's retry of a dependent that fails while what it needs still stabilizes, its hold
-//! on a replaced resource whose delete fails, its policies and its delete order, against
-//! made-up handlers: no emulator fails a request retriably exactly while another resource is
-//! stabilizing, nor a delete on cue.
+//! on a replaced resource whose delete fails, its policies, its delete order and its handler
+//! timeout, against made-up handlers: no emulator fails a request retriably exactly while
+//! another resource is stabilizing, nor a delete on cue, nor answers IN_PROGRESS for ever.
 //! Everything else the engine does is tested through the real handlers on the
 //! local stack (contract-tests/tests/deploy.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use rpdk::Action;
+use rpdk::wire::HandlerRequest;
 use serde_json::{Value, json};
 
-use super::{Backend, Engine, Printer, ServedType};
-use crate::deploy::evaluate::{Bindings, StackIdentity};
-use crate::deploy::state::{StackState, Store};
-use crate::deploy::template::{Template, TypeInfo, parse_text};
-use crate::invoke::Call;
+use super::{Engine, Printer, ServedType};
+use crate::evaluate::{Bindings, StackIdentity};
+use crate::state::{StackState, Store};
+use crate::template::{Template, TypeInfo, parse_text};
+use crate::{Backend, BackendError, Error};
 
 const TEMPLATE: &str = "
 Resources:
@@ -64,50 +65,95 @@ impl Handlers {
     }
 }
 
-/// Made-up handlers: the operations alone, no dynamic references.
-trait Operations: Sync {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value>;
+/// Made-up registry handlers, answering one invocation at a time; no custom resources, no
+/// dynamic references.
+trait Handler: Sync {
+    fn answer(&self, request: &Sent<'_>) -> Value;
 }
 
-impl<T: Operations> Backend for T {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        Operations::operate(self, call, on_event)
+/// What a request asks, as a handler reads it.
+struct Sent<'r> {
+    action: Action,
+    type_name: &'r str,
+    logical_id: &'r str,
+    model: Value,
+    previous: Option<&'r Value>,
+    /// Set on every invocation after an IN_PROGRESS event.
+    resumed: bool,
+    request: &'r HandlerRequest,
+}
+
+impl<T: Handler> Backend for T {
+    fn invoke(&self, _: &str, request: &HandlerRequest) -> Result<Value, BackendError> {
+        let data = &request.request_data;
+        let sent = Sent {
+            action: request.action.ok_or("no action")?,
+            type_name: request.resource_type.as_deref().unwrap_or_default(),
+            logical_id: data.logical_resource_id.as_deref().unwrap_or_default(),
+            model: data.resource_properties.clone().unwrap_or_default(),
+            previous: data.previous_resource_properties.as_ref(),
+            resumed: request.callback_context.is_some(),
+            request,
+        };
+        Ok(self.answer(&sent))
     }
 
-    fn ssm_parameter(&self, _: &str) -> Result<String> {
-        bail!("no SSM here")
+    fn prepare(&self, _: &mut HandlerRequest) -> Result<(), BackendError> {
+        Ok(())
     }
 
-    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String> {
-        bail!("no Secrets Manager here")
+    fn invoke_custom(&self, _: &str, _: &Value) -> Result<String, BackendError> {
+        Err("no custom resources here".into())
+    }
+
+    fn response_url(&self, _: &str) -> Result<String, BackendError> {
+        Err("no response bucket here".into())
+    }
+
+    fn response(&self, _: &str) -> Result<Option<Value>, BackendError> {
+        Err("no response bucket here".into())
+    }
+
+    fn ssm_parameter(&self, _: &str) -> Result<String, BackendError> {
+        Err("no SSM here".into())
+    }
+
+    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String, BackendError> {
+        Err("no Secrets Manager here".into())
     }
 }
 
-impl Operations for Handlers {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        self.calls.lock().expect("calls").push(format!("{} {}", call.logical_id, call.action));
-        let model = call.model.clone().unwrap_or_default();
-        let last = match (call.type_name.as_str(), call.action.as_str()) {
-            ("Test::Base", "CREATE" | "UPDATE") => {
+fn unexpected(sent: &Sent<'_>) -> Value {
+    json!({"status": "FAILED", "errorCode": "InternalFailure", "message": format!("no {} for {}", sent.action, sent.type_name)})
+}
+
+impl Handler for Handlers {
+    fn answer(&self, sent: &Sent<'_>) -> Value {
+        let model = &sent.model;
+        match (sent.type_name, sent.action) {
+            ("Test::Base", Action::Create | Action::Update) if !sent.resumed => {
+                self.calls.lock().expect("calls").push(format!("{} {}", sent.logical_id, sent.action));
                 let name = model.get("Name").cloned().unwrap_or_default();
-                on_event(
-                    &json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": name}, "callbackDelaySeconds": 1}),
-                )?;
+                json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "base-1", "Name": name}, "callbackContext": {"stabilizing": true}, "callbackDelaySeconds": 0})
+            }
+            ("Test::Base", Action::Create | Action::Update) => {
+                let name = model.get("Name").cloned().unwrap_or_default();
                 let (tried, signal) = &self.dependent_tried;
                 let tried = signal
                     .wait_timeout_while(tried.lock().expect("flag"), Duration::from_secs(10), |tried| !*tried)
                     .expect("flag");
                 assert!(*tried.0, "the dependent started while the base was still stabilizing");
                 self.base_done.store(true, Ordering::SeqCst);
-                if call.action == "UPDATE" && self.base_update_fails.swap(false, Ordering::SeqCst) {
+                if sent.action == Action::Update && self.base_update_fails.swap(false, Ordering::SeqCst) {
                     json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"})
                 } else {
                     json!({"status": "SUCCESS", "resourceModel": {"Id": "base-1", "Name": name}})
                 }
             }
-            ("Test::Dependent", "CREATE" | "UPDATE") => {
-                if call.action == "UPDATE" {
-                    self.dependent_previous.lock().expect("previous").push(call.previous.clone().unwrap_or_default());
+            ("Test::Dependent", Action::Create | Action::Update) => {
+                self.calls.lock().expect("calls").push(format!("{} {}", sent.logical_id, sent.action));
+                if sent.action == Action::Update {
+                    self.dependent_previous.lock().expect("previous").push(sent.previous.cloned().unwrap_or_default());
                 }
                 let busy = !self.base_done.load(Ordering::SeqCst);
                 *self.dependent_tried.0.lock().expect("flag") = true;
@@ -118,11 +164,12 @@ impl Operations for Handlers {
                     json!({"status": "SUCCESS", "resourceModel": {"Id": "dependent-1", "Base": model["Base"], "Label": model["Label"]}})
                 }
             }
-            (_, "DELETE") => json!({"status": "SUCCESS"}),
-            (type_name, action) => bail!("no {action} for {type_name}"),
-        };
-        on_event(&last)?;
-        Ok(last)
+            (_, Action::Delete) => {
+                self.calls.lock().expect("calls").push(format!("{} {}", sent.logical_id, sent.action));
+                json!({"status": "SUCCESS"})
+            }
+            _ => unexpected(sent),
+        }
     }
 }
 
@@ -207,7 +254,7 @@ impl Fixture {
         template: &str,
         parameters: &[(&str, &str)],
         state: Option<StackState>,
-    ) -> (Result<()>, Vec<String>, StackState) {
+    ) -> (Result<(), Error>, Vec<String>, StackState) {
         let infos = self.types.iter().map(|(name, served)| (name.clone(), served.info.clone())).collect();
         let template = Template::check(&parse_text(template).expect("YAML"), &infos).expect("a valid template");
         let given = parameters.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
@@ -225,7 +272,7 @@ impl Fixture {
 }
 
 /// Deploys `TEMPLATE` with `handlers`, each time on a stack of its own.
-fn deploy(handlers: &Handlers, state: Option<StackState>) -> (Result<()>, Vec<String>, StackState) {
+fn deploy(handlers: &Handlers, state: Option<StackState>) -> (Result<(), Error>, Vec<String>, StackState) {
     Fixture::base_and_dependent().deploy(handlers, TEMPLATE, &[], state)
 }
 
@@ -367,19 +414,19 @@ struct Named {
     existing: Mutex<BTreeSet<String>>,
 }
 
-impl Operations for Named {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        let model = call.model.clone().unwrap_or_default();
-        let last = match call.action.as_str() {
-            "CREATE" if model["Name"] == "fail" => {
+impl Handler for Named {
+    fn answer(&self, sent: &Sent<'_>) -> Value {
+        let model = &sent.model;
+        match sent.action {
+            Action::Create if model["Name"] == "fail" => {
                 json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "no such name"})
             }
-            "CREATE" => {
+            Action::Create => {
                 let id = format!("{}-id", model["Name"].as_str().unwrap_or_default());
                 self.existing.lock().expect("existing").insert(id.clone());
                 json!({"status": "SUCCESS", "resourceModel": {"Id": id, "Name": model["Name"]}})
             }
-            "DELETE" => {
+            Action::Delete => {
                 let id = model["Id"].as_str().unwrap_or_default().to_owned();
                 if self.slow.lock().expect("slow").as_ref() == Some(&id) {
                     std::thread::sleep(Duration::from_millis(300));
@@ -391,10 +438,8 @@ impl Operations for Named {
                     json!({"status": "SUCCESS"})
                 }
             }
-            action => bail!("no {action} for Test::Named"),
-        };
-        on_event(&last)?;
-        Ok(last)
+            _ => unexpected(sent),
+        }
     }
 }
 
@@ -533,18 +578,49 @@ fn retained_resources_are_left_when_replaced_removed_or_rolled_back() {
     assert!(!existing(&named).contains("four-id"));
 }
 
-/// A custom resource's function, answering every request with one physical id.
+/// A custom resource's function, answering every request with one physical id, and the bucket
+/// its responses go to.
 #[derive(Default)]
 struct Function {
+    /// The `RequestType` of each request.
     calls: Mutex<Vec<String>>,
+    responses: Mutex<BTreeMap<String, Value>>,
 }
 
-impl Operations for Function {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        self.calls.lock().expect("calls").push(call.action.clone());
-        let last = json!({"status": "SUCCESS", "resourceModel": {"PhysicalResourceId": "thing-1"}});
-        on_event(&last)?;
-        Ok(last)
+impl Backend for Function {
+    fn invoke(&self, function: &str, _: &HandlerRequest) -> Result<Value, BackendError> {
+        Err(format!("{function} is a custom resource's function, no registry handler").into())
+    }
+
+    fn prepare(&self, _: &mut HandlerRequest) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    fn invoke_custom(&self, _: &str, request: &Value) -> Result<String, BackendError> {
+        self.calls.lock().expect("calls").push(request["RequestType"].as_str().unwrap_or_default().to_owned());
+        let key = request["ResponseURL"].as_str().and_then(|url| url.strip_prefix("bucket://")).ok_or("a URL")?;
+        let mut response = json!({"Status": "SUCCESS", "PhysicalResourceId": "thing-1"});
+        for copied in ["StackId", "RequestId", "LogicalResourceId"] {
+            response[copied] = request[copied].clone();
+        }
+        self.responses.lock().expect("responses").insert(key.to_owned(), response);
+        Ok("null".to_owned())
+    }
+
+    fn response_url(&self, key: &str) -> Result<String, BackendError> {
+        Ok(format!("bucket://{key}"))
+    }
+
+    fn response(&self, key: &str) -> Result<Option<Value>, BackendError> {
+        Ok(self.responses.lock().expect("responses").get(key).cloned())
+    }
+
+    fn ssm_parameter(&self, _: &str) -> Result<String, BackendError> {
+        Err("no SSM here".into())
+    }
+
+    fn secret_string(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Result<String, BackendError> {
+        Err("no Secrets Manager here".into())
     }
 }
 
@@ -562,7 +638,7 @@ fn a_custom_resource_keeps_its_service_token() {
     let error = outcome.expect_err("refused").to_string();
     assert!(error.contains("Modifying service token is not allowed."), "{error}");
     assert!(events.contains(&"Thing UPDATE_FAILED".to_owned()), "{events:#?}");
-    assert_eq!(*function.calls.lock().expect("calls"), ["CREATE"], "no Update reaches either function");
+    assert_eq!(*function.calls.lock().expect("calls"), ["Create"], "no Update reaches either function");
 }
 
 const TAGGED: &str = "
@@ -586,36 +662,36 @@ struct Tagged {
     seen: Mutex<Vec<String>>,
 }
 
-impl Operations for Tagged {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        let tags = |tags: Option<&BTreeMap<String, String>>| {
-            tags.map_or_else(
-                || "-".to_owned(),
-                |t| t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-            )
+impl Handler for Tagged {
+    fn answer(&self, sent: &Sent<'_>) -> Value {
+        let tags = |tags: &BTreeMap<String, String>| {
+            if tags.is_empty() {
+                "-".to_owned()
+            } else {
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+            }
         };
+        let data = &sent.request.request_data;
         self.seen.lock().expect("seen").push(format!(
             "{} {} {} {}",
-            call.logical_id,
-            call.action,
-            tags(Some(&call.stack_tags)),
-            tags(call.previous_stack_tags.as_ref())
+            sent.logical_id,
+            sent.action,
+            tags(&data.stack_tags),
+            tags(&data.previous_stack_tags)
         ));
         assert_eq!(
-            call.system_tags.get("aws:cloudformation:logical-id"),
-            Some(&call.logical_id),
+            data.system_tags.get("aws:cloudformation:logical-id").map(String::as_str),
+            Some(sent.logical_id),
             "system tags on every request"
         );
-        let name = call.model.as_ref().and_then(|m| m.get("Name")).cloned().unwrap_or_default();
-        let last = if call.logical_id == "B" && call.action == "UPDATE" && self.fail_b.swap(false, Ordering::SeqCst) {
+        let name = sent.model.get("Name").cloned().unwrap_or_default();
+        if sent.logical_id == "B" && sent.action == Action::Update && self.fail_b.swap(false, Ordering::SeqCst) {
             json!({"status": "FAILED", "errorCode": "InvalidRequest", "message": "refused"})
-        } else if call.action == "DELETE" {
+        } else if sent.action == Action::Delete {
             json!({"status": "SUCCESS"})
         } else {
             json!({"status": "SUCCESS", "resourceModel": {"Id": name, "Name": name}})
-        };
-        on_event(&last)?;
-        Ok(last)
+        }
     }
 }
 
@@ -669,4 +745,56 @@ fn a_change_of_the_stacks_tags_alone_updates_taggable_resources_and_a_rollback_p
         "the rollback sends the tags before the run: {seen:#?}"
     );
     assert_eq!(state.tags, tagged("b"), "the stack keeps its tags from before the run");
+}
+
+/// A handler whose CREATE never stops answering IN_PROGRESS, each time with the resource's
+/// identifier, and whose DELETE succeeds.
+#[derive(Default)]
+struct Endless {
+    creates: AtomicU32,
+    deletes: AtomicU32,
+}
+
+impl Handler for Endless {
+    fn answer(&self, sent: &Sent<'_>) -> Value {
+        match sent.action {
+            Action::Create => {
+                self.creates.fetch_add(1, Ordering::SeqCst);
+                json!({"status": "IN_PROGRESS", "resourceModel": {"Id": "endless-1", "Name": "n"}, "callbackContext": {"waiting": true}, "callbackDelaySeconds": 1})
+            }
+            Action::Delete => {
+                self.deletes.fetch_add(1, Ordering::SeqCst);
+                json!({"status": "SUCCESS"})
+            }
+            _ => unexpected(sent),
+        }
+    }
+}
+
+#[test]
+fn a_handler_that_never_stops_answering_in_progress_fails_at_its_timeout_and_is_rolled_back() {
+    let fixture = Fixture::new(
+        &["Test::Named"],
+        TypeInfo {
+            attributes: ["Id".to_owned()].into(),
+            primary_identifier: vec!["Id".to_owned()],
+            timeouts: [("CREATE".to_owned(), Duration::from_secs(2))].into(),
+            ..TypeInfo::default()
+        },
+    );
+    let endless = Endless::default();
+    let (outcome, events, state) = fixture.deploy(&endless, NAMED, &[("Name", "n")], None);
+    let error = outcome.expect_err("the deploy fails").to_string();
+    assert!(error.contains("Named failed: the operation timed out"), "{error}");
+    assert!(error.contains("when its time ran out"), "{error}");
+    let invocations = endless.creates.load(Ordering::SeqCst);
+    assert!((2..=3).contains(&invocations), "followed until its 2 s ran out: {invocations} invocations");
+    let reason = fixture.store.events().expect("events").into_iter().find(|e| e.status == "CREATE_FAILED");
+    assert!(
+        reason.and_then(|e| e.reason).is_some_and(|r| r.starts_with("the operation timed out: CREATE of Test::Named")),
+        "{events:#?}"
+    );
+    assert_eq!(endless.deletes.load(Ordering::SeqCst), 1, "what it made is deleted by the rollback");
+    assert_eq!(events.last().map(String::as_str), Some("engine ROLLBACK_COMPLETE"));
+    assert!(state.resources.is_empty(), "{:#?}", state.resources);
 }

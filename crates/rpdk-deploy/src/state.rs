@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use rpdk::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::template::dynamic_references;
+use crate::Error;
+use crate::template::dynamic_references;
 
 /// What the state keeps in place of a secret.
 pub const MASK: &str = "****";
@@ -25,18 +26,24 @@ pub const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackState {
+    /// The stack's name.
     pub stack_name: String,
+    /// The stack's id, an ARN.
     pub stack_id: String,
     /// The start of the local stack the resources live in.
     pub local_stack: String,
+    /// The stack's status, as CloudFormation names it (`CREATE_COMPLETE`, ...).
     pub status: String,
+    /// Why the stack has its status, when it is not plain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     /// The run that made the latest changes: what a rollback undoes.
     pub run: String,
     /// Parameter values, `NoEcho` ones left out.
     pub parameters: BTreeMap<String, Value>,
+    /// The resources, by logical id (replaced ones still to delete under keys of their own).
     pub resources: BTreeMap<String, ResourceState>,
+    /// Output values, masked.
     pub outputs: BTreeMap<String, Value>,
     /// Export name → value, for `Fn::ImportValue` in other stacks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -56,8 +63,10 @@ pub struct StackState {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceState {
+    /// The resource's type.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// The resource's status, as CloudFormation names it.
     pub status: String,
     /// The primary identifier, parts joined by `|`: what `Ref` answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +77,7 @@ pub struct ResourceState {
     /// The properties the template gave, masked, dynamic references unresolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Value>,
+    /// The logical ids of the resources it needs: deleted after it.
     pub dependencies: BTreeSet<String>,
     /// The run that last created or changed it.
     pub run: String,
@@ -78,6 +88,7 @@ pub struct ResourceState {
     /// is deleted without its template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<String>,
+    /// `UpdateReplacePolicy`, when not `Delete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_replace_policy: Option<String>,
     /// The resource as it was before this run updated or replaced it.
@@ -89,8 +100,11 @@ pub struct ResourceState {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
-    pub action: String,
+    /// What the operation does.
+    pub action: Action,
+    /// Its client request token, sent again when it resumes.
     pub token: String,
+    /// The callback context of its latest IN_PROGRESS event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
 }
@@ -99,13 +113,19 @@ pub struct Operation {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackEvent {
+    /// When it happened (UTC, milliseconds).
     pub timestamp: String,
+    /// The resource's logical id, or the stack's name.
     pub logical_id: String,
+    /// The physical id, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
+    /// The resource's type.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// The status reached.
     pub status: String,
+    /// Why, when there is more to say than the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -118,31 +138,29 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(work_dir: &Path, stack_name: &str) -> Result<Self> {
+    /// The store of stack `stack_name` under the project's work directory.
+    pub fn new(work_dir: &Path, stack_name: &str) -> Result<Self, Error> {
         let valid = !stack_name.is_empty()
             && stack_name.len() <= 128
             && stack_name.starts_with(|c: char| c.is_ascii_alphabetic())
             && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        anyhow::ensure!(
-            valid,
-            "--stack-name {stack_name}: a stack name starts with a letter and holds only letters, digits and hyphens (at most 128)"
-        );
+        if !valid {
+            return Err(Error::StackName(stack_name.to_owned()));
+        }
         Ok(Self { dir: work_dir.join("stacks").join(stack_name), lock_file: work_dir.join("locks").join(stack_name) })
     }
 
     /// Holds the stack for one command: a second deploy or delete of it waits for nothing and
     /// is refused. The operating system releases the lock when the holder ends, however it ends.
-    pub fn lock(&self) -> Result<std::fs::File> {
+    pub fn lock(&self) -> Result<std::fs::File, Error> {
         if let Some(locks) = self.lock_file.parent() {
-            std::fs::create_dir_all(locks)?;
+            std::fs::create_dir_all(locks).map_err(Error::file(locks))?;
         }
-        let file = std::fs::File::create(&self.lock_file)?;
+        let file = std::fs::File::create(&self.lock_file).map_err(Error::file(&self.lock_file))?;
         match file.try_lock() {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                anyhow::bail!("another deploy or delete of this stack is running; let it end first")
-            }
-            Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked),
+            Err(std::fs::TryLockError::Error(error)) => Err(Error::file(&self.lock_file)(error)),
         }
     }
 
@@ -154,57 +172,81 @@ impl Store {
         self.dir.join("events.jsonl")
     }
 
-    pub fn load(&self) -> Result<Option<StackState>> {
-        match std::fs::read_to_string(self.state_file()) {
-            Ok(text) => Ok(Some(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a stack state", self.state_file().display()))?,
-            )),
+    fn create_dir(&self) -> Result<(), Error> {
+        std::fs::create_dir_all(&self.dir).map_err(Error::file(&self.dir))
+    }
+
+    /// The stack's state, if it has one.
+    pub fn load(&self) -> Result<Option<StackState>, Error> {
+        let path = self.state_file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|source| Error::Unreadable {
+                path,
+                what: "a stack state",
+                source,
+            }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error).with_context(|| format!("cannot read {}", self.state_file().display())),
+            Err(error) => Err(Error::file(path)(error)),
         }
     }
 
     /// Replaces the state whole: a reader sees the old state or the new one, never a mix.
-    pub fn save(&self, state: &StackState) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+    pub fn save(&self, state: &StackState) -> Result<(), Error> {
+        self.create_dir()?;
         let temporary = self.dir.join("state.json.new");
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&serde_json::to_vec_pretty(state)?)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, self.state_file())
-            .with_context(|| format!("cannot write {}", self.state_file().display()))?;
-        // The rename itself lasts only once the directory is on disk.
-        std::fs::File::open(&self.dir)?.sync_all()?;
-        Ok(())
+        let text = serde_json::to_vec_pretty(state).map_err(|error| Error::Internal(error.to_string()))?;
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, self.state_file())?;
+            // The rename itself lasts only once the directory is on disk.
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(Error::file(self.state_file()))
     }
 
     /// Forgets the stack's state; its events stay readable.
-    pub fn remove_state(&self) -> Result<()> {
+    pub fn remove_state(&self) -> Result<(), Error> {
         match std::fs::remove_file(self.state_file()) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(Error::file(self.state_file())(error)),
             _ => Ok(()),
         }
     }
 
     /// Starts the event history afresh: a new stack of an old name.
-    pub fn clear_events(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        std::fs::write(self.events_file(), "")?;
-        Ok(())
+    pub fn clear_events(&self) -> Result<(), Error> {
+        self.create_dir()?;
+        std::fs::write(self.events_file(), "").map_err(Error::file(self.events_file()))
     }
 
-    pub fn append_event(&self, event: &StackEvent) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut file = std::fs::File::options().create(true).append(true).open(self.events_file())?;
-        writeln!(file, "{}", serde_json::to_string(event)?)?;
-        Ok(())
+    /// Appends one event to the stack's history.
+    pub fn append_event(&self, event: &StackEvent) -> Result<(), Error> {
+        self.create_dir()?;
+        let line = serde_json::to_string(event).map_err(|error| Error::Internal(error.to_string()))?;
+        let path = self.events_file();
+        let mut file = std::fs::File::options().create(true).append(true).open(&path).map_err(Error::file(&path))?;
+        writeln!(file, "{line}").map_err(Error::file(path))
     }
 
-    pub fn events(&self) -> Result<Vec<StackEvent>> {
-        let text = std::fs::read_to_string(self.events_file())
-            .with_context(|| format!("no events recorded for this stack ({})", self.events_file().display()))?;
-        text.lines().filter(|line| !line.trim().is_empty()).map(|line| Ok(serde_json::from_str(line)?)).collect()
+    /// The stack's events, oldest first.
+    pub fn events(&self) -> Result<Vec<StackEvent>, Error> {
+        let path = self.events_file();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoEvents(path)),
+            Err(error) => return Err(Error::file(path)(error)),
+        };
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line).map_err(|source| Error::Unreadable {
+                    path: path.clone(),
+                    what: "a stack's events",
+                    source,
+                })
+            })
+            .collect()
     }
 }
 
@@ -250,6 +292,7 @@ pub fn mask_secrets(value: &Value, secrets: &[String]) -> Value {
     }
 }
 
+/// `text` with every secret replaced by [`MASK`].
 pub fn mask_text(text: &str, secrets: &[String]) -> String {
     secrets
         .iter()

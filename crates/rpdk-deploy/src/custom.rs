@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use anyhow::Result;
+use rpdk::Action;
+use rpdk_local::{ACCOUNT_ID, Call, REGION};
 use serde_json::{Map, Value, json};
 
-use super::template::TypeInfo;
-use crate::invoke::Call;
-use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use crate::template::TypeInfo;
+use crate::{Backend, Error};
 
 /// Where a custom resource's model keeps the physical id its function answered.
 pub const PHYSICAL_ID: &str = "PhysicalResourceId";
@@ -48,12 +48,12 @@ pub fn function(service_token: &str, served: &BTreeSet<String>) -> Result<String
 /// Sends `call` as a custom resource request and answers the response as a progress event:
 /// `SUCCESS` with the physical id and `Data` (dotted names nested) as the model, or `FAILED`
 /// with the reason.
-pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
-    let request_type = match call.action.as_str() {
-        "CREATE" => "Create",
-        "UPDATE" => "Update",
-        "DELETE" => "Delete",
-        other => anyhow::bail!("custom resources have no {other}"),
+pub fn operate(backend: &dyn Backend, call: &Call) -> Result<Value, Error> {
+    let request_type = match call.action {
+        Action::Create => "Create",
+        Action::Update => "Update",
+        Action::Delete => "Delete",
+        other => return Err(Error::Internal(format!("custom resources have no {other}"))),
     };
     let stack_id = call.stack_id.clone().unwrap_or_default();
     let mut properties = call.model.clone().unwrap_or_else(|| json!({}));
@@ -61,15 +61,14 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
     // The operation's token is the request id: a run resumed after an interruption finds the
     // response the function already gave instead of asking again.
     let key = format!("{stack_id}|{}|{}", call.logical_id, call.token);
-    let bucket = stack.response_bucket();
     let service_token = properties.get("ServiceToken").cloned().unwrap_or_default();
-    let response = match bucket.read(&key)? {
+    let response = match backend.response(&key).map_err(Error::Backend)? {
         Some(response) => response,
         None => {
             let mut request = json!({
                 "RequestType": request_type,
                 "ServiceToken": service_token,
-                "ResponseURL": bucket.presigned("PUT", &key)?,
+                "ResponseURL": backend.response_url(&key).map_err(Error::Backend)?,
                 "StackId": stack_id,
                 "RequestId": call.token,
                 "LogicalResourceId": call.logical_id,
@@ -82,8 +81,8 @@ pub fn operate(stack: &Stack, call: &Call) -> Result<Value> {
             if let Some(old) = &call.previous {
                 request["OldResourceProperties"] = stringified(old);
             }
-            let returned = stack.functions.invoke_bytes(&call.function, &serde_json::to_vec(&request)?)?;
-            match bucket.read(&key)? {
+            let returned = backend.invoke_custom(&call.function, &request).map_err(Error::Backend)?;
+            match backend.response(&key).map_err(Error::Backend)? {
                 Some(response) => response,
                 None => {
                     return Ok(

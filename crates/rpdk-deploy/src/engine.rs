@@ -13,46 +13,18 @@ use std::io::IsTerminal;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use rpdk::Action;
+use rpdk_local::{Call, new_token};
 use serde_json::{Map, Value, json};
 
-use super::custom;
-use super::evaluate::{Bindings, Resources};
-use super::state::{
+use crate::evaluate::{Bindings, Resources};
+use crate::plan::Neighbours;
+use crate::state::{
     MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text,
     masked, restored,
 };
-use super::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
-use crate::invoke::{Call, drive, new_token};
-use crate::stack::Stack;
-
-/// What the engine needs of the local stack: handler operations, followed to their end, and
-/// the values dynamic references name.
-pub trait Backend: Sync {
-    /// Runs one handler operation, IN_PROGRESS followed, `on_event` seeing every event.
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value>;
-    fn ssm_parameter(&self, key: &str) -> Result<String>;
-    fn secret_string(&self, secret_id: &str, stage: Option<&str>, version_id: Option<&str>) -> Result<String>;
-}
-
-impl Backend for Stack {
-    fn operate(&self, call: Call, on_event: &mut dyn FnMut(&Value) -> Result<()>) -> Result<Value> {
-        if !is_custom(&call.type_name) {
-            return drive(self, call, on_event);
-        }
-        let event = custom::operate(self, &call)?;
-        on_event(&event)?;
-        Ok(event)
-    }
-
-    fn ssm_parameter(&self, key: &str) -> Result<String> {
-        self.admin().ssm_parameter(key)
-    }
-
-    fn secret_string(&self, secret_id: &str, stage: Option<&str>, version_id: Option<&str>) -> Result<String> {
-        self.admin().secret_string(secret_id, stage, version_id)
-    }
-}
+use crate::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
+use crate::{Backend, Error, custom, operate};
 
 /// Joins a logical ID and a physical ID into the state's key of a replaced resource still to be
 /// deleted; no logical ID holds it.
@@ -67,6 +39,7 @@ const ATTEMPTS: u32 = 2;
 
 /// A type served on the local stack.
 pub struct ServedType {
+    /// The type's schema, as the engine reads it.
     pub info: TypeInfo,
     /// The handler binary, as the Lambda function name.
     pub function: String,
@@ -80,10 +53,12 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// Events as text lines, or (`json`) one JSON object per line.
     pub fn new(json: bool) -> Self {
         Self { json, live: !json && std::io::stderr().is_terminal() }
     }
 
+    /// Prints one event.
     pub fn event(&self, event: &StackEvent) {
         self.clear();
         if self.json {
@@ -173,7 +148,8 @@ enum Progress {
 
 enum Message {
     Event(String, Value),
-    /// A job's thread ended, after the attempt numbered, with an error if it could not invoke.
+    /// A job's thread ended, after the attempt numbered, with the reason it failed if it could
+    /// not follow its operation to the end.
     Ended(String, u32, Option<String>),
 }
 
@@ -200,22 +176,19 @@ impl Resources for StateResources<'_> {
 /// Values by name: outputs, exports.
 type Values = BTreeMap<String, Value>;
 
-/// The other stacks on the same local stack, as far as exports go.
-#[derive(Default)]
-pub struct Neighbours {
-    /// Export name → the stack exporting it, and the value.
-    pub exports: BTreeMap<String, (String, Value)>,
-    /// Export name → the stacks importing it.
-    pub importers: BTreeMap<String, BTreeSet<String>>,
-}
-
+/// One run of a deploy or delete of one stack.
 pub struct Engine<'a> {
+    /// The local stack.
     pub backend: &'a dyn Backend,
+    /// The types served, by name.
     pub types: &'a BTreeMap<String, ServedType>,
     /// Type configurations by type name (`--type-config`), never stored.
     pub configurations: &'a BTreeMap<String, Value>,
+    /// Where the stack's state and events are kept.
     pub store: &'a Store,
+    /// How events reach the user.
     pub printer: &'a Printer,
+    /// The stack's state, updated as the run goes.
     pub state: StackState,
     /// Values never to be written: NoEcho parameters and resolved secrets.
     pub secrets: Vec<String>,
@@ -224,10 +197,12 @@ pub struct Engine<'a> {
     /// This run's resolved properties per resource, secrets included, in memory only.
     desired: BTreeMap<String, Value>,
     configured_announced: BTreeSet<String>,
+    /// The other stacks, whose exports this one may import or must not take.
     pub neighbours: Neighbours,
 }
 
 impl<'a> Engine<'a> {
+    /// A run on `state`, not yet begun.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         backend: &'a dyn Backend,
@@ -255,7 +230,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Creates or updates the stack to match the template; rolls back on failure.
-    pub fn deploy(&mut self, template: &Template, bindings: &Bindings) -> Result<()> {
+    pub fn deploy(&mut self, template: &Template, bindings: &Bindings) -> Result<(), Error> {
         self.check_served()?;
         let creating =
             self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
@@ -291,14 +266,20 @@ impl<'a> Engine<'a> {
                 &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")),
             )?;
             let (name, reason) = &failures[0];
-            bail!("stack {} rolled back: {name} failed: {}", self.state.stack_name, mask_text(reason, &self.secrets));
+            return Err(Error::RolledBack {
+                stack: self.state.stack_name.clone(),
+                reason: format!("{name} failed: {}", mask_text(reason, &self.secrets)),
+            });
         }
         match self.outputs(template, bindings) {
             Ok((outputs, exports)) => (self.state.outputs, self.state.exports) = (outputs, exports),
             Err(problem) => {
                 let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
                 self.rollback(rollback, &problem)?;
-                bail!("stack {} rolled back: {}", self.state.stack_name, mask_text(&problem, &self.secrets));
+                return Err(Error::RolledBack {
+                    stack: self.state.stack_name.clone(),
+                    reason: mask_text(&problem, &self.secrets),
+                });
             }
         }
         if !creating {
@@ -320,7 +301,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Deletes every resource of the stack, dependents first.
-    pub fn delete(&mut self) -> Result<()> {
+    pub fn delete(&mut self) -> Result<(), Error> {
         self.check_served()?;
         // An update in place left unfinished is one resource, deleted once, under its own
         // DeletionPolicy.
@@ -354,7 +335,10 @@ impl<'a> Engine<'a> {
         let failures = self.run_jobs(jobs, None)?;
         if let Some((name, reason)) = failures.first() {
             self.stack_status("DELETE_FAILED", Some(format!("The following resource(s) failed to delete: [{name}].")))?;
-            bail!("stack {} was not deleted: {name}: {}", self.state.stack_name, mask_text(reason, &self.secrets));
+            return Err(Error::NotDeleted {
+                stack: self.state.stack_name.clone(),
+                reason: format!("{name}: {}", mask_text(reason, &self.secrets)),
+            });
         }
         self.stack_status("DELETE_COMPLETE", None)
     }
@@ -371,7 +355,7 @@ impl<'a> Engine<'a> {
 
     /// Every type the state holds still has a handler here: a stack is changed and deleted by
     /// the handlers that made it.
-    fn check_served(&self) -> Result<()> {
+    fn check_served(&self) -> Result<(), Error> {
         let held = self
             .state
             .resources
@@ -383,17 +367,14 @@ impl<'a> Engine<'a> {
             .collect();
         if !missing.is_empty() {
             let missing = missing.into_iter().collect::<Vec<_>>().join(", ");
-            bail!(
-                "stack {} holds resources of {missing}, which no handler here serves now: add the type back to rpdk-config.json (then `cargo rpdk stop`) to update or delete the stack",
-                self.state.stack_name
-            );
+            return Err(Error::Unserved { stack: self.state.stack_name.clone(), missing });
         }
         Ok(())
     }
 
     /// Undoes this run's changes: what it created is deleted, what it replaced or updated is
     /// put back, dependents first.
-    fn rollback(&mut self, status: &str, reason: &str) -> Result<()> {
+    fn rollback(&mut self, status: &str, reason: &str) -> Result<(), Error> {
         self.stack_status(status, Some(reason.to_owned()))?;
         let run = self.state.run.clone();
         let touched: BTreeSet<String> =
@@ -458,7 +439,7 @@ impl<'a> Engine<'a> {
 
     /// Runs jobs to their end in dependency order, independent ones in parallel; answers the
     /// failed jobs and why. After a failure no job starts; running ones finish.
-    fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>> {
+    fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>, Error> {
         let keys: BTreeSet<String> = jobs.iter().map(Job::key).collect();
         let mut pending: Vec<Job> = jobs
             .into_iter()
@@ -474,7 +455,7 @@ impl<'a> Engine<'a> {
         let mut completed = BTreeSet::new();
         let mut failures: Vec<(String, String)> = Vec::new();
         let mut stack_configured = false;
-        std::thread::scope(|scope| -> Result<()> {
+        std::thread::scope(|scope| -> Result<(), Error> {
             loop {
                 // Jobs with nothing to do complete at once and may free others: start until
                 // nothing more is ready.
@@ -505,14 +486,18 @@ impl<'a> Engine<'a> {
                                 let thread_key = key.clone();
                                 let attempt = job.attempts;
                                 scope.spawn(move || {
-                                    let outcome = backend.operate(*call, &mut |event| {
-                                        Ok(sender.send(Message::Event(thread_key.clone(), event.clone()))?)
+                                    let outcome = operate(backend, &call, &mut |event| {
+                                        sender
+                                            .send(Message::Event(thread_key.clone(), event.clone()))
+                                            .map_err(|_| Error::Internal("the engine stopped listening".to_owned()))
                                     });
-                                    let _ = sender.send(Message::Ended(
-                                        thread_key,
-                                        attempt,
-                                        outcome.err().map(|error| format!("{error:#}")),
-                                    ));
+                                    let failure = outcome.err().map(|error| match error {
+                                        Error::Local(unfinished @ rpdk_local::Error::Unfinished { .. }) => {
+                                            format!("the operation timed out: {unfinished}")
+                                        }
+                                        other => format!("the handler could not be invoked: {other}"),
+                                    });
+                                    let _ = sender.send(Message::Ended(thread_key, attempt, failure));
                                 });
                                 let early = !job.waits_for.is_subset(&completed);
                                 running.insert(key, (job, Instant::now(), early));
@@ -529,7 +514,7 @@ impl<'a> Engine<'a> {
                 if running.is_empty() {
                     if failures.is_empty() && !pending.is_empty() {
                         let stuck: Vec<String> = pending.iter().map(Job::key).collect();
-                        bail!("internal error: jobs that can never start: {}", stuck.join(", "));
+                        return Err(Error::Internal(format!("jobs that can never start: {}", stuck.join(", "))));
                     }
                     return Ok(());
                 }
@@ -543,7 +528,9 @@ impl<'a> Engine<'a> {
                         self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
                         continue;
                     }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => bail!("internal error: every job thread ended"),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(Error::Internal("every job thread ended".to_owned()));
+                    }
                 };
                 match message {
                     Message::Event(key, event) => {
@@ -572,8 +559,7 @@ impl<'a> Engine<'a> {
                             continue;
                         }
                         let Some((job, _, _)) = running.remove(&key) else { continue };
-                        if let Some(error) = error {
-                            let reason = format!("the handler could not be invoked: {error}");
+                        if let Some(reason) = error {
                             self.finish_failed(&job, &reason)?;
                             failures.push((job.logical_id.clone(), reason));
                         }
@@ -585,16 +571,16 @@ impl<'a> Engine<'a> {
     }
 
     /// Decides what a job does and records it before the first request is sent.
-    fn begin(&mut self, job: &Job, plan: Option<&Plan<'_>>) -> Result<Begin> {
+    fn begin(&mut self, job: &Job, plan: Option<&Plan<'_>>) -> Result<Begin, Error> {
         match (job.kind, plan) {
             (Kind::Apply, Some(plan)) => self.begin_apply(job, plan),
-            (Kind::Apply, None) => bail!("internal error: an Apply job without a template"),
+            (Kind::Apply, None) => Err(Error::Internal("an Apply job without a template".to_owned())),
             (Kind::Delete { previous, rollback }, _) => self.begin_delete(&job.logical_id, previous, rollback),
             (Kind::Revert, _) => self.begin_revert(&job.logical_id),
         }
     }
 
-    fn begin_apply(&mut self, job: &Job, plan: &Plan<'_>) -> Result<Begin> {
+    fn begin_apply(&mut self, job: &Job, plan: &Plan<'_>) -> Result<Begin, Error> {
         let name = &job.logical_id;
         let resource = &plan.template.resources[name];
         let info = self.info(&resource.type_name);
@@ -622,7 +608,7 @@ impl<'a> Engine<'a> {
 
         // An operation the interrupted run left under way continues from its checkpoint.
         if let Some(existing) = existing.as_ref().filter(|e| self.resuming && e.run == self.state.run)
-            && let Some(operation) = existing.operation.as_ref().filter(|op| op.action != "DELETE")
+            && let Some(operation) = existing.operation.as_ref().filter(|op| op.action != Action::Delete)
         {
             let model = existing.model.as_ref().map_or_else(|| resolved.clone(), |model| restored(model, &resolved));
             let previous =
@@ -636,7 +622,7 @@ impl<'a> Engine<'a> {
                 &status,
                 Some("Resuming the operation the interrupted run left under way".to_owned()),
             )?;
-            let mut call = match self.call(name, &resource.type_name, &operation.action, Some(model), previous) {
+            let mut call = match self.call(name, &resource.type_name, operation.action, Some(model), previous) {
                 Ok(call) => call,
                 Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
             };
@@ -653,7 +639,7 @@ impl<'a> Engine<'a> {
         };
         let dependencies = plan.template.dependencies(name);
         let (action, previous, reason) = match existing.filter(|e| e.physical_id.is_some()) {
-            None => ("CREATE", None, None),
+            None => (Action::Create, None, None),
             Some(existing) => {
                 let old = existing.properties.clone().unwrap_or_else(|| json!({}));
                 // A change of the stack's tags alone updates what carries them, as on CloudFormation.
@@ -683,7 +669,7 @@ impl<'a> Engine<'a> {
                         "Sent again: NoEcho and write-only values are not kept, so they are compared as changed"
                             .to_owned()
                     });
-                    ("UPDATE", Some(existing), reason)
+                    (Action::Update, Some(existing), reason)
                 } else {
                     let custom: Vec<&String> =
                         info.primary_identifier.iter().filter(|p| !info.attributes.contains(*p)).collect();
@@ -703,7 +689,7 @@ impl<'a> Engine<'a> {
                     }
                     let names = replaced.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
                     (
-                        "CREATE",
+                        Action::Create,
                         Some(existing),
                         Some(format!(
                             "Requested update requires the creation of a new physical resource ({names} changed); hence creating one."
@@ -715,7 +701,7 @@ impl<'a> Engine<'a> {
         let token = new_token();
         let status = format!("{}_IN_PROGRESS", if previous.is_some() { "UPDATE" } else { "CREATE" });
         let mut model = resolved.clone();
-        let keeps_identity = action == "UPDATE";
+        let keeps_identity = action == Action::Update;
         // A replacement is a CREATE, which CloudFormation sends without previous properties.
         let previous_properties = previous
             .as_ref()
@@ -745,7 +731,7 @@ impl<'a> Engine<'a> {
             properties: Some(saved),
             dependencies,
             run: self.state.run.clone(),
-            operation: Some(Operation { action: action.to_owned(), token: token.clone(), context: None }),
+            operation: Some(Operation { action, token: token.clone(), context: None }),
             deletion_policy: resource.deletion_policy.clone(),
             update_replace_policy: resource.update_replace_policy.clone(),
             previous: previous.map(|mut p| {
@@ -772,7 +758,7 @@ impl<'a> Engine<'a> {
     }
 
     /// A resource that cannot start: recorded as failed without a request.
-    fn refuse_apply(&mut self, job: &Job, type_name: String, reason: String) -> Result<Begin> {
+    fn refuse_apply(&mut self, job: &Job, type_name: String, reason: String) -> Result<Begin, Error> {
         let existing = self.state.resources.get(&job.logical_id);
         let status = if existing.is_some_and(|e| e.physical_id.is_some()) { "UPDATE_FAILED" } else { "CREATE_FAILED" };
         let physical = existing.and_then(|e| e.physical_id.clone());
@@ -780,7 +766,7 @@ impl<'a> Engine<'a> {
         Ok(Begin::Failed(reason))
     }
 
-    fn begin_delete(&mut self, name: &str, previous: bool, rollback: bool) -> Result<Begin> {
+    fn begin_delete(&mut self, name: &str, previous: bool, rollback: bool) -> Result<Begin, Error> {
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Begin::Done) };
         if let Some(policy) = self.retention(name, &resource, previous, rollback) {
             self.remove_target(name, previous);
@@ -823,18 +809,19 @@ impl<'a> Engine<'a> {
                 identifier.insert(property.clone(), value);
             }
         }
-        let (token, context) = match resource.operation.as_ref().filter(|op| op.action == "DELETE") {
+        let (token, context) = match resource.operation.as_ref().filter(|op| op.action == Action::Delete) {
             Some(operation) => (operation.token.clone(), operation.context.clone()),
             None => (new_token(), None),
         };
         if let Some(target) = self.target_mut(name, previous) {
             target.status = "DELETE_IN_PROGRESS".to_owned();
             target.operation =
-                Some(Operation { action: "DELETE".to_owned(), token: token.clone(), context: context.clone() });
+                Some(Operation { action: Action::Delete, token: token.clone(), context: context.clone() });
         }
         self.save()?;
         self.emit(name, &resource.type_name, Some(physical), "DELETE_IN_PROGRESS", None)?;
-        let mut call = match self.call(name, &resource.type_name, "DELETE", Some(Value::Object(identifier)), None) {
+        let mut call = match self.call(name, &resource.type_name, Action::Delete, Some(Value::Object(identifier)), None)
+        {
             Ok(call) => call,
             Err(problem) => return self.unstartable(name, previous, "DELETE_FAILED", problem),
         };
@@ -857,7 +844,7 @@ impl<'a> Engine<'a> {
         policy.filter(|policy| policy != "Delete")
     }
 
-    fn begin_revert(&mut self, name: &str) -> Result<Begin> {
+    fn begin_revert(&mut self, name: &str) -> Result<Begin, Error> {
         let resource = self.state.resources[name].clone();
         let Some(previous) = resource.previous.as_deref() else { return Ok(Begin::Done) };
         let desired = self.desired.get(name).cloned().unwrap_or_else(|| json!({}));
@@ -875,7 +862,7 @@ impl<'a> Engine<'a> {
         let token = new_token();
         if let Some(target) = self.state.resources.get_mut(name) {
             target.status = "UPDATE_IN_PROGRESS".to_owned();
-            target.operation = Some(Operation { action: "UPDATE".to_owned(), token: token.clone(), context: None });
+            target.operation = Some(Operation { action: Action::Update, token: token.clone(), context: None });
         }
         self.emit(
             name,
@@ -885,7 +872,7 @@ impl<'a> Engine<'a> {
             Some("Rolling back to the properties before this run".to_owned()),
         )?;
         let current = resource.properties.as_ref().map(|p| restored(p, &desired));
-        let mut call = match self.call(name, &resource.type_name, "UPDATE", Some(model), current) {
+        let mut call = match self.call(name, &resource.type_name, Action::Update, Some(model), current) {
             Ok(call) => call,
             Err(problem) => return self.unstartable(name, false, "UPDATE_FAILED", problem),
         };
@@ -897,7 +884,7 @@ impl<'a> Engine<'a> {
         &self,
         name: &str,
         type_name: &str,
-        action: &str,
+        action: Action,
         model: Option<Value>,
         previous: Option<Value>,
     ) -> Result<Call, String> {
@@ -916,7 +903,7 @@ impl<'a> Engine<'a> {
                 (&self.state.tags, &self.state.tags_before)
             };
             call.stack_tags = tags.clone();
-            call.previous_stack_tags = (action == "UPDATE").then(|| previous_tags.clone());
+            call.previous_stack_tags = (action == Action::Update).then(|| previous_tags.clone());
         }
         call.system_tags = BTreeMap::from([
             ("aws:cloudformation:stack-name".to_owned(), self.state.stack_name.clone()),
@@ -946,7 +933,7 @@ impl<'a> Engine<'a> {
     }
 
     /// A job that cannot send its request: recorded as failed with the reason.
-    fn unstartable(&mut self, name: &str, previous: bool, status: &str, reason: String) -> Result<Begin> {
+    fn unstartable(&mut self, name: &str, previous: bool, status: &str, reason: String) -> Result<Begin, Error> {
         let Some(target) = self.target_mut(name, previous) else { return Ok(Begin::Failed(reason)) };
         target.status = status.to_owned();
         target.operation = None;
@@ -957,7 +944,7 @@ impl<'a> Engine<'a> {
 
     /// Records one handler event of a job; answers what it means for the schedule.
     /// `early`: the job started before everything it needs had completed.
-    fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, early: bool) -> Result<Progress> {
+    fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, early: bool) -> Result<Progress, Error> {
         let name = &job.logical_id;
         let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
@@ -1083,7 +1070,7 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<()> {
+    fn finish_failed(&mut self, job: &Job, reason: &str) -> Result<(), Error> {
         let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(&job.logical_id, previous).cloned() else { return Ok(()) };
         let status = match job.kind {
@@ -1106,7 +1093,7 @@ impl<'a> Engine<'a> {
             && plan.template.attributes_read(name).iter().all(|attribute| view.attribute(name, attribute).is_some())
     }
 
-    fn announce_configured(&mut self, name: &str) -> Result<()> {
+    fn announce_configured(&mut self, name: &str) -> Result<(), Error> {
         if !self.configured_announced.insert(name.to_owned()) {
             return Ok(());
         }
@@ -1164,19 +1151,18 @@ impl<'a> Engine<'a> {
                                 match field(1) {
                                     None => Ok(secret),
                                     Some(key) => {
-                                        let fields: Value = serde_json::from_str(&secret).map_err(|_| {
-                                            anyhow::anyhow!("the secret is not JSON, so it has no key {key}")
-                                        })?;
+                                        let fields: Value = serde_json::from_str(&secret)
+                                            .map_err(|_| format!("the secret is not JSON, so it has no key {key}"))?;
                                         fields
                                             .get(key)
                                             .and_then(scalar_text)
-                                            .ok_or_else(|| anyhow::anyhow!("the secret has no key {key}"))
+                                            .ok_or_else(|| format!("the secret has no key {key}").into())
                                     }
                                 }
                             },
                         )
                     }
-                    .map_err(|error| format!("{}: {error:#}", reference.text))?;
+                    .map_err(|error| format!("{}: {error}", reference.text))?;
                     if reference.service == "secretsmanager" {
                         self.secrets.push(resolved.clone());
                     }
@@ -1238,7 +1224,7 @@ impl<'a> Engine<'a> {
         Ok((outputs, exports))
     }
 
-    fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<()> {
+    fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<(), Error> {
         let reason = reason.map(|reason| mask_text(&reason, &self.secrets));
         self.state.status = status.to_owned();
         self.state.status_reason = reason.clone();
@@ -1254,7 +1240,7 @@ impl<'a> Engine<'a> {
         physical_id: Option<String>,
         status: &str,
         reason: Option<String>,
-    ) -> Result<()> {
+    ) -> Result<(), Error> {
         self.save()?;
         let event = StackEvent {
             timestamp: now(),
@@ -1269,7 +1255,7 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn save(&self) -> Result<()> {
+    fn save(&self) -> Result<(), Error> {
         self.store.save(&self.state)
     }
 }

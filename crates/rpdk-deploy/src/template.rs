@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use rpdk::Action;
+use rpdk_local::HANDLER_TIMEOUT;
 use serde_json::{Map, Value};
 
 /// Intrinsic functions the engine evaluates.
@@ -81,6 +83,7 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem at `location` (a dotted path in the template).
     pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
         Self { location: location.into(), message: message.into() }
     }
@@ -199,10 +202,11 @@ pub struct TypeInfo {
     /// updates it.
     pub taggable: bool,
     /// The handlers' `timeoutInMinutes`, by action (`CREATE`, ...), where the schema gives one.
-    pub timeouts_in_minutes: BTreeMap<String, u64>,
+    pub timeouts: BTreeMap<String, Duration>,
 }
 
 impl TypeInfo {
+    /// What a type's registry schema tells the engine.
     pub fn from_schema(schema: &Value) -> Self {
         let pointers = |key: &str| {
             schema
@@ -220,13 +224,14 @@ impl TypeInfo {
             create_only: top_level("createOnlyProperties"),
             write_only: top_level("writeOnlyProperties"),
             taggable: schema.pointer("/tagging/taggable").and_then(Value::as_bool).unwrap_or(false),
-            timeouts_in_minutes: schema
+            timeouts: schema
                 .get("handlers")
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
                 .filter_map(|(action, handler)| {
-                    Some((action.to_ascii_uppercase(), handler.get("timeoutInMinutes")?.as_u64()?))
+                    let minutes = handler.get("timeoutInMinutes")?.as_u64()?;
+                    Some((action.to_ascii_uppercase(), Duration::from_secs(minutes * 60)))
                 })
                 .collect(),
         }
@@ -234,26 +239,33 @@ impl TypeInfo {
 
     /// How long CloudFormation lets an operation of `action` run: the schema's timeout, else
     /// the registry's default.
-    pub fn timeout(&self, action: &str) -> Duration {
-        self.timeouts_in_minutes
-            .get(action)
-            .map_or(crate::invoke::HANDLER_TIMEOUT, |minutes| Duration::from_secs(minutes * 60))
+    pub fn timeout(&self, action: Action) -> Duration {
+        self.timeouts.get(action.as_str()).copied().unwrap_or(HANDLER_TIMEOUT)
     }
 }
 
 /// A template parameter.
 #[derive(Clone, Debug, Default)]
 pub struct Parameter {
+    /// `Type`.
     pub kind: ParameterKind,
+    /// `Default`.
     pub default: Option<String>,
+    /// `AllowedValues`.
     pub allowed_values: Vec<String>,
     /// `AllowedPattern`, anchored: it must match the whole value (each item of a list).
     pub allowed_pattern: Option<(String, regex::Regex)>,
+    /// `MinLength`.
     pub min_length: Option<usize>,
+    /// `MaxLength`.
     pub max_length: Option<usize>,
+    /// `MinValue`.
     pub min_value: Option<f64>,
+    /// `MaxValue`.
     pub max_value: Option<f64>,
+    /// `ConstraintDescription`: said when a value is refused.
     pub constraint_description: Option<String>,
+    /// `NoEcho`: the value is never stored nor shown.
     pub no_echo: bool,
 }
 
@@ -332,19 +344,28 @@ pub fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|number| number.is_finite())
 }
 
+/// The parameter types the engine takes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ParameterKind {
+    /// `String`.
     #[default]
     String,
+    /// `Number`.
     Number,
+    /// `CommaDelimitedList`.
     CommaDelimitedList,
 }
 
+/// A template resource.
 #[derive(Clone, Debug)]
 pub struct Resource {
+    /// `Type`.
     pub type_name: String,
+    /// `Properties`, in long form.
     pub properties: Value,
+    /// `DependsOn`.
     pub depends_on: BTreeSet<String>,
+    /// `Condition`.
     pub condition: Option<String>,
     /// `DeletionPolicy` other than `Delete`: `Retain` or `RetainExceptOnCreate`.
     pub deletion_policy: Option<String>,
@@ -352,9 +373,12 @@ pub struct Resource {
     pub update_replace_policy: Option<String>,
 }
 
+/// A template output.
 #[derive(Clone, Debug)]
 pub struct Output {
+    /// `Value`, in long form.
     pub value: Value,
+    /// `Condition`.
     pub condition: Option<String>,
     /// `Export.Name`: the name other stacks import the value by.
     pub export: Option<Value>,
@@ -363,11 +387,15 @@ pub struct Output {
 /// A template that passed every static check.
 #[derive(Clone, Debug)]
 pub struct Template {
+    /// `Parameters`, by name.
     pub parameters: BTreeMap<String, Parameter>,
     /// Map name → top-level key → second-level key → value.
     pub mappings: BTreeMap<String, Map<String, Value>>,
+    /// `Conditions`, by name, in long form.
     pub conditions: BTreeMap<String, Value>,
+    /// `Resources`, by logical id.
     pub resources: BTreeMap<String, Resource>,
+    /// `Outputs`, by name.
     pub outputs: BTreeMap<String, Output>,
 }
 
@@ -1157,7 +1185,9 @@ fn function(
 /// A piece of an `Fn::Sub` string.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubPart {
+    /// Text kept as it is.
     Text(String),
+    /// A `${...}` variable: a parameter, a pseudo parameter, or `Resource.Attribute`.
     Variable(String),
 }
 
@@ -1227,6 +1257,7 @@ fn check_dynamic_references(at: &str, value: &Value, type_name: &str, problems: 
 pub struct DynamicReference {
     /// The whole `{{resolve:...}}` text.
     pub text: String,
+    /// `ssm` or `secretsmanager`.
     pub service: String,
     /// Everything after the service: `name[:version]`, or `secret-id[:SecretString:json-key:stage:version-id]`.
     pub key: String,
@@ -1253,6 +1284,7 @@ impl DynamicReference {
     }
 }
 
+/// Every dynamic reference in `text`.
 pub fn dynamic_references(text: &str) -> Vec<DynamicReference> {
     let mut found = Vec::new();
     let mut rest = text;

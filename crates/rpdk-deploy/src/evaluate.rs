@@ -10,18 +10,26 @@ use super::template::{self, ParameterKind, Problem, SubPart, Template, scalar_te
 /// The stack a template is deployed as: what the pseudo parameters answer.
 #[derive(Clone, Debug)]
 pub struct StackIdentity {
+    /// The stack's name (`AWS::StackName`).
     pub name: String,
+    /// The stack's id (`AWS::StackId`).
     pub id: String,
+    /// `AWS::Region`.
     pub region: String,
+    /// `AWS::AccountId`.
     pub account: String,
+    /// `AWS::Partition`.
     pub partition: String,
+    /// `AWS::URLSuffix`.
     pub url_suffix: String,
 }
 
 /// Parameter values and condition outcomes of one deployment.
 #[derive(Clone, Debug)]
 pub struct Bindings {
+    /// Parameter values, by name, typed as their parameters declare.
     pub parameters: BTreeMap<String, Value>,
+    /// Each condition's value.
     pub conditions: BTreeMap<String, bool>,
     /// The values `Fn::ImportValue` finds, by export name: other stacks' exports.
     pub imports: BTreeMap<String, Value>,
@@ -31,7 +39,9 @@ pub struct Bindings {
 
 /// What resources offer to references: the `Ref` value (the physical id) and attributes.
 pub trait Resources {
+    /// What `Ref` of `resource` answers, once known.
     fn reference(&self, resource: &str) -> Option<Value>;
+    /// What `Fn::GetAtt` of `resource`'s `attribute` answers, once known.
     fn attribute(&self, resource: &str, attribute: &str) -> Option<Value>;
 }
 
@@ -408,7 +418,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::deploy::template::{TypeInfo, parse_text};
+    use crate::template::{TypeInfo, parse_text};
 
     struct Made(BTreeMap<&'static str, Value>);
 

@@ -1,0 +1,359 @@
+//! `cargo rpdk deploy`, `delete` and `events`: the options, the project's types and the shared
+//! local stack handed to [`rpdk_deploy`], which checks the template, plans the run and applies
+//! it, recording events and state under `.rpdk/stacks/<name>/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use rpdk_deploy::evaluate::{Bindings, StackIdentity};
+use rpdk_deploy::plan::{self, Neighbours};
+use rpdk_deploy::state::{StackState, Store};
+use rpdk_deploy::template::{self, Problem, Template, TypeInfo};
+use rpdk_deploy::{Engine, Printer, ServedType};
+use serde_json::{Value, json};
+
+use crate::project::Project;
+use crate::stack::{ACCOUNT_ID, REGION, Stack};
+
+/// Options of `cargo rpdk deploy`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// The template: YAML (short-form tags included) or JSON.
+    pub template: PathBuf,
+    /// The stack's name.
+    #[arg(long)]
+    pub stack_name: String,
+    /// A parameter value, `Name=Value`; repeat for more. NoEcho values are never stored, so
+    /// they are given again on every update.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// A tag of the stack, `Key=Value`; repeat for more. Every taggable resource carries the
+    /// stack's tags (its own tag of the same key wins). Given, they replace the stack's tags;
+    /// left out, an update keeps them, as CloudFormation's UpdateStack does.
+    #[arg(long = "tags", value_name = "KEY=VALUE", num_args = 1..)]
+    pub tags: Option<Vec<String>>,
+    /// The type configuration of a type, `Type=FILE` (a JSON file); never stored.
+    #[arg(long = "type-config", value_name = "TYPE=FILE")]
+    pub type_configurations: Vec<String>,
+    /// Check the template and print the plan; create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// `text` for people, `json` (one object per line) for machines.
+    #[arg(long, default_value = "text")]
+    pub output: Output,
+}
+
+/// Options of `cargo rpdk delete`.
+#[derive(clap::Args)]
+pub struct DeleteOptions {
+    #[arg(long)]
+    pub stack_name: String,
+    /// As for deploy: handlers may need their type configuration to delete.
+    #[arg(long = "type-config", value_name = "TYPE=FILE")]
+    pub type_configurations: Vec<String>,
+    #[arg(long, default_value = "text")]
+    pub output: Output,
+}
+
+/// Options of `cargo rpdk events`.
+#[derive(clap::Args)]
+pub struct EventsOptions {
+    #[arg(long)]
+    pub stack_name: String,
+    #[arg(long, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    let project = Project::discover()?;
+    let text = std::fs::read_to_string(&options.template)
+        .with_context(|| format!("cannot read {}", options.template.display()))?;
+    let types = served_types(&project)?;
+    let given = parameter_values(&options.parameters)?;
+    let tags = options.tags.as_deref().map(stack_tags).transpose()?;
+    let configurations = type_configurations(&options.type_configurations, &types)?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    let stack_id = plan::stack_id(store.load()?.as_ref(), &options.stack_name);
+    let identity = StackIdentity {
+        name: options.stack_name.clone(),
+        id: stack_id.clone(),
+        region: REGION.to_owned(),
+        account: ACCOUNT_ID.to_owned(),
+        // The local stack's region is in the commercial partition.
+        partition: "aws".to_owned(),
+        url_suffix: "amazonaws.com".to_owned(),
+    };
+    let (template, mut bindings) = match plan::checked(&text, &types, &given, &identity) {
+        Ok(checked) => checked,
+        Err(problems) => return Err(refusal(&options.template, &problems)),
+    };
+    if options.dry_run {
+        // With no local stack running, no stack exports anything: a deploy would start one.
+        let neighbours = match Stack::running(&project)? {
+            Some(stack) => Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?,
+            None => Neighbours::default(),
+        };
+        plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
+        return print_plan(options, &template, &bindings);
+    }
+    let _held = store.lock()?;
+    let existing = store.load()?;
+    let stack = Stack::shared(&project)?;
+    if let Some(state) = existing.as_ref().filter(|state| {
+        state.local_stack == stack.described.generation
+            && state.status.starts_with("DELETE_")
+            && state.status != "DELETE_COMPLETE"
+    }) {
+        bail!(
+            "stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first",
+            options.stack_name,
+            state.status,
+            options.stack_name
+        );
+    }
+    let neighbours = Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?;
+    bindings.imports =
+        plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
+    let secrets = plan::no_echo_values(&template, &bindings);
+    if existing.as_ref().is_some_and(|state| state.local_stack != stack.described.generation) {
+        eprintln!(
+            "note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh",
+            options.stack_name
+        );
+    }
+    let (mut state, resuming) =
+        plan::starting_state(&store, existing, &options.stack_name, &stack_id, &stack.described.generation)?;
+    if !resuming {
+        state.tags_before = state.tags.clone();
+        if let Some(tags) = tags {
+            state.tags = tags;
+        }
+    }
+    state.parameters = bindings
+        .parameters
+        .iter()
+        .filter(|(name, _)| !template.parameters.get(*name).is_some_and(|parameter| parameter.no_echo))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Until the run completes, the stack may still use what it imported before as well.
+    let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
+    let imported_before = state.imports.clone();
+    state.imports.extend(imports.iter().cloned());
+    let printer = Printer::new(options.output == Output::Json);
+    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
+    engine.neighbours = neighbours;
+    let outcome = engine.deploy(&template, &bindings);
+    match &outcome {
+        Ok(()) => engine.state.imports = imports,
+        Err(_) if engine.state.status.ends_with("ROLLBACK_COMPLETE") => engine.state.imports = imported_before,
+        // A rollback that failed may leave either template's resources: both sets stay held.
+        Err(_) => {}
+    }
+    store.save(&engine.state)?;
+    outcome?;
+    print_outputs(&engine.state, options.output)
+}
+
+pub fn delete(options: &DeleteOptions) -> Result<()> {
+    let project = Project::discover()?;
+    let types = served_types(&project)?;
+    let configurations = type_configurations(&options.type_configurations, &types)?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    if store.load()?.is_none() {
+        bail!("there is no stack {} here (`.rpdk/stacks/`)", options.stack_name);
+    }
+    let _held = store.lock()?;
+    let Some(state) = store.load()? else { bail!("stack {} was deleted meanwhile", options.stack_name) };
+    let stack = Stack::shared(&project)?;
+    if state.local_stack != stack.described.generation {
+        store.remove_state()?;
+        eprintln!(
+            "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
+            options.stack_name
+        );
+        return Ok(());
+    }
+    let neighbours = Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?;
+    for export in state.exports.keys() {
+        if let Some(importers) = neighbours.importers.get(export) {
+            let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+            bail!(
+                "stack {} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted",
+                options.stack_name
+            );
+        }
+    }
+    let printer = Printer::new(options.output == Output::Json);
+    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, Vec::new(), false);
+    engine.delete()?;
+    Ok(store.remove_state()?)
+}
+
+pub fn events(options: &EventsOptions) -> Result<()> {
+    let project = Project::discover()?;
+    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
+    let printer = Printer::new(options.output == Output::Json);
+    for event in store.events()? {
+        printer.event(&event);
+    }
+    Ok(())
+}
+
+/// Prints a template's problems; the error that ends the command.
+fn refusal(template: &std::path::Path, problems: &[Problem]) -> anyhow::Error {
+    for problem in problems {
+        eprintln!("{}: {problem}", template.display());
+    }
+    anyhow::anyhow!("{} problem(s) in {}; nothing was created", problems.len(), template.display())
+}
+
+fn print_outputs(state: &StackState, output: Output) -> Result<()> {
+    match output {
+        Output::Json => println!(
+            "{}",
+            json!({"stackName": state.stack_name, "stackId": state.stack_id, "status": state.status, "outputs": state.outputs})
+        ),
+        Output::Text => {
+            if !state.outputs.is_empty() {
+                println!("Outputs of {}:", state.stack_name);
+                let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+                for (name, value) in &state.outputs {
+                    let text = template::scalar_text(value).unwrap_or_else(|| value.to_string());
+                    println!("  {name:<width$}  {text}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Result<()> {
+    let waves = plan::waves(template, bindings);
+    match options.output {
+        Output::Json => {
+            let plan = json!({
+                "stackName": options.stack_name,
+                "waves": waves.iter().map(|wave| wave.iter().map(|name| json!({"logicalId": name, "type": template.resources[name].type_name})).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                "conditions": bindings.conditions,
+            });
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        }
+        Output::Text => {
+            println!("{}: the template passes; the plan for stack {}:", options.template.display(), options.stack_name);
+            for (index, wave) in waves.iter().enumerate() {
+                let names: Vec<String> =
+                    wave.iter().map(|name| format!("{name} ({})", template.resources[name].type_name)).collect();
+                println!("  {}. {}", index + 1, names.join(", "));
+            }
+            let skipped: Vec<&String> = template
+                .resources
+                .iter()
+                .filter(|(_, r)| !bindings.holds(r.condition.as_ref()))
+                .map(|(name, _)| name)
+                .collect();
+            let outputs: Vec<&String> = template
+                .outputs
+                .iter()
+                .filter(|(_, o)| bindings.holds(o.condition.as_ref()))
+                .map(|(name, _)| name)
+                .collect();
+            if !outputs.is_empty() {
+                println!("  outputs: {}", outputs.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            }
+            if !skipped.is_empty() {
+                println!(
+                    "  left out by their conditions: {}",
+                    skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            println!("Nothing was created (--dry-run).");
+        }
+    }
+    Ok(())
+}
+
+/// `--type-config Type=FILE` options as configurations by type; each file must be a JSON object.
+fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>) -> Result<BTreeMap<String, Value>> {
+    let mut configurations = BTreeMap::new();
+    for option in options {
+        let Some((type_name, file)) = option.split_once('=') else { bail!("--type-config {option}: write Type=FILE") };
+        if !types.contains_key(type_name) {
+            bail!(
+                "--type-config {type_name}: no such type here; the types are {}",
+                types.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--type-config {type_name}: cannot read {file}"))?;
+        let value: Value =
+            serde_json::from_str(&text).with_context(|| format!("--type-config {type_name}: {file} is not JSON"))?;
+        if !value.is_object() {
+            bail!("--type-config {type_name}: {file} must hold a JSON object");
+        }
+        configurations.insert(type_name.to_owned(), value);
+    }
+    Ok(configurations)
+}
+
+/// The project's types, by full name, as the engine sees them (from the committed schemas).
+fn served_types(project: &Project) -> Result<BTreeMap<String, ServedType>> {
+    project
+        .config
+        .types
+        .iter()
+        .map(|entry| {
+            let schema: Value = serde_json::from_str(
+                &std::fs::read_to_string(project.schema_path(entry))
+                    .context("no committed schema: run `cargo rpdk schema`")?,
+            )?;
+            Ok((
+                project.type_name(entry),
+                ServedType { info: TypeInfo::from_schema(&schema), function: entry.binary.clone() },
+            ))
+        })
+        .collect()
+}
+
+/// `--parameter Name=Value` options as a map; a repeated name is refused.
+fn parameter_values(options: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs("--parameter", "Name=Value", options, str::trim)
+}
+
+/// `Name=Value` options of `flag` by name (as `name_of` reads it), each name once.
+fn pairs(flag: &str, form: &str, options: &[String], name_of: fn(&str) -> &str) -> Result<BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    for option in options {
+        let Some((name, value)) = option.split_once('=') else {
+            bail!("{flag} {option}: write {form}");
+        };
+        if values.insert(name_of(name).to_owned(), value.to_owned()).is_some() {
+            bail!("{flag} {name}: given twice");
+        }
+    }
+    Ok(values)
+}
+
+/// `--tags` as CloudFormation takes a stack's tags: at most 50, keys of 1 to 128 characters
+/// outside `aws:`, values of at most 256.
+fn stack_tags(options: &[String]) -> Result<BTreeMap<String, String>> {
+    let tags = pairs("--tags", "Key=Value", options, |key| key)?;
+    for (key, value) in &tags {
+        if key.is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+            bail!("--tags {key}={value}: a key has 1 to 128 characters and does not start with aws:");
+        }
+        if value.chars().count() > 256 {
+            bail!("--tags {key}: a value has at most 256 characters");
+        }
+    }
+    if tags.len() > 50 {
+        bail!("--tags: {} tags; a stack has at most 50", tags.len());
+    }
+    Ok(tags)
+}

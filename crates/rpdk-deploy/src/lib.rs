@@ -1,0 +1,25 @@
+//! The local deploy engine as a library: CloudFormation's deploy, update, rollback and delete
+//! of a stack, applied through registry handlers and classic custom resources.
+//!
+//! - [`template`] reads a template (YAML with short-form tags, or JSON) into CloudFormation's
+//!   long form and checks it as a whole; [`evaluate`] binds it to parameters and conditions and
+//!   evaluates intrinsic functions; [`plan`] checks what this deployment's values make wrong
+//!   before anything is made.
+//! - [`Engine`] applies it, each resource one job, independent ones in parallel, recording
+//!   events and [`state`] after every change so an interrupted run resumes.
+//! - [`Backend`] is the engine's one seam to the local stack: single invocations, the response
+//!   bucket of [`custom`] resources, dynamic references. Following an operation's IN_PROGRESS
+//!   events within its handler timeout is the engine's ([`operate`]).
+
+mod backend;
+pub mod custom;
+mod engine;
+mod error;
+pub mod evaluate;
+pub mod plan;
+pub mod state;
+pub mod template;
+
+pub use backend::{Backend, operate};
+pub use engine::{Engine, Printer, ServedType};
+pub use error::{BackendError, Error};
