@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::evaluate::{Bindings, Resources};
 use crate::plan::Neighbours;
+use crate::schedule::{Job, Kind, LIMITS, Schedule};
 use crate::state::{
     MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text,
     masked, restored,
@@ -82,48 +83,6 @@ impl Printer {
     fn clear(&self) {
         if self.live {
             eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-/// What a job does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// Create, update or replace a resource to match the template.
-    Apply,
-    /// Delete the resource (or, `previous`, the one it replaced); `rollback`: to undo its
-    /// creation by the failed run.
-    Delete { previous: bool, rollback: bool },
-    /// Update a resource back to its properties before this run.
-    Revert,
-}
-
-#[derive(Clone, Debug)]
-struct Job {
-    logical_id: String,
-    kind: Kind,
-    /// Keys of the jobs this one waits for.
-    waits_for: BTreeSet<String>,
-    attempts: u32,
-    /// Set on a retry: wait until the jobs waited for have completed, not only configured.
-    after_completion: bool,
-}
-
-impl Job {
-    fn new(logical_id: &str, kind: Kind) -> Self {
-        Self {
-            logical_id: logical_id.to_owned(),
-            kind,
-            waits_for: BTreeSet::new(),
-            attempts: 0,
-            after_completion: false,
-        }
-    }
-
-    fn key(&self) -> String {
-        match self.kind {
-            Kind::Delete { previous: true, .. } => format!("{}#previous", self.logical_id),
-            _ => self.logical_id.clone(),
         }
     }
 }
@@ -252,7 +211,7 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|name| Job {
                 waits_for: template.dependencies(name).intersection(&wanted).cloned().collect(),
-                ..Job::new(name, Kind::Apply)
+                ..Job::new(name, Kind::Apply, &template.resources[name].type_name)
             })
             .collect();
         let plan = Plan { template, bindings };
@@ -319,7 +278,7 @@ impl<'a> Engine<'a> {
             if resource.previous.is_some() {
                 let previous = Job {
                     waits_for: dependents.iter().map(|d| format!("{d}#previous")).collect(),
-                    ..Job::new(name, Kind::Delete { previous: true, rollback: false })
+                    ..Job::new(name, Kind::Delete { previous: true, rollback: false }, &resource.type_name)
                 };
                 // The resource it replaced goes first: deleting the resource itself puts the
                 // one it replaced back in its place (as a rollback wants), which would then be
@@ -329,7 +288,7 @@ impl<'a> Engine<'a> {
             }
             jobs.push(Job {
                 waits_for: dependents,
-                ..Job::new(name, Kind::Delete { previous: false, rollback: false })
+                ..Job::new(name, Kind::Delete { previous: false, rollback: false }, &resource.type_name)
             });
         }
         let failures = self.run_jobs(jobs, None)?;
@@ -391,7 +350,7 @@ impl<'a> Engine<'a> {
                 .filter(|other| self.state.resources[*other].dependencies.contains(name))
                 .cloned()
                 .collect();
-            jobs.push(Job { waits_for: dependents, ..Job::new(name, kind) });
+            jobs.push(Job { waits_for: dependents, ..Job::new(name, kind, &resource.type_name) });
         }
         let failures = self.run_jobs(jobs, None)?;
         // The resources went back to the stack's tags before the run; so does the stack.
@@ -414,9 +373,9 @@ impl<'a> Engine<'a> {
         let mut keys = BTreeMap::new();
         for (name, resource) in &self.state.resources {
             let job = if !wanted.contains(name) {
-                Job::new(name, Kind::Delete { previous: false, rollback: false })
+                Job::new(name, Kind::Delete { previous: false, rollback: false }, &resource.type_name)
             } else if resource.previous.as_ref().is_some_and(|previous| previous.physical_id != resource.physical_id) {
-                Job::new(name, Kind::Delete { previous: true, rollback: false })
+                Job::new(name, Kind::Delete { previous: true, rollback: false }, &resource.type_name)
             } else {
                 continue;
             };
@@ -437,83 +396,62 @@ impl<'a> Engine<'a> {
         jobs
     }
 
-    /// Runs jobs to their end in dependency order, independent ones in parallel; answers the
-    /// failed jobs and why. After a failure no job starts; running ones finish.
+    /// Runs jobs to their end in dependency order, independent ones in parallel within the
+    /// [`LIMITS`]; answers the failed jobs and why. After a failure no job starts; running ones
+    /// finish.
     fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>, Error> {
-        let keys: BTreeSet<String> = jobs.iter().map(Job::key).collect();
-        let mut pending: Vec<Job> = jobs
-            .into_iter()
-            .map(|job| Job { waits_for: job.waits_for.intersection(&keys).cloned().collect(), ..job })
-            .collect();
-        let all = pending.len();
+        let mut schedule = Schedule::new(jobs, LIMITS);
         let backend = self.backend;
         let (sender, receiver) = mpsc::channel::<Message>();
-        // Each running job, when it last heard from its handler, and whether it started
-        // before everything it needs had completed (what makes a retriable failure worth a retry).
-        let mut running: BTreeMap<String, (Job, Instant, bool)> = BTreeMap::new();
-        let mut configured = BTreeSet::new();
-        let mut completed = BTreeSet::new();
-        let mut failures: Vec<(String, String)> = Vec::new();
+        // When each running job last heard from its handler.
+        let mut heard: BTreeMap<String, Instant> = BTreeMap::new();
         let mut stack_configured = false;
         std::thread::scope(|scope| -> Result<(), Error> {
             loop {
-                // Jobs with nothing to do complete at once and may free others: start until
-                // nothing more is ready.
-                while failures.is_empty() {
-                    let (ready, waiting): (Vec<Job>, Vec<Job>) = pending.drain(..).partition(|job| {
-                        let met =
-                            if job.after_completion || job.kind != Kind::Apply { &completed } else { &configured };
-                        job.waits_for.iter().all(|key| met.contains(key))
-                    });
-                    pending = waiting;
-                    if ready.is_empty() {
-                        break;
-                    }
-                    for job in ready {
-                        if !failures.is_empty() {
-                            pending.push(job);
-                            continue;
+                // Jobs with nothing to do complete at once and may free others.
+                while let Some(running) = schedule.start_next() {
+                    let job = running.job.clone();
+                    let key = job.key();
+                    match self.begin(&job, plan)? {
+                        Begin::Done => {
+                            schedule.completed(&key);
+                            schedule.stopped(&key, job.attempts);
                         }
-                        let key = job.key();
-                        match self.begin(&job, plan)? {
-                            Begin::Done => {
-                                configured.insert(key.clone());
-                                completed.insert(key);
-                            }
-                            Begin::Failed(reason) => failures.push((job.logical_id.clone(), reason)),
-                            Begin::Run(call) => {
-                                let sender = sender.clone();
-                                let thread_key = key.clone();
-                                let attempt = job.attempts;
-                                scope.spawn(move || {
-                                    let outcome = operate(backend, &call, &mut |event| {
-                                        sender
-                                            .send(Message::Event(thread_key.clone(), event.clone()))
-                                            .map_err(|_| Error::Internal("the engine stopped listening".to_owned()))
-                                    });
-                                    let failure = outcome.err().map(|error| match error {
-                                        Error::Local(unfinished @ rpdk_local::Error::Unfinished { .. }) => {
-                                            format!("the operation timed out: {unfinished}")
-                                        }
-                                        other => format!("the handler could not be invoked: {other}"),
-                                    });
-                                    let _ = sender.send(Message::Ended(thread_key, attempt, failure));
+                        Begin::Failed(reason) => {
+                            schedule.failed(&job.logical_id, reason);
+                            schedule.stopped(&key, job.attempts);
+                        }
+                        Begin::Run(call) => {
+                            let sender = sender.clone();
+                            let thread_key = key.clone();
+                            let attempt = job.attempts;
+                            scope.spawn(move || {
+                                let outcome = operate(backend, &call, &mut |event| {
+                                    sender
+                                        .send(Message::Event(thread_key.clone(), event.clone()))
+                                        .map_err(|_| Error::Internal("the engine stopped listening".to_owned()))
                                 });
-                                let early = !job.waits_for.is_subset(&completed);
-                                running.insert(key, (job, Instant::now(), early));
-                            }
+                                let failure = outcome.err().map(|error| match error {
+                                    Error::Local(unfinished @ rpdk_local::Error::Unfinished { .. }) => {
+                                        format!("the operation timed out: {unfinished}")
+                                    }
+                                    other => format!("the handler could not be invoked: {other}"),
+                                });
+                                let _ = sender.send(Message::Ended(thread_key, attempt, failure));
+                            });
+                            heard.insert(key, Instant::now());
                         }
                     }
                 }
-                if plan.is_some() && !stack_configured && configured.len() == all {
+                if plan.is_some() && !stack_configured && schedule.all_configured() {
                     stack_configured = true;
                     let name = self.state.stack_name.clone();
                     let id = self.state.stack_id.clone();
                     self.emit(&name, STACK_TYPE, Some(id), "CONFIGURATION_COMPLETE", None)?;
                 }
-                if running.is_empty() {
-                    if failures.is_empty() && !pending.is_empty() {
-                        let stuck: Vec<String> = pending.iter().map(Job::key).collect();
+                if !schedule.is_running() {
+                    let stuck = schedule.stuck();
+                    if !stuck.is_empty() {
                         return Err(Error::Internal(format!("jobs that can never start: {}", stuck.join(", "))));
                     }
                     return Ok(());
@@ -521,9 +459,12 @@ impl<'a> Engine<'a> {
                 let message = match receiver.recv_timeout(Duration::from_secs(1)) {
                     Ok(message) => message,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let waits: Vec<String> = running
-                            .iter()
-                            .map(|(key, (_, since, _))| format!("{key} {} s", since.elapsed().as_secs()))
+                        let waits: Vec<String> = schedule
+                            .running_keys()
+                            .map(|key| {
+                                let since = heard.get(key).map_or(0, |since| since.elapsed().as_secs());
+                                format!("{key} {since} s")
+                            })
                             .collect();
                         self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
                         continue;
@@ -534,40 +475,30 @@ impl<'a> Engine<'a> {
                 };
                 match message {
                     Message::Event(key, event) => {
-                        let Some((job, since, early)) = running.get_mut(&key) else { continue };
-                        *since = Instant::now();
-                        let (job, early) = (job.clone(), *early);
+                        let Some(running) = schedule.running(&key) else { continue };
+                        let (job, early) = (running.job.clone(), running.early);
+                        heard.insert(key.clone(), Instant::now());
                         match self.progress(&job, &event, plan, early)? {
                             Progress::Waiting => {}
-                            Progress::Configured => {
-                                configured.insert(key);
-                            }
-                            Progress::Completed => {
-                                configured.insert(key.clone());
-                                completed.insert(key);
-                            }
-                            Progress::Retry => {
-                                running.remove(&key);
-                                pending.push(Job { attempts: job.attempts + 1, after_completion: true, ..job });
-                            }
-                            Progress::Failed(reason) => failures.push((job.logical_id.clone(), reason)),
+                            Progress::Configured => schedule.configured(&key),
+                            Progress::Completed => schedule.completed(&key),
+                            Progress::Retry => schedule.retry(&key),
+                            Progress::Failed(reason) => schedule.failed(&job.logical_id, reason),
                         }
                     }
-                    Message::Ended(key, attempt, error) => {
+                    Message::Ended(key, attempt, failure) => {
                         // A retried job's first thread ends after its second has started.
-                        if running.get(&key).is_none_or(|(job, _, _)| job.attempts != attempt) {
-                            continue;
-                        }
-                        let Some((job, _, _)) = running.remove(&key) else { continue };
-                        if let Some(reason) = error {
+                        let Some(job) = schedule.stopped(&key, attempt) else { continue };
+                        heard.remove(&key);
+                        if let Some(reason) = failure {
                             self.finish_failed(&job, &reason)?;
-                            failures.push((job.logical_id.clone(), reason));
+                            schedule.failed(&job.logical_id, reason);
                         }
                     }
                 }
             }
         })?;
-        Ok(failures)
+        Ok(schedule.into_failures())
     }
 
     /// Decides what a job does and records it before the first request is sent.

@@ -17,9 +17,11 @@ mod engine;
 mod error;
 pub mod evaluate;
 pub mod plan;
+mod schedule;
 pub mod state;
 pub mod template;
 
 pub use backend::{Backend, operate};
 pub use engine::{Engine, Printer, ServedType};
 pub use error::{BackendError, Error};
+pub use schedule::{LIMITS, Limits};
