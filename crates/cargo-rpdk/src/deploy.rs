@@ -2,7 +2,7 @@
 //! local stack handed to [`rpdk_deploy`], which checks the template, plans the run and applies
 //! it, recording events and state under `.rpdk/stacks/<name>/`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -10,7 +10,7 @@ use rpdk_deploy::evaluate::{Bindings, StackIdentity};
 use rpdk_deploy::plan::{self, Neighbours};
 use rpdk_deploy::state::{StackState, Store};
 use rpdk_deploy::template::{self, Problem, Template, TypeInfo};
-use rpdk_deploy::{Engine, Printer, ServedType};
+use rpdk_deploy::{Deleted, Deployment, Printer, ServedType, Site};
 use serde_json::{Value, json};
 
 use crate::project::Project;
@@ -90,7 +90,7 @@ pub fn run(options: &Options) -> Result<()> {
         partition: "aws".to_owned(),
         url_suffix: "amazonaws.com".to_owned(),
     };
-    let (template, mut bindings) = match plan::checked(&text, &types, &given, &identity) {
+    let (template, bindings) = match plan::checked(&text, &types, &given, &identity) {
         Ok(checked) => checked,
         Err(problems) => return Err(refusal(&options.template, &problems)),
     };
@@ -103,97 +103,47 @@ pub fn run(options: &Options) -> Result<()> {
         plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
         return print_plan(options, &template, &bindings);
     }
-    let _held = store.lock()?;
-    let existing = store.load()?;
     let stack = Stack::shared(&project)?;
-    if let Some(state) = existing.as_ref().filter(|state| {
-        state.local_stack == stack.described.generation
-            && state.status.starts_with("DELETE_")
-            && state.status != "DELETE_COMPLETE"
-    }) {
-        bail!(
-            "stack {} is {}: finish deleting it with `cargo rpdk delete --stack-name {}` first",
-            options.stack_name,
-            state.status,
-            options.stack_name
-        );
-    }
-    let neighbours = Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?;
-    bindings.imports =
-        plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
-    let secrets = plan::no_echo_values(&template, &bindings);
-    if existing.as_ref().is_some_and(|state| state.local_stack != stack.described.generation) {
-        eprintln!(
-            "note: stack {} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh",
-            options.stack_name
-        );
-    }
-    let (mut state, resuming) =
-        plan::starting_state(&store, existing, &options.stack_name, &stack_id, &stack.described.generation)?;
-    if !resuming {
-        state.tags_before = state.tags.clone();
-        if let Some(tags) = tags {
-            state.tags = tags;
-        }
-    }
-    state.parameters = bindings
-        .parameters
-        .iter()
-        .filter(|(name, _)| !template.parameters.get(*name).is_some_and(|parameter| parameter.no_echo))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // Until the run completes, the stack may still use what it imported before as well.
-    let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
-    let imported_before = state.imports.clone();
-    state.imports.extend(imports.iter().cloned());
     let printer = Printer::new(options.output == Output::Json);
-    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, secrets, resuming);
-    engine.neighbours = neighbours;
-    let outcome = engine.deploy(&template, &bindings);
-    match &outcome {
-        Ok(()) => engine.state.imports = imports,
-        Err(_) if engine.state.status.ends_with("ROLLBACK_COMPLETE") => engine.state.imports = imported_before,
-        // A rollback that failed may leave either template's resources: both sets stay held.
-        Err(_) => {}
-    }
-    store.save(&engine.state)?;
-    outcome?;
-    print_outputs(&engine.state, options.output)
+    let work_dir = project.work_dir()?;
+    let site = Site {
+        backend: &stack,
+        types: &types,
+        configurations: &configurations,
+        work_dir: &work_dir,
+        generation: &stack.described.generation,
+        printer: &printer,
+    };
+    let deployment = Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags };
+    let state = site.deploy(deployment).map_err(|error| match error {
+        rpdk_deploy::Error::Template(problems) => refusal(&options.template, &problems),
+        other => other.into(),
+    })?;
+    print_outputs(&state, options.output)
 }
 
 pub fn delete(options: &DeleteOptions) -> Result<()> {
     let project = Project::discover()?;
     let types = served_types(&project)?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
-    let store = Store::new(&project.work_dir()?, &options.stack_name)?;
-    if store.load()?.is_none() {
-        bail!("there is no stack {} here (`.rpdk/stacks/`)", options.stack_name);
-    }
-    let _held = store.lock()?;
-    let Some(state) = store.load()? else { bail!("stack {} was deleted meanwhile", options.stack_name) };
     let stack = Stack::shared(&project)?;
-    if state.local_stack != stack.described.generation {
-        store.remove_state()?;
+    let printer = Printer::new(options.output == Output::Json);
+    let work_dir = project.work_dir()?;
+    let site = Site {
+        backend: &stack,
+        types: &types,
+        configurations: &configurations,
+        work_dir: &work_dir,
+        generation: &stack.described.generation,
+        printer: &printer,
+    };
+    if site.delete(&options.stack_name)? == Deleted::Forgotten {
         eprintln!(
             "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
             options.stack_name
         );
-        return Ok(());
     }
-    let neighbours = Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?;
-    for export in state.exports.keys() {
-        if let Some(importers) = neighbours.importers.get(export) {
-            let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
-            bail!(
-                "stack {} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted",
-                options.stack_name
-            );
-        }
-    }
-    let printer = Printer::new(options.output == Output::Json);
-    let mut engine = Engine::new(&stack, &types, &configurations, &store, &printer, state, Vec::new(), false);
-    engine.delete()?;
-    Ok(store.remove_state()?)
+    Ok(())
 }
 
 pub fn events(options: &EventsOptions) -> Result<()> {

@@ -9,7 +9,6 @@
 //! in reverse dependency order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -19,17 +18,22 @@ use serde_json::{Map, Value, json};
 
 use crate::evaluate::{Bindings, Resources};
 use crate::plan::Neighbours;
+use crate::record::Recorder;
+use crate::run::Site;
 use crate::schedule::{Job, Kind, LIMITS, Schedule};
 use crate::state::{
-    MASK, Operation, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask, mask_secrets, mask_text,
-    masked, restored,
+    MASK, Operation, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets, masked, restored,
 };
+use crate::status::{Stage, Status, Verb};
 use crate::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
-use crate::{Backend, Error, custom, operate};
+use crate::{Error, custom, operate};
+
+/// What a resource, and then the stack, reach once their models hold what others read of them.
+const CONFIGURATION_COMPLETE: Status = Status::new(Verb::Configuration, Stage::Complete);
 
 /// Joins a logical ID and a physical ID into the state's key of a replaced resource still to be
 /// deleted; no logical ID holds it.
-const REPLACED: &str = "#replaced:";
+pub(crate) const REPLACED: &str = "#replaced:";
 
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
 const RETRIABLE: &[&str] =
@@ -44,47 +48,6 @@ pub struct ServedType {
     pub info: TypeInfo,
     /// The handler binary, as the Lambda function name.
     pub function: String,
-}
-
-/// How events reach the user.
-pub struct Printer {
-    json: bool,
-    /// A progress line on a terminal's stderr while jobs wait.
-    live: bool,
-}
-
-impl Printer {
-    /// Events as text lines, or (`json`) one JSON object per line.
-    pub fn new(json: bool) -> Self {
-        Self { json, live: !json && std::io::stderr().is_terminal() }
-    }
-
-    /// Prints one event.
-    pub fn event(&self, event: &StackEvent) {
-        self.clear();
-        if self.json {
-            println!("{}", serde_json::to_string(event).unwrap_or_default());
-        } else {
-            let physical = event.physical_id.as_deref().unwrap_or("-");
-            let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-            println!(
-                "{}  {:<35} {:<24} {:<30} {physical}{reason}",
-                event.timestamp, event.status, event.logical_id, event.type_name
-            );
-        }
-    }
-
-    fn waiting(&self, text: &str) {
-        if self.live {
-            eprint!("\r\x1b[2K{text}");
-        }
-    }
-
-    fn clear(&self) {
-        if self.live {
-            eprint!("\r\x1b[2K");
-        }
-    }
 }
 
 /// How a job begins.
@@ -136,21 +99,11 @@ impl Resources for StateResources<'_> {
 type Values = BTreeMap<String, Value>;
 
 /// One run of a deploy or delete of one stack.
-pub struct Engine<'a> {
-    /// The local stack.
-    pub backend: &'a dyn Backend,
-    /// The types served, by name.
-    pub types: &'a BTreeMap<String, ServedType>,
-    /// Type configurations by type name (`--type-config`), never stored.
-    pub configurations: &'a BTreeMap<String, Value>,
-    /// Where the stack's state and events are kept.
-    pub store: &'a Store,
-    /// How events reach the user.
-    pub printer: &'a Printer,
+pub(crate) struct Engine<'a> {
+    site: &'a Site<'a>,
+    recorder: Recorder<'a>,
     /// The stack's state, updated as the run goes.
     pub state: StackState,
-    /// Values never to be written: NoEcho parameters and resolved secrets.
-    pub secrets: Vec<String>,
     /// Whether this run continues one that was interrupted.
     pub resuming: bool,
     /// This run's resolved properties per resource, secrets included, in memory only.
@@ -161,27 +114,13 @@ pub struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    /// A run on `state`, not yet begun.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        backend: &'a dyn Backend,
-        types: &'a BTreeMap<String, ServedType>,
-        configurations: &'a BTreeMap<String, Value>,
-        store: &'a Store,
-        printer: &'a Printer,
-        state: StackState,
-        secrets: Vec<String>,
-        resuming: bool,
-    ) -> Self {
+    /// A run on `state`, recorded in `store`, not yet begun; `secrets` are never written.
+    pub fn new(site: &'a Site<'a>, store: &'a Store, state: StackState, secrets: Vec<String>) -> Self {
         Self {
-            backend,
-            types,
-            configurations,
-            store,
-            printer,
+            site,
+            recorder: Recorder::new(store, site.printer, secrets),
             state,
-            secrets,
-            resuming,
+            resuming: false,
             desired: BTreeMap::new(),
             configured_announced: BTreeSet::new(),
             neighbours: Neighbours::default(),
@@ -193,14 +132,15 @@ impl<'a> Engine<'a> {
         self.check_served()?;
         let creating =
             self.state.resources.values().all(|resource| resource.run == self.state.run && resource.previous.is_none());
-        let verb = if creating { "CREATE" } else { "UPDATE" };
-        if self.state.status.ends_with("ROLLBACK_IN_PROGRESS") {
+        let verb = if creating { Verb::Create } else { Verb::Update };
+        let rollback = Status::new(if creating { Verb::Rollback } else { Verb::UpdateRollback }, Stage::InProgress);
+        if self.state.status.rolling_back() && self.state.status.stage == Stage::InProgress {
             // The interrupted run was rolling back: finish that first.
-            let status = self.state.status.clone();
-            self.rollback(&status, "Resuming the rollback of the interrupted run")?;
+            let status = self.state.status;
+            self.rollback(status, "Resuming the rollback of the interrupted run")?;
         }
         let reason = self.resuming.then(|| "Resuming the run that was interrupted".to_owned());
-        self.stack_status(&format!("{verb}_IN_PROGRESS"), reason)?;
+        self.stack_status(Status::new(verb, Stage::InProgress), reason)?;
         let wanted: BTreeSet<String> = template
             .resources
             .iter()
@@ -218,8 +158,7 @@ impl<'a> Engine<'a> {
         let failures = self.run_jobs(jobs, Some(&plan))?;
         if !failures.is_empty() {
             let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
-            let verb_lower = verb.to_ascii_lowercase();
-            let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
+            let verb_lower = if creating { "create" } else { "update" };
             self.rollback(
                 rollback,
                 &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")),
@@ -227,22 +166,21 @@ impl<'a> Engine<'a> {
             let (name, reason) = &failures[0];
             return Err(Error::RolledBack {
                 stack: self.state.stack_name.clone(),
-                reason: format!("{name} failed: {}", mask_text(reason, &self.secrets)),
+                reason: format!("{name} failed: {}", self.recorder.masked(reason)),
             });
         }
         match self.outputs(template, bindings) {
             Ok((outputs, exports)) => (self.state.outputs, self.state.exports) = (outputs, exports),
             Err(problem) => {
-                let rollback = if creating { "ROLLBACK_IN_PROGRESS" } else { "UPDATE_ROLLBACK_IN_PROGRESS" };
                 self.rollback(rollback, &problem)?;
                 return Err(Error::RolledBack {
                     stack: self.state.stack_name.clone(),
-                    reason: mask_text(&problem, &self.secrets),
+                    reason: self.recorder.masked(&problem),
                 });
             }
         }
         if !creating {
-            self.stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None)?;
+            self.stack_status(Status::new(Verb::UpdateCompleteCleanup, Stage::InProgress), None)?;
             let cleanup = self.cleanup_jobs(&wanted);
             // CloudFormation ends the update even when removing an old resource fails; the
             // resource stays in the state, DELETE_FAILED, and the next update retries it.
@@ -256,7 +194,7 @@ impl<'a> Engine<'a> {
                 resource.dependencies = template.dependencies(name);
             }
         }
-        self.stack_status(&format!("{verb}_COMPLETE"), None)
+        self.stack_status(Status::new(verb, Stage::Complete), None)
     }
 
     /// Deletes every resource of the stack, dependents first.
@@ -265,7 +203,7 @@ impl<'a> Engine<'a> {
         // An update in place left unfinished is one resource, deleted once, under its own
         // DeletionPolicy.
         self.forget_updates_in_place();
-        self.stack_status("DELETE_IN_PROGRESS", None)?;
+        self.stack_status(Status::new(Verb::Delete, Stage::InProgress), None)?;
         let mut jobs = Vec::new();
         for (name, resource) in &self.state.resources {
             let mut dependents: BTreeSet<String> = self
@@ -293,13 +231,14 @@ impl<'a> Engine<'a> {
         }
         let failures = self.run_jobs(jobs, None)?;
         if let Some((name, reason)) = failures.first() {
-            self.stack_status("DELETE_FAILED", Some(format!("The following resource(s) failed to delete: [{name}].")))?;
+            let summary = format!("The following resource(s) failed to delete: [{name}].");
+            self.stack_status(Status::new(Verb::Delete, Stage::Failed), Some(summary))?;
             return Err(Error::NotDeleted {
                 stack: self.state.stack_name.clone(),
-                reason: format!("{name}: {}", mask_text(reason, &self.secrets)),
+                reason: format!("{name}: {}", self.recorder.masked(reason)),
             });
         }
-        self.stack_status("DELETE_COMPLETE", None)
+        self.stack_status(Status::new(Verb::Delete, Stage::Complete), None)
     }
 
     /// Drops the earlier state of each resource updated in place (same identifier), keeping
@@ -322,7 +261,7 @@ impl<'a> Engine<'a> {
             .flat_map(|resource| std::iter::once(resource).chain(resource.previous.as_deref()));
         let missing: BTreeSet<&str> = held
             .map(|resource| resource.type_name.as_str())
-            .filter(|name| !is_custom(name) && !self.types.contains_key(*name))
+            .filter(|name| !is_custom(name) && !self.site.types.contains_key(*name))
             .collect();
         if !missing.is_empty() {
             let missing = missing.into_iter().collect::<Vec<_>>().join(", ");
@@ -333,7 +272,7 @@ impl<'a> Engine<'a> {
 
     /// Undoes this run's changes: what it created is deleted, what it replaced or updated is
     /// put back, dependents first.
-    fn rollback(&mut self, status: &str, reason: &str) -> Result<(), Error> {
+    fn rollback(&mut self, status: Status, reason: &str) -> Result<(), Error> {
         self.stack_status(status, Some(reason.to_owned()))?;
         let run = self.state.run.clone();
         let touched: BTreeSet<String> =
@@ -355,12 +294,12 @@ impl<'a> Engine<'a> {
         let failures = self.run_jobs(jobs, None)?;
         // The resources went back to the stack's tags before the run; so does the stack.
         self.state.tags = self.state.tags_before.clone();
-        let done = status.replace("IN_PROGRESS", if failures.is_empty() { "COMPLETE" } else { "FAILED" });
+        let done = status.at(if failures.is_empty() { Stage::Complete } else { Stage::Failed });
         // A complete rollback keeps the reason it began with: what failed.
         let reason = failures
             .first()
             .map_or_else(|| reason.to_owned(), |(name, failure)| format!("{name} could not be rolled back: {failure}"));
-        self.stack_status(&done, Some(reason))
+        self.stack_status(done, Some(reason))
     }
 
     /// Old resources to delete after a successful update: those the template no longer has,
@@ -401,7 +340,7 @@ impl<'a> Engine<'a> {
     /// finish.
     fn run_jobs(&mut self, jobs: Vec<Job>, plan: Option<&Plan<'_>>) -> Result<Vec<(String, String)>, Error> {
         let mut schedule = Schedule::new(jobs, LIMITS);
-        let backend = self.backend;
+        let backend = self.site.backend;
         let (sender, receiver) = mpsc::channel::<Message>();
         // When each running job last heard from its handler.
         let mut heard: BTreeMap<String, Instant> = BTreeMap::new();
@@ -447,7 +386,7 @@ impl<'a> Engine<'a> {
                     stack_configured = true;
                     let name = self.state.stack_name.clone();
                     let id = self.state.stack_id.clone();
-                    self.emit(&name, STACK_TYPE, Some(id), "CONFIGURATION_COMPLETE", None)?;
+                    self.emit(&name, STACK_TYPE, Some(id), CONFIGURATION_COMPLETE, None)?;
                 }
                 if !schedule.is_running() {
                     let stuck = schedule.stuck();
@@ -466,7 +405,7 @@ impl<'a> Engine<'a> {
                                 format!("{key} {since} s")
                             })
                             .collect();
-                        self.printer.waiting(&format!("waiting on {}", waits.join(", ")));
+                        self.recorder.waiting(&format!("waiting on {}", waits.join(", ")));
                         continue;
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -521,7 +460,7 @@ impl<'a> Engine<'a> {
                 return self.refuse_apply(job, resource.type_name.clone(), format!("Properties: {problem}"));
             }
         };
-        let saved = masked(&evaluated, &self.secrets, &info.write_only, &BTreeSet::new());
+        let saved = masked(&evaluated, self.recorder.secrets(), &info.write_only, &BTreeSet::new());
         let resolved = match self.resolve(&evaluated, &resource.type_name) {
             Ok(resolved) => resolved,
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
@@ -544,13 +483,13 @@ impl<'a> Engine<'a> {
             let model = existing.model.as_ref().map_or_else(|| resolved.clone(), |model| restored(model, &resolved));
             let previous =
                 existing.previous.as_ref().and_then(|p| p.properties.as_ref()).map(|p| restored(p, &resolved));
-            let status = existing.status.clone();
+            let status = existing.status;
             let physical = existing.physical_id.clone();
             self.emit(
                 name,
                 &resource.type_name,
                 physical,
-                &status,
+                status,
                 Some("Resuming the operation the interrupted run left under way".to_owned()),
             )?;
             let mut call = match self.call(name, &resource.type_name, operation.action, Some(model), previous) {
@@ -575,7 +514,7 @@ impl<'a> Engine<'a> {
                 let old = existing.properties.clone().unwrap_or_else(|| json!({}));
                 // A change of the stack's tags alone updates what carries them, as on CloudFormation.
                 let retag = info.taggable && self.state.tags != self.state.tags_before;
-                if old == saved && !holds_mask(&saved) && existing.status.ends_with("_COMPLETE") && !retag {
+                if old == saved && !holds_mask(&saved) && existing.status.stage == Stage::Complete && !retag {
                     return Ok(Begin::Done);
                 }
                 if is_custom(&resource.type_name) && saved.get("ServiceToken") != old.get("ServiceToken") {
@@ -585,7 +524,7 @@ impl<'a> Engine<'a> {
                         name,
                         &resource.type_name,
                         existing.physical_id.clone(),
-                        "UPDATE_FAILED",
+                        Status::new(Verb::Update, Stage::Failed),
                         Some(reason.clone()),
                     )?;
                     return Ok(Begin::Failed(reason));
@@ -615,7 +554,8 @@ impl<'a> Engine<'a> {
                             "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {name} ({properties}) and update the stack again."
                         );
                         let physical = existing.physical_id.clone();
-                        self.emit(name, &resource.type_name, physical, "UPDATE_FAILED", Some(reason.clone()))?;
+                        let status = Status::new(Verb::Update, Stage::Failed);
+                        self.emit(name, &resource.type_name, physical, status, Some(reason.clone()))?;
                         return Ok(Begin::Failed(reason));
                     }
                     let names = replaced.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
@@ -630,7 +570,7 @@ impl<'a> Engine<'a> {
             }
         };
         let token = new_token();
-        let status = format!("{}_IN_PROGRESS", if previous.is_some() { "UPDATE" } else { "CREATE" });
+        let status = Status::new(if previous.is_some() { Verb::Update } else { Verb::Create }, Stage::InProgress);
         let mut model = resolved.clone();
         let keeps_identity = action == Action::Update;
         // A replacement is a CREATE, which CloudFormation sends without previous properties.
@@ -656,7 +596,7 @@ impl<'a> Engine<'a> {
             .and_then(|p| p.previous.as_deref().filter(|old| old.physical_id != p.physical_id).cloned());
         let entry = ResourceState {
             type_name: resource.type_name.clone(),
-            status: status.clone(),
+            status,
             physical_id: previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.physical_id.clone()),
             model: previous.as_ref().filter(|_| keeps_identity).and_then(|p| p.model.clone()),
             properties: Some(saved),
@@ -679,7 +619,7 @@ impl<'a> Engine<'a> {
             self.state.resources.insert(key, replaced);
         }
         self.state.resources.insert(name.clone(), entry);
-        self.emit(name, &resource.type_name, physical, &status, reason)?;
+        self.emit(name, &resource.type_name, physical, status, reason)?;
         let mut call = match self.call(name, &resource.type_name, action, Some(model), previous_properties) {
             Ok(call) => call,
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
@@ -691,7 +631,8 @@ impl<'a> Engine<'a> {
     /// A resource that cannot start: recorded as failed without a request.
     fn refuse_apply(&mut self, job: &Job, type_name: String, reason: String) -> Result<Begin, Error> {
         let existing = self.state.resources.get(&job.logical_id);
-        let status = if existing.is_some_and(|e| e.physical_id.is_some()) { "UPDATE_FAILED" } else { "CREATE_FAILED" };
+        let verb = if existing.is_some_and(|e| e.physical_id.is_some()) { Verb::Update } else { Verb::Create };
+        let status = Status::new(verb, Stage::Failed);
         let physical = existing.and_then(|e| e.physical_id.clone());
         self.emit(&job.logical_id, &type_name, physical, status, Some(reason.clone()))?;
         Ok(Begin::Failed(reason))
@@ -705,7 +646,7 @@ impl<'a> Engine<'a> {
                 name,
                 &resource.type_name,
                 resource.physical_id.clone(),
-                "DELETE_SKIPPED",
+                Status::new(Verb::Delete, Stage::Skipped),
                 Some(format!("Retained ({policy}); delete it yourself when it is no longer needed")),
             )?;
             return Ok(Begin::Done);
@@ -715,7 +656,8 @@ impl<'a> Engine<'a> {
             self.remove_target(name, previous);
             if resource.operation.is_some() {
                 let reason = "Its create request never answered: if the handler made it, it is not known here; look for it in the local stack";
-                self.emit(name, &resource.type_name, None, "DELETE_COMPLETE", Some(reason.to_owned()))?;
+                let status = Status::new(Verb::Delete, Stage::Complete);
+                self.emit(name, &resource.type_name, None, status, Some(reason.to_owned()))?;
             }
             self.save()?;
             return Ok(Begin::Done);
@@ -745,16 +687,16 @@ impl<'a> Engine<'a> {
             None => (new_token(), None),
         };
         if let Some(target) = self.target_mut(name, previous) {
-            target.status = "DELETE_IN_PROGRESS".to_owned();
+            target.status = Status::new(Verb::Delete, Stage::InProgress);
             target.operation =
                 Some(Operation { action: Action::Delete, token: token.clone(), context: context.clone() });
         }
         self.save()?;
-        self.emit(name, &resource.type_name, Some(physical), "DELETE_IN_PROGRESS", None)?;
+        self.emit(name, &resource.type_name, Some(physical), Status::new(Verb::Delete, Stage::InProgress), None)?;
         let mut call = match self.call(name, &resource.type_name, Action::Delete, Some(Value::Object(identifier)), None)
         {
             Ok(call) => call,
-            Err(problem) => return self.unstartable(name, previous, "DELETE_FAILED", problem),
+            Err(problem) => return self.unstartable(name, previous, Status::new(Verb::Delete, Stage::Failed), problem),
         };
         call.token = token;
         call.context = context;
@@ -792,20 +734,20 @@ impl<'a> Engine<'a> {
         }
         let token = new_token();
         if let Some(target) = self.state.resources.get_mut(name) {
-            target.status = "UPDATE_IN_PROGRESS".to_owned();
+            target.status = Status::new(Verb::Update, Stage::InProgress);
             target.operation = Some(Operation { action: Action::Update, token: token.clone(), context: None });
         }
         self.emit(
             name,
             &resource.type_name,
             resource.physical_id.clone(),
-            "UPDATE_IN_PROGRESS",
+            Status::new(Verb::Update, Stage::InProgress),
             Some("Rolling back to the properties before this run".to_owned()),
         )?;
         let current = resource.properties.as_ref().map(|p| restored(p, &desired));
         let mut call = match self.call(name, &resource.type_name, Action::Update, Some(model), current) {
             Ok(call) => call,
-            Err(problem) => return self.unstartable(name, false, "UPDATE_FAILED", problem),
+            Err(problem) => return self.unstartable(name, false, Status::new(Verb::Update, Stage::Failed), problem),
         };
         call.token = token;
         Ok(Begin::Run(Box::new(call)))
@@ -823,12 +765,12 @@ impl<'a> Engine<'a> {
         let mut call = Call::new(&function, type_name, action, model, previous);
         call.logical_id = name.to_owned();
         call.stack_id = Some(self.state.stack_id.clone());
-        call.type_configuration = self.configurations.get(type_name).cloned();
+        call.type_configuration = self.site.configurations.get(type_name).cloned();
         call.timeout = self.info(type_name).timeout(action);
         // As CloudFormation sends them: the stack's tags (those before the run while it rolls
         // back) to taggable types, and its own system tags to every type.
         if self.info(type_name).taggable {
-            let (tags, previous_tags) = if self.state.status.contains("ROLLBACK") {
+            let (tags, previous_tags) = if self.state.status.rolling_back() {
                 (&self.state.tags_before, &self.state.tags)
             } else {
                 (&self.state.tags, &self.state.tags_before)
@@ -846,16 +788,16 @@ impl<'a> Engine<'a> {
 
     /// What the engine knows of a type; the template check proved every type is served.
     fn info(&self, type_name: &str) -> &'a TypeInfo {
-        if is_custom(type_name) { custom::info() } else { &self.types[type_name].info }
+        if is_custom(type_name) { custom::info() } else { &self.site.types[type_name].info }
     }
 
     /// The function serving a resource: its type's handler, or the one a custom resource's
     /// `ServiceToken` (in `properties`) names.
     fn function(&self, type_name: &str, properties: Option<&Value>) -> Result<String, String> {
         if !is_custom(type_name) {
-            return Ok(self.types[type_name].function.clone());
+            return Ok(self.site.types[type_name].function.clone());
         }
-        let served = self.types.values().map(|served| served.function.clone()).collect();
+        let served = self.site.types.values().map(|served| served.function.clone()).collect();
         let token = properties
             .and_then(|p| p.get("ServiceToken"))
             .and_then(Value::as_str)
@@ -864,9 +806,9 @@ impl<'a> Engine<'a> {
     }
 
     /// A job that cannot send its request: recorded as failed with the reason.
-    fn unstartable(&mut self, name: &str, previous: bool, status: &str, reason: String) -> Result<Begin, Error> {
+    fn unstartable(&mut self, name: &str, previous: bool, status: Status, reason: String) -> Result<Begin, Error> {
         let Some(target) = self.target_mut(name, previous) else { return Ok(Begin::Failed(reason)) };
-        target.status = status.to_owned();
+        target.status = status;
         target.operation = None;
         let (type_name, physical) = (target.type_name.clone(), target.physical_id.clone());
         self.emit(name, &type_name, physical, status, Some(reason.clone()))?;
@@ -884,7 +826,7 @@ impl<'a> Engine<'a> {
         let deleting = matches!(job.kind, Kind::Delete { .. });
         if !deleting && let Some(model) = event.get("resourceModel").filter(|m| m.is_object()) {
             let physical = physical_id(model, &info.primary_identifier);
-            let model = masked(model, &self.secrets, &info.write_only, &info.attributes);
+            let model = masked(model, self.recorder.secrets(), &info.write_only, &info.attributes);
             let failed = status == "FAILED";
             if let Some(target) = self.target_mut(name, previous) {
                 // A failure's model is not the resource's; only an identifier it reports for
@@ -897,7 +839,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let prefix = resource.status.split('_').next().unwrap_or("CREATE").to_owned();
+        let verb = resource.status.verb;
         match status {
             "IN_PROGRESS" => {
                 if let Some(target) = self.target_mut(name, previous)
@@ -929,7 +871,7 @@ impl<'a> Engine<'a> {
                     Kind::Apply => {
                         if let Some(target) = self.state.resources.get_mut(name) {
                             target.operation = None;
-                            target.status = format!("{prefix}_COMPLETE");
+                            target.status = Status::new(verb, Stage::Complete);
                         }
                     }
                 }
@@ -938,10 +880,10 @@ impl<'a> Engine<'a> {
                     .clone()
                     .or_else(|| self.state.resources.get(name).and_then(|r| r.physical_id.clone()));
                 let done = match job.kind {
-                    Kind::Delete { .. } => "DELETE_COMPLETE".to_owned(),
-                    _ => format!("{prefix}_COMPLETE"),
+                    Kind::Delete { .. } => Status::new(Verb::Delete, Stage::Complete),
+                    _ => Status::new(verb, Stage::Complete),
                 };
-                self.emit(name, &resource.type_name, physical, &done, None)?;
+                self.emit(name, &resource.type_name, physical, done, None)?;
                 Ok(Progress::Completed)
             }
             _ => {
@@ -953,7 +895,7 @@ impl<'a> Engine<'a> {
                         name,
                         &resource.type_name,
                         resource.physical_id.clone(),
-                        "DELETE_COMPLETE",
+                        Status::new(Verb::Delete, Stage::Complete),
                         Some("Already gone".to_owned()),
                     )?;
                     return Ok(Progress::Completed);
@@ -974,7 +916,7 @@ impl<'a> Engine<'a> {
                         name,
                         &resource.type_name,
                         physical,
-                        &resource.status,
+                        resource.status,
                         Some(format!("{reason}; retrying once what it needs has stabilized")),
                     )?;
                     // The attempt stays this run's until the retry begins (from where the attempt
@@ -1005,14 +947,14 @@ impl<'a> Engine<'a> {
         let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(&job.logical_id, previous).cloned() else { return Ok(()) };
         let status = match job.kind {
-            Kind::Delete { .. } => "DELETE_FAILED".to_owned(),
-            _ => format!("{}_FAILED", resource.status.split('_').next().unwrap_or("CREATE")),
+            Kind::Delete { .. } => Status::new(Verb::Delete, Stage::Failed),
+            _ => resource.status.at(Stage::Failed),
         };
         if let Some(target) = self.target_mut(&job.logical_id, previous) {
-            target.status = status.clone();
+            target.status = status;
             target.operation = None;
         }
-        self.emit(&job.logical_id, &resource.type_name, resource.physical_id.clone(), &status, Some(reason.to_owned()))
+        self.emit(&job.logical_id, &resource.type_name, resource.physical_id.clone(), status, Some(reason.to_owned()))
     }
 
     /// Whether a resource's model holds its identifier and everything read of it.
@@ -1029,7 +971,7 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         let resource = self.state.resources[name].clone();
-        self.emit(name, &resource.type_name, resource.physical_id.clone(), "CONFIGURATION_COMPLETE", None)
+        self.emit(name, &resource.type_name, resource.physical_id.clone(), CONFIGURATION_COMPLETE, None)
     }
 
     fn target(&self, name: &str, previous: bool) -> Option<&ResourceState> {
@@ -1066,7 +1008,7 @@ impl<'a> Engine<'a> {
                         return Err(refusal);
                     }
                     let resolved = if reference.service == "ssm" {
-                        self.backend.ssm_parameter(&reference.key)
+                        self.site.backend.ssm_parameter(&reference.key)
                     } else {
                         // An ARN holds colons of its own: its first seven parts are the secret id.
                         let parts: Vec<&str> = reference.key.split(':').collect();
@@ -1076,9 +1018,9 @@ impl<'a> Engine<'a> {
                         if field(0).is_some_and(|part| part != "SecretString") {
                             return Err(format!("{}: only SecretString can be referenced", reference.text));
                         }
-                        self.backend.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(
+                        self.site.backend.secret_string(&parts[..id_parts].join(":"), field(2), field(3)).and_then(
                             |secret| {
-                                self.secrets.push(secret.clone());
+                                self.recorder.keep_secret(secret.clone());
                                 match field(1) {
                                     None => Ok(secret),
                                     Some(key) => {
@@ -1095,7 +1037,7 @@ impl<'a> Engine<'a> {
                     }
                     .map_err(|error| format!("{}: {error}", reference.text))?;
                     if reference.service == "secretsmanager" {
-                        self.secrets.push(resolved.clone());
+                        self.recorder.keep_secret(resolved.clone());
                     }
                     out = out.replace(&reference.text, &resolved);
                 }
@@ -1127,7 +1069,7 @@ impl<'a> Engine<'a> {
             else {
                 continue;
             };
-            let value = mask_secrets(&value, &self.secrets);
+            let value = mask_secrets(&value, self.recorder.secrets());
             if let Some(export) = &output.export {
                 let export = bindings
                     .evaluate(export, &resources)
@@ -1155,9 +1097,9 @@ impl<'a> Engine<'a> {
         Ok((outputs, exports))
     }
 
-    fn stack_status(&mut self, status: &str, reason: Option<String>) -> Result<(), Error> {
-        let reason = reason.map(|reason| mask_text(&reason, &self.secrets));
-        self.state.status = status.to_owned();
+    fn stack_status(&mut self, status: Status, reason: Option<String>) -> Result<(), Error> {
+        let reason = reason.map(|reason| self.recorder.masked(&reason));
+        self.state.status = status;
         self.state.status_reason = reason.clone();
         self.save()?;
         let (name, id) = (self.state.stack_name.clone(), self.state.stack_id.clone());
@@ -1169,25 +1111,14 @@ impl<'a> Engine<'a> {
         logical_id: &str,
         type_name: &str,
         physical_id: Option<String>,
-        status: &str,
+        status: Status,
         reason: Option<String>,
     ) -> Result<(), Error> {
-        self.save()?;
-        let event = StackEvent {
-            timestamp: now(),
-            logical_id: logical_id.split(REPLACED).next().unwrap_or(logical_id).to_owned(),
-            physical_id,
-            type_name: type_name.to_owned(),
-            status: status.to_owned(),
-            reason: reason.map(|reason| mask_text(&reason, &self.secrets)),
-        };
-        self.store.append_event(&event)?;
-        self.printer.event(&event);
-        Ok(())
+        self.recorder.event(&self.state, logical_id, type_name, physical_id, status, reason)
     }
 
     fn save(&self) -> Result<(), Error> {
-        self.store.save(&self.state)
+        self.recorder.save(&self.state)
     }
 }
 
@@ -1198,13 +1129,6 @@ fn physical_id(model: &Value, identifier: &[String]) -> Option<String> {
         .map(|property| model.get(property).and_then(scalar_text).filter(|text| !text.is_empty() && text != MASK))
         .collect();
     parts.filter(|parts| !parts.is_empty()).map(|parts| parts.join("|"))
-}
-
-/// The time now, as CloudFormation stamps events (UTC, milliseconds).
-pub fn now() -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
 }
 
 #[cfg(test)]

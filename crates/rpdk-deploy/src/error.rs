@@ -17,6 +17,32 @@ pub enum Error {
     /// Another command holds the stack.
     #[error("another deploy or delete of this stack is running; let it end first")]
     Locked,
+    /// A template that this deployment's values, or the other stacks, make wrong.
+    #[error("{} problem(s) in the template; nothing was created", .0.len())]
+    Template(Vec<crate::template::Problem>),
+    /// A deploy of a stack whose delete has not ended.
+    #[error("stack {stack} is {status}: finish deleting it with `cargo rpdk delete --stack-name {stack}` first")]
+    Deleting {
+        /// The stack.
+        stack: String,
+        /// Its status.
+        status: crate::status::Status,
+    },
+    /// A delete of a stack that is not here.
+    #[error("there is no stack {0} here (`.rpdk/stacks/`)")]
+    NoStack(String),
+    /// A delete of a stack whose export another stack imports.
+    #[error(
+        "stack {stack} exports {export}, which {stacks} import(s): delete them, or stop importing it, first; nothing was deleted"
+    )]
+    Imported {
+        /// The stack.
+        stack: String,
+        /// The export.
+        export: String,
+        /// The importing stacks, comma-separated.
+        stacks: String,
+    },
     /// A stack's file could not be read or written.
     #[error("{}: {source}", path.display())]
     File {

@@ -5,8 +5,9 @@
 //!   long form and checks it as a whole; [`evaluate`] binds it to parameters and conditions and
 //!   evaluates intrinsic functions; [`plan`] checks what this deployment's values make wrong
 //!   before anything is made.
-//! - [`Engine`] applies it, each resource one job, independent ones in parallel, recording
-//!   events and [`state`] after every change so an interrupted run resumes.
+//! - A [`Site`] deploys and deletes stacks: its engine applies a template, each resource one
+//!   job, independent ones in parallel within the [`LIMITS`], recording events and [`state`]
+//!   after every change so an interrupted run resumes.
 //! - [`Backend`] is the engine's one seam to the local stack: single invocations, the response
 //!   bucket of [`custom`] resources, dynamic references. Following an operation's IN_PROGRESS
 //!   events within its handler timeout is the engine's ([`operate`]).
@@ -17,11 +18,16 @@ mod engine;
 mod error;
 pub mod evaluate;
 pub mod plan;
+mod record;
+mod run;
 mod schedule;
 pub mod state;
+pub mod status;
 pub mod template;
 
 pub use backend::{Backend, operate};
-pub use engine::{Engine, Printer, ServedType};
+pub use engine::ServedType;
 pub use error::{BackendError, Error};
+pub use record::Printer;
+pub use run::{Deleted, Deployment, Site};
 pub use schedule::{LIMITS, Limits};

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::evaluate::{Bindings, StackIdentity};
 use crate::state::{StackState, Store};
+use crate::status::{Stage, Status, Verb};
 use crate::template::{self, Problem, Template};
 use crate::{Error, ServedType, custom};
 
@@ -73,7 +74,7 @@ pub fn imports(
 /// Whether a saved state is the stack a deploy goes on with (not one rolled back or deleted
 /// whole, which a deploy replaces with a new stack of the same name).
 pub fn continues(state: &StackState) -> bool {
-    !matches!(state.status.as_str(), "ROLLBACK_COMPLETE" | "DELETE_COMPLETE")
+    !matches!(state.status, Status { verb: Verb::Rollback | Verb::Delete, stage: Stage::Complete })
 }
 
 /// The id of stack `name`: the saved stack's while a deploy goes on with it, else a new one.
@@ -97,7 +98,7 @@ pub fn starting_state(
 ) -> Result<(StackState, bool), Error> {
     match saved {
         Some(state) if state.local_stack == generation && continues(&state) => {
-            if state.status.ends_with("_IN_PROGRESS") {
+            if state.status.stage == Stage::InProgress {
                 Ok((state, true))
             } else {
                 Ok((StackState { run: new_token(), ..state }, false))

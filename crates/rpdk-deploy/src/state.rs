@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::status::Status;
 use crate::template::dynamic_references;
 
 /// What the state keeps in place of a secret.
@@ -33,7 +34,7 @@ pub struct StackState {
     /// The start of the local stack the resources live in.
     pub local_stack: String,
     /// The stack's status, as CloudFormation names it (`CREATE_COMPLETE`, ...).
-    pub status: String,
+    pub status: Status,
     /// Why the stack has its status, when it is not plain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
@@ -67,7 +68,7 @@ pub struct ResourceState {
     #[serde(rename = "type")]
     pub type_name: String,
     /// The resource's status, as CloudFormation names it.
-    pub status: String,
+    pub status: Status,
     /// The primary identifier, parts joined by `|`: what `Ref` answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
@@ -124,7 +125,7 @@ pub struct StackEvent {
     #[serde(rename = "type")]
     pub type_name: String,
     /// The status reached.
-    pub status: String,
+    pub status: Status,
     /// Why, when there is more to say than the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -14,11 +14,11 @@ use rpdk::Action;
 use rpdk::wire::HandlerRequest;
 use serde_json::{Value, json};
 
-use super::{Engine, Printer, ServedType};
+use super::{Engine, ServedType};
 use crate::evaluate::{Bindings, StackIdentity};
 use crate::state::{StackState, Store};
 use crate::template::{Template, TypeInfo, parse_text};
-use crate::{Backend, BackendError, Error};
+use crate::{Backend, BackendError, Error, Printer, Site};
 
 const TEMPLATE: &str = "
 Resources:
@@ -176,6 +176,7 @@ impl Handler for Handlers {
 /// One stack's surroundings: its types (all with the same `info`), its store and identity.
 struct Fixture {
     types: BTreeMap<String, ServedType>,
+    work_dir: std::path::PathBuf,
     store: Store,
     identity: StackIdentity,
     configurations: BTreeMap<String, Value>,
@@ -201,10 +202,11 @@ impl Fixture {
             partition: "aws".to_owned(),
             url_suffix: "amazonaws.com".to_owned(),
         };
-        let store =
-            Store::new(&std::env::temp_dir().join(format!("rpdk-engine-{nanos}")), &identity.name).expect("a store");
+        let work_dir = std::env::temp_dir().join(format!("rpdk-engine-{nanos}"));
+        let store = Store::new(&work_dir, &identity.name).expect("a store");
         Self {
             types,
+            work_dir,
             store,
             identity,
             configurations: BTreeMap::new(),
@@ -225,25 +227,41 @@ impl Fixture {
         )
     }
 
-    /// An engine for a new run on `state` (a new stack when `None`).
-    fn engine<'a>(&'a self, backend: &'a dyn Backend, state: Option<StackState>) -> Engine<'a> {
+    /// Runs `run` on an engine for a new run on `state` (a new stack when `None`); answers its
+    /// outcome and the state after.
+    fn run(
+        &self,
+        backend: &dyn Backend,
+        state: Option<StackState>,
+        run: impl FnOnce(&mut Engine<'_>) -> Result<(), Error>,
+    ) -> (Result<(), Error>, StackState) {
         self.runs.set(self.runs.get() + 1);
-        let run = format!("run-{}", self.runs.get());
         let state = state.unwrap_or_else(|| StackState {
             stack_name: self.identity.name.clone(),
             stack_id: self.identity.id.clone(),
             ..StackState::default()
         });
-        Engine::new(
+        let site = Site {
             backend,
-            &self.types,
-            &self.configurations,
+            types: &self.types,
+            configurations: &self.configurations,
+            work_dir: &self.work_dir,
+            generation: "test",
+            printer: &self.printer,
+        };
+        let mut engine = Engine::new(
+            &site,
             &self.store,
-            &self.printer,
-            StackState { run, ..state },
+            StackState { run: format!("run-{}", self.runs.get()), ..state },
             Vec::new(),
-            false,
-        )
+        );
+        let outcome = run(&mut engine);
+        (outcome, engine.state)
+    }
+
+    /// Deletes the stack of `state`; answers the outcome and the state after.
+    fn delete(&self, backend: &dyn Backend, state: StackState) -> (Result<(), Error>, StackState) {
+        self.run(backend, Some(state), |engine| engine.delete())
     }
 
     /// Deploys `template` with `parameters`; answers the outcome, this run's events as
@@ -261,9 +279,8 @@ impl Fixture {
         let bindings = Bindings::new(&template, &given, &self.identity).expect("bound");
         // A stack with no run yet has no events file.
         let before = self.store.events().map_or(0, |events| events.len());
-        let mut engine = self.engine(backend, state);
-        let outcome = engine.deploy(&template, &bindings);
-        (outcome, self.events().split_off(before), engine.state)
+        let (outcome, state) = self.run(backend, state, |engine| engine.deploy(&template, &bindings));
+        (outcome, self.events().split_off(before), state)
     }
 
     fn events(&self) -> Vec<String> {
@@ -462,10 +479,10 @@ fn a_replaced_resource_that_could_not_be_deleted_stays_tracked_through_later_rep
     assert_eq!(tracked, BTreeSet::from(["one-id".to_owned(), "three-id".to_owned()]), "{:#?}", state.resources);
 
     *named.stuck.lock().expect("stuck") = None;
-    let mut engine = fixture.engine(&named, Some(state));
-    engine.delete().expect("the stack is deleted");
+    let (outcome, state) = fixture.delete(&named, state);
+    outcome.expect("the stack is deleted");
     assert!(named.existing.lock().expect("existing").is_empty(), "nothing is left");
-    assert!(engine.state.resources.is_empty(), "{:#?}", engine.state.resources);
+    assert!(state.resources.is_empty(), "{:#?}", state.resources);
 }
 
 fn named() -> Fixture {
@@ -495,10 +512,10 @@ fn a_stack_deleted_before_a_failed_cleanup_succeeded_deletes_the_replaced_resour
     *named.stuck.lock().expect("stuck") = None;
     // Were the two deleted side by side, the replacement's delete would end first.
     *named.slow.lock().expect("slow") = Some("one-id".to_owned());
-    let mut engine = fixture.engine(&named, Some(state));
-    engine.delete().expect("the stack is deleted");
+    let (outcome, state) = fixture.delete(&named, state);
+    outcome.expect("the stack is deleted");
     assert!(existing(&named).is_empty(), "nothing is left: {:?}", existing(&named));
-    assert!(engine.state.resources.is_empty(), "{:#?}", engine.state.resources);
+    assert!(state.resources.is_empty(), "{:#?}", state.resources);
 }
 
 /// `NAMED` with policies, and a second resource that fails once `Named` exists.
@@ -521,8 +538,8 @@ fn a_retained_resource_left_mid_update_is_not_deleted_with_the_stack() {
     // An update in place that was interrupted keeps the resource as it was, same identifier.
     let before = state.resources["Named"].clone();
     state.resources.get_mut("Named").expect("Named").previous = Some(Box::new(before));
-    let mut engine = fixture.engine(&named, Some(state));
-    engine.delete().expect("the stack is deleted");
+    let (outcome, _) = fixture.delete(&named, state);
+    outcome.expect("the stack is deleted");
     assert_eq!(existing(&named), BTreeSet::from(["one-id".to_owned()]), "DeletionPolicy Retain keeps it");
     assert_eq!(fixture.events().iter().filter(|e| *e == "Named DELETE_SKIPPED").count(), 1);
 }
@@ -537,8 +554,8 @@ fn deleting_follows_the_dependencies_of_the_latest_template() {
     let second = "Resources:\n  A:\n    Type: Test::Named\n    Properties:\n      Name: a\n  B:\n    Type: Test::Named\n    DependsOn: A\n    Properties:\n      Name: b2\n";
     let (outcome, _, state) = fixture.deploy(&named, second, &[], Some(state));
     outcome.expect("updated");
-    let mut engine = fixture.engine(&named, Some(state));
-    engine.delete().expect("the stack is deleted in the order the second template gives");
+    let (outcome, _) = fixture.delete(&named, state);
+    outcome.expect("the stack is deleted in the order the second template gives");
     assert!(existing(&named).is_empty(), "{:?}", existing(&named));
 }
 
@@ -551,9 +568,9 @@ fn retained_resources_are_left_when_replaced_removed_or_rolled_back() {
     let (outcome, events, state) = fixture.deploy(&named, &retained, &[("Name", "two")], Some(state));
     outcome.expect("replaced");
     assert!(events.contains(&"Named DELETE_SKIPPED".to_owned()), "UpdateReplacePolicy keeps the old one: {events:#?}");
-    let mut engine = fixture.engine(&named, Some(state));
-    engine.delete().expect("the stack is deleted");
-    assert!(engine.state.resources.is_empty(), "the stack forgets what it retained");
+    let (outcome, state) = fixture.delete(&named, state);
+    outcome.expect("the stack is deleted");
+    assert!(state.resources.is_empty(), "the stack forgets what it retained");
     assert_eq!(
         existing(&named),
         BTreeSet::from(["one-id".to_owned(), "two-id".to_owned()]),
@@ -789,7 +806,7 @@ fn a_handler_that_never_stops_answering_in_progress_fails_at_its_timeout_and_is_
     assert!(error.contains("when its time ran out"), "{error}");
     let invocations = endless.creates.load(Ordering::SeqCst);
     assert!((2..=3).contains(&invocations), "followed until its 2 s ran out: {invocations} invocations");
-    let reason = fixture.store.events().expect("events").into_iter().find(|e| e.status == "CREATE_FAILED");
+    let reason = fixture.store.events().expect("events").into_iter().find(|e| e.status.to_string() == "CREATE_FAILED");
     assert!(
         reason.and_then(|e| e.reason).is_some_and(|r| r.starts_with("the operation timed out: CREATE of Test::Named")),
         "{events:#?}"

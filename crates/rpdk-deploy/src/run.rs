@@ -1,0 +1,140 @@
+//! A deploy or delete of one stack from start to end: the stack held for the run, its saved
+//! state read and checked against the running local stack and the other stacks, the engine
+//! run, and what the stack imports kept as the outcome leaves it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::engine::Engine;
+use crate::evaluate::Bindings;
+use crate::plan::{self, Neighbours};
+use crate::record::Printer;
+use crate::state::{StackState, Store};
+use crate::status::{Stage, Verb};
+use crate::template::Template;
+use crate::{Backend, Error, ServedType};
+
+/// Where stacks are deployed: the local stack's handlers, the project's types and the work
+/// directory that keeps each stack's state and events.
+pub struct Site<'a> {
+    /// The local stack.
+    pub backend: &'a dyn Backend,
+    /// The types served, by name.
+    pub types: &'a BTreeMap<String, ServedType>,
+    /// Type configurations by type name, never stored.
+    pub configurations: &'a BTreeMap<String, Value>,
+    /// The project's work directory (`.rpdk`).
+    pub work_dir: &'a Path,
+    /// The start of the local stack (its boot id): stacks of an earlier start went with it.
+    pub generation: &'a str,
+    /// How events reach the user.
+    pub printer: &'a Printer,
+}
+
+/// A deploy of one stack: its template, checked and bound to this deployment's values.
+pub struct Deployment<'t> {
+    /// The stack's name.
+    pub stack_name: &'t str,
+    /// The stack's id, as the bindings' `AWS::StackId` has it ([`plan::stack_id`]).
+    pub stack_id: String,
+    /// The template.
+    pub template: &'t Template,
+    /// Its parameters and conditions.
+    pub bindings: Bindings,
+    /// The stack's tags when given; left out, an update keeps them.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// How a delete ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// Every resource of the stack was deleted (or retained by its policy).
+    Deleted,
+    /// The stack lived on a local stack that has stopped since: its resources went with it,
+    /// and its state is forgotten.
+    Forgotten,
+}
+
+impl Site<'_> {
+    /// Creates or updates a stack to match its template, rolling back on failure; answers the
+    /// state after, outputs included.
+    pub fn deploy(&self, deployment: Deployment<'_>) -> Result<StackState, Error> {
+        let Deployment { stack_name, stack_id, template, mut bindings, tags } = deployment;
+        let store = Store::new(self.work_dir, stack_name)?;
+        let _held = store.lock()?;
+        let saved = store.load()?;
+        if let Some(state) = saved.as_ref().filter(|state| {
+            state.local_stack == self.generation
+                && state.status.verb == Verb::Delete
+                && state.status.stage != Stage::Complete
+        }) {
+            return Err(Error::Deleting { stack: stack_name.to_owned(), status: state.status });
+        }
+        let neighbours = Neighbours::read(self.work_dir, stack_name, self.generation)?;
+        bindings.imports = plan::imports(template, &bindings, &neighbours).map_err(Error::Template)?;
+        if saved.as_ref().is_some_and(|state| state.local_stack != self.generation) {
+            self.printer.note(&format!(
+                "stack {stack_name} was deployed on a local stack that has stopped since; its resources went with it, so it is deployed afresh"
+            ));
+        }
+        let (mut state, resuming) = plan::starting_state(&store, saved, stack_name, &stack_id, self.generation)?;
+        if !resuming {
+            state.tags_before = state.tags.clone();
+            if let Some(tags) = tags {
+                state.tags = tags;
+            }
+        }
+        state.parameters = bindings
+            .parameters
+            .iter()
+            .filter(|(name, _)| !template.parameters.get(*name).is_some_and(|parameter| parameter.no_echo))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        // Until the run completes, the stack may still use what it imported before as well.
+        let imports: BTreeSet<String> = bindings.imports.keys().cloned().collect();
+        let imported_before = state.imports.clone();
+        state.imports.extend(imports.iter().cloned());
+        let secrets = plan::no_echo_values(template, &bindings);
+        let mut engine = Engine::new(self, &store, state, secrets);
+        engine.resuming = resuming;
+        engine.neighbours = neighbours;
+        let outcome = engine.deploy(template, &bindings);
+        let mut state = engine.state;
+        match &outcome {
+            Ok(()) => state.imports = imports,
+            Err(_) if state.status.rolling_back() && state.status.stage == Stage::Complete => {
+                state.imports = imported_before;
+            }
+            // A rollback that failed may leave either template's resources: both sets stay held.
+            Err(_) => {}
+        }
+        store.save(&state)?;
+        outcome.map(|()| state)
+    }
+
+    /// Deletes a stack, dependents first.
+    pub fn delete(&self, stack_name: &str) -> Result<Deleted, Error> {
+        let store = Store::new(self.work_dir, stack_name)?;
+        if store.load()?.is_none() {
+            return Err(Error::NoStack(stack_name.to_owned()));
+        }
+        let _held = store.lock()?;
+        let Some(state) = store.load()? else { return Err(Error::NoStack(stack_name.to_owned())) };
+        if state.local_stack != self.generation {
+            store.remove_state()?;
+            return Ok(Deleted::Forgotten);
+        }
+        let neighbours = Neighbours::read(self.work_dir, stack_name, self.generation)?;
+        for export in state.exports.keys() {
+            if let Some(importers) = neighbours.importers.get(export) {
+                let stacks = importers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+                return Err(Error::Imported { stack: stack_name.to_owned(), export: export.clone(), stacks });
+            }
+        }
+        Engine::new(self, &store, state, Vec::new()).delete()?;
+        store.remove_state()?;
+        Ok(Deleted::Deleted)
+    }
+}
