@@ -15,11 +15,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use serde_json::{Value, json};
+use rpdk::Action;
+use rpdk::wire::HandlerRequest;
+use rpdk_local::process::{free_port, start_all, stop};
+use rpdk_local::{ACCOUNT_ID, Call, REGION};
+use serde_json::json;
 
 use crate::package::{Arch, build_for_lambda};
 use crate::project::Project;
-use crate::stack::{free_port, log_file, spawn_moto, stop, wait_until};
+use crate::stack;
 use crate::tools::Tools;
 
 /// Options of `cargo rpdk bench`.
@@ -39,27 +43,17 @@ pub fn run(options: &Options) -> Result<()> {
     let tools = Tools::ensure(&project)?;
     let lambda_dir = build_for_lambda(&project, &tools, Arch::X86_64)?;
 
-    let port = free_port()?;
     let logs = project.work_dir()?.join("logs");
     std::fs::create_dir_all(&logs)?;
-    let mut api = Command::new(tools.bin("lambda", "cargo-lambda"))
-        .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-        .current_dir(&project.root)
-        .stdout(log_file(&logs, "bench-runtime-api.log")?)
-        .stderr(log_file(&logs, "bench-runtime-api.log")?)
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("cannot start cargo lambda watch --only-lambda-apis")?;
-    let moto_port = free_port()?;
-    let mut moto = spawn_moto(&project, &tools, moto_port, &logs, "bench-moto.log")?;
+    let setup = stack::setup(&project, &tools, &lambda_dir)?;
+    let (port, moto_port) = (free_port()?, free_port()?);
+    let mut processes = start_all(
+        vec![setup.lambda_api(port, "bench-runtime-api.log"), setup.moto(moto_port, "bench-moto.log")],
+        &logs,
+    )?;
     let moto_url = format!("http://127.0.0.1:{moto_port}");
-    let outcome = wait_until("moto", Duration::from_secs(60), std::slice::from_mut(&mut moto), || {
-        std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_ok()
-    })
-    .and_then(|()| measure_all(&project, &lambda_dir, port, &moto_url, options.runs, &mut api));
-    stop(&mut api);
-    stop(&mut moto);
+    let outcome = measure_all(&project, &lambda_dir, port, &moto_url, options.runs);
+    processes.iter_mut().for_each(stop);
     outcome
 }
 
@@ -67,7 +61,7 @@ pub fn run(options: &Options) -> Result<()> {
 struct Scenario {
     name: &'static str,
     /// The request for a type.
-    request: fn(&str) -> Value,
+    request: fn(&str) -> HandlerRequest,
     /// The error code the answer must carry: each scenario is answered without calling AWS
     /// for the resource itself.
     answer: &'static str,
@@ -76,39 +70,40 @@ struct Scenario {
 const SCENARIOS: [Scenario; 3] = [
     Scenario {
         name: "READ",
-        request: |type_name| json!({"action": "READ", "resourceType": type_name, "requestData": {"resourceProperties": {}}}),
+        request: |type_name| Call::new(FUNCTION, type_name, Action::Read, Some(json!({})), None).request(),
         answer: "NotFound",
     },
     Scenario {
         name: "CREATE refused by the schema",
-        request: |type_name| json!({"action": "CREATE", "resourceType": type_name, "requestData": {"resourceProperties": {"NotAProperty": 1}}}),
+        request: |type_name| {
+            Call::new(FUNCTION, type_name, Action::Create, Some(json!({"NotAProperty": 1})), None).request()
+        },
         answer: "InvalidRequest",
     },
     Scenario {
         name: "READ with provider logs and metrics",
         request: |type_name| {
-            json!({"action": "READ", "resourceType": type_name, "region": "us-east-1", "awsAccountId": "123456789012",
-                   "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/1",
-                   "requestData": {"resourceProperties": {}, "logicalResourceId": "Bench", "providerLogGroupName": "rpdk-bench-logs",
-                                   "providerCredentials": {"accessKeyId": "AKIDBENCH", "secretAccessKey": "bench", "sessionToken": "bench"}}})
+            let call = Call {
+                logical_id: "Bench".to_owned(),
+                stack_id: Some(format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/bench/1")),
+                ..Call::new(FUNCTION, type_name, Action::Read, Some(json!({})), None)
+            };
+            let mut request = call.request();
+            request.request_data.provider_log_group_name = Some("rpdk-bench-logs".to_owned());
+            request.request_data.provider_credentials = Some(rpdk::Credentials {
+                access_key_id: "AKIDBENCH".to_owned(),
+                secret_access_key: "bench".to_owned(),
+                session_token: Some("bench".to_owned()),
+            });
+            request
         },
         answer: "NotFound",
     },
 ];
 
-fn measure_all(
-    project: &Project,
-    lambda_dir: &std::path::Path,
-    port: u16,
-    moto_url: &str,
-    runs: usize,
-    api: &mut std::process::Child,
-) -> Result<()> {
+fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_url: &str, runs: usize) -> Result<()> {
     let address = format!("http://127.0.0.1:{port}");
     let functions = rpdk_local::Functions::new(address.clone());
-    wait_until("the runtime API", Duration::from_secs(30), std::slice::from_mut(api), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })?;
 
     for entry in &project.config.types {
         let type_name = project.type_name(entry);

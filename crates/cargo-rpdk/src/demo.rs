@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::invoke::print_event;
 use crate::project::Project;
-use crate::stack::Stack;
+use rpdk_local::Stack;
+
+use crate::stack;
 use crate::test::{placeholders, render};
 use crate::tools::Tools;
 
@@ -27,7 +29,7 @@ pub fn run(options: &Options) -> Result<()> {
     };
     let tools = Tools::ensure(&project)?;
     let bin_dir = project.build_handlers()?;
-    let stack = Stack::start(&project, &tools, &bin_dir)?;
+    let stack = Stack::start(&stack::setup(&project, &tools, &bin_dir)?)?;
     for entry in &entries {
         let type_name = project.type_name(entry);
         let values = placeholders(&project, &tools, &stack, entry)?;

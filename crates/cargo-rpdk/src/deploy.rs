@@ -14,7 +14,9 @@ use rpdk_deploy::{Deleted, Deployment, Printer, ServedType, Site};
 use serde_json::{Value, json};
 
 use crate::project::Project;
-use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use rpdk_local::{ACCOUNT_ID, REGION};
+
+use crate::stack;
 
 /// Options of `cargo rpdk deploy`.
 #[derive(clap::Args)]
@@ -96,14 +98,14 @@ pub fn run(options: &Options) -> Result<()> {
     };
     if options.dry_run {
         // With no local stack running, no stack exports anything: a deploy would start one.
-        let neighbours = match Stack::running(&project)? {
+        let neighbours = match stack::running(&project)? {
             Some(stack) => Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?,
             None => Neighbours::default(),
         };
         plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
         return print_plan(options, &template, &bindings);
     }
-    let stack = Stack::shared(&project)?;
+    let stack = stack::shared(&project)?;
     let printer = Printer::new(options.output == Output::Json);
     let work_dir = project.work_dir()?;
     let site = Site {
@@ -126,7 +128,7 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let project = Project::discover()?;
     let types = served_types(&project)?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
-    let stack = Stack::shared(&project)?;
+    let stack = stack::shared(&project)?;
     let printer = Printer::new(options.output == Output::Json);
     let work_dir = project.work_dir()?;
     let site = Site {

@@ -7,7 +7,9 @@ use rpdk_local::Call;
 use serde_json::Value;
 
 use crate::project::Project;
-use crate::stack::Stack;
+use rpdk_local::Stack;
+
+use crate::stack;
 use crate::tools::Tools;
 
 /// Options of `cargo rpdk invoke`.
@@ -29,7 +31,7 @@ pub fn run(options: &Options) -> Result<()> {
     let entry = project.find_type(&options.type_name)?.clone();
     let tools = Tools::ensure(&project)?;
     let bin_dir = project.build_handlers()?;
-    let stack = Stack::start(&project, &tools, &bin_dir)?;
+    let stack = Stack::start(&stack::setup(&project, &tools, &bin_dir)?)?;
     let read = |path: &Option<std::path::PathBuf>| -> Result<Option<Value>> {
         path.as_ref()
             .map(|p| -> Result<Value> {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::project::Project;
-use crate::stack::log_group_name;
-use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use rpdk_local::{ACCOUNT_ID, REGION, log_group_name};
+
+use crate::stack;
 use rpdk_deploy::state::Store;
 
 /// How often `--follow` looks for new events.
@@ -38,7 +39,7 @@ struct Source {
 
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
-    let stack = Stack::running(&project)?
+    let stack = stack::running(&project)?
         .context("no local stack runs: start one with `cargo rpdk deploy` (logs live in its moto and end with it)")?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
     let state = store

@@ -2,7 +2,6 @@
 //!
 //! Run through the workspace alias (`cargo rpdk <command>`), from anywhere in the project.
 
-mod aws;
 mod bench;
 mod demo;
 mod deploy;
@@ -68,7 +67,7 @@ fn main() {
     // Interrupted, a command stops the local stack it was starting or owns (a background stack
     // it has handed on keeps running).
     let _ = ctrlc::set_handler(|| {
-        stack::stop_started();
+        rpdk_local::process::stop_started();
         std::process::exit(130);
     });
     let outcome: Result<()> = match cli.command {
@@ -93,8 +92,9 @@ fn main() {
 /// Stops the background local stack, if one runs.
 fn stop() -> Result<()> {
     let project = project::Project::discover()?;
-    let _held = stack::Stack::hold_background(&project)?;
-    if stack::stop_described(&stack::Stack::background_file(&project)?) {
+    let file = stack::background_file(&project)?;
+    let _held = rpdk_local::Stack::hold(&file)?;
+    if rpdk_local::stop_described(&file) {
         println!("The local stack is stopped; stacks deployed on it went with it.");
     } else {
         println!("No local stack runs in the background.");

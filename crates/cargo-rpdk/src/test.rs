@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::project::{Project, TypeEntry, cargo, run_checked, write};
-use crate::stack::{ACCOUNT_ID, REGION, Stack};
+use rpdk_local::{ACCOUNT_ID, REGION, Stack};
+
+use crate::stack;
 use crate::tools::Tools;
 
 mod package_check;
@@ -99,7 +101,7 @@ pub fn run(options: &Options) -> Result<()> {
         Err(error) => report.check("moto extension and fault proxy tests", Err(error)),
     }
 
-    let stack = Stack::start(&project, &tools, &bin_dir)?;
+    let stack = Stack::start(&stack::setup(&project, &tools, &bin_dir)?)?;
     // Lent to the deploy tests: `cargo rpdk deploy` attaches to it rather than starting its own.
     let stack_file = project.work_dir()?.join("test-stack.json");
     stack.save(&stack_file)?;
@@ -386,9 +388,28 @@ fn cfn_test(
 fn permissions_exact(project: &Project, stack: &Stack, entry: &TypeEntry) -> Result<()> {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
     let recorded = std::fs::read_to_string(&stack.described.record_file)?;
-    let problems =
-        permission_differences(&crate::stack::declared_actions(&schema), &recorded, &project.type_name(entry));
+    let problems = permission_differences(&declared_actions(&schema), &recorded, &project.type_name(entry));
     if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }
+}
+
+/// The IAM actions a schema's handlers declare, per registry action (`CREATE` → actions).
+fn declared_actions(schema: &Value) -> BTreeMap<String, Vec<String>> {
+    let handlers = schema.get("handlers").and_then(Value::as_object);
+    handlers
+        .into_iter()
+        .flatten()
+        .map(|(key, handler)| {
+            let actions = handler
+                .get("permissions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            (key.to_ascii_uppercase(), actions)
+        })
+        .collect()
 }
 
 /// What differs between the declared permissions (per registry action) and the recorded

@@ -67,6 +67,11 @@ impl Tools {
         Ok(Self { dir })
     }
 
+    /// Where the environments are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// An executable of one environment.
     pub fn bin(&self, environment: &str, executable: &str) -> PathBuf {
         self.dir.join(environment).join("bin").join(executable)

@@ -17,6 +17,7 @@ pub mod custom;
 mod engine;
 mod error;
 pub mod evaluate;
+mod local;
 pub mod plan;
 mod record;
 mod run;

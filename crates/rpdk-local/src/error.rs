@@ -62,4 +62,47 @@ pub enum Error {
         /// Which bound ran out.
         why: String,
     },
+    /// A process of the stack could not be started.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        /// The process.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A process of the stack did not become ready.
+    #[error("{what}: {why}; see .rpdk/logs/")]
+    NotReady {
+        /// The process.
+        what: String,
+        /// What happened instead.
+        why: String,
+    },
+    /// The run's principals could not be made or read.
+    #[error("the run's principals: {0}")]
+    Principals(String),
+    /// moto refused or failed a call of the stack's admin.
+    #[error("{service}: {detail}")]
+    Aws {
+        /// The service called.
+        service: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A file of the stack could not be read or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A file error, with its path.
+    pub(crate) fn file(path: impl Into<std::path::PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::File { path, source }
+    }
 }

@@ -1,29 +1,36 @@
-//! The few AWS calls the CLI itself makes against the local stack's moto, signed with SigV4:
-//! a fresh session of a handler's role for every invocation (as CloudFormation passes one),
-//! and the values of dynamic references.
+//! The few AWS calls made as the stack's admin against its moto, signed with SigV4: a fresh
+//! session of a handler's role for every invocation (as CloudFormation passes one), the values
+//! of dynamic references, and the provider logs a type delivered.
 
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use rpdk::Credentials;
-use rpdk_local::REGION;
+
+use crate::{Error, REGION};
 
 /// How long a handler's session lasts: CloudFormation's sessions outlive one invocation.
 const SESSION_SECONDS: u32 = 900;
 
 /// A client of moto's API, as one principal.
-pub struct Client<'a> {
-    pub agent: &'a ureq::Agent,
-    pub endpoint: &'a str,
-    pub credentials: &'a Credentials,
+pub struct Admin<'a> {
+    pub(crate) agent: &'a ureq::Agent,
+    pub(crate) endpoint: &'a str,
+    pub(crate) credentials: &'a Credentials,
 }
 
-impl Client<'_> {
+type Result<T> = std::result::Result<T, Error>;
+
+/// An answer that lacks what was asked for.
+fn lacking(service: &str, detail: impl Into<String>) -> Error {
+    Error::Aws { service: service.to_owned(), detail: detail.into() }
+}
+
+impl Admin<'_> {
     /// Temporary credentials of a session of `role_arn`.
     pub fn assume_role(&self, role_arn: &str, session_name: &str) -> Result<Credentials> {
         let form = [
@@ -40,11 +47,14 @@ impl Client<'_> {
         let body = self.send("sts", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &form)?;
         // STS answers a flat XML document; the three values are plain base64-like text.
         let field = |tag: &str| -> Result<String> {
-            let start =
-                body.find(&format!("<{tag}>")).with_context(|| format!("AssumeRole answered without {tag}: {body}"))?
-                    + tag.len()
-                    + 2;
-            let end = body[start..].find(&format!("</{tag}>")).context("AssumeRole answered malformed XML")?;
+            let start = body
+                .find(&format!("<{tag}>"))
+                .ok_or_else(|| lacking("sts", format!("AssumeRole answered without {tag}")))?
+                + tag.len()
+                + 2;
+            let end = body[start..]
+                .find(&format!("</{tag}>"))
+                .ok_or_else(|| lacking("sts", "AssumeRole answered malformed XML"))?;
             Ok(body[start..start + end].to_owned())
         };
         Ok(Credentials {
@@ -61,7 +71,7 @@ impl Client<'_> {
             .pointer("/Parameter/Value")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .context("GetParameter answered without a value")
+            .ok_or_else(|| lacking("ssm", "GetParameter answered without a value"))
     }
 
     /// A secret's string, by id and optionally version stage or version id.
@@ -74,11 +84,9 @@ impl Client<'_> {
             request["VersionId"] = version_id.into();
         }
         let answer = self.json("secretsmanager", "secretsmanager.GetSecretValue", &request)?;
-        answer
-            .get("SecretString")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .context("the secret has no SecretString (binary secrets cannot be referenced)")
+        answer.get("SecretString").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+            lacking("secretsmanager", "the secret has no SecretString (binary secrets cannot be referenced)")
+        })
     }
 
     /// Whether the log stream `stream` of `group` exists (CloudWatch Logs).
@@ -126,7 +134,7 @@ impl Client<'_> {
             &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)],
             &request.to_string(),
         )?;
-        Ok(serde_json::from_str(&body)?)
+        serde_json::from_str(&body).map_err(|_| lacking(service, format!("not JSON: {body}")))
     }
 
     /// Signs and posts `body`; answers the body of a 2xx response, or fails with AWS's error.
@@ -146,20 +154,24 @@ impl Client<'_> {
             .name(service)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
-            .build()?
+            .build()
+            .map_err(|e| lacking(service, format!("cannot sign: {e}")))?
             .into();
         let signable =
-            SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))?;
-        let (instructions, _) = sign(signable, &params)?.into_parts();
+            SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))
+                .map_err(|e| lacking(service, format!("cannot sign: {e}")))?;
+        let (instructions, _) =
+            sign(signable, &params).map_err(|e| lacking(service, format!("cannot sign: {e}")))?.into_parts();
         let mut request = self.agent.post(&url);
         for (name, value) in headers.iter().copied().chain(instructions.headers()) {
             request = request.header(name, value);
         }
-        let mut response = request.send(body)?;
+        let unanswered = |e: ureq::Error| lacking(service, format!("moto did not answer: {e}"));
+        let mut response = request.send(body).map_err(unanswered)?;
         let status = response.status();
-        let text = response.body_mut().read_to_string()?;
+        let text = response.body_mut().read_to_string().map_err(unanswered)?;
         if !status.is_success() {
-            bail!("{service}: HTTP {status}: {}", error_message(&text));
+            return Err(lacking(service, format!("HTTP {status}: {}", error_message(&text))));
         }
         Ok(text)
     }
