@@ -2,14 +2,16 @@
 //! examples/partner-onboarding.yaml and variants of it, attached to the run's local stack
 //! (`RPDK_STACK_FILE`), with what they made checked in moto and scim2-server.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use contract_tests::{HeldTransitions, SERVICE_MODEL, token, unique};
-use serde_json::Value;
+use contract_tests::project::Project;
+use contract_tests::{Handler, HeldTransitions, SERVICE_MODEL, token, unique};
+use serde_json::{Value, json};
 
 /// Deploys share moto's transition settings and the SCIM provider: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -187,19 +189,6 @@ fn service_ids() -> Vec<String> {
     })
 }
 
-fn connector_parameters(name: &str) -> usize {
-    runtime().block_on(async {
-        let listed = aws_sdk_ssm::Client::new(&config())
-            .get_parameters_by_path()
-            .path(format!("/rpdk/scim/connectors/{name}"))
-            .recursive(true)
-            .send()
-            .await
-            .expect("a listing");
-        listed.parameters().len()
-    })
-}
-
 /// The tags of a role, a service and a connector's two parameters, as their services hold them.
 fn tags_in_services(
     role_name: &str,
@@ -262,24 +251,35 @@ fn scim(kind: &str, id: &str) -> Option<Value> {
     }
 }
 
-/// Every physical resource the events name that still exists, checked at its source.
+/// Every resource of a registry type the events name that its type still finds: each is asked
+/// of the type itself (READ of its identifier, with the type's own role), so a type added to
+/// the project is checked with no change here. Custom resources answer for themselves through
+/// their functions, and the stack is no resource.
 fn left_behind(events: &[Value]) -> Vec<String> {
-    let services = service_ids();
-    let mut left: Vec<String> = events
-        .iter()
-        .filter_map(|e| Some((e["type"].as_str()?, e["physicalId"].as_str()?)))
-        .filter(|(type_name, physical)| match *type_name {
-            "Rpdk::IAM::CrossAccountRole" => role(physical).is_some(),
-            "Rpdk::EC2::PrivateLinkService" => services.iter().any(|id| id == physical),
-            "Rpdk::SCIM::Connector" => connector_parameters(physical) > 0,
-            "Rpdk::SCIM::User" => scim("Users", physical.rsplit('|').next().unwrap_or_default()).is_some(),
-            "Rpdk::SCIM::Group" => scim("Groups", physical.rsplit('|').next().unwrap_or_default()).is_some(),
-            _ => false,
+    let project = Project::load();
+    let named: BTreeSet<(&str, &str)> =
+        events.iter().filter_map(|e| Some((e["type"].as_str()?, e["physicalId"].as_str()?))).collect();
+    named
+        .into_iter()
+        .filter(|(type_name, physical)| match project.find(type_name) {
+            Some(served) => {
+                let read = Handler::new(&served.binary, type_name).call(
+                    "READ",
+                    &token(),
+                    served.identifier_of(physical),
+                    None,
+                );
+                match (read["status"].as_str(), read["errorCode"].as_str()) {
+                    (Some("SUCCESS"), _) => true,
+                    (Some("FAILED"), Some("NotFound")) => false,
+                    _ => panic!("cannot tell whether {type_name} {physical} is left: {read}"),
+                }
+            }
+            None if type_name.starts_with("Custom::") || *type_name == "AWS::CloudFormation::Stack" => false,
+            None => panic!("{type_name} is no type of this project; cannot ask it whether {physical} is left"),
         })
         .map(|(type_name, physical)| format!("{type_name} {physical}"))
-        .collect();
-    left.dedup();
-    left
+        .collect()
 }
 
 fn physical(event: &Value) -> String {
@@ -1138,4 +1138,44 @@ fn a_deploy_interrupted_while_the_local_stack_starts_leaves_nothing_running() {
     let runs = std::fs::read_dir(work_dir.join("runs")).map(|entries| entries.count()).unwrap_or(0);
     assert_eq!(runs, 0, "the start's keys are removed");
     assert!(!work_dir.join("local-stack.json").exists(), "no stack is described");
+}
+
+/// A template of the type `cargo rpdk init` made (`Rpdk::SSM::Setting`, checked in as made).
+const SETTING: &str = r#"
+Parameters:
+  PartnerAccountId: {Type: String}
+  PartnerExternalId: {Type: String}
+  Value: {Type: String, Default: first}
+Resources:
+  Setting:
+    Type: Rpdk::SSM::Setting
+    Properties:
+      Name: !Sub "${AWS::StackName}-setting"
+      Value: !Ref Value
+Outputs:
+  SettingArn:
+    Value: !GetAtt Setting.Arn
+"#;
+
+#[test]
+fn a_type_made_by_init_deploys_updates_and_deletes_with_no_test_of_its_own() {
+    let partner = Partner::new("setting");
+    let dir = std::env::temp_dir().join("rpdk-deploy-tests");
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let template = dir.join(format!("{}.yaml", unique("setting")));
+    std::fs::write(&template, SETTING).expect("the template is written");
+    let name = format!("{}-setting", partner.stack);
+
+    let created = partner.deploy(&template, &[]).expect_ok("the create");
+    let arn = created.summary["outputs"]["SettingArn"].as_str().expect("an output").to_owned();
+    assert!(arn.ends_with(&format!("/rpdk-ssm-setting/{name}")), "{arn}");
+    let updated = partner.deploy(&template, &["Value=second"]).expect_ok("the update");
+    updated.at("Setting", "UPDATE_COMPLETE");
+    assert!(updated.of_resource("Setting").iter().all(|e| e["status"] != "CREATE_IN_PROGRESS"), "updated in place");
+    let read = Handler::new("ssm-setting", "Rpdk::SSM::Setting").call("READ", &token(), json!({"Name": name}), None);
+    assert_eq!(read["resourceModel"]["Value"], "second", "{read}");
+
+    let deleted = partner.delete().expect_ok("the delete");
+    let every_event: Vec<Value> = [created.events, updated.events, deleted.events].concat();
+    assert_eq!(left_behind(&every_event), Vec::<String>::new(), "the setting is gone");
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod deploy;
+mod init;
 mod invoke;
 mod logs;
 mod package;
@@ -43,6 +44,9 @@ enum Command {
     Deploy(deploy::Options),
     /// Delete a stack deployed on the local stack, dependents first.
     Delete(deploy::DeleteOptions),
+    /// Add a new type to the project: a handler crate of a small real type (a setting kept as
+    /// an SSM parameter), its entry in rpdk-config.json, its schema and its cfn test inputs.
+    Init(init::Options),
     /// Print a stack's events.
     Events(deploy::EventsOptions),
     /// Print the provider logs a stack's handlers delivered, as AWS keeps them in the type's
@@ -76,6 +80,7 @@ fn main() {
         Command::Deploy(options) => deploy::run(&options),
         Command::Delete(options) => deploy::delete(&options),
         Command::Events(options) => deploy::events(&options),
+        Command::Init(options) => init::run(&options),
         Command::Logs(options) => logs::run(&options),
         Command::Stop => stop(),
         Command::Schema(options) => schema::run(&options),
