@@ -11,8 +11,9 @@ use rpdk::Action;
 use rpdk_local::{ACCOUNT_ID, Call, REGION};
 use serde_json::{Map, Value, json};
 
+use crate::Error;
+use crate::backend::Backend;
 use crate::template::TypeInfo;
-use crate::{Backend, Error};
 
 /// Where a custom resource's model keeps the physical id its function answered.
 pub const PHYSICAL_ID: &str = "PhysicalResourceId";

@@ -19,10 +19,10 @@ use serde_json::{Map, Value, json};
 use crate::evaluate::{Bindings, Resources};
 use crate::plan::Neighbours;
 use crate::record::Recorder;
-use crate::run::Site;
 use crate::schedule::{Job, Kind, LIMITS, Schedule};
+use crate::site::Site;
 use crate::state::{
-    MASK, Operation, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets, masked, restored,
+    MASK, Operation, REPLACED, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets, masked, restored,
 };
 use crate::status::{Stage, Status, Verb};
 use crate::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
@@ -30,10 +30,6 @@ use crate::{Error, custom, operate};
 
 /// What a resource, and then the stack, reach once their models hold what others read of them.
 const CONFIGURATION_COMPLETE: Status = Status::new(Verb::Configuration, Stage::Complete);
-
-/// Joins a logical ID and a physical ID into the state's key of a replaced resource still to be
-/// deleted; no logical ID holds it.
-pub(crate) const REPLACED: &str = "#replaced:";
 
 /// Handler error codes worth another attempt once the resources a job needs have stabilized.
 const RETRIABLE: &[&str] =

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::Error;
-use crate::state::{StackEvent, StackState, Store, mask_text};
+use crate::state::{REPLACED, StackEvent, StackState, Store, mask_text};
 use crate::status::Status;
 
 /// How events reach the user.
@@ -102,7 +102,7 @@ impl<'a> Recorder<'a> {
         self.save(state)?;
         let event = StackEvent {
             timestamp: now(),
-            logical_id: logical_id.split(crate::engine::REPLACED).next().unwrap_or(logical_id).to_owned(),
+            logical_id: logical_id.split(REPLACED).next().unwrap_or(logical_id).to_owned(),
             physical_id,
             type_name: type_name.to_owned(),
             status,

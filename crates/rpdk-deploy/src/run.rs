@@ -3,35 +3,15 @@
 //! run, and what the stack imports kept as the outcome leaves it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use serde_json::Value;
-
+use crate::Error;
 use crate::engine::Engine;
 use crate::evaluate::Bindings;
 use crate::plan::{self, Neighbours};
-use crate::record::Printer;
+use crate::site::Site;
 use crate::state::{StackState, Store};
 use crate::status::{Stage, Verb};
 use crate::template::Template;
-use crate::{Backend, Error, ServedType};
-
-/// Where stacks are deployed: the local stack's handlers, the project's types and the work
-/// directory that keeps each stack's state and events.
-pub struct Site<'a> {
-    /// The local stack.
-    pub backend: &'a dyn Backend,
-    /// The types served, by name.
-    pub types: &'a BTreeMap<String, ServedType>,
-    /// Type configurations by type name, never stored.
-    pub configurations: &'a BTreeMap<String, Value>,
-    /// The project's work directory (`.rpdk`).
-    pub work_dir: &'a Path,
-    /// The start of the local stack (its boot id): stacks of an earlier start went with it.
-    pub generation: &'a str,
-    /// How events reach the user.
-    pub printer: &'a Printer,
-}
 
 /// A deploy of one stack: its template, checked and bound to this deployment's values.
 pub struct Deployment<'t> {

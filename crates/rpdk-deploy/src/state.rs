@@ -20,6 +20,10 @@ use crate::template::dynamic_references;
 /// What the state keeps in place of a secret.
 pub const MASK: &str = "****";
 
+/// Joins a logical ID and a physical ID into the state's key of a replaced resource still to be
+/// deleted; no logical ID holds it.
+pub const REPLACED: &str = "#replaced:";
+
 /// The type of the stack's own events, as CloudFormation names it.
 pub const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
 

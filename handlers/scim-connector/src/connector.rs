@@ -79,7 +79,13 @@ impl ResourceHandler for ConnectorType {
             .ok_or_else(|| HandlerError::not_found(&req.type_name, &desired.name))?;
         let token = match &desired.bearer_token {
             Some(token) => token.clone(),
-            None => store.token(&desired.name).await?,
+            None => {
+                let (_, token) = store
+                    .load(&desired.name)
+                    .await?
+                    .ok_or_else(|| HandlerError::not_found(&req.type_name, &desired.name))?;
+                token
+            }
         };
         let capabilities = prove(&desired.base_url, &token, &req.deadline).await?;
         if desired.bearer_token.is_some() || desired.kms_key_id != current.kms_key_id {

@@ -3,7 +3,7 @@
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use rpdk::{HandlerError, Request};
+use rpdk::{Action, HandlerError, HandlerErrorCode, Request};
 use serde_json::Value;
 
 use crate::model::Capabilities;
@@ -25,10 +25,23 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// Loads the connector (settings and token) from SSM.
+    /// Loads the connector (settings and token) from SSM. A missing connector is the template's
+    /// mistake when a resource is created or listed (`InvalidRequest` naming it); for a
+    /// resource that exists, it means the resource went with its connector (`NotFound`, so a
+    /// stack's delete goes on and a READ answers as for any resource that is gone).
     pub async fn connect<M, T>(req: &Request<M, T>, connector: &str) -> Result<Self, HandlerError> {
         let store = Store::connect(req)?;
-        let (settings, token) = store.load(connector).await?;
+        let Some((settings, token)) = store.load(connector).await? else {
+            return Err(match req.action {
+                Action::Create | Action::List => HandlerError::invalid_request(format!(
+                    "Connector: there is no Rpdk::SCIM::Connector named '{connector}' in this account and region; create it first (or fix the name)"
+                )),
+                Action::Read | Action::Update | Action::Delete => HandlerError::new(
+                    HandlerErrorCode::NotFound,
+                    format!("Rpdk::SCIM::Connector '{connector}' no longer exists, and with it this {}", req.type_name),
+                ),
+            });
+        };
         let scim = Scim::new(&settings.base_url, token, req.deadline.clone())?;
         Ok(Self { store, scim, capabilities: settings.capabilities })
     }

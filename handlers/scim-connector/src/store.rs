@@ -215,9 +215,9 @@ impl Store {
         Ok(())
     }
 
-    /// The connector's settings and token, for the handlers of users and groups. A missing
-    /// connector is the template's mistake: `InvalidRequest` naming it.
-    pub async fn load(&self, connector: &str) -> Result<(Settings, Secret), HandlerError> {
+    /// The connector's settings and token, for the handlers of users and groups; `None` when
+    /// there is no such connector.
+    pub async fn load(&self, connector: &str) -> Result<Option<(Settings, Secret)>, HandlerError> {
         let output = self
             .client
             .get_parameters()
@@ -236,16 +236,9 @@ impl Store {
                 .map(str::to_owned)
         };
         match (value_of(settings_name(connector)), value_of(token_name(connector))) {
-            (Some(settings), Some(token)) => Ok((parse_settings(connector, &settings)?, Secret::new(token))),
-            _ => Err(HandlerError::invalid_request(format!(
-                "Connector: there is no Rpdk::SCIM::Connector named '{connector}' in this account and region; create it first (or fix the name)"
-            ))),
+            (Some(settings), Some(token)) => Ok(Some((parse_settings(connector, &settings)?, Secret::new(token)))),
+            _ => Ok(None),
         }
-    }
-
-    /// The token alone.
-    pub async fn token(&self, connector: &str) -> Result<Secret, HandlerError> {
-        self.load(connector).await.map(|(_, token)| token)
     }
 
     /// The connector's tags (those of its settings parameter).

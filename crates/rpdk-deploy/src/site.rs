@@ -1,0 +1,26 @@
+//! Where stacks are deployed: what every run of the engine works with.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::record::Printer;
+use crate::{Backend, ServedType};
+
+/// Where stacks are deployed: the local stack's handlers, the project's types and the work
+/// directory that keeps each stack's state and events.
+pub struct Site<'a> {
+    /// The local stack.
+    pub backend: &'a dyn Backend,
+    /// The types served, by name.
+    pub types: &'a BTreeMap<String, ServedType>,
+    /// Type configurations by type name, never stored.
+    pub configurations: &'a BTreeMap<String, Value>,
+    /// The project's work directory (`.rpdk`).
+    pub work_dir: &'a Path,
+    /// The start of the local stack (its boot id): stacks of an earlier start went with it.
+    pub generation: &'a str,
+    /// How events reach the user.
+    pub printer: &'a Printer,
+}
