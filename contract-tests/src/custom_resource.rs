@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use rpdk_local::ResponseBucket;
+use rpdk_local::{ResponseBucket, stringified};
 use serde_json::{Value, json};
 
 use crate::{ACCOUNT_ID, REGION, token};
@@ -135,17 +135,6 @@ impl Function {
         let mut answer = self.agent.post(&self.url).send_json(payload).expect("the function answers");
         let body = answer.body_mut().read_to_string().expect("a body");
         serde_json::from_str(&body).unwrap_or(Value::String(body))
-    }
-}
-
-/// Every scalar as a string, as CloudFormation passes template values to a custom resource.
-pub fn stringified(value: &Value) -> Value {
-    match value {
-        Value::Number(number) => Value::String(number.to_string()),
-        Value::Bool(flag) => Value::String(flag.to_string()),
-        Value::Array(items) => Value::Array(items.iter().map(stringified).collect()),
-        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), stringified(v))).collect()),
-        other => other.clone(),
     }
 }
 

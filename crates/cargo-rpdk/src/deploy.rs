@@ -105,21 +105,12 @@ pub fn run(options: &Options) -> Result<()> {
         plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
         return print_plan(options, &template, &bindings);
     }
-    let stack = stack::shared(&project)?;
-    let printer = Printer::new(options.output == Output::Json);
-    let work_dir = project.work_dir()?;
-    let site = Site {
-        backend: &stack,
-        types: &types,
-        configurations: &configurations,
-        work_dir: &work_dir,
-        generation: &stack.described.generation,
-        printer: &printer,
-    };
     let deployment = Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags };
-    let state = site.deploy(deployment).map_err(|error| match error {
-        rpdk_deploy::Error::Template(problems) => refusal(&options.template, &problems),
-        other => other.into(),
+    let state = on_shared_stack(&project, &types, &configurations, options.output, |site| {
+        site.deploy(deployment).map_err(|error| match error {
+            rpdk_deploy::Error::Template(problems) => refusal(&options.template, &problems),
+            other => other.into(),
+        })
     })?;
     print_outputs(&state, options.output)
 }
@@ -128,24 +119,38 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let project = Project::discover()?;
     let types = served_types(&project)?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
-    let stack = stack::shared(&project)?;
-    let printer = Printer::new(options.output == Output::Json);
-    let work_dir = project.work_dir()?;
-    let site = Site {
-        backend: &stack,
-        types: &types,
-        configurations: &configurations,
-        work_dir: &work_dir,
-        generation: &stack.described.generation,
-        printer: &printer,
-    };
-    if site.delete(&options.stack_name)? == Deleted::Forgotten {
+    let deleted = on_shared_stack(&project, &types, &configurations, options.output, |site| {
+        Ok(site.delete(&options.stack_name)?)
+    })?;
+    if deleted == Deleted::Forgotten {
         eprintln!(
             "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
             options.stack_name
         );
     }
     Ok(())
+}
+
+/// Runs `run` on the project's shared local stack (started when not running), its events shown
+/// as `output` asks.
+fn on_shared_stack<T>(
+    project: &Project,
+    types: &BTreeMap<String, ServedType>,
+    configurations: &BTreeMap<String, Value>,
+    output: Output,
+    run: impl FnOnce(&Site<'_>) -> Result<T>,
+) -> Result<T> {
+    let stack = stack::shared(project)?;
+    let printer = Printer::new(output == Output::Json);
+    let work_dir = project.work_dir()?;
+    run(&Site {
+        backend: &stack,
+        types,
+        configurations,
+        work_dir: &work_dir,
+        generation: &stack.described.generation,
+        printer: &printer,
+    })
 }
 
 pub fn events(options: &EventsOptions) -> Result<()> {

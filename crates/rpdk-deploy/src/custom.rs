@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use rpdk::Action;
-use rpdk_local::{ACCOUNT_ID, Call, REGION};
+use rpdk_local::{ACCOUNT_ID, Call, REGION, stringified};
 use serde_json::{Map, Value, json};
 
 use crate::Error;
@@ -144,17 +144,6 @@ fn answered(response: &Value) -> Value {
             }
             event
         }
-    }
-}
-
-/// Every scalar as a string, as CloudFormation passes template values to a custom resource.
-fn stringified(value: &Value) -> Value {
-    match value {
-        Value::Number(number) => Value::String(number.to_string()),
-        Value::Bool(flag) => Value::String(flag.to_string()),
-        Value::Array(items) => Value::Array(items.iter().map(stringified).collect()),
-        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), stringified(v))).collect()),
-        other => other.clone(),
     }
 }
 

@@ -115,3 +115,15 @@ impl ResponseBucket {
 fn failed(what: &str, error: ureq::Error) -> Error {
     Error::Bucket { what: what.to_owned(), detail: error.to_string() }
 }
+
+/// Every scalar as a string, as CloudFormation passes template values in a custom resource
+/// request (`ResourceProperties`, `OldResourceProperties`).
+pub fn stringified(value: &Value) -> Value {
+    match value {
+        Value::Number(number) => Value::String(number.to_string()),
+        Value::Bool(flag) => Value::String(flag.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(stringified).collect()),
+        Value::Object(members) => Value::Object(members.iter().map(|(k, v)| (k.clone(), stringified(v))).collect()),
+        other => other.clone(),
+    }
+}

@@ -19,7 +19,7 @@ pub mod process;
 mod stack;
 
 pub use admin::{Admin, LogPage};
-pub use bucket::ResponseBucket;
+pub use bucket::{ResponseBucket, stringified};
 pub use call::{Call, HANDLER_TIMEOUT, new_token};
 pub use description::StackDescription;
 pub use error::Error;
