@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod deploy;
+mod docs;
 mod init;
 mod invoke;
 mod logs;
@@ -54,7 +55,7 @@ enum Command {
     Logs(logs::Options),
     /// Stop the local stack that deploy started in the background.
     Stop,
-    /// Emit the registry schema of every type into schemas/.
+    /// Emit the registry schema of every type into schemas/, and its reference page into docs/.
     Schema(schema::Options),
     /// Build each handler for Lambda and write its bundle, registration package and
     /// execution-role template.

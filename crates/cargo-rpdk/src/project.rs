@@ -87,6 +87,11 @@ impl Project {
         self.root.join("schemas").join(format!("{}.json", self.type_stem(entry)))
     }
 
+    /// The reference page of a type, written from its schema.
+    pub fn doc_path(&self, entry: &TypeEntry) -> PathBuf {
+        self.root.join("docs").join(format!("{}.md", self.type_stem(entry)))
+    }
+
     /// The per-type contract-test fixtures.
     pub fn fixture_dir(&self, entry: &TypeEntry) -> PathBuf {
         self.root.join("contract-tests").join("types").join(self.type_stem(entry))

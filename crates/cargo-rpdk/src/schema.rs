@@ -1,4 +1,5 @@
-//! `cargo rpdk schema`: emits every type's registry schema into `schemas/`.
+//! `cargo rpdk schema`: emits every type's registry schema into `schemas/`, and its reference
+//! page, written from that schema, into `docs/`.
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ use crate::project::{Project, write};
 /// Options of `cargo rpdk schema`.
 #[derive(clap::Args)]
 pub struct Options {
-    /// Fail when schemas/ differs from what the code emits, instead of writing.
+    /// Fail when schemas/ or docs/ differs from what the code emits, instead of writing.
     #[arg(long)]
     pub check: bool,
 }
@@ -20,10 +21,10 @@ pub fn run(options: &Options) -> Result<()> {
     let bin_dir = project.build_handlers()?;
     let drift = emit(&project, &bin_dir, options.check)?;
     if drift.is_empty() {
-        println!("schemas: {} up to date", project.config.types.len());
+        println!("schemas and docs: {} types up to date", project.config.types.len());
         Ok(())
     } else if options.check {
-        bail!("schemas/ differs from the code for {}: run `cargo rpdk schema` and commit the result", drift.join(", "))
+        bail!("{} differ from the code: run `cargo rpdk schema` and commit the result", drift.join(", "))
     } else {
         println!("schemas: wrote {}", drift.join(", "));
         Ok(())
@@ -63,12 +64,16 @@ pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result
             .find(|(n, _)| *n == name)
             .map(|(_, s)| s)
             .with_context(|| format!("binary {} does not serve {name}; check rpdk-config.json", entry.binary))?;
-        let path = project.schema_path(entry);
-        let text = format!("{}\n", serde_json::to_string_pretty(schema)?);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
-            if !check {
-                write(&path, text)?;
+        let files = [
+            (project.schema_path(entry), format!("{}\n", serde_json::to_string_pretty(schema)?)),
+            (project.doc_path(entry), crate::docs::markdown(schema)),
+        ];
+        for (path, text) in files {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
+                if !check {
+                    write(&path, text)?;
+                }
             }
         }
     }

@@ -80,7 +80,7 @@ pub fn run(options: &Options) -> Result<()> {
 
     report.add("unit tests", cargo_tests(&project, &["--workspace", "--exclude", "contract-tests"], &[])?);
     report.check("the tree is formatted (rustfmt)", formatted(&project));
-    report.check("schemas/ matches the code", schema_drift(&project, &bin_dir));
+    report.check("schemas/ and docs/ match the code", schema_drift(&project, &bin_dir));
     for entry in &project.config.types {
         report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
     }
