@@ -21,6 +21,22 @@ pub struct Options {
     /// Where to write the packages [default: <target dir>/rpdk/package].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The architectures to build: registration needs only x86_64; a custom resource's function
+    /// may run on either.
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: Architectures,
+}
+
+/// Which architectures `package` builds.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Architectures {
+    /// x86_64 alone: what registration needs.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// arm64 alone: custom resource functions only.
+    Arm64,
+    /// Both.
+    All,
 }
 
 /// The name of the Lambda bundle inside the registration package, as the language plugin
@@ -49,7 +65,7 @@ pub const CUSTOM_RESOURCE_DIR: &str = "custom-resource";
 pub const FUNCTION_ROLE: &str = "function-role.yaml";
 
 /// A Lambda architecture: cargo-lambda's flag and the name in file names.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     X86_64,
     Arm64,
@@ -74,12 +90,19 @@ impl Arch {
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
     let tools = Tools::ensure(&project)?;
-    let x86_64 = build_for_lambda(&project, &tools, Arch::X86_64)?;
-    // Registered types run on x86_64 (protocol.md §6); a custom resource's function may run on
-    // either architecture.
-    let arm64 = build_for_lambda(&project, &tools, Arch::Arm64)?;
+    let arches: Vec<Arch> = match options.arch {
+        Architectures::X86_64 => vec![Arch::X86_64],
+        Architectures::Arm64 => vec![Arch::Arm64],
+        Architectures::All => vec![Arch::X86_64, Arch::Arm64],
+    };
+    let mut built = Vec::new();
+    for arch in arches {
+        built.push((arch, build_for_lambda(&project, &tools, arch)?));
+    }
     let out = options.out.clone().unwrap_or_else(|| project.target_dir().join("rpdk").join("package"));
-    for entry in &project.config.types {
+    // Registered types run on x86_64 (protocol.md §6): an arm64 build has no registration package.
+    let x86_64 = built.iter().find(|(arch, _)| *arch == Arch::X86_64).map(|(_, dir)| dir);
+    for (entry, x86_64) in project.config.types.iter().filter_map(|entry| Some((entry, x86_64?))) {
         let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
         let written = write_package(&project, entry, &bootstrap, &out)?;
         println!("{}", project.type_name(entry));
@@ -91,10 +114,8 @@ pub fn run(options: &Options) -> Result<()> {
         println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
     }
     for entry in project.binaries() {
-        let bootstraps = [
-            (Arch::X86_64, x86_64.join(&entry.binary).join("bootstrap")),
-            (Arch::Arm64, arm64.join(&entry.binary).join("bootstrap")),
-        ];
+        let bootstraps: Vec<(Arch, PathBuf)> =
+            built.iter().map(|(arch, dir)| (*arch, dir.join(&entry.binary).join("bootstrap"))).collect();
         let written = write_custom_resource(&project, &entry.binary, &bootstraps, &out)?;
         println!("{} as a custom resource function", entry.binary);
         for (arch, bundle) in &written.bundles {
@@ -105,31 +126,20 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Release-builds every handler for Lambda on `arch`; returns the directory holding
-/// `<binary>/bootstrap`.
+/// Release-builds every handler for Lambda on `arch` in one cargo invocation, so the
+/// dependencies they share compile once, with one set of features; returns the directory
+/// holding `<binary>/bootstrap`. Cargo's own progress shows on a terminal.
 pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<PathBuf> {
     let lambda_dir = project.target_dir().join("lambda").join(arch.name());
+    // zig links against Lambda's glibc, and cross-compiles for arm64.
+    let mut command = Command::new(tools.bin("lambda", "cargo-lambda"));
+    command.args(["lambda", "build", "--release", arch.flag()]);
     for entry in project.binaries() {
-        // zig links against Lambda's glibc, and cross-compiles for arm64.
-        run_checked(
-            Command::new(tools.bin("lambda", "cargo-lambda"))
-                .args([
-                    "lambda",
-                    "build",
-                    "--release",
-                    arch.flag(),
-                    "--package",
-                    &entry.crate_name,
-                    "--bin",
-                    &entry.binary,
-                ])
-                .arg("--lambda-dir")
-                .arg(&lambda_dir)
-                .current_dir(&project.root)
-                .env("PATH", tools.path_with("lambda")),
-            &format!("building {} for Lambda ({})", entry.binary, arch.name()),
-        )?;
+        command.args(["--package", &entry.crate_name, "--bin", &entry.binary]);
     }
+    command.arg("--lambda-dir").arg(&lambda_dir).current_dir(&project.root).env("PATH", tools.path_with("lambda"));
+    eprintln!("package: building {} handler binaries for Lambda ({})", project.binaries().len(), arch.name());
+    run_checked(&mut command, &format!("building the handlers for Lambda ({})", arch.name()))?;
     Ok(lambda_dir)
 }
 
