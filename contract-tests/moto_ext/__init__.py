@@ -12,6 +12,8 @@ enforcement and moto's normal request handling still cover it:
 - ``cloudwatch_cbor``: CloudWatch in the Smithy RPC v2 CBOR protocol, as the AWS SDK for Rust
   calls it, and its actions checked by IAM as ``cloudwatch:*`` (moto used the signing name,
   ``monitoring``).
+- ``registry``: CloudFormation's registry of private extensions (``RegisterType`` and what
+  follows it, type configurations), which ``cargo rpdk submit`` and the deploy engine call.
 """
 
-from . import cloudwatch_cbor, endpoint_services, load_balancer_arns, signed_body  # noqa: F401
+from . import cloudwatch_cbor, endpoint_services, load_balancer_arns, registry, signed_body  # noqa: F401

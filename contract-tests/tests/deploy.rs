@@ -575,6 +575,84 @@ fn type_configurations_reach_the_handlers() {
     assert_eq!(left_behind(&governed.events), Vec::<String>::new());
 }
 
+/// A type's configuration set in the local registry, as an account's administrator sets it with
+/// `SetTypeConfiguration` (through `contract-tests/local_registry.py`); cleared when dropped.
+struct RegistryConfiguration(&'static str);
+
+impl RegistryConfiguration {
+    fn set(type_name: &'static str, schema: &str, configuration: &str) -> Self {
+        local_registry(&["set", type_name, &root().join("schemas").join(schema).display().to_string(), configuration]);
+        Self(type_name)
+    }
+}
+
+impl Drop for RegistryConfiguration {
+    fn drop(&mut self) {
+        local_registry(&["clear", self.0]);
+    }
+}
+
+fn local_registry(args: &[&str]) {
+    let admin = &contract_tests::principals()["admin"];
+    let output = Command::new(root().join(".tools").join("moto").join("bin").join("python"))
+        .arg(root().join("contract-tests").join("local_registry.py"))
+        .args(args)
+        .env("RPDK_MOTO_URL", &contract_tests::stack().moto_url)
+        .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("the admin's key"))
+        .env("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"].as_str().expect("the admin's key"))
+        .env("AWS_DEFAULT_REGION", contract_tests::REGION)
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("python runs");
+    assert!(output.status.success(), "local_registry.py {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn the_registrys_type_configuration_reaches_the_handlers_and_type_config_overrides_it_for_a_run() {
+    let _serial = one_at_a_time();
+    let partner = Partner::new("registry");
+    // The account's governance, as set in the registry: no principal of the partner's account.
+    let _registry = RegistryConfiguration::set(
+        "Rpdk::EC2::PrivateLinkService",
+        "rpdk-ec2-privatelinkservice.json",
+        r#"{"AllowedPrincipalAccountIds": ["999999999999"]}"#,
+    );
+    let governed = partner.deploy(&example(), &[]);
+    assert!(!governed.ok, "{}", governed.stdout);
+    let refused = &governed.events[governed.at("PartnerService", "CREATE_FAILED")];
+    assert!(
+        refused["reason"].as_str().is_some_and(|r| r.contains("AllowedPrincipalAccountIds (999999999999)")),
+        "the registry's configuration reached the handler: {refused}"
+    );
+    assert_eq!(left_behind(&governed.events), Vec::<String>::new());
+
+    // Given for a run, a configuration overrides the registry's.
+    let allowing = std::env::temp_dir().join(format!("{}.json", unique("allowing")));
+    std::fs::write(&allowing, format!(r#"{{"AllowedPrincipalAccountIds": ["{}"]}}"#, partner.account))
+        .expect("the configuration is written");
+    let option = format!("--type-config=Rpdk::EC2::PrivateLinkService={}", allowing.display());
+    let overridden = Run::of(
+        cli()
+            .arg("deploy")
+            .arg(example())
+            .args(["--stack-name", &partner.stack, "--output", "json", &option])
+            .args(["--parameter", &format!("PartnerAccountId={}", partner.account)])
+            .args(["--parameter", &format!("PartnerExternalId={}", partner.external_id)])
+            .output()
+            .expect("the CLI runs"),
+    )
+    .expect_ok("the deploy with --type-config");
+    let deleted = Run::of(
+        cli()
+            .args(["delete", "--stack-name", &partner.stack, "--output", "json", &option])
+            .output()
+            .expect("the CLI runs"),
+    )
+    .expect_ok("the delete");
+    let every_event: Vec<Value> = [overridden.events, deleted.events].concat();
+    assert_eq!(left_behind(&every_event), Vec::<String>::new());
+}
+
 #[test]
 fn a_failed_update_puts_back_what_it_changed_in_place() {
     let _serial = one_at_a_time();

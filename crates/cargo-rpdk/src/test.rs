@@ -461,6 +461,8 @@ fn harness_python_tests(project: &Project, tools: &Tools) -> Result<Counts> {
         .arg(format!("--junitxml={}", junit.display()))
         .env("RPDK_MITMDUMP", tools.bin("proxy", "mitmdump"))
         .env("RPDK_MITMPROXY_CONFDIR", project.work_dir()?.join("mitmproxy"))
+        // The registry's meta-schema, as cloudformation-cli ships it (moto_ext/registry.py).
+        .env("RPDK_CFN_VENV", tools.dir().join("cfn"))
         .current_dir(&project.root)
         .output()
         .context("cannot run pytest")?;

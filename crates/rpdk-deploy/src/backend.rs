@@ -20,6 +20,8 @@ pub trait Backend: Sync {
     fn response_url(&self, key: &str) -> Result<String, BackendError>;
     /// The custom resource response under `key`, once one was put.
     fn response(&self, key: &str) -> Result<Option<Value>, BackendError>;
+    /// The account's configuration of `type_name` in the registry, if one is set there.
+    fn type_configuration(&self, type_name: &str) -> Result<Option<Value>, BackendError>;
     /// The value of an SSM parameter, `name` or `name:version`.
     fn ssm_parameter(&self, key: &str) -> Result<String, BackendError>;
     /// A secret's `SecretString`, at a stage or version when one is given.

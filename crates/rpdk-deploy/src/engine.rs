@@ -107,6 +107,8 @@ pub(crate) struct Engine<'a> {
     configured_announced: BTreeSet<String>,
     /// The other stacks, whose exports this one may import or must not take.
     pub neighbours: Neighbours,
+    /// The type configuration each type runs with, never stored.
+    pub configurations: BTreeMap<String, Value>,
 }
 
 impl<'a> Engine<'a> {
@@ -120,6 +122,7 @@ impl<'a> Engine<'a> {
             desired: BTreeMap::new(),
             configured_announced: BTreeSet::new(),
             neighbours: Neighbours::default(),
+            configurations: site.configurations.clone(),
         }
     }
 
@@ -761,7 +764,7 @@ impl<'a> Engine<'a> {
         let mut call = Call::new(&function, type_name, action, model, previous);
         call.logical_id = name.to_owned();
         call.stack_id = Some(self.state.stack_id.clone());
-        call.type_configuration = self.site.configurations.get(type_name).cloned();
+        call.type_configuration = self.configurations.get(type_name).cloned();
         call.timeout = self.info(type_name).timeout(action);
         // As CloudFormation sends them: the stack's tags (those before the run while it rolls
         // back) to taggable types, and its own system tags to every type.

@@ -1,6 +1,6 @@
 //! The local stack as the engine's [`Backend`]: handlers invoked at its Lambda endpoint with a
 //! fresh session of their type's role each time, custom resources' responses in its bucket,
-//! dynamic references read as its admin.
+//! type configurations from its registry and dynamic references read as its admin.
 
 use rpdk::wire::HandlerRequest;
 use rpdk_local::{Stack, log_group_name};
@@ -32,6 +32,10 @@ impl Backend for Stack {
 
     fn response(&self, key: &str) -> Result<Option<Value>, BackendError> {
         Ok(self.response_bucket().read(key)?)
+    }
+
+    fn type_configuration(&self, type_name: &str) -> Result<Option<Value>, BackendError> {
+        Ok(self.admin().type_configuration(type_name)?)
     }
 
     fn ssm_parameter(&self, key: &str) -> Result<String, BackendError> {

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 use crate::Error;
 use crate::engine::Engine;
 use crate::evaluate::Bindings;
@@ -80,6 +82,7 @@ impl Site<'_> {
         let mut engine = Engine::new(self, &store, state, secrets);
         engine.resuming = resuming;
         engine.neighbours = neighbours;
+        engine.configurations = self.type_configurations()?;
         let outcome = engine.deploy(template, &bindings);
         let mut state = engine.state;
         match &outcome {
@@ -113,8 +116,24 @@ impl Site<'_> {
                 return Err(Error::Imported { stack: stack_name.to_owned(), export: export.clone(), stacks });
             }
         }
-        Engine::new(self, &store, state, Vec::new()).delete()?;
+        let mut engine = Engine::new(self, &store, state, Vec::new());
+        engine.configurations = self.type_configurations()?;
+        engine.delete()?;
         store.remove_state()?;
         Ok(Deleted::Deleted)
+    }
+
+    /// The type configuration each served type runs with, as CloudFormation passes the
+    /// account's: the one given for this run, else the one set in the registry.
+    fn type_configurations(&self) -> Result<BTreeMap<String, Value>, Error> {
+        let mut resolved = BTreeMap::new();
+        for type_name in self.types.keys() {
+            let configuration = match self.configurations.get(type_name) {
+                Some(given) => Some(given.clone()),
+                None => self.backend.type_configuration(type_name).map_err(Error::Backend)?,
+            };
+            resolved.extend(configuration.map(|configuration| (type_name.clone(), configuration)));
+        }
+        Ok(resolved)
     }
 }

@@ -15,7 +15,8 @@ pub struct Site<'a> {
     pub backend: &'a dyn Backend,
     /// The types served, by name.
     pub types: &'a BTreeMap<String, ServedType>,
-    /// Type configurations by type name, never stored.
+    /// Type configurations by type name, given for a run: they override the account's in the
+    /// registry; never stored.
     pub configurations: &'a BTreeMap<String, Value>,
     /// The project's work directory (`.rpdk`).
     pub work_dir: &'a Path,

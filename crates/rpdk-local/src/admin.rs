@@ -33,35 +33,35 @@ fn lacking(service: &str, detail: impl Into<String>) -> Error {
 impl Admin<'_> {
     /// Temporary credentials of a session of `role_arn`.
     pub fn assume_role(&self, role_arn: &str, session_name: &str) -> Result<Credentials> {
-        let form = [
-            ("Action", "AssumeRole"),
-            ("Version", "2011-06-15"),
-            ("RoleArn", role_arn),
-            ("RoleSessionName", session_name),
-            ("DurationSeconds", &SESSION_SECONDS.to_string()),
-        ]
-        .iter()
-        .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
-        .collect::<Vec<_>>()
-        .join("&");
-        let body = self.send("sts", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &form)?;
-        // STS answers a flat XML document; the three values are plain base64-like text.
-        let field = |tag: &str| -> Result<String> {
-            let start = body
-                .find(&format!("<{tag}>"))
-                .ok_or_else(|| lacking("sts", format!("AssumeRole answered without {tag}")))?
-                + tag.len()
-                + 2;
-            let end = body[start..]
-                .find(&format!("</{tag}>"))
-                .ok_or_else(|| lacking("sts", "AssumeRole answered malformed XML"))?;
-            Ok(body[start..start + end].to_owned())
+        let duration = SESSION_SECONDS.to_string();
+        let params = [("RoleArn", role_arn), ("RoleSessionName", session_name), ("DurationSeconds", &duration)];
+        let body = self.query("sts", "AssumeRole", "2011-06-15", &params)?;
+        let field = |tag: &str| {
+            xml_text(&body, tag).ok_or_else(|| lacking("sts", format!("AssumeRole answered without {tag}")))
         };
         Ok(Credentials {
             access_key_id: field("AccessKeyId")?,
             secret_access_key: field("SecretAccessKey")?,
             session_token: Some(field("SessionToken")?),
         })
+    }
+
+    /// The account's configuration of `type_name` in the local registry
+    /// (`BatchDescribeTypeConfigurations`), if one is set there.
+    pub fn type_configuration(&self, type_name: &str) -> Result<Option<Value>> {
+        let params = [
+            ("TypeConfigurationIdentifiers.member.1.Type", "RESOURCE"),
+            ("TypeConfigurationIdentifiers.member.1.TypeName", type_name),
+        ];
+        let body = self.query("cloudformation", "BatchDescribeTypeConfigurations", "2010-05-15", &params)?;
+        let Some(configurations) = xml_text(&body, "TypeConfigurations") else { return Ok(None) };
+        xml_text(&configurations, "Configuration")
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|_| {
+                    lacking("cloudformation", format!("the configuration of {type_name} is not JSON: {text}"))
+                })
+            })
+            .transpose()
     }
 
     /// The value of an SSM parameter, `name` or `name:version`.
@@ -125,6 +125,17 @@ impl Admin<'_> {
             })
             .collect();
         Ok(LogPage { events, next_token: page["nextForwardToken"].as_str().map(str::to_owned) })
+    }
+
+    /// A call of an AWS query API (STS, CloudFormation): answers the XML document.
+    fn query(&self, service: &str, action: &str, version: &str, params: &[(&str, &str)]) -> Result<String> {
+        let form = [("Action", action), ("Version", version)]
+            .iter()
+            .chain(params)
+            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(service, &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &form)
     }
 
     /// A call of an AWS JSON 1.1 API.
@@ -193,4 +204,36 @@ fn error_message(body: &str) -> String {
         return format!("{} {message}", code.rsplit('#').next().unwrap_or(code)).trim().to_owned();
     }
     body.trim().to_owned()
+}
+
+/// The text of the first `<tag>` element of a query API's flat XML answer, its entities
+/// decoded; `None` when the answer has no such element or it is empty. The answers read here
+/// hold no attributes, CDATA or nested elements of the same name.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = body[start..].find(&format!("</{tag}>"))?;
+    let text = &body[start..start + end];
+    let decoded = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#xD;", "\r")
+        .replace("&#xA;", "\n")
+        .replace("&amp;", "&");
+    Some(decoded).filter(|text| !text.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_answers_are_read_with_their_entities_decoded() {
+        let body = "<R><TypeConfigurations><member><Configuration>{&quot;A&quot;:&quot;x &amp; &lt;y&gt;&quot;}</Configuration></member></TypeConfigurations></R>";
+        let configurations = xml_text(body, "TypeConfigurations").expect("a list");
+        assert_eq!(xml_text(&configurations, "Configuration").as_deref(), Some(r#"{"A":"x & <y>"}"#));
+        assert_eq!(xml_text("<R><TypeConfigurations/></R>", "TypeConfigurations"), None);
+        assert_eq!(xml_text("<R><Errors></Errors></R>", "Errors"), None);
+    }
 }

@@ -327,6 +327,9 @@ impl Setup {
     pub fn moto(&self, port: u16, log: &str) -> Spec {
         let mut command = Command::new(self.tool("moto", "python"));
         command.arg(self.harness_file("moto_server.py")).args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        // RegisterType checks schemas against the registry's meta-schema, as cloudformation-cli
+        // ships it (moto_ext/registry.py).
+        command.env("RPDK_CFN_VENV", self.tools.join("cfn"));
         spec("moto", log, command, Probe::Http(format!("http://127.0.0.1:{port}/moto-api/data.json")))
     }
 

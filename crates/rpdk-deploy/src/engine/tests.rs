@@ -114,6 +114,10 @@ impl<T: Handler> Backend for T {
         Err("no response bucket here".into())
     }
 
+    fn type_configuration(&self, _: &str) -> Result<Option<Value>, BackendError> {
+        Ok(None)
+    }
+
     fn ssm_parameter(&self, _: &str) -> Result<String, BackendError> {
         Err("no SSM here".into())
     }
@@ -630,6 +634,10 @@ impl Backend for Function {
 
     fn response(&self, key: &str) -> Result<Option<Value>, BackendError> {
         Ok(self.responses.lock().expect("responses").get(key).cloned())
+    }
+
+    fn type_configuration(&self, _: &str) -> Result<Option<Value>, BackendError> {
+        Ok(None)
     }
 
     fn ssm_parameter(&self, _: &str) -> Result<String, BackendError> {
