@@ -201,9 +201,10 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
 
 /// The README's `cargo lambda deploy` command, against moto's Lambda API, with the host build
 /// of the handler standing in for the release bundle: it finds the bootstrap and creates the
-/// function with the role, timeout and memory given. It runs against the moto without IAM
-/// enforcement: with enforcement on, moto refuses every signed Lambda
-/// API request (`SignatureDoesNotMatch`, boto3's included).
+/// function with the role given and the timeout and memory of the crate's
+/// `[package.metadata.lambda.deploy]`. It runs against the moto without IAM enforcement: with
+/// enforcement on, moto refuses every signed Lambda API request (`SignatureDoesNotMatch`,
+/// boto3's included).
 #[test]
 fn the_readme_deploy_command_creates_the_function() {
     let moto = contract_tests::stack().responses_url.clone();
@@ -227,37 +228,59 @@ fn the_readme_deploy_command_creates_the_function() {
         made.role.expect("a role").arn
     });
     let function_name = unique("cross-account-role");
-    let admin = &contract_tests::principals()["admin"];
-    let output = std::process::Command::new("cargo-lambda")
-        .args(["lambda", "deploy", "--endpoint-url", &moto])
-        .arg("--lambda-dir")
-        .arg(&lambda_dir)
-        .args([
-            "--binary-name",
-            "cross-account-role",
-            "--role",
-            &role_arn,
-            "--timeout",
-            "900",
-            "--memory",
-            "256",
-            "--output-format",
-            "json",
-            &function_name,
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("PATH", std::env::var("RPDK_TOOLS_PATH").expect("RPDK_TOOLS_PATH is unset: run through `cargo rpdk test`"))
-        .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("admin"))
-        .env("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"].as_str().expect("admin"))
-        .env("AWS_REGION", contract_tests::REGION)
-        .output()
-        .expect("cargo-lambda runs");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("the README");
+    let command = readme
+        .split("```sh\n")
+        .filter_map(|block| block.split("```").next())
+        .find_map(|block| block.find("cargo lambda deploy").map(|start| block[start..].replace("\\\n", " ")))
+        .expect("the README's cargo lambda deploy command");
+    // The README's words, with this run's lambda dir, role and a function name of its own (the
+    // last word); the binary stays the one `--binary-name` names.
+    let mut words: Vec<String> = command
+        .split_whitespace()
+        .skip(3)
+        .map(|word| match word {
+            "target/lambda/arm64" => lambda_dir.display().to_string(),
+            "\"$role\"" => role_arn.clone(),
+            other => other.to_owned(),
+        })
+        .collect();
+    *words.last_mut().expect("the README names the function") = function_name.clone();
+    let deploy = |extra: &[&str]| {
+        let admin = &contract_tests::principals()["admin"];
+        std::process::Command::new("cargo-lambda")
+            .args(["lambda", "deploy", "--endpoint-url", &moto, "--output-format", "json"])
+            .args(extra)
+            .args(&words)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env(
+                "PATH",
+                std::env::var("RPDK_TOOLS_PATH").expect("RPDK_TOOLS_PATH is unset: run through `cargo rpdk test`"),
+            )
+            .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("admin"))
+            .env("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"].as_str().expect("admin"))
+            .env("AWS_REGION", contract_tests::REGION)
+            .output()
+            .expect("cargo-lambda runs")
+    };
+    let json_of = |output: &std::process::Output| -> Value {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "cargo lambda deploy failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Progress lines may precede the JSON document.
+        let document = stdout.find('{').map_or("", |start| &stdout[start..]);
+        serde_json::from_str(document).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    };
+    // What the command resolves, the crate's deploy metadata included, before it deploys.
+    let planned = json_of(&deploy(&["--dry"]));
+    let config = &planned["config"];
+    assert_eq!((config["timeout"].as_u64(), config["memory"].as_u64()), (Some(900), Some(256)), "{planned}");
+    assert_eq!(config["role"], role_arn.as_str(), "{planned}");
+    let deployed = json_of(&deploy(&[]));
     std::fs::remove_dir_all(&lambda_dir).expect("clean up");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "cargo lambda deploy failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    // Progress lines may precede the JSON document.
-    let document = stdout.find('{').map_or("", |start| &stdout[start..]);
-    let deployed: Value = serde_json::from_str(document).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
     assert_eq!(
         deployed["function_arn"],
         format!("arn:aws:lambda:{}:{}:function:{function_name}", contract_tests::REGION, contract_tests::ACCOUNT_ID),
