@@ -46,7 +46,7 @@ impl Project {
             .iter()
             .map(|entry| {
                 let type_name = format!("{namespace}::{}::{}", text(entry, "service"), text(entry, "resource"));
-                let stem = type_name.replace("::", "-").to_ascii_lowercase();
+                let stem = rpdk_local::type_stem(&type_name);
                 let schema = read_json(&root().join("schemas").join(format!("{stem}.json")));
                 ProjectType { type_name, binary: text(entry, "binary"), stem, schema }
             })

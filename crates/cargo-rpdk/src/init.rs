@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use rpdk_local::type_stem;
 use serde_json::Value;
 
-use crate::project::{Project, stem_of, write};
+use crate::project::{Project, write};
 
 /// Options of `cargo rpdk init`.
 #[derive(clap::Args)]
@@ -76,7 +77,7 @@ impl Names {
     }
 
     fn stem(&self) -> String {
-        stem_of(&self.type_name())
+        type_stem(&self.type_name())
     }
 
     /// The templates, filled.

@@ -79,7 +79,7 @@ impl Project {
 
     /// `rpdk-iam-crossaccountrole`: the registry's file stem for a type.
     pub fn type_stem(&self, entry: &TypeEntry) -> String {
-        stem_of(&self.type_name(entry))
+        rpdk_local::type_stem(&self.type_name(entry))
     }
 
     /// The committed schema of a type.
@@ -167,10 +167,4 @@ pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// `Rpdk::IAM::CrossAccountRole` → `rpdk-iam-crossaccountrole`: the stem the registry's files
-/// and log group of a type are named by.
-pub fn stem_of(type_name: &str) -> String {
-    type_name.replace("::", "-").to_ascii_lowercase()
 }

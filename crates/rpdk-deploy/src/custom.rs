@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use rpdk::Action;
+use rpdk::custom_resource::RESPONSE_LIMIT;
 use rpdk_local::{ACCOUNT_ID, Call, REGION, stringified};
 use serde_json::{Map, Value, json};
 
@@ -103,7 +104,7 @@ pub fn operate(backend: &dyn Backend, call: &Call) -> Result<Value, Error> {
 /// Why a response is not one CloudFormation takes, if it is not: too long, an unknown status,
 /// or ids other than the request's (a response to another request).
 fn refusal(response: &Value, request: &Value) -> Option<String> {
-    if response.to_string().len() > 4096 {
+    if response.to_string().len() > RESPONSE_LIMIT {
         return Some("Response object is too long.".to_owned());
     }
     let status = response.get("Status").and_then(Value::as_str).unwrap_or_default();
@@ -222,7 +223,7 @@ mod tests {
         unknown["Status"] = json!("OK");
         assert!(refusal(&unknown, &request).is_some_and(|m| m.contains("SUCCESS or FAILED")));
         let mut long = good.clone();
-        long["Data"] = json!({"Blob": "x".repeat(4096)});
+        long["Data"] = json!({"Blob": "x".repeat(RESPONSE_LIMIT)});
         assert_eq!(refusal(&long, &request).as_deref(), Some("Response object is too long."));
     }
 

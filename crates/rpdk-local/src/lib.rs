@@ -31,8 +31,14 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// The region of every local run.
 pub const REGION: &str = "us-east-1";
 
+/// `Rpdk::IAM::CrossAccountRole` → `rpdk-iam-crossaccountrole`: the stem the registry's files
+/// and log group of a type are named by.
+pub fn type_stem(type_name: &str) -> String {
+    type_name.replace("::", "-").to_ascii_lowercase()
+}
+
 /// The log group of a type's provider logs: the one `cfn submit` registers it with
 /// (`rpdk-iam-crossaccountrole-logs`).
 pub fn log_group_name(type_name: &str) -> String {
-    format!("{}-logs", type_name.replace("::", "-").to_ascii_lowercase())
+    format!("{}-logs", type_stem(type_name))
 }
