@@ -16,4 +16,4 @@ enforcement and moto's normal request handling still cover it:
   follows it, type configurations), which ``cargo rpdk submit`` and the deploy engine call.
 """
 
-from . import cloudwatch_cbor, endpoint_services, load_balancer_arns, registry, signed_body  # noqa: F401
+from . import cloudwatch_cbor, endpoint_services, load_balancer_arns, registry, signed_body, stack_templates  # noqa: F401

@@ -217,9 +217,15 @@ def describe_type_registration(self):
     return ActionResult(result)
 
 
+def _version_in(arn):
+    """``00000002`` of a type version's ARN (``.../type/resource/NAME/00000002``), else None."""
+    return arn.rsplit("/", 1)[-1] if arn and arn.count("/") > 2 else None
+
+
 def describe_type(self):
-    name, entry = _find(self, self._get_param("TypeName"), self._get_param("Arn"))
-    version_id = self._get_param("VersionId") or entry["default"]
+    arn = self._get_param("Arn")
+    name, entry = _find(self, self._get_param("TypeName"), arn)
+    version_id = self._get_param("VersionId") or _version_in(arn) or entry["default"]
     version = entry["versions"].get(version_id)
     if version is None:
         raise TypeNotFound(f"{name} version {version_id}")
@@ -266,7 +272,7 @@ def list_type_versions(self):
 def set_type_default_version(self):
     arn = self._get_param("Arn")
     name, entry = _find(self, self._get_param("TypeName"), arn)
-    version_id = self._get_param("VersionId") or (arn.rsplit("/", 1)[-1] if arn else None)
+    version_id = self._get_param("VersionId") or _version_in(arn)
     if version_id not in entry["versions"]:
         raise TypeNotFound(f"{name} version {version_id}")
     entry["default"] = version_id
@@ -276,7 +282,7 @@ def set_type_default_version(self):
 def deregister_type(self):
     arn = self._get_param("Arn")
     name, entry = _find(self, self._get_param("TypeName"), arn)
-    version_id = self._get_param("VersionId") or (arn.rsplit("/", 1)[-1] if arn and arn.count("/") > 2 else None)
+    version_id = self._get_param("VersionId") or _version_in(arn)
     if version_id is None:
         del _registry(self)["types"][name]
         return EmptyResult()

@@ -82,6 +82,8 @@ def test_a_registration_runs_a_while_then_registers_a_version_that_becomes_the_d
     assert second["TypeVersionArn"].endswith("/00000002"), second
     versions = cfn.list_type_versions(Type="RESOURCE", TypeName=TYPE)["TypeVersionSummaries"]
     assert [(v["VersionId"], v["IsDefaultVersion"]) for v in versions] == [("00000001", True), ("00000002", False)]
+    by_arn = cfn.describe_type(Arn=second["TypeVersionArn"])
+    assert (by_arn["Arn"], by_arn["IsDefaultVersion"]) == (second["TypeVersionArn"], False)
     cfn.set_type_default_version(Type="RESOURCE", TypeName=TYPE, VersionId="00000002")
     assert cfn.describe_type(Type="RESOURCE", TypeName=TYPE)["DefaultVersionId"] == "00000002"
 

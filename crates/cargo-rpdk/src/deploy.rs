@@ -236,17 +236,26 @@ fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Re
     Ok(())
 }
 
-/// `--type-config Type=FILE` options as configurations by type; each file must be a JSON object.
+/// `--type-config Type=FILE` options as configurations by type, for the types served here.
 fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>) -> Result<BTreeMap<String, Value>> {
     let mut configurations = BTreeMap::new();
-    for option in options {
-        let Some((type_name, file)) = option.split_once('=') else { bail!("--type-config {option}: write Type=FILE") };
-        if !types.contains_key(type_name) {
+    for (type_name, _, value) in type_configuration_files(options)? {
+        if !types.contains_key(&type_name) {
             bail!(
                 "--type-config {type_name}: no such type here; the types are {}",
                 types.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
+        configurations.insert(type_name, value);
+    }
+    Ok(configurations)
+}
+
+/// `--type-config Type=FILE` options read: type, file and the JSON object the file holds.
+pub fn type_configuration_files(options: &[String]) -> Result<Vec<(String, String, Value)>> {
+    let mut read = Vec::new();
+    for option in options {
+        let Some((type_name, file)) = option.split_once('=') else { bail!("--type-config {option}: write Type=FILE") };
         let text =
             std::fs::read_to_string(file).with_context(|| format!("--type-config {type_name}: cannot read {file}"))?;
         let value: Value =
@@ -254,9 +263,9 @@ fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>)
         if !value.is_object() {
             bail!("--type-config {type_name}: {file} must hold a JSON object");
         }
-        configurations.insert(type_name.to_owned(), value);
+        read.push((type_name.to_owned(), file.to_owned(), value));
     }
-    Ok(configurations)
+    Ok(read)
 }
 
 /// The project's types, by full name, as the engine sees them (from the committed schemas).

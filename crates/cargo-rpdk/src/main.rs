@@ -13,6 +13,7 @@ mod package;
 mod project;
 mod schema;
 mod stack;
+mod submit;
 mod test;
 mod tools;
 
@@ -60,6 +61,10 @@ enum Command {
     /// Build each handler for Lambda and write its bundle, registration package and
     /// execution-role template.
     Package(package::Options),
+    /// Register the types as private extensions in the account and region of your AWS
+    /// configuration: package, execution role, logging, upload, registration followed to its
+    /// end, default version and type configuration.
+    Submit(submit::Options),
     /// Run every test: unit, schema drift, the native contract suite and `cfn test` against
     /// the local stack.
     Test(test::Options),
@@ -86,6 +91,7 @@ fn main() {
         Command::Stop => stop(),
         Command::Schema(options) => schema::run(&options),
         Command::Package(options) => package::run(&options),
+        Command::Submit(options) => submit::run(&options),
         Command::Test(options) => test::run(&options),
         Command::Invoke(options) => invoke::run(&options),
     };
