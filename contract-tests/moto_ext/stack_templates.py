@@ -6,6 +6,7 @@ the service:
 - An update of an ``AWS::IAM::Role`` applies what the service updates without replacing the
   role: its inline ``Policies`` (added, changed, removed), its trust policy, its description and
   its session duration. moto kept the old policies, and read the duration from the description.
+  Inline policies are kept as JSON, as IAM answers them (moto kept a Python rendering).
 - An ``AWS::S3::Bucket``'s ``PublicAccessBlockConfiguration`` and ``OwnershipControls``, which
   moto's stacks ignored (it applied only the encryption and the tags).
 """
@@ -35,13 +36,28 @@ def parse_template(template):
     return _list_form(_parse_template(template))
 
 
+def _as_json(document):
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+_create_role = Role.create_from_cloudformation_json.__func__
+
+
+def create_role(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json["Properties"]
+    properties["Policies"] = [
+        {**policy, "PolicyDocument": _as_json(policy["PolicyDocument"])} for policy in properties.get("Policies", [])
+    ]
+    return _create_role(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
 def update_role(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
     backend = iam_backends[account_id][get_partition(region_name)]
     properties = cloudformation_json["Properties"]
     role = original_resource
     trust = properties.get("AssumeRolePolicyDocument")
     if trust is not None:
-        role.assume_role_policy_document = trust if isinstance(trust, str) else json.dumps(trust)
+        role.assume_role_policy_document = _as_json(trust)
     role.description = properties.get("Description", "")
     role.max_session_duration = properties.get("MaxSessionDuration", 3600)
     wanted = {policy["PolicyName"]: policy["PolicyDocument"] for policy in properties.get("Policies", [])}
@@ -49,7 +65,7 @@ def update_role(cls, original_resource, new_resource_name, cloudformation_json, 
         if name not in wanted:
             backend.delete_role_policy(role.name, name)
     for name, document in wanted.items():
-        role.put_policy(name, document if isinstance(document, str) else json.dumps(document))
+        role.put_policy(name, _as_json(document))
     return role
 
 
@@ -70,4 +86,5 @@ def create_bucket(cls, resource_name, cloudformation_json, account_id, region_na
 
 Stack.parse_template = staticmethod(parse_template)
 FakeBucket.create_from_cloudformation_json = classmethod(create_bucket)
+Role.create_from_cloudformation_json = classmethod(create_role)
 Role.update_from_cloudformation_json = classmethod(update_role)

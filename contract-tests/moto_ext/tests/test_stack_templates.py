@@ -62,10 +62,12 @@ def policies_of(iam, role):
     }
 
 
-def test_the_string_form_of_getatt_answers_the_attribute(cfn, url):
+def test_the_string_form_of_getatt_answers_the_attribute_and_policies_read_back_as_json(cfn, url):
     cfn.create_stack(StackName="roles", TemplateBody=role_template({"P": ["s3:GetObject"]}), Capabilities=["CAPABILITY_IAM"])
-    role = role_of(cfn, client("iam", url), "roles")
+    iam = client("iam", url)
+    role = role_of(cfn, iam, "roles")
     assert role["Arn"].startswith("arn:aws:iam::") and ":role/" in role["Arn"], role
+    assert policies_of(iam, role) == {"P": ["s3:GetObject"]}
 
 
 def test_an_update_changes_the_roles_policies_trust_and_session_in_place(cfn, url):

@@ -274,8 +274,11 @@ fn check_log_group_name(group: &str) -> Result<()> {
 /// stack's template.
 fn logging(type_name: &str, given_group: Option<&str>) -> Logging {
     let group = given_group.map_or_else(|| rpdk_local::log_group_name(type_name), str::to_owned);
-    let log_group_resource =
-        if given_group.is_some() { String::new() } else { format!(include_str!("../templates/submit/log-group.yaml"), log_group = group) };
+    let log_group_resource = if given_group.is_some() {
+        String::new()
+    } else {
+        format!(include_str!("../templates/submit/log-group.yaml"), log_group = group)
+    };
     let template = format!(
         include_str!("../templates/submit/logging.yaml"),
         type_name = type_name,
@@ -332,7 +335,9 @@ fn configurations(
         }
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
         let Some(configuration_schema) = schema.get("typeConfiguration") else {
-            bail!("--type-config {type_name}: the type has no configuration (its schema declares no typeConfiguration)");
+            bail!(
+                "--type-config {type_name}: the type has no configuration (its schema declares no typeConfiguration)"
+            );
         };
         let mut configuration_schema = configuration_schema.clone();
         if let (Some(object), Some(definitions)) = (configuration_schema.as_object_mut(), schema.get("definitions")) {

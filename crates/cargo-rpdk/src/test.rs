@@ -139,6 +139,9 @@ pub fn run(options: &Options) -> Result<()> {
                 ("RPDK_STACK_FILE", &stack_file.display().to_string()),
                 ("RPDK_CLI", &cli.display().to_string()),
                 ("RPDK_WORK_DIR", &deploy_dir.display().to_string()),
+                // The registration packages the layout checks wrote from the host-built
+                // handlers: what the submit tests register (moto runs no handler).
+                ("RPDK_PACKAGES", &project.work_dir()?.join("package").display().to_string()),
             ],
         )?,
     );

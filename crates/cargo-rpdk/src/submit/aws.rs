@@ -58,7 +58,10 @@ pub async fn submit_all(submissions: &[Submission], options: &Options) -> Result
         Some(bucket) => bucket.clone(),
         None => {
             let outputs = deploy_stack(&clients.cloudformation, BUCKET_STACK, bucket_template(), "submit").await?;
-            outputs.get("BucketName").cloned().with_context(|| format!("stack {BUCKET_STACK} has no BucketName output"))?
+            outputs
+                .get("BucketName")
+                .cloned()
+                .with_context(|| format!("stack {BUCKET_STACK} has no BucketName output"))?
         }
     };
     Ok(join_all(submissions.iter().map(|submission| submit(&clients, submission, &bucket, options))).await)
@@ -95,7 +98,8 @@ async fn submit(clients: &Clients, submission: &Submission, bucket: &str, option
     let package = tokio::fs::read(&submission.package)
         .await
         .with_context(|| format!("cannot read {}", submission.package.display()))?;
-    let stamp = OffsetDateTime::now_utc().format(format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]"))?;
+    let stamp =
+        OffsetDateTime::now_utc().format(format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]"))?;
     let key = format!("{}-{stamp}.zip", submission.stem);
     let size = package.len();
     clients
@@ -185,9 +189,7 @@ async fn follow_registration(
             RegistrationStatus::Failed => bail!("the registration failed: {description}"),
             _ => {}
         }
-        let due = reported
-            .as_ref()
-            .is_none_or(|(shown, at)| *shown != status || at.elapsed() >= PROGRESS_EVERY);
+        let due = reported.as_ref().is_none_or(|(shown, at)| *shown != status || at.elapsed() >= PROGRESS_EVERY);
         if due {
             eprintln!("{name}: registration {} after {} ({description})", status.as_str(), elapsed(started));
             reported = Some((status.clone(), Instant::now()));
@@ -234,10 +236,9 @@ async fn deploy_stack(
             "stack {stack} is ROLLBACK_COMPLETE, what a failed create leaves: see why in its events, delete it \
              (`aws cloudformation delete-stack --stack-name {stack}`) and submit again"
         ),
-        Some(status) if status.as_str().ends_with("_IN_PROGRESS") => bail!(
-            "stack {stack} is {}: another change is under way; submit again once it ends",
-            status.as_str()
-        ),
+        Some(status) if status.as_str().ends_with("_IN_PROGRESS") => {
+            bail!("stack {stack} is {}: another change is under way; submit again once it ends", status.as_str())
+        }
         Some(_) => {
             let current = cloudformation
                 .get_template()
