@@ -176,13 +176,17 @@ fn every_type_registers_with_its_role_its_logging_as_default_and_configured() {
             let (trust, _, policies) = role(&iam, log_role).await;
             assert_eq!(trust["Statement"][0]["Principal"]["Service"], "resources.cloudformation.amazonaws.com");
             let statements = &policies["LogAndMetricsDelivery"]["Statement"];
+            let group_arn = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}");
             assert_eq!(
                 statements[0]["Resource"],
-                format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}:*"),
+                json!([group_arn, format!("{group_arn}:*")]),
                 "{}: logs of its own group only",
                 t.type_name
             );
-            assert_eq!(statements[0]["Action"], json!(["logs:CreateLogStream", "logs:PutLogEvents"]));
+            assert_eq!(
+                statements[0]["Action"],
+                json!(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
+            );
             assert_eq!(
                 statements[1]["Condition"]["StringEquals"]["cloudwatch:namespace"],
                 format!("AWS/CloudFormation/{}", t.type_name.replace("::", "/")),

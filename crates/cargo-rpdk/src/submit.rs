@@ -295,6 +295,21 @@ fn bucket_template() -> &'static str {
     include_str!("../templates/submit/bucket.yaml")
 }
 
+/// Every template a submit of the project may deploy besides resource-role.yaml, by file name:
+/// the bucket's, and each type's logging with its group made and with a group given.
+pub fn infrastructure_templates(project: &Project) -> Vec<(String, String)> {
+    let mut templates = vec![(format!("{BUCKET_STACK}.yaml"), bucket_template().to_owned())];
+    for entry in &project.config.types {
+        let (type_name, stem) = (project.type_name(entry), project.type_stem(entry));
+        templates.push((format!("{}.yaml", logging_stack(&stem)), logging(&type_name, None).template));
+        templates.push((
+            format!("{}-given-group.yaml", logging_stack(&stem)),
+            logging(&type_name, Some("/platform/types")).template,
+        ));
+    }
+    templates
+}
+
 /// The package's schema must be the committed one: a package older than the schema would
 /// register what the code no longer is.
 fn packaged_schema_is_current(project: &Project, entry: &TypeEntry, package: &Path) -> Result<()> {
@@ -388,7 +403,8 @@ mod tests {
         let made = logging("Rpdk::IAM::CrossAccountRole", None);
         assert_eq!(made.group, "rpdk-iam-crossaccountrole-logs");
         assert!(made.template.contains("LogGroupName: rpdk-iam-crossaccountrole-logs"));
-        assert!(made.template.contains(":log-group:rpdk-iam-crossaccountrole-logs:*"));
+        assert!(made.template.contains(":log-group:rpdk-iam-crossaccountrole-logs\n"));
+        assert!(made.template.contains(":log-group:rpdk-iam-crossaccountrole-logs:*\n"));
         assert!(made.template.contains("cloudwatch:namespace: AWS/CloudFormation/Rpdk/IAM/CrossAccountRole"));
         assert!(made.template.contains("type/resource/Rpdk-IAM-CrossAccountRole/*"));
         let given = logging("Rpdk::IAM::CrossAccountRole", Some("/platform/types"));

@@ -85,6 +85,7 @@ pub fn run(options: &Options) -> Result<()> {
         report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
     }
     lint_examples(&project, &tools, &mut report)?;
+    report.check("cfn-lint passes the stacks cargo rpdk submit deploys", lint_submit_templates(&project, &tools));
     for entry in &project.config.types {
         report.check(
             &format!("package layout of {}", project.type_name(entry)),
@@ -536,6 +537,23 @@ fn lint_examples(project: &Project, tools: &Tools, report: &mut Report) -> Resul
             let name = if must_pass { format!("cfn-lint passes {shown}") } else { format!("cfn-lint refuses {shown}") };
             report.check(&name, outcome);
         }
+    }
+    Ok(())
+}
+
+/// The templates of submit's bucket and logging stacks, written out and linted; cfn-lint knows
+/// CloudFormation's own resource types, so it checks every property moto would ignore.
+fn lint_submit_templates(project: &Project, tools: &Tools) -> Result<()> {
+    let dir = project.work_dir()?.join("submit-templates");
+    let mut paths = Vec::new();
+    for (name, text) in crate::submit::infrastructure_templates(project) {
+        let path = dir.join(name);
+        write(&path, text)?;
+        paths.push(path);
+    }
+    let output = Command::new(tools.bin("cfn", "cfn-lint")).arg("--").args(&paths).output()?;
+    if !output.status.success() {
+        bail!("cfn-lint refused them:\n{}", String::from_utf8_lossy(&output.stdout));
     }
     Ok(())
 }
