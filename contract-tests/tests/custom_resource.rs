@@ -234,18 +234,17 @@ fn the_readme_deploy_command_creates_the_function() {
         .filter_map(|block| block.split("```").next())
         .find_map(|block| block.find("cargo lambda deploy").map(|start| block[start..].replace("\\\n", " ")))
         .expect("the README's cargo lambda deploy command");
-    // The README's words, with this run's lambda dir, role and a function name of its own (the
-    // last word); the binary stays the one `--binary-name` names.
+    // The README's words with this run's role, then the binary the README names (its last word)
+    // from this run's lambda dir, deployed under a function name of its own.
     let mut words: Vec<String> = command
         .split_whitespace()
         .skip(3)
-        .map(|word| match word {
-            "target/lambda/arm64" => lambda_dir.display().to_string(),
-            "\"$role\"" => role_arn.clone(),
-            other => other.to_owned(),
-        })
+        .map(|word| if word == "\"$role\"" { role_arn.clone() } else { word.to_owned() })
         .collect();
-    *words.last_mut().expect("the README names the function") = function_name.clone();
+    let binary = words.pop().expect("the README names the binary");
+    assert_eq!(binary, "cross-account-role", "the README deploys the role type's binary");
+    words.extend(["--lambda-dir".to_owned(), lambda_dir.display().to_string(), "--binary-name".to_owned(), binary]);
+    words.push(function_name.clone());
     let deploy = |extra: &[&str]| {
         let admin = &contract_tests::principals()["admin"];
         std::process::Command::new("cargo-lambda")

@@ -130,7 +130,12 @@ pub fn run(options: &Options) -> Result<()> {
 /// dependencies they share compile once, with one set of features; returns the directory
 /// holding `<binary>/bootstrap`. Cargo's own progress shows on a terminal.
 pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<PathBuf> {
-    let lambda_dir = project.target_dir().join("lambda").join(arch.name());
+    let lambda_dir = match arch {
+        // Where `cargo lambda deploy` looks by default: custom resource functions, which run on
+        // Graviton, deploy without naming a directory.
+        Arch::Arm64 => project.target_dir().join("lambda"),
+        Arch::X86_64 => project.target_dir().join("lambda").join(arch.name()),
+    };
     // zig links against Lambda's glibc, and cross-compiles for arm64.
     let mut command = Command::new(tools.bin("lambda", "cargo-lambda"));
     command.args(["lambda", "build", "--release", arch.flag()]);
