@@ -437,7 +437,7 @@ impl<T> Envelope<T> {
 
 /// Runs a handler until the deadline. One still running then is stopped, and the error says
 /// what used the time.
-async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>) -> Result<T, HandlerError> {
+pub(crate) async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>) -> Result<T, HandlerError> {
     tokio::time::timeout(deadline.remaining(), work).await.map_err(|_| deadline.ran_out())
 }
 
@@ -460,7 +460,7 @@ fn failed(error: &HandlerError, model: Option<Value>) -> ProgressEvent {
 }
 
 /// The error and its causes, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -491,7 +491,7 @@ fn decode_request(mut payload: Value) -> Result<HandlerRequest, HandlerError> {
     Ok(request)
 }
 
-fn decode<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, HandlerError> {
+pub(crate) fn decode<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, HandlerError> {
     // Tracking the path of every value costs more than the rest of an invocation: decode
     // without it, and again with it only to locate a fault.
     T::deserialize(&value).or_else(|_| {
@@ -502,7 +502,7 @@ fn decode<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, HandlerEr
 }
 
 /// `requestData.resourceProperties` + `MaxSessionDuration` → a dotted path for messages.
-fn located(field: &str, path: &str) -> String {
+pub(crate) fn located(field: &str, path: &str) -> String {
     match (field.is_empty(), path == ".") {
         (true, true) => "the request".to_owned(),
         (true, false) => path.to_owned(),

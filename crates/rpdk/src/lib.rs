@@ -16,6 +16,7 @@ mod deadline;
 mod dispatch;
 mod error;
 pub mod follow;
+pub mod hook;
 mod partition;
 mod recast;
 mod resource;

@@ -33,6 +33,12 @@ use crate::wire::Action;
 #[error("{0}")]
 pub struct SchemaError(String);
 
+impl SchemaError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 /// The registry's limit on a whole schema.
 pub const MAX_SCHEMA_BYTES: usize = 60 * 1024;
 
@@ -496,7 +502,7 @@ fn take_object(value: &mut Value, key: &str) -> Map<String, Value> {
     }
 }
 
-fn type_configuration_schema<C: JsonSchema>(
+pub(crate) fn type_configuration_schema<C: JsonSchema>(
     definitions: &mut Map<String, Value>,
 ) -> Result<Option<Value>, SchemaError> {
     let mut config = rewrite(schemars_output::<C>())?;
