@@ -1,4 +1,4 @@
-//! Runs rpdk resource types on AWS Lambda.
+//! Runs rpdk resource types and hooks on AWS Lambda.
 //!
 //! A handler binary is three lines (the project README has a complete type and its `main`,
 //! compiled as a doctest of this crate):
@@ -10,14 +10,18 @@
 //! }
 //! ```
 //!
-//! On Lambda the binary serves two protocols, told apart by the payload's shape:
+//! On Lambda the binary serves three protocols, told apart by the payload's shape:
 //! - the registry's: the payload is decoded, dispatched to the type named by its `resourceType`
 //!   (the only one, for a single-type binary) and answered with a progress event; faults of any
 //!   kind, panics included, become FAILED events;
 //! - the classic custom resource's (a payload with `RequestType`): the type is the one the
 //!   template's `Custom::` name stands for ([`custom_names`]; a single-type binary takes any
 //!   name), the operation runs to its end in-process with the function's own credentials (see
-//!   [`rpdk::custom_resource`]), and the response is PUT to the request's `ResponseURL`.
+//!   [`rpdk::custom_resource`]), and the response is PUT to the request's `ResponseURL`;
+//! - the hook protocol (a payload with `actionInvocationPoint`), for hooks added with
+//!   [`Types::with_hook`]: registered hooks and Lambda hooks alike (a Lambda hook's
+//!   configuration is the function's `RPDK_HOOK_CONFIGURATION`, a JSON object); the hook is the
+//!   one `hookTypeName` names, or the only one.
 //!
 //! Run by hand, `<binary> schema [--namespace NS]` prints the registry schemas of its types (the
 //! build step uses it).
@@ -39,6 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use rpdk::custom_resource::{CustomResourceContext, CustomResourceRequest, CustomResourceResponse};
+use rpdk::hook::{HookDispatcher, HookHandler, HookProgressEvent, LAMBDA_HOOK_CONFIGURATION_ENV};
 use rpdk::schema::SchemaError;
 use rpdk::wire::ProgressEvent;
 use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerError, HandlerErrorCode, ResourceHandler};
@@ -47,6 +52,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 mod custom;
+mod hook;
 mod provider;
 mod raw;
 
@@ -102,10 +108,13 @@ impl<R: ResourceHandler> Serve for Dispatcher<R> {
     }
 }
 
-/// The resource types one binary serves, keyed by `Service::Resource`.
+/// The resource types and hooks one binary serves, keyed by `Service::Resource` and
+/// `Service::Hook`.
 #[derive(Default)]
 pub struct Types {
     served: BTreeMap<String, Box<dyn Serve>>,
+    hooks: BTreeMap<String, Box<dyn hook::ServeHook>>,
+    lambda_hook_configuration: Option<Value>,
     call_limit: Option<Duration>,
 }
 
@@ -120,6 +129,30 @@ impl Types {
         let dispatcher = Dispatcher::new(handler)?;
         self.served.insert(Serve::type_key(&dispatcher), Box::new(dispatcher));
         Ok(self)
+    }
+
+    /// Adds a hook; fails when its schema cannot be emitted.
+    pub fn with_hook<H: HookHandler>(mut self, handler: H) -> Result<Self, SchemaError> {
+        let mut dispatcher =
+            HookDispatcher::new(handler).with_payload_fetcher(std::sync::Arc::new(hook::HttpsFetcher::new()));
+        dispatcher.schema(DEFAULT_NAMESPACE)?;
+        if let Some(configuration) = &self.lambda_hook_configuration {
+            dispatcher.set_lambda_hook_configuration(configuration.clone());
+        }
+        self.hooks.insert(hook::ServeHook::type_key(&dispatcher), Box::new(dispatcher));
+        Ok(self)
+    }
+
+    /// The configuration Lambda hook requests are checked under, for every hook (run sets it
+    /// from `RPDK_HOOK_CONFIGURATION`).
+    pub fn with_lambda_hook_configuration(mut self, configuration: Option<Value>) -> Self {
+        if let Some(configuration) = &configuration {
+            for hook in self.hooks.values_mut() {
+                hook.set_lambda_hook_configuration(configuration.clone());
+            }
+        }
+        self.lambda_hook_configuration = configuration;
+        self
     }
 
     /// Bounds how long one handler call may work before it answers IN_PROGRESS (run sets it
@@ -146,8 +179,16 @@ impl Types {
     ) -> Result<Value, Error> {
         let payload = match payload {
             Ok(payload) => payload,
+            // A binary of hooks alone answers in the hook protocol.
+            Err(error) if self.served.is_empty() && !self.hooks.is_empty() => {
+                return Ok(serde_json::to_value(HookProgressEvent::failed(error.code(), error.message()))?);
+            }
             Err(error) => return Ok(serde_json::to_value(ProgressEvent::failed(error.code(), error.message()))?),
         };
+        if payload.get("actionInvocationPoint").is_some() || (self.served.is_empty() && !self.hooks.is_empty()) {
+            let deadline = capped(deadline, SystemTime::now(), self.call_limit);
+            return Ok(serde_json::to_value(self.handle_hook(payload, deadline).await)?);
+        }
         if payload.get("RequestType").is_none() {
             let deadline = capped(deadline, SystemTime::now(), self.call_limit);
             return Ok(serde_json::to_value(self.handle(payload, deadline).await)?);
@@ -188,6 +229,31 @@ impl Types {
         }
     }
 
+    /// Handles one hook payload: picks the hook by `hookTypeName` (the only one for a Lambda
+    /// hook's alias), then dispatches.
+    pub async fn handle_hook(&self, payload: Value, deadline: Option<SystemTime>) -> HookProgressEvent {
+        let name = payload.get("hookTypeName").and_then(Value::as_str).unwrap_or_default();
+        let key = name.split_once("::").map_or(name, |(_, rest)| rest);
+        let hook =
+            self.hooks.get(key).or_else(|| (self.hooks.len() == 1).then(|| self.hooks.values().next()).flatten());
+        match hook {
+            Some(hook) => hook.handle(payload, deadline).await,
+            None => {
+                let known: Vec<String> = self.hooks.keys().map(|k| format!("<namespace>::{k}")).collect();
+                let mut event = HookProgressEvent::failed(
+                    HandlerErrorCode::InvalidRequest,
+                    format!(
+                        "hookTypeName: '{name}' is not served here; this function serves {}",
+                        if known.is_empty() { "no hook".to_owned() } else { known.join(", ") }
+                    ),
+                );
+                event.client_request_token =
+                    payload.get("clientRequestToken").and_then(Value::as_str).map(str::to_owned);
+                event
+            }
+        }
+    }
+
     fn pick(&self, resource_type: Option<&str>) -> Result<&dyn Serve, String> {
         let only = (self.served.len() == 1).then(|| self.served.values().next()).flatten();
         let Some(resource_type) = resource_type else {
@@ -223,14 +289,22 @@ impl Types {
         self.served.keys().map(|k| format!("<namespace>::{k}")).collect::<Vec<_>>().join(", ")
     }
 
-    /// The registry schemas of every type under `namespace`.
+    /// The registry schemas of every type and hook under `namespace`.
     pub fn schemas(&self, namespace: &str) -> Result<Vec<Value>, SchemaError> {
-        self.served.values().map(|served| served.schema(namespace)).collect()
+        let types = self.served.values().map(|served| served.schema(namespace));
+        types.chain(self.hooks.values().map(|hook| hook.schema(namespace))).collect()
     }
 }
 
 /// Serves `types` on Lambda, or answers the `schema` command when run by hand.
 pub async fn run(types: Types) -> Result<(), Error> {
+    let configuration = match std::env::var(LAMBDA_HOOK_CONFIGURATION_ENV) {
+        Err(_) => None,
+        Ok(text) => Some(serde_json::from_str::<Value>(&text).map_err(|e| {
+            format!("{LAMBDA_HOOK_CONFIGURATION_ENV}: not JSON ({e}); set a JSON object of the hook's configuration")
+        })?),
+    };
+    let types = types.with_lambda_hook_configuration(configuration);
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("schema") {
         let namespace = match args.get(1).map(String::as_str) {
@@ -263,7 +337,7 @@ async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Va
         let answer = types.serve_parsed(payload, deadline).await;
         match &answer {
             Ok(answer) => {
-                let status = ["status", "Status"].iter().find_map(|key| answer.get(key)?.as_str());
+                let status = ["status", "Status", "hookStatus"].iter().find_map(|key| answer.get(key)?.as_str());
                 tracing::info!(
                     status,
                     error_code = answer.get("errorCode").and_then(serde_json::Value::as_str),
@@ -321,11 +395,11 @@ fn invocation_span(payload: Option<&Value>, request_id: &str) -> tracing::Span {
         logical_id = tracing::field::Empty,
         request_id,
     );
-    let field = |pointers: [&str; 2]| pointers.iter().find_map(|p| payload?.pointer(p)?.as_str());
+    let field = |pointers: [&str; 3]| pointers.iter().find_map(|p| payload?.pointer(p)?.as_str());
     for (name, pointers) in [
-        ("action", ["/action", "/RequestType"]),
-        ("resource_type", ["/resourceType", "/ResourceType"]),
-        ("logical_id", ["/requestData/logicalResourceId", "/LogicalResourceId"]),
+        ("action", ["/action", "/RequestType", "/actionInvocationPoint"]),
+        ("resource_type", ["/resourceType", "/ResourceType", "/requestData/targetName"]),
+        ("logical_id", ["/requestData/logicalResourceId", "/LogicalResourceId", "/requestData/targetLogicalId"]),
     ] {
         if let Some(value) = field(pointers) {
             span.record(name, value);

@@ -76,9 +76,8 @@ impl<H: HookHandler> HookDispatcher<H> {
 
     /// The configuration a Lambda hook's requests are checked under (see
     /// [`LAMBDA_HOOK_CONFIGURATION_ENV`]).
-    pub fn with_lambda_hook_configuration(mut self, configuration: Value) -> Self {
+    pub fn set_lambda_hook_configuration(&mut self, configuration: Value) {
         self.lambda_configuration = Some(configuration);
-        self
     }
 
     /// The hook's metadata.

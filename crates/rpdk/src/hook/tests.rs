@@ -247,11 +247,9 @@ fn a_lambda_hook_is_checked_under_the_functions_configuration_and_decides_by_its
         payload["requestData"].as_object_mut().expect("data").remove("callerCredentials");
         payload["requestContext"] = json!({"invocation": invocation, "callbackContext": null});
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        runtime.block_on(
-            HookDispatcher::new(BucketRule)
-                .with_lambda_hook_configuration(json!({"RequiredAlgorithm": "AES256"}))
-                .handle(payload, None),
-        )
+        let mut dispatcher = HookDispatcher::new(BucketRule);
+        dispatcher.set_lambda_hook_configuration(json!({"RequiredAlgorithm": "AES256"}));
+        runtime.block_on(dispatcher.handle(payload, None))
     };
     assert_eq!(lambda(json!({"Algorithm": "AES256"}), 1).hook_status, HookStatus::Success);
     assert_eq!(lambda(json!({"Algorithm": "aws:kms"}), 1).message.as_deref(), Some("Algorithm: aws:kms, not AES256"));
