@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::project::{Project, TypeEntry, run_checked, write};
+use crate::project::{HookEntry, Project, TypeEntry, run_checked, write};
 use crate::tools::Tools;
 
 /// Options of `cargo rpdk package`.
@@ -113,6 +113,17 @@ pub fn run(options: &Options) -> Result<()> {
         }
         println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
     }
+    for (entry, x86_64) in project.config.hooks.iter().filter_map(|entry| Some((entry, x86_64?))) {
+        let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
+        let written = write_hook_package(&project, entry, &bootstrap, &out)?;
+        println!("{} (hook)", project.hook_name(entry));
+        for (label, path) in
+            [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)]
+        {
+            println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
+        }
+        println!("  role              {}", written.dir.join(HOOK_ROLE).display());
+    }
     for entry in project.binaries() {
         let bootstraps: Vec<(Arch, PathBuf)> =
             built.iter().map(|(arch, dir)| (*arch, dir.join(&entry.binary).join("bootstrap"))).collect();
@@ -139,11 +150,12 @@ pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<
     // zig links against Lambda's glibc, and cross-compiles for arm64.
     let mut command = Command::new(tools.bin("lambda", "cargo-lambda"));
     command.args(["lambda", "build", "--release", arch.flag()]);
-    for entry in project.binaries() {
-        command.args(["--package", &entry.crate_name, "--bin", &entry.binary]);
+    let binaries = project.all_binaries();
+    for (crate_name, binary) in &binaries {
+        command.args(["--package", crate_name, "--bin", binary]);
     }
     command.arg("--lambda-dir").arg(&lambda_dir).current_dir(&project.root).env("PATH", tools.path_with("lambda"));
-    eprintln!("package: building {} handler binaries for Lambda ({})", project.binaries().len(), arch.name());
+    eprintln!("package: building {} handler and hook binaries for Lambda ({})", binaries.len(), arch.name());
     run_checked(&mut command, &format!("building the handlers for Lambda ({})", arch.name()))?;
     Ok(lambda_dir)
 }
@@ -235,27 +247,19 @@ fn registration_package(
     schema: &Value,
     bundle: &[u8],
 ) -> Result<Vec<u8>> {
-    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).unix_permissions(0o644);
-    let mut add = |name: &str, contents: &[u8]| -> Result<()> {
-        zip.start_file(name, stored)?;
-        zip.write_all(contents)?;
-        Ok(())
-    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     if let Some(configuration) = configuration_schema(&project.type_name(entry), schema) {
-        add("configuration-schema.json", serde_json::to_string_pretty(&configuration)?.as_bytes())?;
+        files.push(("configuration-schema.json".into(), serde_json::to_string_pretty(&configuration)?.into_bytes()));
     }
-    add(".rpdk-config", serde_json::to_string_pretty(&rpdk_config(project, entry))?.as_bytes())?;
-    add("schema.json", schema_text.as_bytes())?;
+    files.push((".rpdk-config".into(), serde_json::to_string_pretty(&rpdk_config(project, entry))?.into_bytes()));
+    files.push(("schema.json".into(), schema_text.as_bytes().to_vec()));
     for input in inputs(project, entry)? {
         let name = input.file_name().and_then(|n| n.to_str()).context("input file names are UTF-8")?;
-        add(&format!("inputs/{name}"), &std::fs::read(&input)?)?;
+        files.push((format!("inputs/{name}"), std::fs::read(&input)?));
     }
-    add(HANDLER_BUNDLE, bundle)?;
-    let metadata =
-        json!({"plugin-name": "rust", "plugin-tool": "cargo-rpdk", "plugin-version": env!("CARGO_PKG_VERSION")});
-    add(".cfn_metadata.json", metadata.to_string().as_bytes())?;
-    Ok(zip.finish()?.into_inner())
+    files.push((HANDLER_BUNDLE.into(), bundle.to_vec()));
+    files.push((".cfn_metadata.json".into(), cfn_metadata().to_string().into_bytes()));
+    stored_zip(&files)
 }
 
 /// The `.rpdk-config` of a type: the project file `cfn` reads and the package carries.
@@ -308,11 +312,24 @@ pub fn declared_permissions(schema: &Value) -> Result<Vec<&str>> {
     Ok(actions)
 }
 
-/// The execution role `cfn submit` creates: every handler permission, trusted only by
-/// CloudFormation's resource service acting for this account and this type.
+/// The execution role `cfn submit` creates for a type: every handler permission, trusted only
+/// by CloudFormation's resource service acting for this account and this type.
 fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
+    execution_role(type_name, schema, Extension::Resource)
+}
+
+/// What an execution role serves: the registry's word for it in ARNs, who assumes it, and the
+/// names `cfn generate` gives.
+#[derive(Clone, Copy)]
+enum Extension {
+    Resource,
+    Hook,
+}
+
+fn execution_role(type_name: &str, schema: &Value, extension: Extension) -> Result<String> {
     let handlers = schema.get("handlers").and_then(Value::as_object).context("the schema declares no handlers")?;
     let actions = declared_permissions(schema)?;
+    // Hooks declare no timeout: their sessions last as long as the default handler's.
     let longest_minutes = handlers
         .values()
         .map(|h| h.get("timeoutInMinutes").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_MINUTES))
@@ -326,10 +343,21 @@ fn resource_role(type_name: &str, schema: &Value) -> Result<String> {
     }
     let arn_type = type_name.replace("::", "-");
     let action_lines: String = actions.iter().map(|a| format!("                  - \"{a}\"\n")).collect();
+    let (kind, services, policy, runs) = match extension {
+        Extension::Resource => {
+            ("resource", "Service: resources.cloudformation.amazonaws.com", "ResourceTypePolicy", "the handlers of")
+        }
+        Extension::Hook => (
+            "hook",
+            "Service:\n                - hooks.cloudformation.amazonaws.com\n                - resources.cloudformation.amazonaws.com",
+            "HookTypePolicy",
+            "the hook",
+        ),
+    };
     Ok(format!(
         r#"AWSTemplateFormatVersion: "2010-09-09"
 Description: >
-  The execution role CloudFormation assumes to run the handlers of {type_name}.
+  The execution role CloudFormation assumes to run {runs} {type_name}.
 
 Resources:
   ExecutionRole:
@@ -341,7 +369,7 @@ Resources:
         Statement:
           - Effect: Allow
             Principal:
-              Service: resources.cloudformation.amazonaws.com
+              {services}
             Action: sts:AssumeRole
             Condition:
               StringEquals:
@@ -349,10 +377,10 @@ Resources:
                   Ref: AWS::AccountId
               StringLike:
                 aws:SourceArn:
-                  Fn::Sub: arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:type/resource/{arn_type}/*
+                  Fn::Sub: arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:type/{kind}/{arn_type}/*
       Path: "/"
       Policies:
-        - PolicyName: ResourceTypePolicy
+        - PolicyName: {policy}
           PolicyDocument:
             Version: "2012-10-17"
             Statement:
@@ -365,6 +393,67 @@ Outputs:
       Fn::GetAtt: ExecutionRole.Arn
 "#
     ))
+}
+
+/// The role template `cfn submit` deploys as a hook's execution role.
+pub const HOOK_ROLE: &str = "hook-role.yaml";
+
+/// The `.rpdk-config` of a hook.
+pub fn hook_rpdk_config(project: &Project, entry: &HookEntry) -> Value {
+    json!({
+        "artifact_type": "HOOK",
+        "typeName": project.hook_name(entry),
+        "language": "rust",
+        "runtime": project.config.runtime,
+        "entrypoint": "bootstrap",
+        "testEntrypoint": "bootstrap",
+        "settings": {"protocolVersion": "2.0.0"}
+    })
+}
+
+/// Writes `<out>/<hook stem>/`: `handler.zip`, `<hook stem>.zip` (the HOOK registration package:
+/// `.rpdk-config`, `schema.json`, `configuration-schema.json`, the handler bundle,
+/// `.cfn_metadata.json`) and `hook-role.yaml`, from the hook binary at `bootstrap`.
+pub fn write_hook_package(project: &Project, entry: &HookEntry, bootstrap: &Path, out: &Path) -> Result<Written> {
+    let type_name = project.hook_name(entry);
+    let dir = out.join(project.hook_stem(entry));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let binary = std::fs::read(bootstrap).with_context(|| format!("no hook binary at {}", bootstrap.display()))?;
+    let bundle = dir.join(HANDLER_BUNDLE);
+    write(&bundle, lambda_bundle(&binary)?)?;
+    let schema_text = std::fs::read_to_string(project.hook_schema_path(entry))
+        .context("no committed hook schema: run `cargo rpdk schema`")?;
+    let schema: Value = serde_json::from_str(&schema_text)?;
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    if let Some(configuration) = configuration_schema(&type_name, &schema) {
+        files.push(("configuration-schema.json", serde_json::to_string_pretty(&configuration)?.into_bytes()));
+    }
+    files.push((".rpdk-config", serde_json::to_string_pretty(&hook_rpdk_config(project, entry))?.into_bytes()));
+    files.push(("schema.json", schema_text.into_bytes()));
+    files.push((HANDLER_BUNDLE, std::fs::read(&bundle)?));
+    files.push((".cfn_metadata.json", cfn_metadata().to_string().into_bytes()));
+    let package = dir.join(format!("{}.zip", project.hook_stem(entry)));
+    write(&package, stored_zip(&files)?)?;
+    write(&dir.join(HOOK_ROLE), execution_role(&type_name, &schema, Extension::Hook)?)?;
+    Ok(Written { dir, bundle, package })
+}
+
+/// A zip of `files`, stored as `cfn submit` stores them (the bundle inside is compressed).
+fn stored_zip<N: AsRef<str>>(files: &[(N, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).unix_permissions(0o644);
+    for (name, contents) in files {
+        zip.start_file(name.as_ref(), stored)?;
+        zip.write_all(contents)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// What `.cfn_metadata.json` says of the tool that wrote a package.
+fn cfn_metadata() -> Value {
+    json!({"plugin-name": "rust", "plugin-tool": "cargo-rpdk", "plugin-version": env!("CARGO_PKG_VERSION")})
 }
 
 /// The execution role of a custom resource function: trusted by Lambda, allowed to write its

@@ -16,6 +16,9 @@ pub struct Config {
     /// The Lambda runtime of the handlers.
     #[serde(default = "default_runtime")]
     pub runtime: String,
+    /// The hooks and the binaries that serve them.
+    #[serde(default)]
+    pub hooks: Vec<HookEntry>,
     /// The types and the handler binaries that serve them.
     pub types: Vec<TypeEntry>,
 }
@@ -40,6 +43,21 @@ pub struct TypeEntry {
     #[serde(rename = "crate")]
     pub crate_name: String,
     /// The handler binary (one binary may serve several types).
+    pub binary: String,
+}
+
+/// One hook of the project.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookEntry {
+    /// `Governance` in `Rpdk::Governance::EncryptionHook`.
+    pub service: String,
+    /// `EncryptionHook` in `Rpdk::Governance::EncryptionHook`.
+    pub hook: String,
+    /// The hook's crate.
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    /// The hook's binary.
     pub binary: String,
 }
 
@@ -80,6 +98,33 @@ impl Project {
     /// `rpdk-iam-crossaccountrole`: the registry's file stem for a type.
     pub fn type_stem(&self, entry: &TypeEntry) -> String {
         rpdk_local::type_stem(&self.type_name(entry))
+    }
+
+    /// `Rpdk::Governance::EncryptionHook`.
+    pub fn hook_name(&self, entry: &HookEntry) -> String {
+        format!("{}::{}::{}", self.config.namespace, entry.service, entry.hook)
+    }
+
+    /// `rpdk-governance-encryptionhook`: the registry's file stem for a hook.
+    pub fn hook_stem(&self, entry: &HookEntry) -> String {
+        rpdk_local::type_stem(&self.hook_name(entry))
+    }
+
+    /// The committed schema of a hook.
+    pub fn hook_schema_path(&self, entry: &HookEntry) -> PathBuf {
+        self.root.join("schemas").join(format!("{}.json", self.hook_stem(entry)))
+    }
+
+    /// Every binary to build, types' and hooks', each once: (crate, binary).
+    pub fn all_binaries(&self) -> Vec<(&str, &str)> {
+        let mut all: Vec<(&str, &str)> =
+            self.binaries().iter().map(|e| (e.crate_name.as_str(), e.binary.as_str())).collect();
+        for hook in &self.config.hooks {
+            if !all.iter().any(|(_, binary)| *binary == hook.binary) {
+                all.push((&hook.crate_name, &hook.binary));
+            }
+        }
+        all
     }
 
     /// The committed schema of a type.
@@ -139,8 +184,8 @@ impl Project {
     pub fn build_handlers(&self) -> Result<PathBuf> {
         let mut command = Command::new(cargo());
         command.current_dir(&self.root).args(["build", "--quiet"]);
-        for entry in self.binaries() {
-            command.args(["--package", &entry.crate_name, "--bin", &entry.binary]);
+        for (crate_name, binary) in self.all_binaries() {
+            command.args(["--package", crate_name, "--bin", binary]);
         }
         run_checked(&mut command, "building the handlers")?;
         Ok(self.target_dir().join("debug"))

@@ -21,7 +21,11 @@ pub fn run(options: &Options) -> Result<()> {
     let bin_dir = project.build_handlers()?;
     let drift = emit(&project, &bin_dir, options.check)?;
     if drift.is_empty() {
-        println!("schemas and docs: {} types up to date", project.config.types.len());
+        println!(
+            "schemas and docs: {} types and {} hooks up to date",
+            project.config.types.len(),
+            project.config.hooks.len()
+        );
         Ok(())
     } else if options.check {
         bail!("{} differ from the code: run `cargo rpdk schema` and commit the result", drift.join(", "))
@@ -34,17 +38,17 @@ pub fn run(options: &Options) -> Result<()> {
 /// The schema of every type, as the handler binaries emit them, keyed by type name.
 pub fn emitted(project: &Project, bin_dir: &std::path::Path) -> Result<Vec<(String, Value)>> {
     let mut all = Vec::new();
-    for entry in project.binaries() {
-        let binary = bin_dir.join(&entry.binary);
+    for (_, binary_name) in project.all_binaries() {
+        let binary = bin_dir.join(binary_name);
         let output = Command::new(&binary)
             .args(["schema", "--namespace", &project.config.namespace])
             .output()
             .with_context(|| format!("cannot run {}", binary.display()))?;
         if !output.status.success() {
-            bail!("{} schema: {}", entry.binary, String::from_utf8_lossy(&output.stderr));
+            bail!("{binary_name} schema: {}", String::from_utf8_lossy(&output.stderr));
         }
         let schemas: Vec<Value> = serde_json::from_slice(&output.stdout)
-            .with_context(|| format!("{} schema printed no JSON list", entry.binary))?;
+            .with_context(|| format!("{binary_name} schema printed no JSON list"))?;
         for schema in schemas {
             let name = schema.get("typeName").and_then(Value::as_str).unwrap_or_default().to_owned();
             all.push((name, schema));
@@ -74,6 +78,20 @@ pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result
                 if !check {
                     write(&path, text)?;
                 }
+            }
+        }
+    }
+    for entry in &project.config.hooks {
+        let name = project.hook_name(entry);
+        let schema = schemas.iter().find(|(n, _)| *n == name).map(|(_, s)| s).with_context(|| {
+            format!("binary {} does not serve the hook {name}; check rpdk-config.json", entry.binary)
+        })?;
+        let path = project.hook_schema_path(entry);
+        let text = format!("{}\n", serde_json::to_string_pretty(schema)?);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
+            if !check {
+                write(&path, text)?;
             }
         }
     }

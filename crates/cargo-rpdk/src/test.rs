@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::project::{Project, TypeEntry, cargo, run_checked, write};
+use crate::project::{HookEntry, Project, TypeEntry, cargo, run_checked, write};
 use rpdk_local::{ACCOUNT_ID, REGION, Stack};
 
 use crate::stack;
@@ -83,6 +83,13 @@ pub fn run(options: &Options) -> Result<()> {
     report.check("schemas/ and docs/ match the code", schema_drift(&project, &bin_dir));
     for entry in &project.config.types {
         report.check(&format!("cfn validate {}", project.type_name(entry)), cfn_validate(&project, &tools, entry));
+    }
+    for entry in &project.config.hooks {
+        report.check(&format!("cfn validate {}", project.hook_name(entry)), cfn_validate_hook(&project, &tools, entry));
+        report.check(
+            &format!("package layout of {}", project.hook_name(entry)),
+            package_check::check_hook(&project, &tools, entry, &bin_dir),
+        );
     }
     lint_examples(&project, &tools, &mut report)?;
     report.check("cfn-lint passes the stacks cargo rpdk submit deploys", lint_submit_templates(&project, &tools));
@@ -251,22 +258,38 @@ fn cfn(tools: &Tools, project: &Project, dir: &Path, stack: Option<&Stack>, args
         .context("cannot run cfn")
 }
 
-/// Writes a cfn project for one type into a fresh directory: `.rpdk-config`, the schema and,
-/// when given, rendered inputs and the type configuration.
+/// Writes a cfn project for one type into a fresh directory: `.rpdk-config` and the schema.
 fn cfn_project(project: &Project, entry: &TypeEntry, label: &str) -> Result<PathBuf> {
-    let dir = project.work_dir()?.join("cfn").join(format!("{}-{label}", project.type_stem(entry)));
+    let settings = crate::package::rpdk_config(project, entry);
+    cfn_project_of(project, &project.type_stem(entry), &settings, &project.schema_path(entry), label)
+}
+
+/// A cfn project of `stem` with these settings and this committed schema.
+fn cfn_project_of(project: &Project, stem: &str, settings: &Value, schema: &Path, label: &str) -> Result<PathBuf> {
+    let dir = project.work_dir()?.join("cfn").join(format!("{stem}-{label}"));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    write(&dir.join(".rpdk-config"), serde_json::to_string_pretty(&crate::package::rpdk_config(project, entry))?)?;
-    let schema = std::fs::read(project.schema_path(entry)).context("no committed schema: run `cargo rpdk schema`")?;
-    write(&dir.join(format!("{}.json", project.type_stem(entry))), schema)?;
+    write(&dir.join(".rpdk-config"), serde_json::to_string_pretty(settings)?)?;
+    let schema = std::fs::read(schema).context("no committed schema: run `cargo rpdk schema`")?;
+    write(&dir.join(format!("{stem}.json")), schema)?;
     Ok(dir)
 }
 
 fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<()> {
-    let dir = cfn_project(project, entry, "validate")?;
-    let output = cfn(tools, project, &dir, None, &["validate"])?;
+    validate_in(project, tools, &cfn_project(project, entry, "validate")?)
+}
+
+/// `cfn validate` of a hook: its schema against the hooks meta-schema.
+fn cfn_validate_hook(project: &Project, tools: &Tools, entry: &HookEntry) -> Result<()> {
+    let settings = crate::package::hook_rpdk_config(project, entry);
+    let dir =
+        cfn_project_of(project, &project.hook_stem(entry), &settings, &project.hook_schema_path(entry), "validate")?;
+    validate_in(project, tools, &dir)
+}
+
+fn validate_in(project: &Project, tools: &Tools, dir: &Path) -> Result<()> {
+    let output = cfn(tools, project, dir, None, &["validate"])?;
     if output.status.success() {
         Ok(())
     } else {

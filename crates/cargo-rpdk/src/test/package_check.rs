@@ -11,8 +11,11 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use super::{cfn, cfn_project};
-use crate::package::{Arch, HANDLER_BUNDLE, RESOURCE_ROLE, declared_permissions, write_custom_resource, write_package};
-use crate::project::{Project, TypeEntry};
+use crate::package::{
+    Arch, HANDLER_BUNDLE, HOOK_ROLE, RESOURCE_ROLE, declared_permissions, write_custom_resource, write_hook_package,
+    write_package,
+};
+use crate::project::{HookEntry, Project, TypeEntry};
 use crate::tools::Tools;
 
 /// `.rpdk-config`'s size limit (protocol.md §6).
@@ -171,6 +174,89 @@ fn same_role(tools: &Tools, ours: &Path, theirs: &Path) -> Result<()> {
     ensure!(
         templates[0] == templates[1],
         "{RESOURCE_ROLE} differs from cfn generate's:\nours: {}\ncfn's: {}",
+        templates[0],
+        templates[1]
+    );
+    Ok(())
+}
+
+/// A hook's package, written from the host-built binary: the HOOK settings, the committed
+/// schema and configuration schema, `handler.zip` with the binary as `bootstrap`; and its
+/// `hook-role.yaml` equal to the one cloudformation-cli's own `hook-role.yml` template renders
+/// for the same schema.
+pub fn check_hook(project: &Project, tools: &Tools, entry: &HookEntry, bin_dir: &Path) -> Result<()> {
+    let binary_path = bin_dir.join(&entry.binary);
+    let written = write_hook_package(project, entry, &binary_path, &project.work_dir()?.join("package"))?;
+    let ours = entries(&std::fs::read(&written.package)?)?;
+    ensure!(
+        ours.keys().eq([
+            ".cfn_metadata.json",
+            ".rpdk-config",
+            "configuration-schema.json",
+            "handler.zip",
+            "schema.json"
+        ]),
+        "the hook package holds {:?}",
+        ours.keys().collect::<Vec<_>>()
+    );
+    let settings: Value = serde_json::from_slice(&ours[".rpdk-config"].1)?;
+    ensure!(
+        settings["artifact_type"] == "HOOK",
+        ".rpdk-config/artifact_type is {}, not HOOK",
+        settings["artifact_type"]
+    );
+    ensure!(
+        settings["typeName"] == project.hook_name(entry).as_str(),
+        ".rpdk-config/typeName is {}",
+        settings["typeName"]
+    );
+    let committed = std::fs::read(project.hook_schema_path(entry))?;
+    ensure!(ours["schema.json"].1 == committed, "schema.json differs from the committed hook schema");
+    let schema: Value = serde_json::from_slice(&committed)?;
+    let configuration: Value = serde_json::from_slice(&ours["configuration-schema.json"].1)?;
+    ensure!(
+        configuration["properties"] == schema["typeConfiguration"]["properties"]
+            && configuration["typeName"] == schema["typeName"],
+        "configuration-schema.json is not the schema's typeConfiguration with its type name"
+    );
+    let bundle = entries(&ours[HANDLER_BUNDLE].1)?;
+    ensure!(bundle.keys().eq(["bootstrap"]), "handler.zip holds {:?}", bundle.keys().collect::<Vec<_>>());
+    ensure!(bundle["bootstrap"].1 == std::fs::read(&binary_path)?, "bootstrap is not the hook binary");
+
+    // cloudformation-cli's template, rendered as `cfn generate` renders it for a hook.
+    const RENDER: &str = r#"
+import json, sys, yaml
+from jinja2 import Environment, PackageLoader
+schema = json.load(open(sys.argv[1]))
+handlers = schema.get("handlers", {})
+actions = {a for h in handlers.values() for a in h.get("permissions", [])}
+actions.discard("")
+permission = "Allow" if actions else "Deny"
+actions = actions or {"*"}
+timeout = max((h.get("timeoutInMinutes", 120) for h in handlers.values()), default=120)
+env = Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, loader=PackageLoader("rpdk.core", "templates/"))
+rendered = env.get_template("hook-role.yml").render(
+    type_name=schema["typeName"].replace("::", "-"), actions=sorted(actions), permission=permission,
+    role_session_timeout=min(43200, max(3600, 70 * timeout)))
+print(json.dumps([yaml.safe_load(rendered), yaml.safe_load(open(sys.argv[2]))]))
+"#;
+    let output = Command::new(tools.bin("cfn", "python"))
+        .args(["-c", RENDER])
+        .arg(project.hook_schema_path(entry))
+        .arg(written.dir.join(HOOK_ROLE))
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "cannot render cloudformation-cli's hook role: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut templates: Vec<Value> = serde_json::from_slice(&output.stdout)?;
+    for template in &mut templates {
+        template.as_object_mut().context("a role template is not a mapping")?.remove("Description");
+    }
+    ensure!(
+        templates[0] == templates[1],
+        "{HOOK_ROLE} differs from cloudformation-cli's:\ntheirs: {}\nours: {}",
         templates[0],
         templates[1]
     );
