@@ -5,13 +5,15 @@ action path: IAM enforcement checks ``cloudformation:<Action>`` like any other c
 answers are serialized from botocore's model. What is kept per account and region:
 
 - ``RegisterType`` checks the package as the service does before accepting it: a zip in moto's
-  S3 holding ``.rpdk-config``, a ``schema.json`` of the registered name that passes the registry
-  meta-schema (cloudformation-cli's, found through ``RPDK_CFN_VENV``), and ``handler.zip`` with
-  a ``bootstrap``. A registration stays ``IN_PROGRESS`` for a few describes (``PENDING_DESCRIBES``),
+  S3 holding ``.rpdk-config`` of the registered kind (``RESOURCE`` or ``HOOK``), a
+  ``schema.json`` of the registered name that passes that kind's registry meta-schema
+  (cloudformation-cli's, found through ``RPDK_CFN_VENV``), and ``handler.zip`` with a
+  ``bootstrap``. A registration stays ``IN_PROGRESS`` for a few describes (``PENDING_DESCRIBES``),
   then is ``COMPLETE`` with a new version, or ``FAILED`` with the reason the package was refused.
 - ``DescribeTypeRegistration``, ``DescribeType``, ``ListTypeVersions``, ``SetTypeDefaultVersion``,
   ``DeregisterType``.
-- ``SetTypeConfiguration`` (checked against the type's ``typeConfiguration``) and
+- ``SetTypeConfiguration`` (checked against the type's ``typeConfiguration``; a hook's
+  ``Properties`` inside its ``CloudFormationConfiguration.HookConfiguration``) and
   ``BatchDescribeTypeConfigurations``, which is how a deploy finds the account's configuration.
 """
 
@@ -73,13 +75,18 @@ def _registry(self):
     return backend.rpdk_registry
 
 
-def _arn(account, region, name, version=None):
-    arn = f"arn:aws:cloudformation:{region}:{account}:type/resource/{name.replace('::', '-')}"
+def _arn(account, region, name, version=None, kind="RESOURCE"):
+    arn = f"arn:aws:cloudformation:{region}:{account}:type/{kind.lower()}/{name.replace('::', '-')}"
     return f"{arn}/{version}" if version else arn
 
 
-def _meta_schema_validator():
-    """The registry's meta-schema as cloudformation-cli ships it, or None without that tool."""
+# The meta-schema a registration is checked against, by the kind of extension.
+_META_SCHEMAS = {"RESOURCE": "provider.definition.schema.v1.json", "HOOK": "provider.definition.schema.hooks.v1.json"}
+
+
+def _meta_schema_validator(kind="RESOURCE"):
+    """The registry's meta-schema of ``kind`` as cloudformation-cli ships it, or None without
+    that tool."""
     venv = os.environ.get("RPDK_CFN_VENV")
     if not venv:
         return None
@@ -101,14 +108,14 @@ def _meta_schema_validator():
             if "$id" in document:
                 resources.append((document["$id"], resource))
     registry = Registry().with_resources(resources)
-    with open(os.path.join(directory, "provider.definition.schema.v1.json"), encoding="utf-8") as handle:
+    with open(os.path.join(directory, _META_SCHEMAS[kind]), encoding="utf-8") as handle:
         provider = json.load(handle)
     return jsonschema.Draft7Validator(provider, registry=registry)
 
 
-def package_problem(package, type_name):
-    """Why the service would refuse ``package`` (the zip's bytes) for ``type_name``, or None;
-    with the schema and the configuration schema it registers when it accepts it."""
+def package_problem(package, type_name, kind="RESOURCE"):
+    """Why the service would refuse ``package`` (the zip's bytes) for ``type_name`` of ``kind``,
+    or None; with the schema it registers when it accepts it."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(package))
     except zipfile.BadZipFile:
@@ -123,12 +130,16 @@ def package_problem(package, type_name):
         return f"schema.json is not JSON: {error}", None
     if schema.get("typeName") != type_name:
         return f"schema.json names {schema.get('typeName')}, not {type_name}.", None
-    validator = _meta_schema_validator()
+    artifact = json.loads(archive.read(".rpdk-config")).get("artifact_type", "RESOURCE")
+    if artifact != kind:
+        return f".rpdk-config's artifact_type is {artifact}, but the registration is of a {kind}.", None
+    validator = _meta_schema_validator(kind)
     if validator is not None:
         errors = sorted(validator.iter_errors(schema), key=lambda e: list(e.path))
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
-            return f"schema.json does not pass the registry meta-schema at {where}: {errors[0].message}", None
+            meta = "hooks meta-schema" if kind == "HOOK" else "meta-schema"
+            return f"schema.json does not pass the registry {meta} at {where}: {errors[0].message}", None
     try:
         bundle = zipfile.ZipFile(io.BytesIO(archive.read("handler.zip")))
     except zipfile.BadZipFile:
@@ -153,20 +164,22 @@ def _read_package(account, url):
 def _find(self, name=None, arn=None):
     types = _registry(self)["types"]
     if arn and not name:
-        name = next((n for n in types if arn.startswith(_arn(self.current_account, self.region, n))), None)
+        name = next((n for n, e in types.items() if arn.startswith(_arn(self.current_account, self.region, n, kind=e["kind"]))), None)
     if not name or name not in types or not types[name]["versions"]:
         raise TypeNotFound(name or arn)
     return name, types[name]
 
 
 def register_type(self):
-    if (self._get_param("Type") or "RESOURCE") != "RESOURCE":
-        raise InvalidRequest("Only RESOURCE types are registered here.")
+    kind = self._get_param("Type") or "RESOURCE"
+    if kind not in _META_SCHEMAS:
+        raise InvalidRequest(f"Only RESOURCE and HOOK extensions are registered here, not {kind}.")
     name = self._get_param("TypeName")
     package = _read_package(self.current_account, self._get_param("SchemaHandlerPackage"))
-    problem, schema = package_problem(package, name)
+    problem, schema = package_problem(package, name, kind)
     token = str(uuid.uuid4())
     _registry(self)["registrations"][token] = {
+        "kind": kind,
         "name": name,
         "problem": problem,
         "schema": schema,
@@ -179,7 +192,9 @@ def register_type(self):
 
 
 def _complete(self, registration):
-    entry = _registry(self)["types"].setdefault(registration["name"], {"versions": {}, "default": None, "next": 1, "configuration": None})
+    entry = _registry(self)["types"].setdefault(
+        registration["name"], {"kind": registration["kind"], "versions": {}, "default": None, "next": 1, "configuration": None}
+    )
     version = f"{entry['next']:08d}"
     entry["next"] += 1
     entry["versions"][version] = {
@@ -207,12 +222,12 @@ def describe_type_registration(self):
     else:
         if registration["version"] is None:
             _complete(self, registration)
-        account, region, name = self.current_account, self.region, registration["name"]
+        account, region, name, kind = self.current_account, self.region, registration["name"], registration["kind"]
         result.update(
             ProgressStatus="COMPLETE",
             Description="Deployment is complete.",
-            TypeArn=_arn(account, region, name),
-            TypeVersionArn=_arn(account, region, name, registration["version"]),
+            TypeArn=_arn(account, region, name, kind=kind),
+            TypeVersionArn=_arn(account, region, name, registration["version"], kind),
         )
     return ActionResult(result)
 
@@ -231,8 +246,8 @@ def describe_type(self):
         raise TypeNotFound(f"{name} version {version_id}")
     schema = version["schema"]
     result = {
-        "Arn": _arn(self.current_account, self.region, name, version_id),
-        "Type": "RESOURCE",
+        "Arn": _arn(self.current_account, self.region, name, version_id, entry["kind"]),
+        "Type": entry["kind"],
         "TypeName": name,
         "DefaultVersionId": entry["default"],
         "IsDefaultVersion": version_id == entry["default"],
@@ -256,11 +271,11 @@ def list_type_versions(self):
     name, entry = _find(self, self._get_param("TypeName"), self._get_param("Arn"))
     summaries = [
         {
-            "Type": "RESOURCE",
+            "Type": entry["kind"],
             "TypeName": name,
             "VersionId": version_id,
             "IsDefaultVersion": version_id == entry["default"],
-            "Arn": _arn(self.current_account, self.region, name, version_id),
+            "Arn": _arn(self.current_account, self.region, name, version_id, entry["kind"]),
             "TimeCreated": version["created"],
             "Description": version["schema"].get("description", ""),
         }
@@ -296,8 +311,8 @@ def deregister_type(self):
     return EmptyResult()
 
 
-def _configuration_arn(account, region, name, alias):
-    return f"{_arn(account, region, name)}/TypeConfiguration/{alias}"
+def _configuration_arn(account, region, name, alias, kind="RESOURCE"):
+    return f"{_arn(account, region, name, kind=kind)}/TypeConfiguration/{alias}"
 
 
 def set_type_configuration(self):
@@ -312,13 +327,24 @@ def set_type_configuration(self):
         raise InvalidRequest(f"{name} has no type configuration.")
     import jsonschema
 
-    errors = list(jsonschema.Draft7Validator(schema).iter_errors(configuration))
+    if entry["kind"] == "HOOK":
+        hook = (configuration.get("CloudFormationConfiguration") or {}).get("HookConfiguration")
+        if not isinstance(hook, dict):
+            raise InvalidRequest("Configuration: a hook's is {\"CloudFormationConfiguration\": {\"HookConfiguration\": {...}}}")
+        if hook.get("HookInvocationStatus") not in ("ENABLED", "DISABLED"):
+            raise InvalidRequest("Configuration at HookInvocationStatus: ENABLED or DISABLED")
+        if hook.get("FailureMode", "FAIL") not in ("FAIL", "WARN"):
+            raise InvalidRequest("Configuration at FailureMode: FAIL or WARN")
+        configuration = hook.get("Properties") or {}
+    # The configuration schema as the service derives it: with the schema's definitions.
+    definitions = entry["versions"][entry["default"]]["schema"].get("definitions", {})
+    errors = list(jsonschema.Draft7Validator({**schema, "definitions": definitions}).iter_errors(configuration))
     if errors:
         where = "/".join(str(p) for p in errors[0].path) or "(root)"
         raise InvalidRequest(f"Configuration at {where}: {errors[0].message}")
     alias = self._get_param("ConfigurationAlias") or "default"
     entry["configuration"] = {"Configuration": text, "LastUpdated": _now(), "Alias": alias}
-    return ActionResult({"ConfigurationArn": _configuration_arn(self.current_account, self.region, name, alias)})
+    return ActionResult({"ConfigurationArn": _configuration_arn(self.current_account, self.region, name, alias, entry["kind"])})
 
 
 def batch_describe_type_configurations(self):
@@ -335,10 +361,10 @@ def batch_describe_type_configurations(self):
         found.append(
             {
                 "Alias": configuration["Alias"],
-                "Arn": _configuration_arn(self.current_account, self.region, name, configuration["Alias"]),
+                "Arn": _configuration_arn(self.current_account, self.region, name, configuration["Alias"], entry["kind"]),
                 "Configuration": configuration["Configuration"],
                 "LastUpdated": configuration["LastUpdated"],
-                "TypeArn": _arn(self.current_account, self.region, name),
+                "TypeArn": _arn(self.current_account, self.region, name, kind=entry["kind"]),
                 "TypeName": name,
                 "IsDefaultConfiguration": configuration["Alias"] == "default",
             }

@@ -117,108 +117,174 @@ fn resolved(value: &Value, region: &str) -> Value {
     }
 }
 
-/// The role resource-role.yaml describes: its properties, resolved in `region`.
-fn declared_role(stem: &str, region: &str) -> Value {
-    let text = std::fs::read_to_string(packages().join(stem).join("resource-role.yaml")).expect("resource-role.yaml");
-    let template: Value = yaml_serde::from_str(&text).expect("resource-role.yaml is YAML");
+/// The role the package's template (`resource-role.yaml`, `hook-role.yaml`) describes: its
+/// properties, resolved in `region`.
+fn declared_role(stem: &str, file: &str, region: &str) -> Value {
+    let text = std::fs::read_to_string(packages().join(stem).join(file)).expect("the role template");
+    let template: Value = yaml_serde::from_str(&text).expect("the role template is YAML");
     resolved(&template["Resources"]["ExecutionRole"]["Properties"], region)
 }
 
+/// The project's hooks: (full name, stem), from rpdk-config.json.
+fn hooks() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("rpdk-config.json")).expect("rpdk-config.json");
+    let config: Value = serde_json::from_str(&text).expect("rpdk-config.json is JSON");
+    let namespace = config["namespace"].as_str().unwrap_or("Rpdk");
+    config["hooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|hook| {
+            let name = format!(
+                "{namespace}::{}::{}",
+                hook["service"].as_str().unwrap_or_default(),
+                hook["hook"].as_str().unwrap_or_default()
+            );
+            let stem = name.replace("::", "-").to_ascii_lowercase();
+            (name, stem)
+        })
+        .collect()
+}
+
+/// Checks a registered extension's roles: the execution role is its package's template as
+/// deployed; the log role, trusted by `service` alone, may write only its own group and metrics.
+async fn check_roles(
+    sdk: &aws_types::SdkConfig,
+    outcome: &Value,
+    name: &str,
+    stem: &str,
+    file: &str,
+    service: &str,
+    region: &str,
+) {
+    let cloudformation = CloudFormation::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let version = outcome["typeVersionArn"].as_str().expect("a version ARN");
+    let described = cloudformation.describe_type().arn(version).send().await.expect("DescribeType");
+    assert_eq!(described.execution_role_arn(), outcome["executionRoleArn"].as_str());
+
+    let (trust, session, policies) = role(&iam, outcome["executionRoleArn"].as_str().expect("a role")).await;
+    let declared = declared_role(stem, file, region);
+    assert_eq!(trust, declared["AssumeRolePolicyDocument"], "{name}: trust policy");
+    assert_eq!(Value::from(session), declared["MaxSessionDuration"], "{name}: session");
+    let declared_policies: BTreeMap<String, Value> = declared["Policies"]
+        .as_array()
+        .expect("Policies")
+        .iter()
+        .map(|p| (p["PolicyName"].as_str().expect("a name").to_owned(), p["PolicyDocument"].clone()))
+        .collect();
+    assert_eq!(policies, declared_policies, "{name}: the role's policies");
+
+    let logging = described.logging_config().expect("a logging configuration");
+    let group = format!("{stem}-logs");
+    assert_eq!(logging.log_group_name(), Some(group.as_str()));
+    let log_role = logging.log_role_arn().expect("a log role");
+    assert_eq!(outputs(&cloudformation, &format!("{stem}-logging-stack")).await["LogRoleArn"], log_role);
+    let (trust, _, policies) = role(&iam, log_role).await;
+    assert_eq!(trust["Statement"][0]["Principal"]["Service"], service, "{name}");
+    let statements = &policies["LogAndMetricsDelivery"]["Statement"];
+    let group_arn = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}");
+    assert_eq!(
+        statements[0]["Resource"],
+        json!([group_arn, format!("{group_arn}:*")]),
+        "{name}: logs of its own group only"
+    );
+    assert_eq!(statements[0]["Action"], json!(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]));
+    assert_eq!(
+        statements[1]["Condition"]["StringEquals"]["cloudwatch:namespace"],
+        format!("AWS/CloudFormation/{}", name.replace("::", "/")),
+        "{name}: its own metrics only"
+    );
+    let groups = aws_sdk_cloudwatchlogs::Client::new(sdk)
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert_eq!(groups.log_groups().len(), 1, "the log group {group} exists");
+}
+
+/// The configuration the registry holds for `name`.
+async fn configuration_of(cloudformation: &CloudFormation, kind: ThirdPartyType, name: &str) -> Vec<Value> {
+    let configurations = cloudformation
+        .batch_describe_type_configurations()
+        .type_configuration_identifiers(TypeConfigurationIdentifier::builder().r#type(kind).type_name(name).build())
+        .send()
+        .await
+        .expect("BatchDescribeTypeConfigurations");
+    configurations
+        .type_configurations()
+        .iter()
+        .map(|c| serde_json::from_str(c.configuration().unwrap_or_default()).expect("JSON"))
+        .collect()
+}
+
 #[test]
-fn every_type_registers_with_its_role_its_logging_as_default_and_configured() {
+fn every_type_and_hook_registers_with_its_role_its_logging_as_default_and_configured() {
     let region = "eu-west-1";
     let project = Project::load();
     let configuration =
         json!({"AllowedPrincipalAccountIds": ["111122223333"], "RequireNotificationWhenAutoAccept": true});
+    let hook_configuration = json!({"CloudFormationConfiguration": {"HookConfiguration": {
+        "HookInvocationStatus": "ENABLED", "FailureMode": "FAIL", "TargetOperations": ["RESOURCE"],
+        "Properties": {"RequiredBucketAlgorithm": "aws:kms"}}}});
     let file = std::env::temp_dir().join(format!("submit-config-{}.json", std::process::id()));
+    let hook_file = std::env::temp_dir().join(format!("submit-hook-config-{}.json", std::process::id()));
     std::fs::write(&file, configuration.to_string()).expect("write the configuration");
+    std::fs::write(&hook_file, hook_configuration.to_string()).expect("write the hook's configuration");
     let type_config = format!("Rpdk::EC2::PrivateLinkService={}", file.display());
+    let hook_config = format!("Rpdk::Governance::EncryptionHook={}", hook_file.display());
     let packages = packages().display().to_string();
-    let args = ["--packages", &packages, "--set-default", "--type-config", &type_config, "--output", "json"];
+    let args = [
+        "--packages",
+        &packages,
+        "--set-default",
+        "--type-config",
+        &type_config,
+        "--type-config",
+        &hook_config,
+        "--output",
+        "json",
+    ];
     let output = submit(region, &args);
     assert!(output.status.success(), "submit failed: {}", String::from_utf8_lossy(&output.stdout));
     let registered = outcomes(&output);
-    let names: Vec<String> = project.types.iter().map(|t| t.type_name.clone()).collect();
-    assert_eq!(registered.keys().cloned().collect::<Vec<_>>(), sorted(names), "one line per type");
+    let hooks = hooks();
+    assert!(!hooks.is_empty(), "the project has hooks to submit");
+    let names: Vec<String> =
+        project.types.iter().map(|t| t.type_name.clone()).chain(hooks.iter().map(|(name, _)| name.clone())).collect();
+    assert_eq!(registered.keys().cloned().collect::<Vec<_>>(), sorted(names), "one line per type and hook");
 
     runtime().block_on(async {
         let sdk = config(region);
         let cloudformation = CloudFormation::new(&sdk);
-        let iam = aws_sdk_iam::Client::new(&sdk);
         for t in &project.types {
             let outcome = &registered[&t.type_name];
             assert_eq!(outcome["status"], "REGISTERED", "{outcome}");
             assert_eq!(outcome["isDefaultVersion"], true, "--set-default: {outcome}");
+            assert!(outcome["typeVersionArn"].as_str().is_some_and(|arn| arn.contains(":type/resource/")), "{outcome}");
+            let service = "resources.cloudformation.amazonaws.com";
+            check_roles(&sdk, outcome, &t.type_name, &t.stem, "resource-role.yaml", service, region).await;
+        }
+        for (name, stem) in &hooks {
+            let outcome = &registered[name];
+            assert_eq!(
+                (outcome["status"].as_str(), outcome["isDefaultVersion"].as_bool()),
+                (Some("REGISTERED"), Some(true)),
+                "{outcome}"
+            );
             let version = outcome["typeVersionArn"].as_str().expect("a version ARN");
+            assert!(version.contains(":type/hook/"), "{outcome}");
             let described = cloudformation.describe_type().arn(version).send().await.expect("DescribeType");
-            assert_eq!(described.default_version_id(), outcome["versionId"].as_str(), "{}", t.type_name);
-            assert_eq!(described.execution_role_arn(), outcome["executionRoleArn"].as_str());
-
-            // The execution role is the package's resource-role.yaml, as deployed.
-            let (trust, session, policies) = role(&iam, outcome["executionRoleArn"].as_str().expect("a role")).await;
-            let declared = declared_role(&t.stem, region);
-            assert_eq!(trust, declared["AssumeRolePolicyDocument"], "{}: trust policy", t.type_name);
-            assert_eq!(Value::from(session), declared["MaxSessionDuration"], "{}: session", t.type_name);
-            let declared_policies: BTreeMap<String, Value> = declared["Policies"]
-                .as_array()
-                .expect("Policies")
-                .iter()
-                .map(|p| (p["PolicyName"].as_str().expect("a name").to_owned(), p["PolicyDocument"].clone()))
-                .collect();
-            assert_eq!(policies, declared_policies, "{}: the role's policies", t.type_name);
-
-            // Logs and metrics: the group made for the type, a role that may write only there.
-            let logging = described.logging_config().expect("a logging configuration");
-            let group = format!("{}-logs", t.stem);
-            assert_eq!(logging.log_group_name(), Some(group.as_str()));
-            let log_role = logging.log_role_arn().expect("a log role");
-            assert_eq!(outputs(&cloudformation, &format!("{}-logging-stack", t.stem)).await["LogRoleArn"], log_role);
-            let (trust, _, policies) = role(&iam, log_role).await;
-            assert_eq!(trust["Statement"][0]["Principal"]["Service"], "resources.cloudformation.amazonaws.com");
-            let statements = &policies["LogAndMetricsDelivery"]["Statement"];
-            let group_arn = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}");
-            assert_eq!(
-                statements[0]["Resource"],
-                json!([group_arn, format!("{group_arn}:*")]),
-                "{}: logs of its own group only",
-                t.type_name
-            );
-            assert_eq!(
-                statements[0]["Action"],
-                json!(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
-            );
-            assert_eq!(
-                statements[1]["Condition"]["StringEquals"]["cloudwatch:namespace"],
-                format!("AWS/CloudFormation/{}", t.type_name.replace("::", "/")),
-                "{}: its own metrics only",
-                t.type_name
-            );
-            let groups = aws_sdk_cloudwatchlogs::Client::new(&sdk)
-                .describe_log_groups()
-                .log_group_name_prefix(&group)
-                .send()
-                .await
-                .expect("DescribeLogGroups");
-            assert_eq!(groups.log_groups().len(), 1, "the log group {group} exists");
+            assert_eq!(described.r#type(), Some(&RegistryType::Hook));
+            check_roles(&sdk, outcome, name, stem, "hook-role.yaml", "hooks.cloudformation.amazonaws.com", region)
+                .await;
         }
 
-        let configurations = cloudformation
-            .batch_describe_type_configurations()
-            .type_configuration_identifiers(
-                TypeConfigurationIdentifier::builder()
-                    .r#type(ThirdPartyType::Resource)
-                    .type_name("Rpdk::EC2::PrivateLinkService")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("BatchDescribeTypeConfigurations");
-        let set: Vec<Value> = configurations
-            .type_configurations()
-            .iter()
-            .map(|c| serde_json::from_str(c.configuration().unwrap_or_default()).expect("JSON"))
-            .collect();
+        let set = configuration_of(&cloudformation, ThirdPartyType::Resource, "Rpdk::EC2::PrivateLinkService").await;
         assert_eq!(set, vec![configuration.clone()], "the type configuration is the file's");
+        let set = configuration_of(&cloudformation, ThirdPartyType::Hook, "Rpdk::Governance::EncryptionHook").await;
+        assert_eq!(set, vec![hook_configuration.clone()], "the hook's configuration is the file's");
 
         // The packages went to a bucket that only its account can read.
         let bucket = outputs(&cloudformation, "rpdk-submit-bucket").await["BucketName"].clone();
@@ -238,12 +304,11 @@ fn every_type_registers_with_its_role_its_logging_as_default_and_configured() {
         let rules = encryption.server_side_encryption_configuration().map(|c| c.rules()).unwrap_or_default();
         assert!(!rules.is_empty(), "the bucket is encrypted");
         let uploaded = s3.list_objects_v2().bucket(&bucket).send().await.expect("ListObjectsV2");
-        for t in &project.types {
-            let prefix = format!("{}-", t.stem);
+        for stem in project.types.iter().map(|t| &t.stem).chain(hooks.iter().map(|(_, stem)| stem)) {
+            let prefix = format!("{stem}-");
             assert!(
                 uploaded.contents().iter().any(|o| o.key().is_some_and(|k| k.starts_with(&prefix))),
-                "{} uploaded",
-                t.stem
+                "{stem} uploaded"
             );
         }
     });
@@ -364,7 +429,10 @@ fn a_role_stack_with_fewer_permissions_than_declared_is_updated_in_place() {
         let (_, _, policies) = role(&aws_sdk_iam::Client::new(&sdk), &role_before).await;
         let actions = &policies["ResourceTypePolicy"]["Statement"][0]["Action"];
         assert!(actions.as_array().expect("actions").contains(&json!("ssm:DeleteParameter")), "{actions}");
-        assert_eq!(policies["ResourceTypePolicy"], declared_role(stem, region)["Policies"][0]["PolicyDocument"]);
+        assert_eq!(
+            policies["ResourceTypePolicy"],
+            declared_role(stem, "resource-role.yaml", region)["Policies"][0]["PolicyDocument"]
+        );
         let version = outcome["typeVersionArn"].as_str().expect("a version");
         let described = CloudFormation::new(&sdk).describe_type().arn(version).send().await.expect("DescribeType");
         assert!(described.logging_config().is_none(), "registered without logging");

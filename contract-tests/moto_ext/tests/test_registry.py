@@ -127,3 +127,62 @@ def test_a_type_configuration_is_checked_against_its_schema_and_read_back(cfn, u
 def test_a_package_that_is_not_in_s3_is_refused_at_once(cfn):
     with pytest.raises(botocore.exceptions.ClientError, match="s3://missing/package.zip"):
         cfn.register_type(Type="RESOURCE", TypeName=TYPE, SchemaHandlerPackage="s3://missing/package.zip")
+
+
+HOOK = "Rpdk::Test::Guard"
+HOOK_SCHEMA = {
+    "typeName": HOOK,
+    "description": "A guard.",
+    "typeConfiguration": {"properties": {"Limit": {"type": "integer"}}, "additionalProperties": False},
+    "required": [],
+    "handlers": {"preCreate": {"targetNames": ["AWS::S3::Bucket"], "permissions": []}},
+    "additionalProperties": False,
+}
+
+
+def hook_package(schema=HOOK_SCHEMA, artifact_type="HOOK"):
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as handler:
+        handler.writestr("bootstrap", b"\x7fELF")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(".rpdk-config", json.dumps({"typeName": HOOK, "artifact_type": artifact_type}))
+        archive.writestr("schema.json", json.dumps(schema))
+        archive.writestr("handler.zip", bundle.getvalue())
+    return out.getvalue()
+
+
+def register_hook(cfn, url):
+    token = cfn.register_type(Type="HOOK", TypeName=HOOK, SchemaHandlerPackage=url)["RegistrationToken"]
+    return [cfn.describe_type_registration(RegistrationToken=token) for _ in range(3)][-1]
+
+
+def test_a_hook_registers_against_the_hooks_meta_schema_and_is_configured_through_its_hook_configuration(cfn, upload):
+    done = register_hook(cfn, upload("hook.zip", hook_package()))
+    assert done["ProgressStatus"] == "COMPLETE", done
+    assert done["TypeVersionArn"].endswith("type/hook/Rpdk-Test-Guard/00000001"), done
+    described = cfn.describe_type(Arn=done["TypeVersionArn"])
+    assert (described["Type"], described["TypeName"]) == ("HOOK", HOOK)
+
+    def configure(properties, status="ENABLED"):
+        document = {"CloudFormationConfiguration": {"HookConfiguration": {"HookInvocationStatus": status, "FailureMode": "FAIL", "Properties": properties}}}
+        return cfn.set_type_configuration(Type="HOOK", TypeName=HOOK, Configuration=json.dumps(document))
+
+    with pytest.raises(botocore.exceptions.ClientError, match="Limit"):
+        configure({"Limit": "many"})
+    with pytest.raises(botocore.exceptions.ClientError, match="HookInvocationStatus"):
+        configure({}, status="ON")
+    assert "type/hook/Rpdk-Test-Guard/TypeConfiguration/" in configure({"Limit": 2})["ConfigurationArn"]
+
+
+@pytest.mark.parametrize(
+    "broken, reason",
+    [
+        (hook_package(artifact_type="RESOURCE"), "artifact_type is RESOURCE"),
+        (hook_package(schema={**HOOK_SCHEMA, "properties": {}}), "hooks meta-schema"),
+    ],
+)
+def test_a_hook_package_the_service_would_refuse_fails_with_the_reason(cfn, upload, broken, reason):
+    done = register_hook(cfn, upload("hook.zip", broken))
+    assert done["ProgressStatus"] == "FAILED"
+    assert reason in done["Description"], done

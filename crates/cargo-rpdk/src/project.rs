@@ -154,6 +154,11 @@ impl Project {
             })
     }
 
+    /// The hook whose name (or `Service::Hook`) is `name`, if any.
+    pub fn find_hook(&self, name: &str) -> Option<&HookEntry> {
+        self.config.hooks.iter().find(|h| self.hook_name(h) == name || format!("{}::{}", h.service, h.hook) == name)
+    }
+
     /// Cargo's target directory.
     pub fn target_dir(&self) -> PathBuf {
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| self.root.join("target"), PathBuf::from)

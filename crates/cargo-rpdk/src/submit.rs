@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
 use crate::deploy::Output;
-use crate::package::{self, Arch, RESOURCE_ROLE};
-use crate::project::{Project, TypeEntry};
+use crate::package::{self, Arch, HOOK_ROLE, RESOURCE_ROLE};
+use crate::project::{HookEntry, Project, TypeEntry};
 use crate::tools::Tools;
 
 /// Options of `cargo rpdk submit`.
@@ -83,6 +83,8 @@ fn duration(text: &str) -> Result<Duration, String> {
 pub struct Submission {
     type_name: String,
     stem: String,
+    /// A hook, registered as `HOOK`; otherwise a resource type.
+    hook: bool,
     package: PathBuf,
     /// The execution role's template (the package's resource-role.yaml), unless `--role-arn`.
     role_template: Option<String>,
@@ -111,13 +113,65 @@ fn logging_stack(stem: &str) -> String {
 /// The stack of the bucket packages are uploaded to.
 const BUCKET_STACK: &str = "rpdk-submit-bucket";
 
+/// A type or a hook of the project, as submit handles them.
+#[derive(Clone, Copy)]
+pub enum Extension<'a> {
+    /// A resource type.
+    Type(&'a TypeEntry),
+    /// A hook.
+    Hook(&'a HookEntry),
+}
+
+impl Extension<'_> {
+    fn name(self, project: &Project) -> String {
+        match self {
+            Self::Type(entry) => project.type_name(entry),
+            Self::Hook(entry) => project.hook_name(entry),
+        }
+    }
+
+    fn stem(self, project: &Project) -> String {
+        match self {
+            Self::Type(entry) => project.type_stem(entry),
+            Self::Hook(entry) => project.hook_stem(entry),
+        }
+    }
+
+    fn schema_path(self, project: &Project) -> PathBuf {
+        match self {
+            Self::Type(entry) => project.schema_path(entry),
+            Self::Hook(entry) => project.hook_schema_path(entry),
+        }
+    }
+
+    fn is_hook(self) -> bool {
+        matches!(self, Self::Hook(_))
+    }
+
+    /// The package's execution role template.
+    fn role_file(self) -> &'static str {
+        if self.is_hook() { HOOK_ROLE } else { RESOURCE_ROLE }
+    }
+}
+
+/// The extensions `--type` names (a type or a hook, by full name or `Service::Name`), or all.
+fn selected<'a>(project: &'a Project, names: &[String]) -> Result<Vec<Extension<'a>>> {
+    if names.is_empty() {
+        let types = project.config.types.iter().map(Extension::Type);
+        return Ok(types.chain(project.config.hooks.iter().map(Extension::Hook)).collect());
+    }
+    names
+        .iter()
+        .map(|name| match project.find_hook(name) {
+            Some(hook) => Ok(Extension::Hook(hook)),
+            None => project.find_type(name).map(Extension::Type),
+        })
+        .collect()
+}
+
 pub fn run(options: &Options) -> Result<()> {
     let project = Project::discover()?;
-    let entries: Vec<&TypeEntry> = if options.types.is_empty() {
-        project.config.types.iter().collect()
-    } else {
-        options.types.iter().map(|name| project.find_type(name)).collect::<Result<_>>()?
-    };
+    let entries = selected(&project, &options.types)?;
     if let Some(group) = &options.log_group {
         check_log_group_name(group)?;
     }
@@ -129,28 +183,45 @@ pub fn run(options: &Options) -> Result<()> {
             let lambda_dir = package::build_for_lambda(&project, &tools, Arch::X86_64)?;
             let out = project.target_dir().join("rpdk").join("package");
             for entry in &entries {
-                package::write_package(&project, entry, &lambda_dir.join(&entry.binary).join("bootstrap"), &out)?;
+                match entry {
+                    Extension::Type(entry) => {
+                        let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
+                        package::write_package(&project, entry, &bootstrap, &out)?;
+                    }
+                    Extension::Hook(entry) => {
+                        let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
+                        package::write_hook_package(&project, entry, &bootstrap, &out)?;
+                    }
+                }
             }
             out
         }
     };
     let mut submissions = Vec::new();
     for entry in entries {
-        let type_name = project.type_name(entry);
-        let stem = project.type_stem(entry);
+        let type_name = entry.name(&project);
+        let stem = entry.stem(&project);
         let dir = packages.join(&stem);
         let package = dir.join(format!("{stem}.zip"));
-        packaged_schema_is_current(&project, entry, &package)?;
+        packaged_schema_is_current(&type_name, &entry.schema_path(&project), &package)?;
         let role_template = match options.role_arn {
             Some(_) => None,
             None => Some(
-                std::fs::read_to_string(dir.join(RESOURCE_ROLE))
-                    .with_context(|| format!("{type_name}: no {RESOURCE_ROLE} in {}", dir.display()))?,
+                std::fs::read_to_string(dir.join(entry.role_file()))
+                    .with_context(|| format!("{type_name}: no {} in {}", entry.role_file(), dir.display()))?,
             ),
         };
-        let logging = (!options.no_logging).then(|| logging(&type_name, options.log_group.as_deref()));
+        let logging = (!options.no_logging).then(|| logging(&type_name, entry.is_hook(), options.log_group.as_deref()));
         let configuration = configurations.remove(&type_name);
-        submissions.push(Submission { type_name, stem, package, role_template, logging, configuration });
+        submissions.push(Submission {
+            type_name,
+            stem,
+            hook: entry.is_hook(),
+            package,
+            role_template,
+            logging,
+            configuration,
+        });
     }
     if options.dry_run {
         print_plan(&submissions, options);
@@ -272,7 +343,7 @@ fn check_log_group_name(group: &str) -> Result<()> {
 
 /// A type's logging: its log group (the given one, or `<stem>-logs`, made by the stack) and the
 /// stack's template.
-fn logging(type_name: &str, given_group: Option<&str>) -> Logging {
+fn logging(type_name: &str, hook: bool, given_group: Option<&str>) -> Logging {
     let group = given_group.map_or_else(|| rpdk_local::log_group_name(type_name), str::to_owned);
     let log_group_resource = if given_group.is_some() {
         String::new()
@@ -285,6 +356,8 @@ fn logging(type_name: &str, given_group: Option<&str>) -> Logging {
         log_group = group,
         log_group_resource = log_group_resource,
         arn_type = type_name.replace("::", "-"),
+        kind = if hook { "hook" } else { "resource" },
+        service = if hook { "hooks.cloudformation.amazonaws.com" } else { "resources.cloudformation.amazonaws.com" },
         metrics_namespace = format!("AWS/CloudFormation/{}", type_name.replace("::", "/")),
     );
     Logging { group, template }
@@ -299,12 +372,12 @@ fn bucket_template() -> &'static str {
 /// the bucket's, and each type's logging with its group made and with a group given.
 pub fn infrastructure_templates(project: &Project) -> Vec<(String, String)> {
     let mut templates = vec![(format!("{BUCKET_STACK}.yaml"), bucket_template().to_owned())];
-    for entry in &project.config.types {
-        let (type_name, stem) = (project.type_name(entry), project.type_stem(entry));
-        templates.push((format!("{}.yaml", logging_stack(&stem)), logging(&type_name, None).template));
+    for entry in selected(project, &[]).unwrap_or_default() {
+        let (type_name, stem) = (entry.name(project), entry.stem(project));
+        templates.push((format!("{}.yaml", logging_stack(&stem)), logging(&type_name, entry.is_hook(), None).template));
         templates.push((
             format!("{}-given-group.yaml", logging_stack(&stem)),
-            logging(&type_name, Some("/platform/types")).template,
+            logging(&type_name, entry.is_hook(), Some("/platform/types")).template,
         ));
     }
     templates
@@ -312,8 +385,7 @@ pub fn infrastructure_templates(project: &Project) -> Vec<(String, String)> {
 
 /// The package's schema must be the committed one: a package older than the schema would
 /// register what the code no longer is.
-fn packaged_schema_is_current(project: &Project, entry: &TypeEntry, package: &Path) -> Result<()> {
-    let type_name = project.type_name(entry);
+fn packaged_schema_is_current(type_name: &str, schema_path: &Path, package: &Path) -> Result<()> {
     let stale = || format!("{type_name}: run `cargo rpdk package --arch x86_64`, or submit without --packages");
     let bytes = std::fs::read(package).with_context(|| format!("{type_name}: no package at {}", package.display()))?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
@@ -323,32 +395,34 @@ fn packaged_schema_is_current(project: &Project, entry: &TypeEntry, package: &Pa
         &mut archive.by_name("schema.json").with_context(|| format!("{type_name}: the package has no schema.json"))?,
         &mut packaged,
     )?;
-    let committed = std::fs::read_to_string(project.schema_path(entry))?;
+    let committed = std::fs::read_to_string(schema_path)?;
     if packaged != committed {
         return Err(anyhow::anyhow!("the package at {} holds an older schema", package.display())).context(stale());
     }
     Ok(())
 }
 
-/// The `--type-config TYPE=FILE` options by type name, each read and checked against its type's
-/// configuration schema (the schema's `typeConfiguration` with its definitions).
+/// The `--type-config TYPE=FILE` options by type name, each read and checked against its
+/// type's configuration schema (the schema's `typeConfiguration` with its definitions). A hook's
+/// file is its whole hook configuration (`CloudFormationConfiguration.HookConfiguration`), whose
+/// `Properties` are checked.
 fn configurations(
     project: &Project,
-    entries: &[&TypeEntry],
+    entries: &[Extension<'_>],
     options: &[String],
 ) -> Result<BTreeMap<String, (String, String)>> {
-    let submitted: BTreeMap<String, &TypeEntry> = entries.iter().map(|e| (project.type_name(e), *e)).collect();
+    let submitted: BTreeMap<String, Extension<'_>> = entries.iter().map(|e| (e.name(project), *e)).collect();
     let mut configurations = BTreeMap::new();
-    for (type_name, file, configuration) in crate::deploy::type_configuration_files(options)? {
-        let entry = project.find_type(&type_name)?;
-        let type_name = project.type_name(entry);
+    for (given, file, configuration) in crate::deploy::type_configuration_files(options)? {
+        let entry = selected(project, std::slice::from_ref(&given))?[0];
+        let type_name = entry.name(project);
         if !submitted.contains_key(&type_name) {
             bail!(
                 "--type-config {type_name}: that type is not submitted here; add --type {type_name}, or configure one of {}",
                 submitted.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.schema_path(entry))?)?;
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(entry.schema_path(project))?)?;
         let Some(configuration_schema) = schema.get("typeConfiguration") else {
             bail!(
                 "--type-config {type_name}: the type has no configuration (its schema declares no typeConfiguration)"
@@ -358,18 +432,26 @@ fn configurations(
         if let (Some(object), Some(definitions)) = (configuration_schema.as_object_mut(), schema.get("definitions")) {
             object.insert("definitions".into(), definitions.clone());
         }
+        let (checked, at) = if entry.is_hook() {
+            (
+                hook_properties(&type_name, &file, &configuration)?,
+                "/CloudFormationConfiguration/HookConfiguration/Properties",
+            )
+        } else {
+            (&configuration, "")
+        };
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft7)
             .build(&configuration_schema)
             .with_context(|| format!("{type_name}: its configuration schema cannot be compiled"))?;
         let faults: Vec<String> = validator
-            .iter_errors(&configuration)
+            .iter_errors(checked)
             .map(|error| {
-                let at = error.instance_path().to_string();
+                let path = format!("{at}{}", error.instance_path());
                 format!(
                     "{} {}: {} (schema rule {})",
                     file,
-                    if at.is_empty() { "(the whole object)".to_owned() } else { format!("at {at}") },
+                    if path.is_empty() { "(the whole object)".to_owned() } else { format!("at {path}") },
                     error.masked(),
                     error.kind().keyword()
                 )
@@ -381,6 +463,29 @@ fn configurations(
         configurations.insert(type_name, (file, configuration.to_string()));
     }
     Ok(configurations)
+}
+
+/// The `Properties` of a hook's configuration document, once its frame is as the registry
+/// requires.
+fn hook_properties<'a>(type_name: &str, file: &str, document: &'a Value) -> Result<&'a Value> {
+    let frame = document.pointer("/CloudFormationConfiguration/HookConfiguration").with_context(|| {
+        format!(
+            "--type-config {type_name}: {file} is not a hook configuration: write {{\"CloudFormationConfiguration\": \
+             {{\"HookConfiguration\": {{\"HookInvocationStatus\": \"ENABLED\", \"FailureMode\": \"FAIL\", \
+             \"TargetOperations\": [\"RESOURCE\"], \"Properties\": {{...}}}}}}}}"
+        )
+    })?;
+    for (field, allowed, required) in
+        [("HookInvocationStatus", &["ENABLED", "DISABLED"][..], true), ("FailureMode", &["FAIL", "WARN"][..], false)]
+    {
+        match frame.get(field).and_then(Value::as_str) {
+            Some(value) if allowed.contains(&value) => {}
+            None if !required && frame.get(field).is_none() => {}
+            _ => bail!("--type-config {type_name}: {file} at HookConfiguration/{field}: one of {}", allowed.join(", ")),
+        }
+    }
+    static EMPTY: Value = Value::Null;
+    Ok(frame.get("Properties").unwrap_or(&EMPTY))
 }
 
 #[cfg(test)]
@@ -400,16 +505,19 @@ mod tests {
 
     #[test]
     fn the_log_role_may_write_only_its_group_and_its_types_metrics() {
-        let made = logging("Rpdk::IAM::CrossAccountRole", None);
+        let made = logging("Rpdk::IAM::CrossAccountRole", false, None);
         assert_eq!(made.group, "rpdk-iam-crossaccountrole-logs");
         assert!(made.template.contains("LogGroupName: rpdk-iam-crossaccountrole-logs"));
         assert!(made.template.contains(":log-group:rpdk-iam-crossaccountrole-logs\n"));
         assert!(made.template.contains(":log-group:rpdk-iam-crossaccountrole-logs:*\n"));
         assert!(made.template.contains("cloudwatch:namespace: AWS/CloudFormation/Rpdk/IAM/CrossAccountRole"));
         assert!(made.template.contains("type/resource/Rpdk-IAM-CrossAccountRole/*"));
-        let given = logging("Rpdk::IAM::CrossAccountRole", Some("/platform/types"));
+        let given = logging("Rpdk::IAM::CrossAccountRole", false, Some("/platform/types"));
         assert!(!given.template.contains("AWS::Logs::LogGroup"), "a given group is not made");
         assert!(given.template.contains(":log-group:/platform/types:*"));
+        let hook = logging("Rpdk::Governance::EncryptionHook", true, None);
+        assert!(hook.template.contains("Service: hooks.cloudformation.amazonaws.com"));
+        assert!(hook.template.contains("type/hook/Rpdk-Governance-EncryptionHook/*"));
     }
 
     #[test]

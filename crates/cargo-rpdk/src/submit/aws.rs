@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudformation::Client as CloudFormation;
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_cloudformation::types::{Capability, LoggingConfig, RegistrationStatus, RegistryType, StackStatus};
 use aws_sdk_s3::primitives::ByteStream;
@@ -116,7 +117,7 @@ async fn submit(clients: &Clients, submission: &Submission, bucket: &str, option
 
     let registration = cloudformation
         .register_type()
-        .r#type(RegistryType::Resource)
+        .r#type(if submission.hook { RegistryType::Hook } else { RegistryType::Resource })
         .type_name(name)
         .schema_handler_package(format!("s3://{bucket}/{key}"))
         .execution_role_arn(&execution_role)
@@ -334,15 +335,17 @@ async fn first_failure(cloudformation: &CloudFormation, stack: &str) -> String {
         )
 }
 
-/// An SDK failure as the user needs it: the call, the service's code and message, or the whole
-/// chain of causes when no service answered.
-fn failure<E, R>(call: &str, error: aws_sdk_cloudformation::error::SdkError<E, R>) -> anyhow::Error
+/// An SDK failure as the user needs it: the call and the service's code and message; the HTTP
+/// status of an answer that held no error; or the chain of causes when no service answered.
+fn failure<E>(call: &str, error: aws_sdk_cloudformation::error::SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => anyhow!("{call}: {code}: {message}"),
+    match (error.code(), error.message(), error.raw_response()) {
+        (Some(code), Some(message), _) => anyhow!("{call}: {code}: {message}"),
+        (_, _, Some(response)) => {
+            anyhow!("{call}: the service answered HTTP {} without an error it could name", response.status().as_u16())
+        }
         _ => anyhow!("{call}: {}", DisplayErrorContext(error)),
     }
 }
