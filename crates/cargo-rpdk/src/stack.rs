@@ -21,6 +21,13 @@ pub fn setup(project: &Project, tools: &Tools, bin_dir: &Path) -> Result<Setup> 
         let actions = crate::package::declared_permissions(&schema)?.into_iter().map(str::to_owned).collect();
         types.insert(project.type_name(entry), ServedType { binary: entry.binary.clone(), actions });
     }
+    // Hooks are served as the types are: their binary on the Lambda endpoint, a role holding
+    // exactly their declared permissions.
+    for entry in &project.config.hooks {
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.hook_schema_path(entry))?)?;
+        let actions = crate::package::declared_permissions(&schema)?.into_iter().map(str::to_owned).collect();
+        types.insert(project.hook_name(entry), ServedType { binary: entry.binary.clone(), actions });
+    }
     Ok(Setup {
         root: project.root.clone(),
         work_dir: project.work_dir()?,

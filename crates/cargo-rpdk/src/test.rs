@@ -167,6 +167,13 @@ pub fn run(options: &Options) -> Result<()> {
             Err(error) => report.check(&name, Err(error)),
         }
     }
+    for entry in &project.config.hooks {
+        let name = format!("cfn test {}", project.hook_name(entry));
+        match cfn_test_hook(&project, &tools, &stack, entry, options.cfn_filter.as_deref()) {
+            Ok(counts) => report.add(&name, counts),
+            Err(error) => report.check(&name, Err(error)),
+        }
+    }
     for entry in &project.config.types {
         report.check(
             &format!("permissions of {} are exact", project.type_name(entry)),
@@ -345,6 +352,50 @@ pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Res
     Ok(text)
 }
 
+/// `cfn test` of a hook: its contract suite with the inputs in `contract-tests/hooks/<stem>/`
+/// (`inputs_N_pre_create.json`, `inputs_N_invalid_pre_create.json`, ... keyed by target type)
+/// and its configuration, against the hook's function on the local stack. The targets' own
+/// schemas, which `cfn` reads for each target type, come from cfn-lint's copy of the registry's.
+fn cfn_test_hook(
+    project: &Project,
+    tools: &Tools,
+    stack: &Stack,
+    entry: &HookEntry,
+    filter: Option<&str>,
+) -> Result<Counts> {
+    let stem = project.hook_stem(entry);
+    let settings = crate::package::hook_rpdk_config(project, entry);
+    let dir = cfn_project_of(project, &stem, &settings, &project.hook_schema_path(entry), "test")?;
+    let fixtures = project.root.join("contract-tests").join("hooks").join(&stem);
+    let inputs = fixtures.join("inputs");
+    for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
+        let path = file?.path();
+        std::fs::create_dir_all(dir.join("inputs"))?;
+        std::fs::copy(&path, dir.join("inputs").join(path.file_name().unwrap_or_default()))?;
+    }
+    std::fs::copy(fixtures.join("typeconfig.json"), dir.join("typeconfig.json"))
+        .with_context(|| format!("no typeconfig.json in {}", fixtures.display()))?;
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.hook_schema_path(entry))?)?;
+    let providers =
+        tools.site_packages("cfn")?.join("cfnlint").join("data").join("schemas").join("providers").join("us_east_1");
+    let targets: BTreeSet<&str> = schema["handlers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|handlers| handlers.values())
+        .flat_map(|handler| handler["targetNames"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .filter(|target| !["STACK", "CHANGE_SET"].contains(target))
+        .collect();
+    for target in targets {
+        let file = format!("{}.json", target.replace("::", "-").to_ascii_lowercase());
+        std::fs::create_dir_all(dir.join("target-schemas"))?;
+        std::fs::copy(providers.join(&file), dir.join("target-schemas").join(&file))
+            .with_context(|| format!("no registry schema of {target} in cfn-lint's data"))?;
+    }
+    let role = stack.principals.handlers.get(&project.hook_name(entry)).context("no hook role")?.role_arn.clone();
+    run_cfn_test(project, tools, stack, &dir, &entry.binary, &role, filter)
+}
+
 fn cfn_test(
     project: &Project,
     tools: &Tools,
@@ -368,21 +419,35 @@ fn cfn_test(
         "{}".to_owned()
     };
     write(&dir.join("typeconfig.json"), type_config)?;
+    let role = stack.principals.handlers.get(&project.type_name(entry)).context("no handler role")?.role_arn.clone();
+    run_cfn_test(project, tools, stack, &dir, &entry.binary, &role, filter)
+}
 
+/// Runs `cfn test` in the cfn project `dir` against `function` on the local stack, each call
+/// made with `role`'s credentials; its JUnit counts.
+fn run_cfn_test(
+    project: &Project,
+    tools: &Tools,
+    stack: &Stack,
+    dir: &Path,
+    function: &str,
+    role: &str,
+    filter: Option<&str>,
+) -> Result<Counts> {
     let junit = dir.join("junit.xml");
     let mut args = vec![
         "test".to_owned(),
         "--endpoint".to_owned(),
         stack.described.lambda_url.clone(),
         "--function-name".to_owned(),
-        entry.binary.clone(),
+        function.to_owned(),
         "--region".to_owned(),
         REGION.to_owned(),
         "--typeconfig".to_owned(),
         "typeconfig.json".to_owned(),
         // cfn test assumes the role for each handler call, as CloudFormation does.
         "--role-arn".to_owned(),
-        stack.principals.handlers.get(&project.type_name(entry)).context("no handler role")?.role_arn.clone(),
+        role.to_owned(),
         "--".to_owned(),
         "-p".to_owned(),
         "no:cacheprovider".to_owned(),
@@ -392,7 +457,7 @@ fn cfn_test(
         args.extend(["-k".to_owned(), filter.to_owned()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = cfn(tools, project, &dir, Some(stack), &args)?;
+    let output = cfn(tools, project, dir, Some(stack), &args)?;
     let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     write(&dir.join("cfn-test.log"), &log)?;
     for line in log

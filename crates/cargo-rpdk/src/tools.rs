@@ -77,6 +77,16 @@ impl Tools {
         self.dir.join(environment).join("bin").join(executable)
     }
 
+    /// The `site-packages` directory of one environment (`lib/python3.X/site-packages`).
+    pub fn site_packages(&self, environment: &str) -> Result<PathBuf> {
+        let lib = self.dir.join(environment).join("lib");
+        std::fs::read_dir(&lib)
+            .with_context(|| format!("cannot read {}", lib.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path().join("site-packages")))
+            .find(|path| path.is_dir())
+            .with_context(|| format!("no python*/site-packages in {}", lib.display()))
+    }
+
     /// PATH with one environment's `bin` directory first (cargo-lambda finds zig there).
     pub fn path_with(&self, environment: &str) -> String {
         format!("{}:{}", self.dir.join(environment).join("bin").display(), std::env::var("PATH").unwrap_or_default())

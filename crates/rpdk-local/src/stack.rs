@@ -43,7 +43,7 @@ pub struct Setup {
     pub tools: PathBuf,
     /// Where the handler binaries were built.
     pub bin_dir: PathBuf,
-    /// Per type: its handler binary and the IAM actions its schema declares.
+    /// Per type (or hook): its handler binary and the IAM actions its schema declares.
     pub types: BTreeMap<String, ServedType>,
 }
 
@@ -191,7 +191,12 @@ impl Stack {
         // An empty payload answers at once with a FAILED event.
         let mut children = std::mem::take(&mut self.children);
         let functions = &self.functions;
-        let ready = || functions.invoke(binary, &json!({})).is_ok_and(|event| event.get("status").is_some());
+        // Any answer of the protocol is ready: a resource type's event, or a hook's.
+        let ready = || {
+            functions
+                .invoke(binary, &json!({}))
+                .is_ok_and(|event| event.get("status").is_some() || event.get("hookStatus").is_some())
+        };
         let outcome = wait_until(binary, &mut children, ready);
         self.children = children;
         outcome
