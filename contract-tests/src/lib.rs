@@ -42,6 +42,11 @@ pub fn principals() -> Value {
 /// SDK configuration for the run's admin, who may do anything: for preparing and inspecting
 /// state behind a handler's back.
 pub fn admin_config() -> aws_types::SdkConfig {
+    admin_config_in(REGION)
+}
+
+/// The admin's SDK configuration in another region.
+pub fn admin_config_in(region: &str) -> aws_types::SdkConfig {
     let admin = &principals()["admin"];
     let field = |name: &str| admin[name].as_str().expect("admin credentials").to_owned();
     let credentials = rpdk::Credentials {
@@ -49,7 +54,7 @@ pub fn admin_config() -> aws_types::SdkConfig {
         secret_access_key: field("secretAccessKey"),
         session_token: None,
     };
-    rpdk_aws::sdk_config(Some(&credentials), REGION).expect("the admin's SDK configuration")
+    rpdk_aws::sdk_config(Some(&credentials), region).expect("the admin's SDK configuration")
 }
 
 /// A prerequisite the type's `fixture.py` made for this run (`RPDK_FIXTURES`).

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use aws_sdk_cloudformation::Client as CloudFormation;
 use aws_sdk_cloudformation::types::{Capability, RegistryType, ThirdPartyType, TypeConfigurationIdentifier};
 use contract_tests::project::Project;
-use contract_tests::{ACCOUNT_ID, principals};
+use contract_tests::{ACCOUNT_ID, admin_config_in, principals};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -51,17 +51,6 @@ fn outcomes(output: &Output) -> BTreeMap<String, Value> {
         .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
         .map(|outcome| (outcome["typeName"].as_str().expect("typeName").to_owned(), outcome))
         .collect()
-}
-
-fn config(region: &str) -> aws_types::SdkConfig {
-    let admin = &principals()["admin"];
-    let field = |name: &str| admin[name].as_str().expect("admin credentials").to_owned();
-    let credentials = rpdk::Credentials {
-        access_key_id: field("accessKeyId"),
-        secret_access_key: field("secretAccessKey"),
-        session_token: None,
-    };
-    rpdk_aws::sdk_config(Some(&credentials), region).expect("the admin's SDK configuration")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -256,7 +245,7 @@ fn every_type_and_hook_registers_with_its_role_its_logging_as_default_and_config
     assert_eq!(registered.keys().cloned().collect::<Vec<_>>(), sorted(names), "one line per type and hook");
 
     runtime().block_on(async {
-        let sdk = config(region);
+        let sdk = admin_config_in(region);
         let cloudformation = CloudFormation::new(&sdk);
         for t in &project.types {
             let outcome = &registered[&t.type_name];
@@ -404,7 +393,7 @@ fn a_role_stack_with_fewer_permissions_than_declared_is_updated_in_place() {
     let fewer = template.replace(&format!("{dropped}\n"), "");
     let stack = format!("{stem}-role-stack");
     let role_before = runtime().block_on(async {
-        let cloudformation = CloudFormation::new(&config(region));
+        let cloudformation = CloudFormation::new(&admin_config_in(region));
         cloudformation
             .create_stack()
             .stack_name(&stack)
@@ -425,7 +414,7 @@ fn a_role_stack_with_fewer_permissions_than_declared_is_updated_in_place() {
     assert_eq!(outcome["executionRoleArn"], role_before.as_str(), "the role is updated, not replaced");
     assert_eq!(outcome["logGroupName"], Value::Null, "--no-logging");
     runtime().block_on(async {
-        let sdk = config(region);
+        let sdk = admin_config_in(region);
         let (_, _, policies) = role(&aws_sdk_iam::Client::new(&sdk), &role_before).await;
         let actions = &policies["ResourceTypePolicy"]["Statement"][0]["Action"];
         assert!(actions.as_array().expect("actions").contains(&json!("ssm:DeleteParameter")), "{actions}");
@@ -469,7 +458,7 @@ fn a_dry_run_calls_nothing_and_a_configuration_is_checked_before_any_call() {
         assert!(plan.contains(call), "the plan names {call}: {plan}");
     }
     runtime().block_on(async {
-        let cloudformation = CloudFormation::new(&config(region));
+        let cloudformation = CloudFormation::new(&admin_config_in(region));
         let found = cloudformation.describe_stacks().stack_name("rpdk-iam-crossaccountrole-role-stack").send().await;
         assert!(found.is_err(), "a dry run makes no stack");
         let types = cloudformation

@@ -105,24 +105,12 @@ pub fn run(options: &Options) -> Result<()> {
     for (entry, x86_64) in project.config.types.iter().filter_map(|entry| Some((entry, x86_64?))) {
         let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
         let written = write_package(&project, entry, &bootstrap, &out)?;
-        println!("{}", project.type_name(entry));
-        for (label, path) in
-            [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)]
-        {
-            println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
-        }
-        println!("  role              {}", written.dir.join(RESOURCE_ROLE).display());
+        print_written(&project.type_name(entry), &bootstrap, &written, RESOURCE_ROLE)?;
     }
     for (entry, x86_64) in project.config.hooks.iter().filter_map(|entry| Some((entry, x86_64?))) {
         let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
         let written = write_hook_package(&project, entry, &bootstrap, &out)?;
-        println!("{} (hook)", project.hook_name(entry));
-        for (label, path) in
-            [("binary", bootstrap.as_path()), ("bundle", &written.bundle), ("package", &written.package)]
-        {
-            println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
-        }
-        println!("  role              {}", written.dir.join(HOOK_ROLE).display());
+        print_written(&format!("{} (hook)", project.hook_name(entry)), &bootstrap, &written, HOOK_ROLE)?;
     }
     for entry in project.binaries() {
         let bootstraps: Vec<(Arch, PathBuf)> =
@@ -134,6 +122,16 @@ pub fn run(options: &Options) -> Result<()> {
         }
         println!("  role              {}", written.role.display());
     }
+    Ok(())
+}
+
+/// What `package` wrote for one type or hook: sizes and paths.
+fn print_written(name: &str, bootstrap: &Path, written: &Written, role: &str) -> Result<()> {
+    println!("{name}");
+    for (label, path) in [("binary", bootstrap), ("bundle", &written.bundle), ("package", &written.package)] {
+        println!("  {label:<8} {:>6.2} MiB  {}", file_size(path)? as f64 / 1_048_576.0, path.display());
+    }
+    println!("  role              {}", written.dir.join(role).display());
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_cloudformation::Client as CloudFormation;
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_cloudformation::types::{Capability, LoggingConfig, RegistrationStatus, RegistryType, StackStatus};
+use aws_sdk_cloudformation::types::{Capability, LoggingConfig, RegistrationStatus, RegistryType, Stack, StackStatus};
 use aws_sdk_s3::primitives::ByteStream;
 use futures::future::join_all;
 use time::OffsetDateTime;
@@ -282,31 +282,27 @@ async fn deploy_stack(
     stack_outputs(cloudformation, stack).await
 }
 
-async fn stack_status(cloudformation: &CloudFormation, stack: &str) -> Result<StackStatus> {
+/// The stack as DescribeStacks answers it.
+async fn describe(cloudformation: &CloudFormation, stack: &str) -> Result<Stack> {
     cloudformation
         .describe_stacks()
         .stack_name(stack)
         .send()
         .await
         .map_err(|e| failure(&format!("DescribeStacks {stack}"), e))?
-        .stacks()
-        .first()
-        .and_then(|s| s.stack_status().cloned())
-        .with_context(|| format!("stack {stack} has no status"))
+        .stacks
+        .and_then(|stacks| stacks.into_iter().next())
+        .with_context(|| format!("DescribeStacks {stack} answered no stack"))
+}
+
+async fn stack_status(cloudformation: &CloudFormation, stack: &str) -> Result<StackStatus> {
+    describe(cloudformation, stack).await?.stack_status.with_context(|| format!("stack {stack} has no status"))
 }
 
 async fn stack_outputs(cloudformation: &CloudFormation, stack: &str) -> Result<BTreeMap<String, String>> {
-    let described = cloudformation
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(|e| failure(&format!("DescribeStacks {stack}"), e))?;
-    Ok(described
-        .stacks()
-        .first()
-        .map(|s| s.outputs())
-        .unwrap_or_default()
+    Ok(describe(cloudformation, stack)
+        .await?
+        .outputs()
         .iter()
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
         .collect())

@@ -167,17 +167,7 @@ fn same_role(tools: &Tools, ours: &Path, theirs: &Path) -> Result<()> {
         .arg(theirs)
         .output()?;
     ensure!(output.status.success(), "cannot read the role templates: {}", String::from_utf8_lossy(&output.stderr));
-    let mut templates: Vec<Value> = serde_json::from_slice(&output.stdout)?;
-    for template in &mut templates {
-        template.as_object_mut().context("a role template is not a mapping")?.remove("Description");
-    }
-    ensure!(
-        templates[0] == templates[1],
-        "{RESOURCE_ROLE} differs from cfn generate's:\nours: {}\ncfn's: {}",
-        templates[0],
-        templates[1]
-    );
-    Ok(())
+    same_templates(&output.stdout, RESOURCE_ROLE)
 }
 
 /// A hook's package, written from the host-built binary: the HOOK settings, the committed
@@ -238,7 +228,7 @@ env = Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=Tr
 rendered = env.get_template("hook-role.yml").render(
     type_name=schema["typeName"].replace("::", "-"), actions=sorted(actions), permission=permission,
     role_session_timeout=min(43200, max(3600, 70 * timeout)))
-print(json.dumps([yaml.safe_load(rendered), yaml.safe_load(open(sys.argv[2]))]))
+print(json.dumps([yaml.safe_load(open(sys.argv[2])), yaml.safe_load(rendered)]))
 "#;
     let output = Command::new(tools.bin("cfn", "python"))
         .args(["-c", RENDER])
@@ -250,13 +240,19 @@ print(json.dumps([yaml.safe_load(rendered), yaml.safe_load(open(sys.argv[2]))]))
         "cannot render cloudformation-cli's hook role: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut templates: Vec<Value> = serde_json::from_slice(&output.stdout)?;
+    same_templates(&output.stdout, HOOK_ROLE)
+}
+
+/// The two role templates of `json` (a list: ours, then the reference's) are the same data,
+/// their descriptions aside.
+fn same_templates(json: &[u8], file: &str) -> Result<()> {
+    let mut templates: Vec<Value> = serde_json::from_slice(json)?;
     for template in &mut templates {
         template.as_object_mut().context("a role template is not a mapping")?.remove("Description");
     }
     ensure!(
         templates[0] == templates[1],
-        "{HOOK_ROLE} differs from cloudformation-cli's:\ntheirs: {}\nours: {}",
+        "{file} differs from the reference's:\nours: {}\ntheirs: {}",
         templates[0],
         templates[1]
     );
