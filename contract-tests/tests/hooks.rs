@@ -5,7 +5,7 @@
 //! every rule compliant and not, values sent as strings, targets the hook does not check, and
 //! malformed payloads, each answered in the hook protocol with the request's token.
 
-use contract_tests::{ACCOUNT_ID, principals, stack};
+use contract_tests::{ACCOUNT_ID, ProviderLogging, principals, stack};
 use rpdk_local::Functions;
 use serde_json::{Value, json};
 
@@ -155,4 +155,27 @@ fn every_malformed_payload_is_answered_in_the_hook_protocol() {
         json!({"RequiredBucketAlgorithm": "rot13"}),
     ));
     assert_eq!(bad_configuration["errorCode"], "InvalidTypeConfiguration", "{bad_configuration}");
+}
+
+#[test]
+fn a_registered_hook_delivers_its_records_where_the_request_says() {
+    let logging = ProviderLogging::new("hook-logs");
+    let mut request = registered("CREATE_PRE_PROVISION", "AWS::S3::Bucket", bucket(None), json!({}));
+    request["stackId"] = json!(logging.stack_id);
+    request["requestData"]["providerLogGroupName"] = json!(logging.log_group);
+    // As the hook protocol sends every credential: a JSON object encoded as a string.
+    request["requestData"]["providerCredentials"] = json!(principals()["provider"]["credentials"].to_string());
+    let answer = invoke(&request);
+    assert_eq!(answer["errorCode"], "NonCompliant", "{answer}");
+    let delivered: Vec<Value> =
+        logging.delivered("Store").iter().map(|m| serde_json::from_str(m).expect("a JSON record")).collect();
+    let done =
+        delivered.iter().find(|r| r["message"] == "done").unwrap_or_else(|| panic!("no closing record: {delivered:?}"));
+    assert_eq!(
+        (done["status"].as_str(), done["error_code"].as_str()),
+        (Some("FAILED"), Some("NonCompliant")),
+        "{done}"
+    );
+    assert_eq!(done["span"]["action"], "CREATE_PRE_PROVISION", "{done}");
+    assert_eq!(done["span"]["resource_type"], "AWS::S3::Bucket", "{done}");
 }

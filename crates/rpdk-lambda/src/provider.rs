@@ -129,31 +129,39 @@ pub struct Delivery {
 
 impl Delivery {
     /// The delivery a registry request asks for: `None` unless it names both the provider's
-    /// credentials and its log group.
+    /// credentials and its log group. A hook's request says the same in its own words: the
+    /// credentials as a JSON string, the target's logical id, the invocation point as the
+    /// action, the hook's type name, and no region but the stack's (else the function's).
     pub fn requested(payload: &Value) -> Option<Self> {
         let text = |pointer: &str| payload.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let either = |pointers: [&str; 2]| pointers.into_iter().find_map(text);
         let log_group = text("/requestData/providerLogGroupName")?.to_owned();
-        let credentials: Credentials =
-            serde_json::from_value(payload.pointer("/requestData/providerCredentials")?.clone()).ok()?;
+        let credentials: Credentials = match payload.pointer("/requestData/providerCredentials")? {
+            Value::String(encoded) => serde_json::from_str(encoded).ok()?,
+            object => serde_json::from_value(object.clone()).ok()?,
+        };
         if credentials.access_key_id.is_empty() {
             return None;
         }
-        let region = text("/region")?;
+        let function_region = std::env::var("AWS_REGION").ok();
+        let region = text("/region")
+            .or_else(|| text("/stackId").and_then(|arn| arn.split(':').nth(3)).filter(|r| !r.is_empty()))
+            .or(function_region.as_deref())?;
         let config = rpdk_aws::sdk_config(Some(&credentials), region).ok()?;
         let log_stream = rpdk::wire::provider_log_stream(
             text("/stackId"),
-            text("/requestData/logicalResourceId"),
+            either(["/requestData/logicalResourceId", "/requestData/targetLogicalId"]),
             text("/awsAccountId").unwrap_or_default(),
             region,
         );
-        let resource_type = text("/resourceType").unwrap_or_default().to_owned();
+        let resource_type = either(["/resourceType", "/hookTypeName"]).unwrap_or_default().to_owned();
         Some(Self {
             config,
             log_group,
             log_stream,
             namespace: (!resource_type.is_empty())
                 .then(|| format!("AWS/CloudFormation/{}", resource_type.replace("::", "/"))),
-            action: text("/action").unwrap_or("NO_ACTION").to_owned(),
+            action: either(["/action", "/actionInvocationPoint"]).unwrap_or("NO_ACTION").to_owned(),
             resource_type,
         })
     }
@@ -166,7 +174,8 @@ impl Delivery {
         let limit = deadline
             .and_then(|d| d.duration_since(now).ok())
             .map_or(DELIVERY_LIMIT, |left| left.saturating_sub(RETURN_RESERVE).min(DELIVERY_LIMIT));
-        let failure = answer.get("status").and_then(Value::as_str).filter(|s| *s == "FAILED").map(|_| {
+        let status = ["status", "hookStatus"].into_iter().find_map(|key| answer.get(key)?.as_str());
+        let failure = status.filter(|s| *s == "FAILED").map(|_| {
             answer
                 .get("errorCode")
                 .and_then(Value::as_str)
