@@ -82,15 +82,57 @@ pub fn markdown(schema: &Value) -> String {
             let _ = writeln!(page, "#### {name}\n\n{}\n", description(property));
         }
     }
+    objects(&mut page, schema, "The objects the properties above hold.");
+    configuration(
+        &mut page,
+        schema,
+        "## Type configuration\n\nSet once per account and region (`SetTypeConfiguration`); the handlers receive it with every request.\n\n",
+    );
+    page.truncate(page.trim_end().len());
+    page.push('\n');
+    page
+}
+
+/// The reference page of the hook whose schema is `schema`: what it checks, how it is enabled,
+/// its handlers' targets and permissions, and its configuration.
+pub fn hook_markdown(schema: &Value) -> String {
+    let type_name = text(schema, "typeName");
+    let mut page = format!("# {type_name}\n\n{}\n\n", text(schema, "description"));
+    page.push_str(
+        "## Enabling\n\nRegistered (`cargo rpdk submit`), the hook checks nothing until its configuration enables it \
+         for the account and region (`SetTypeConfiguration`, or `submit --type-config`); `Properties` holds the \
+         configuration below:\n\n```json\n",
+    );
+    let example = serde_json::json!({"CloudFormationConfiguration": {"HookConfiguration": {
+        "HookInvocationStatus": "ENABLED", "FailureMode": "FAIL", "TargetOperations": ["RESOURCE"], "Properties": {}}}});
+    page.push_str(&serde_json::to_string_pretty(&example).unwrap_or_default());
+    page.push_str("\n```\n\n## Handlers\n\n| handler | targets | permissions |\n|---|---|---|\n");
+    for (handler, spec) in &object(schema, "handlers") {
+        let listed = |key: &str| {
+            let items: Vec<String> = strings(&spec[key]).iter().map(|s| format!("`{s}`")).collect();
+            if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+        };
+        let _ = writeln!(page, "| {handler} | {} | {} |", listed("targetNames"), listed("permissions"));
+    }
+    page.push('\n');
+    configuration(&mut page, schema, "## Configuration\n\nThe `Properties` of the hook's configuration.\n\n");
+    objects(&mut page, schema, "The objects the configuration holds.");
+    page.truncate(page.trim_end().len());
+    page.push('\n');
+    page
+}
+
+/// The objects of the schema's `definitions`, property by property.
+fn objects(page: &mut String, schema: &Value, intro: &str) {
     let definitions = object(schema, "definitions");
     if !definitions.is_empty() {
-        page.push_str("## Objects\n\nThe objects the properties above hold.\n\n");
+        let _ = write!(page, "## Objects\n\n{intro}\n\n");
         for (name, definition) in &definitions {
             let _ = writeln!(page, "### {name}\n\n{}\n", description(definition));
             let required = strings(&definition["required"]);
             for (property_name, property) in &object(definition, "properties") {
                 describe(
-                    &mut page,
+                    page,
                     "####",
                     property_name,
                     property,
@@ -99,16 +141,17 @@ pub fn markdown(schema: &Value) -> String {
             }
         }
     }
+}
+
+/// The schema's `typeConfiguration`, property by property, under `heading`.
+fn configuration(page: &mut String, schema: &Value, heading: &str) {
     if let Some(configuration) = schema.get("typeConfiguration") {
-        page.push_str("## Type configuration\n\nSet once per account and region (`SetTypeConfiguration`); the handlers receive it with every request.\n\n");
+        page.push_str(heading);
         let required = strings(&configuration["required"]);
         for (name, property) in &object(configuration, "properties") {
-            describe(&mut page, "###", name, property, &[("Required", yes_no(required.contains(name)))]);
+            describe(page, "###", name, property, &[("Required", yes_no(required.contains(name)))]);
         }
     }
-    page.truncate(page.trim_end().len());
-    page.push('\n');
-    page
 }
 
 /// One property: its description, then its type, constraints and `facts`.
@@ -285,5 +328,31 @@ mod tests {
         }
         assert!(!page.contains("\"Arn\" :"), "read-only properties are no input: {page}");
         assert!(page.contains("[No interruption]"), "{page}");
+    }
+
+    #[test]
+    fn a_hook_page_says_how_it_is_enabled_what_it_checks_and_its_configuration() {
+        let schema = json!({
+            "typeName": "Demo::Guard::Hook",
+            "description": "Guards buckets.",
+            "typeConfiguration": {"properties": {"Mode": {"$ref": "#/definitions/Mode", "description": "How strict."}}},
+            "definitions": {"Mode": {"type": "string", "enum": ["strict", "lax"], "description": "A mode."}},
+            "handlers": {
+                "preCreate": {"targetNames": ["AWS::S3::Bucket", "AWS::SQS::Queue"], "permissions": []},
+                "preUpdate": {"targetNames": ["AWS::S3::*"], "permissions": ["s3:GetBucketPolicy"]}
+            }
+        });
+        let page = hook_markdown(&schema);
+        for expected in [
+            "# Demo::Guard::Hook\n\nGuards buckets.",
+            "\"HookInvocationStatus\": \"ENABLED\"",
+            "| preCreate | `AWS::S3::Bucket`, `AWS::SQS::Queue` | none |",
+            "| preUpdate | `AWS::S3::*` | `s3:GetBucketPolicy` |",
+            "## Configuration",
+            "### Mode\n\nHow strict.",
+            "### Mode\n\nA mode.",
+        ] {
+            assert!(page.contains(expected), "missing {expected:?} in:\n{page}");
+        }
     }
 }

@@ -115,6 +115,11 @@ impl Project {
         self.root.join("schemas").join(format!("{}.json", self.hook_stem(entry)))
     }
 
+    /// The reference page of a hook, written from its schema.
+    pub fn hook_doc_path(&self, entry: &HookEntry) -> PathBuf {
+        self.root.join("docs").join(format!("{}.md", self.hook_stem(entry)))
+    }
+
     /// Every binary to build, types' and hooks', each once: (crate, binary).
     pub fn all_binaries(&self) -> Vec<(&str, &str)> {
         let mut all: Vec<(&str, &str)> =

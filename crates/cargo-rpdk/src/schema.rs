@@ -86,12 +86,16 @@ pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result
         let schema = schemas.iter().find(|(n, _)| *n == name).map(|(_, s)| s).with_context(|| {
             format!("binary {} does not serve the hook {name}; check rpdk-config.json", entry.binary)
         })?;
-        let path = project.hook_schema_path(entry);
-        let text = format!("{}\n", serde_json::to_string_pretty(schema)?);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
-            if !check {
-                write(&path, text)?;
+        let files = [
+            (project.hook_schema_path(entry), format!("{}\n", serde_json::to_string_pretty(schema)?)),
+            (project.hook_doc_path(entry), crate::docs::hook_markdown(schema)),
+        ];
+        for (path, text) in files {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
+                if !check {
+                    write(&path, text)?;
+                }
             }
         }
     }
