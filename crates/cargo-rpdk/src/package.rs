@@ -3,6 +3,7 @@
 //! bundles of its classic custom resource function, for x86_64 and arm64, with the template of
 //! the function's execution role.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,7 +110,7 @@ pub fn run(options: &Options) -> Result<()> {
     }
     for (entry, x86_64) in project.config.hooks.iter().filter_map(|entry| Some((entry, x86_64?))) {
         let bootstrap = x86_64.join(&entry.binary).join("bootstrap");
-        let written = write_hook_package(&project, entry, &bootstrap, &out)?;
+        let written = write_hook_package(&project, &tools, entry, &bootstrap, &out)?;
         print_written(&format!("{} (hook)", project.hook_name(entry)), &bootstrap, &written, HOOK_ROLE)?;
     }
     for entry in project.binaries() {
@@ -409,10 +410,17 @@ pub fn hook_rpdk_config(project: &Project, entry: &HookEntry) -> Value {
     })
 }
 
-/// Writes `<out>/<hook stem>/`: `handler.zip`, `<hook stem>.zip` (the HOOK registration package:
-/// `.rpdk-config`, `schema.json`, `configuration-schema.json`, the handler bundle,
+/// Writes `<out>/<hook stem>/`: `handler.zip`, `<hook stem>.zip` (the HOOK registration package
+/// as `cfn submit` writes it: `.rpdk-config`, `schema.json`, `configuration-schema.json`,
+/// `target-info.json` and `target-schemas/` for every target type, the handler bundle,
 /// `.cfn_metadata.json`) and `hook-role.yaml`, from the hook binary at `bootstrap`.
-pub fn write_hook_package(project: &Project, entry: &HookEntry, bootstrap: &Path, out: &Path) -> Result<Written> {
+pub fn write_hook_package(
+    project: &Project,
+    tools: &Tools,
+    entry: &HookEntry,
+    bootstrap: &Path,
+    out: &Path,
+) -> Result<Written> {
     let type_name = project.hook_name(entry);
     let dir = out.join(project.hook_stem(entry));
     if dir.exists() {
@@ -424,18 +432,77 @@ pub fn write_hook_package(project: &Project, entry: &HookEntry, bootstrap: &Path
     let schema_text = std::fs::read_to_string(project.hook_schema_path(entry))
         .context("no committed hook schema: run `cargo rpdk schema`")?;
     let schema: Value = serde_json::from_str(&schema_text)?;
-    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     if let Some(configuration) = configuration_schema(&type_name, &schema) {
-        files.push(("configuration-schema.json", serde_json::to_string_pretty(&configuration)?.into_bytes()));
+        files.push(("configuration-schema.json".into(), serde_json::to_string_pretty(&configuration)?.into_bytes()));
     }
-    files.push((".rpdk-config", serde_json::to_string_pretty(&hook_rpdk_config(project, entry))?.into_bytes()));
-    files.push(("schema.json", schema_text.into_bytes()));
-    files.push((HANDLER_BUNDLE, std::fs::read(&bundle)?));
-    files.push((".cfn_metadata.json", cfn_metadata().to_string().into_bytes()));
+    files.push((".rpdk-config".into(), serde_json::to_string_pretty(&hook_rpdk_config(project, entry))?.into_bytes()));
+    files.push(("schema.json".into(), schema_text.into_bytes()));
+    let targets = target_schemas(tools, &schema)?;
+    let info: Map<String, Value> = targets
+        .iter()
+        .map(|(name, target)| {
+            let info = json!({"TypeName": name, "TargetName": name, "TargetType": "RESOURCE", "Schema": target,
+                              "IsCfnRegistrySupportedType": true, "SchemaFileAvailable": true});
+            (name.clone(), info)
+        })
+        .collect();
+    if !info.is_empty() {
+        files.push(("target-info.json".into(), serde_json::to_string_pretty(&info)?.into_bytes()));
+    }
+    for (name, target) in &targets {
+        files.push((
+            format!("target-schemas/{}", target_schema_file(name)),
+            serde_json::to_string_pretty(target)?.into_bytes(),
+        ));
+    }
+    files.push((HANDLER_BUNDLE.into(), std::fs::read(&bundle)?));
+    files.push((".cfn_metadata.json".into(), cfn_metadata().to_string().into_bytes()));
     let package = dir.join(format!("{}.zip", project.hook_stem(entry)));
     write(&package, stored_zip(&files)?)?;
     write(&dir.join(HOOK_ROLE), execution_role(&type_name, &schema, Extension::Hook)?)?;
     Ok(Written { dir, bundle, package })
+}
+
+/// `target-schemas/`' file name of a target type: `aws-s3-bucket.json`.
+pub fn target_schema_file(type_name: &str) -> String {
+    format!("{}.json", type_name.replace("::", "-").to_ascii_lowercase())
+}
+
+/// The registry schema of every resource type a hook's handlers target, by type name, as `cfn`
+/// resolves them: wildcards against the public types, `STACK` and `CHANGE_SET` left out. The
+/// schemas are cfn-lint's copy of the registry's (us-east-1), so nothing is asked of AWS.
+pub fn target_schemas(tools: &Tools, schema: &Value) -> Result<BTreeMap<String, Value>> {
+    let providers = tools.site_packages("cfn")?.join("cfnlint/data/schemas/providers/us_east_1");
+    let names: BTreeSet<&str> = schema["handlers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|handlers| handlers.values())
+        .flat_map(|handler| handler["targetNames"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .filter(|name| !["STACK", "CHANGE_SET"].contains(name))
+        .collect();
+    let read = |file: &Path| -> Result<Value> {
+        serde_json::from_str(&std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?)
+            .with_context(|| format!("{} is not JSON", file.display()))
+    };
+    let mut schemas = BTreeMap::new();
+    for name in names {
+        if !name.contains(['*', '?']) {
+            let file = providers.join(target_schema_file(name));
+            let target = read(&file).with_context(|| format!("target {name}: no registry schema of it"))?;
+            schemas.insert(name.to_owned(), target);
+            continue;
+        }
+        for file in std::fs::read_dir(&providers)?.filter_map(|e| e.ok().map(|e| e.path())) {
+            let target = read(&file)?;
+            let type_name = target["typeName"].as_str().unwrap_or_default().to_owned();
+            if rpdk::hook::target_matches(name, &type_name) {
+                schemas.insert(type_name, target);
+            }
+        }
+    }
+    Ok(schemas)
 }
 
 /// A zip of `files`, stored as `cfn submit` stores them (the bundle inside is compressed).

@@ -190,7 +190,7 @@ pub fn run(options: &Options) -> Result<()> {
                     }
                     Extension::Hook(entry) => {
                         let bootstrap = lambda_dir.join(&entry.binary).join("bootstrap");
-                        package::write_hook_package(&project, entry, &bootstrap, &out)?;
+                        package::write_hook_package(&project, &tools, entry, &bootstrap, &out)?;
                     }
                 }
             }

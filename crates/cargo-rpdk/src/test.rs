@@ -289,10 +289,20 @@ fn cfn_validate(project: &Project, tools: &Tools, entry: &TypeEntry) -> Result<(
 
 /// `cfn validate` of a hook: its schema against the hooks meta-schema.
 fn cfn_validate_hook(project: &Project, tools: &Tools, entry: &HookEntry) -> Result<()> {
+    validate_in(project, tools, &cfn_hook_project(project, tools, entry, "validate")?)
+}
+
+/// A cfn project of a hook: `.rpdk-config`, the schema and `target-schemas/`, the registry
+/// schemas of its targets (see `package::target_schemas`), which cfn reads instead of asking AWS.
+fn cfn_hook_project(project: &Project, tools: &Tools, entry: &HookEntry, label: &str) -> Result<PathBuf> {
     let settings = crate::package::hook_rpdk_config(project, entry);
-    let dir =
-        cfn_project_of(project, &project.hook_stem(entry), &settings, &project.hook_schema_path(entry), "validate")?;
-    validate_in(project, tools, &dir)
+    let schema_path = project.hook_schema_path(entry);
+    let dir = cfn_project_of(project, &project.hook_stem(entry), &settings, &schema_path, label)?;
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path)?)?;
+    for (name, target) in crate::package::target_schemas(tools, &schema)? {
+        write(&dir.join("target-schemas").join(crate::package::target_schema_file(&name)), target.to_string())?;
+    }
+    Ok(dir)
 }
 
 fn validate_in(project: &Project, tools: &Tools, dir: &Path) -> Result<()> {
@@ -354,8 +364,7 @@ pub fn render(template: &str, values: &[(String, String)], source: &Path) -> Res
 
 /// `cfn test` of a hook: its contract suite with the inputs in `contract-tests/hooks/<stem>/`
 /// (`inputs_N_pre_create.json`, `inputs_N_invalid_pre_create.json`, ... keyed by target type)
-/// and its configuration, against the hook's function on the local stack. The targets' own
-/// schemas, which `cfn` reads for each target type, come from cfn-lint's copy of the registry's.
+/// and its configuration, against the hook's function on the local stack.
 fn cfn_test_hook(
     project: &Project,
     tools: &Tools,
@@ -364,8 +373,7 @@ fn cfn_test_hook(
     filter: Option<&str>,
 ) -> Result<Counts> {
     let stem = project.hook_stem(entry);
-    let settings = crate::package::hook_rpdk_config(project, entry);
-    let dir = cfn_project_of(project, &stem, &settings, &project.hook_schema_path(entry), "test")?;
+    let dir = cfn_hook_project(project, tools, entry, "test")?;
     let fixtures = project.root.join("contract-tests").join("hooks").join(&stem);
     let inputs = fixtures.join("inputs");
     for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
@@ -375,23 +383,6 @@ fn cfn_test_hook(
     }
     std::fs::copy(fixtures.join("typeconfig.json"), dir.join("typeconfig.json"))
         .with_context(|| format!("no typeconfig.json in {}", fixtures.display()))?;
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(project.hook_schema_path(entry))?)?;
-    let providers =
-        tools.site_packages("cfn")?.join("cfnlint").join("data").join("schemas").join("providers").join("us_east_1");
-    let targets: BTreeSet<&str> = schema["handlers"]
-        .as_object()
-        .into_iter()
-        .flat_map(|handlers| handlers.values())
-        .flat_map(|handler| handler["targetNames"].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .filter(|target| !["STACK", "CHANGE_SET"].contains(target))
-        .collect();
-    for target in targets {
-        let file = format!("{}.json", target.replace("::", "-").to_ascii_lowercase());
-        std::fs::create_dir_all(dir.join("target-schemas"))?;
-        std::fs::copy(providers.join(&file), dir.join("target-schemas").join(&file))
-            .with_context(|| format!("no registry schema of {target} in cfn-lint's data"))?;
-    }
     let role = stack.principals.handlers.get(&project.hook_name(entry)).context("no hook role")?.role_arn.clone();
     run_cfn_test(project, tools, stack, &dir, &entry.binary, &role, filter)
 }

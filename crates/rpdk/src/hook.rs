@@ -268,12 +268,13 @@ pub struct HookHandlerSpec {
 impl HookHandlerSpec {
     /// Whether the handler checks `target` (a resource type, `STACK` or `CHANGE_SET`).
     pub fn handles(&self, target: &str) -> bool {
-        self.target_names.iter().any(|pattern| wildcard_match(pattern, target))
+        self.target_names.iter().any(|pattern| target_matches(pattern, target))
     }
 }
 
-/// `*` any run of characters, `?` one character, as the registry matches `targetNames`.
-fn wildcard_match(pattern: &str, name: &str) -> bool {
+/// Whether the target name `pattern` (`*` any run of characters, `?` one character) matches
+/// the type name `name`, as the registry matches `targetNames`.
+pub fn target_matches(pattern: &str, name: &str) -> bool {
     let (pattern, name): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     // The classic two-pointer match with backtracking to the last `*`.
     let (mut p, mut n, mut star, mut resume) = (0, 0, None, 0);

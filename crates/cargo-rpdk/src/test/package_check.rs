@@ -167,80 +167,49 @@ fn same_role(tools: &Tools, ours: &Path, theirs: &Path) -> Result<()> {
         .arg(theirs)
         .output()?;
     ensure!(output.status.success(), "cannot read the role templates: {}", String::from_utf8_lossy(&output.stderr));
-    same_templates(&output.stdout, RESOURCE_ROLE)
+    same_templates(&output.stdout, &ours.file_name().unwrap_or_default().to_string_lossy())
 }
 
-/// A hook's package, written from the host-built binary: the HOOK settings, the committed
-/// schema and configuration schema, `handler.zip` with the binary as `bootstrap`; and its
-/// `hook-role.yaml` equal to the one cloudformation-cli's own `hook-role.yml` template renders
-/// for the same schema.
+/// A hook's package, written from the host-built binary, against what the reference tooling
+/// makes of the same project (`cfn generate`, then `cfn submit --dry-run`, with the same target
+/// schemas): the same entries with the same contents, and the same `hook-role.yaml`.
 pub fn check_hook(project: &Project, tools: &Tools, entry: &HookEntry, bin_dir: &Path) -> Result<()> {
     let binary_path = bin_dir.join(&entry.binary);
-    let written = write_hook_package(project, entry, &binary_path, &project.work_dir()?.join("package"))?;
+    let written = write_hook_package(project, tools, entry, &binary_path, &project.work_dir()?.join("package"))?;
     let ours = entries(&std::fs::read(&written.package)?)?;
-    ensure!(
-        ours.keys().eq([
-            ".cfn_metadata.json",
-            ".rpdk-config",
-            "configuration-schema.json",
-            "handler.zip",
-            "schema.json"
-        ]),
-        "the hook package holds {:?}",
-        ours.keys().collect::<Vec<_>>()
-    );
-    let settings: Value = serde_json::from_slice(&ours[".rpdk-config"].1)?;
+    let settings: Value = serde_json::from_slice(&ours.get(".rpdk-config").context("no .rpdk-config")?.1)?;
     ensure!(
         settings["artifact_type"] == "HOOK",
         ".rpdk-config/artifact_type is {}, not HOOK",
         settings["artifact_type"]
     );
     ensure!(
-        settings["typeName"] == project.hook_name(entry).as_str(),
-        ".rpdk-config/typeName is {}",
-        settings["typeName"]
+        ours.get("schema.json").map(|(_, bytes)| bytes) == Some(&std::fs::read(project.hook_schema_path(entry))?),
+        "schema.json differs from the committed hook schema"
     );
-    let committed = std::fs::read(project.hook_schema_path(entry))?;
-    ensure!(ours["schema.json"].1 == committed, "schema.json differs from the committed hook schema");
-    let schema: Value = serde_json::from_slice(&committed)?;
-    let configuration: Value = serde_json::from_slice(&ours["configuration-schema.json"].1)?;
-    ensure!(
-        configuration["properties"] == schema["typeConfiguration"]["properties"]
-            && configuration["typeName"] == schema["typeName"],
-        "configuration-schema.json is not the schema's typeConfiguration with its type name"
-    );
-    let bundle = entries(&ours[HANDLER_BUNDLE].1)?;
+    let bundle = entries(&ours.get(HANDLER_BUNDLE).context("no handler.zip")?.1)?;
     ensure!(bundle.keys().eq(["bootstrap"]), "handler.zip holds {:?}", bundle.keys().collect::<Vec<_>>());
     ensure!(bundle["bootstrap"].1 == std::fs::read(&binary_path)?, "bootstrap is not the hook binary");
 
-    // cloudformation-cli's template, rendered as `cfn generate` renders it for a hook.
-    const RENDER: &str = r#"
-import json, sys, yaml
-from jinja2 import Environment, PackageLoader
-schema = json.load(open(sys.argv[1]))
-handlers = schema.get("handlers", {})
-actions = {a for h in handlers.values() for a in h.get("permissions", [])}
-actions.discard("")
-permission = "Allow" if actions else "Deny"
-actions = actions or {"*"}
-timeout = max((h.get("timeoutInMinutes", 120) for h in handlers.values()), default=120)
-env = Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, loader=PackageLoader("rpdk.core", "templates/"))
-rendered = env.get_template("hook-role.yml").render(
-    type_name=schema["typeName"].replace("::", "-"), actions=sorted(actions), permission=permission,
-    role_session_timeout=min(43200, max(3600, 70 * timeout)))
-print(json.dumps([yaml.safe_load(open(sys.argv[2])), yaml.safe_load(rendered)]))
-"#;
-    let output = Command::new(tools.bin("cfn", "python"))
-        .args(["-c", RENDER])
-        .arg(project.hook_schema_path(entry))
-        .arg(written.dir.join(HOOK_ROLE))
-        .output()?;
+    let dir = super::cfn_hook_project(project, tools, entry, "package")?;
+    std::fs::copy(&written.bundle, dir.join(HANDLER_BUNDLE))?;
+    for args in [&["generate"][..], &["submit", "--dry-run"]] {
+        let output = cfn(tools, project, &dir, None, args)?;
+        ensure!(output.status.success(), "cfn {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+    }
+    let theirs = entries(&std::fs::read(dir.join(format!("{}.zip", project.hook_stem(entry))))?)?;
     ensure!(
-        output.status.success(),
-        "cannot render cloudformation-cli's hook role: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ours.keys().eq(theirs.keys()),
+        "entries differ from cfn submit's: ours {:?}, cfn's {:?}",
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
     );
-    same_templates(&output.stdout, HOOK_ROLE)
+    for (name, (_, contents)) in &ours {
+        if name != ".cfn_metadata.json" && !same_contents(contents, &theirs[name].1) {
+            bail!("{name} differs from what cfn submit writes");
+        }
+    }
+    same_role(tools, &written.dir.join(HOOK_ROLE), &dir.join(HOOK_ROLE))
 }
 
 /// The two role templates of `json` (a list: ours, then the reference's) are the same data,
