@@ -72,14 +72,7 @@ pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result
             (project.schema_path(entry), format!("{}\n", serde_json::to_string_pretty(schema)?)),
             (project.doc_path(entry), crate::docs::markdown(schema)),
         ];
-        for (path, text) in files {
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
-                if !check {
-                    write(&path, text)?;
-                }
-            }
-        }
+        drift.extend(write_or_compare(project, files, check)?);
     }
     for entry in &project.config.hooks {
         let name = project.hook_name(entry);
@@ -90,14 +83,22 @@ pub fn emit(project: &Project, bin_dir: &std::path::Path, check: bool) -> Result
             (project.hook_schema_path(entry), format!("{}\n", serde_json::to_string_pretty(schema)?)),
             (project.hook_doc_path(entry), crate::docs::hook_markdown(schema)),
         ];
-        for (path, text) in files {
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                drift.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
-                if !check {
-                    write(&path, text)?;
-                }
+        drift.extend(write_or_compare(project, files, check)?);
+    }
+    Ok(drift)
+}
+
+/// Writes each file whose text differs (or, with `check`, only compares); the files that differed,
+/// relative to the project.
+fn write_or_compare(project: &Project, files: [(std::path::PathBuf, String); 2], check: bool) -> Result<Vec<String>> {
+    let mut differed = Vec::new();
+    for (path, text) in files {
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            differed.push(path.strip_prefix(&project.root).unwrap_or(&path).display().to_string());
+            if !check {
+                write(&path, text)?;
             }
         }
     }
-    Ok(drift)
+    Ok(differed)
 }

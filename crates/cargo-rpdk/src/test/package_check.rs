@@ -69,25 +69,39 @@ pub fn check(project: &Project, tools: &Tools, entry: &TypeEntry, bin_dir: &Path
     for name in ours.keys().filter(|n| n.starts_with("inputs/")) {
         crate::project::write(&dir.join(name), &ours[name].1)?;
     }
+    same_as_cfn_submit(project, tools, &dir, &written, &ours, &project.type_stem(entry), RESOURCE_ROLE)
+}
+
+/// What `cfn generate` and `cfn submit --dry-run` make of the cfn project `dir` (given our
+/// bundle) is `ours`, entry by entry, with the same role template `role`.
+fn same_as_cfn_submit(
+    project: &Project,
+    tools: &Tools,
+    dir: &Path,
+    written: &crate::package::Written,
+    ours: &Entries,
+    stem: &str,
+    role: &str,
+) -> Result<()> {
     std::fs::copy(&written.bundle, dir.join(HANDLER_BUNDLE))?;
     for args in [&["generate"][..], &["submit", "--dry-run"]] {
-        let output = cfn(tools, project, &dir, None, args)?;
+        let output = cfn(tools, project, dir, None, args)?;
         ensure!(output.status.success(), "cfn {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
     }
-    let theirs = entries(&std::fs::read(dir.join(format!("{}.zip", project.type_stem(entry))))?)?;
+    let theirs = entries(&std::fs::read(dir.join(format!("{stem}.zip")))?)?;
     ensure!(
         ours.keys().eq(theirs.keys()),
         "entries differ from cfn submit's: ours {:?}, cfn's {:?}",
         ours.keys().collect::<Vec<_>>(),
         theirs.keys().collect::<Vec<_>>()
     );
-    for (name, (_, contents)) in &ours {
+    for (name, (_, contents)) in ours {
         // .cfn_metadata.json names the tool that wrote the package.
         if name != ".cfn_metadata.json" && !same_contents(contents, &theirs[name].1) {
             bail!("{name} differs from what cfn submit writes");
         }
     }
-    same_role(tools, &written.dir.join(RESOURCE_ROLE), &dir.join(RESOURCE_ROLE))
+    same_role(tools, &written.dir.join(role), &dir.join(role))
 }
 
 /// The custom resource output of `binary`, written from the host build for both
@@ -192,24 +206,7 @@ pub fn check_hook(project: &Project, tools: &Tools, entry: &HookEntry, bin_dir: 
     ensure!(bundle["bootstrap"].1 == std::fs::read(&binary_path)?, "bootstrap is not the hook binary");
 
     let dir = super::cfn_hook_project(project, tools, entry, "package")?;
-    std::fs::copy(&written.bundle, dir.join(HANDLER_BUNDLE))?;
-    for args in [&["generate"][..], &["submit", "--dry-run"]] {
-        let output = cfn(tools, project, &dir, None, args)?;
-        ensure!(output.status.success(), "cfn {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
-    }
-    let theirs = entries(&std::fs::read(dir.join(format!("{}.zip", project.hook_stem(entry))))?)?;
-    ensure!(
-        ours.keys().eq(theirs.keys()),
-        "entries differ from cfn submit's: ours {:?}, cfn's {:?}",
-        ours.keys().collect::<Vec<_>>(),
-        theirs.keys().collect::<Vec<_>>()
-    );
-    for (name, (_, contents)) in &ours {
-        if name != ".cfn_metadata.json" && !same_contents(contents, &theirs[name].1) {
-            bail!("{name} differs from what cfn submit writes");
-        }
-    }
-    same_role(tools, &written.dir.join(HOOK_ROLE), &dir.join(HOOK_ROLE))
+    same_as_cfn_submit(project, tools, &dir, &written, &ours, &project.hook_stem(entry), HOOK_ROLE)
 }
 
 /// The two role templates of `json` (a list: ours, then the reference's) are the same data,
