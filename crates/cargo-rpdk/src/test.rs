@@ -376,9 +376,9 @@ fn cfn_test_hook(
     let dir = cfn_hook_project(project, tools, entry, "test")?;
     let fixtures = project.root.join("contract-tests").join("hooks").join(&stem);
     let inputs = fixtures.join("inputs");
+    std::fs::create_dir_all(dir.join("inputs"))?;
     for file in std::fs::read_dir(&inputs).with_context(|| format!("no cfn test inputs in {}", inputs.display()))? {
         let path = file?.path();
-        std::fs::create_dir_all(dir.join("inputs"))?;
         std::fs::copy(&path, dir.join("inputs").join(path.file_name().unwrap_or_default()))?;
     }
     std::fs::copy(fixtures.join("typeconfig.json"), dir.join("typeconfig.json"))

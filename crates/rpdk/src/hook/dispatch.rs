@@ -157,10 +157,17 @@ impl<H: HookHandler> HookDispatcher<H> {
             credentials(data.caller_credentials.as_ref(), "requestData.callerCredentials")?
         };
         let mut context: H::Context = match request.request_context.callback_context.clone() {
-            Some(raw) if raw.as_object().is_none_or(|o| !o.is_empty()) && !raw.is_null() => {
+            // A Lambda hook's context may come back as the JSON text of the object answered.
+            Some(Value::String(text)) if !text.is_empty() => {
+                let raw: Value = serde_json::from_str(&text).map_err(|e| {
+                    HandlerError::invalid_request(format!("requestContext.callbackContext: not JSON text ({e})"))
+                })?;
                 decode(raw, "requestContext.callbackContext")?
             }
-            _ => H::Context::default(),
+            // `{}` is no context: a first invocation.
+            None | Some(Value::Null | Value::String(_)) => H::Context::default(),
+            Some(Value::Object(object)) if object.is_empty() => H::Context::default(),
+            Some(raw) => decode(raw, "requestContext.callbackContext")?,
         };
         let invocation = request.request_context.invocation.unwrap_or(1).max(1);
 
@@ -244,13 +251,12 @@ impl<H: HookHandler> HookDispatcher<H> {
         };
         let properties = object("resourceProperties")?;
         let previous_properties = object("previousResourceProperties")?;
+        // A stack's document comes in the request when its target model holds anything but
+        // empty objects (`cfn test` sends `{"resourceProperties": {}}`); else from `payload`.
+        let carried = model.values().any(|value| value.as_object().is_none_or(|o| !o.is_empty()));
         let stack = match target_type {
             TargetType::Resource => None,
-            _ if !model.is_empty()
-                && properties.as_ref().is_none_or(|p| p.as_object().is_some_and(|o| !o.is_empty())) =>
-            {
-                Some(Value::Object(model.clone()))
-            }
+            _ if carried => Some(Value::Object(model.clone())),
             _ => match data.payload.as_deref().filter(|url| !url.is_empty()) {
                 None => Some(Value::Object(model.clone())),
                 Some(url) => {

@@ -181,7 +181,16 @@ fn in_progress_carries_the_context_back_and_the_next_invocation_decides() {
     assert_eq!(first.error_code, None);
     let mut again = request("CREATE_PRE_PROVISION", "AWS::S3::Bucket", json!({"Algorithm": "aws:kms", "Wait": "true"}));
     again["requestContext"] = json!({"invocation": 2, "callbackContext": first.callback_context});
-    assert_eq!(handle(again).hook_status, HookStatus::Success);
+    assert_eq!(handle(again.clone()).hook_status, HookStatus::Success);
+    // The same context sent back as JSON text, as a Lambda hook's may be.
+    again["requestContext"]["callbackContext"] = json!(json!({"waited": true}).to_string());
+    assert_eq!(handle(again.clone()).hook_status, HookStatus::Success);
+    for (hostile, needle) in [(json!("{not json"), "not JSON text"), (json!([1]), "requestContext.callbackContext")] {
+        again["requestContext"]["callbackContext"] = hostile;
+        let event = handle(again.clone());
+        assert_eq!(event.error_code, Some(HandlerErrorCode::InvalidRequest), "{event:?}");
+        assert!(event.message.is_some_and(|m| m.contains(needle)));
+    }
 }
 
 #[test]
