@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod custom_resource;
+pub mod hook_call;
 pub mod project;
 
 use rpdk::follow::{Bound, Operation};

@@ -5,55 +5,23 @@
 //! every rule compliant and not, values sent as strings, targets the hook does not check, and
 //! malformed payloads, each answered in the hook protocol with the request's token.
 
-use contract_tests::{ACCOUNT_ID, ProviderLogging, principals, stack};
-use rpdk_local::Functions;
+use contract_tests::hook_call::HookCall;
+use contract_tests::{ProviderLogging, principals};
 use serde_json::{Value, json};
 
-const HOOK: &str = "Rpdk::Governance::EncryptionHook";
-const FUNCTION: &str = "encryption-hook";
+const HOOK: HookCall = HookCall { type_name: "Rpdk::Governance::EncryptionHook", function: "encryption-hook" };
+const ALIAS: &str = "Private::Lambda::Encryption";
 
-fn functions() -> Functions {
-    Functions::new(&stack().lambda_url)
-}
-
-/// A registered hook's request, with the hook role's credentials.
 fn registered(point: &str, target: &str, properties: Value, configuration: Value) -> Value {
-    let credentials = &principals()["handlers"][HOOK]["credentials"];
-    assert!(credentials.is_object(), "the run has a role for {HOOK}");
-    json!({
-        "clientRequestToken": format!("token-{}", std::process::id()),
-        "awsAccountId": ACCOUNT_ID,
-        "stackId": format!("arn:aws:cloudformation:us-east-1:{ACCOUNT_ID}:stack/data/1"),
-        "hookTypeName": HOOK,
-        "hookTypeVersion": "00000001",
-        "hookModel": configuration,
-        "actionInvocationPoint": point,
-        "requestData": {
-            "targetName": target,
-            "targetType": "RESOURCE",
-            "targetLogicalId": "Store",
-            "targetModel": {"resourceProperties": properties},
-            "callerCredentials": credentials.to_string(),
-        },
-        "requestContext": {"invocation": 1, "callbackContext": null}
-    })
+    HOOK.registered(point, target, json!({"resourceProperties": properties}), configuration)
 }
 
-/// The same check as a Lambda hook sends it.
 fn lambda_hook(point: &str, target: &str, properties: Value) -> Value {
-    let mut request = registered(point, target, properties, Value::Null);
-    request["hookTypeName"] = json!("Private::Lambda::Encryption");
-    request["hookModel"] =
-        json!({"LambdaFunction": format!("arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{FUNCTION}")});
-    request["requestData"]["targetType"] = json!(target);
-    request["requestData"].as_object_mut().expect("requestData").remove("callerCredentials");
-    request
+    HOOK.lambda_hook(ALIAS, point, target, json!({"resourceProperties": properties}))
 }
 
 fn invoke(request: &Value) -> Value {
-    let answer = functions().invoke(FUNCTION, request).expect("the hook answers");
-    assert_eq!(answer["clientRequestToken"], request["clientRequestToken"], "the token is echoed: {answer}");
-    answer
+    HOOK.invoke(request)
 }
 
 fn bucket(algorithm: Option<&str>) -> Value {
@@ -139,7 +107,7 @@ fn every_malformed_payload_is_answered_in_the_hook_protocol() {
         ),
     ];
     for (what, payload, code, says) in rows {
-        let text = functions().invoke_bytes(FUNCTION, &payload).expect("the hook answers");
+        let text = HOOK.invoke_bytes(&payload);
         let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"));
         assert_eq!(
             (answer["hookStatus"].as_str(), answer["errorCode"].as_str()),

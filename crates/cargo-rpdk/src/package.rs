@@ -438,7 +438,7 @@ pub fn write_hook_package(
     }
     files.push((".rpdk-config".into(), serde_json::to_string_pretty(&hook_rpdk_config(project, entry))?.into_bytes()));
     files.push(("schema.json".into(), schema_text.into_bytes()));
-    let targets = target_schemas(tools, &schema)?;
+    let targets = target_schemas(project, tools, &schema)?;
     let info: Map<String, Value> = targets
         .iter()
         .map(|(name, target)| {
@@ -471,8 +471,9 @@ pub fn target_schema_file(type_name: &str) -> String {
 
 /// The registry schema of every resource type a hook's handlers target, by type name, as `cfn`
 /// resolves them: wildcards against the public types, `STACK` and `CHANGE_SET` left out. The
-/// schemas are cfn-lint's copy of the registry's (us-east-1), so nothing is asked of AWS.
-pub fn target_schemas(tools: &Tools, schema: &Value) -> Result<BTreeMap<String, Value>> {
+/// project's own types are read from its committed schemas; the public ones are cfn-lint's copy
+/// of the registry's (us-east-1), so nothing is asked of AWS.
+pub fn target_schemas(project: &Project, tools: &Tools, schema: &Value) -> Result<BTreeMap<String, Value>> {
     let providers = tools.site_packages("cfn")?.join("cfnlint/data/schemas/providers/us_east_1");
     let names: BTreeSet<&str> = schema["handlers"]
         .as_object()
@@ -488,6 +489,10 @@ pub fn target_schemas(tools: &Tools, schema: &Value) -> Result<BTreeMap<String, 
     };
     let mut schemas = BTreeMap::new();
     for name in names {
+        if let Some(own) = project.config.types.iter().find(|entry| project.type_name(entry) == name) {
+            schemas.insert(name.to_owned(), read(&project.schema_path(own))?);
+            continue;
+        }
         if !name.contains(['*', '?']) {
             let file = providers.join(target_schema_file(name));
             let target = read(&file).with_context(|| format!("target {name}: no registry schema of it"))?;

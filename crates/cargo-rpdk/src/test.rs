@@ -299,7 +299,7 @@ fn cfn_hook_project(project: &Project, tools: &Tools, entry: &HookEntry, label: 
     let schema_path = project.hook_schema_path(entry);
     let dir = cfn_project_of(project, &project.hook_stem(entry), &settings, &schema_path, label)?;
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path)?)?;
-    for (name, target) in crate::package::target_schemas(tools, &schema)? {
+    for (name, target) in crate::package::target_schemas(project, tools, &schema)? {
         write(&dir.join("target-schemas").join(crate::package::target_schema_file(&name)), target.to_string())?;
     }
     Ok(dir)

@@ -48,31 +48,6 @@ const SECTIONS: &[&str] = &[
     "Resources",
     "Outputs",
 ];
-/// YAML short forms: `!Ref x` is `{"Ref": x}`, `!Condition x` is `{"Condition": x}`, any
-/// other `!Name v` is `{"Fn::Name": v}`.
-const SHORT_FORMS: &[&str] = &[
-    "Ref",
-    "Condition",
-    "GetAtt",
-    "Sub",
-    "Join",
-    "Select",
-    "If",
-    "Equals",
-    "And",
-    "Or",
-    "Not",
-    "Split",
-    "Base64",
-    "GetAZs",
-    "FindInMap",
-    "ImportValue",
-    "Cidr",
-    "Length",
-    "ToJsonString",
-    "Transform",
-];
-
 /// What is wrong, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -95,96 +70,9 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Reads a template: JSON when it parses as JSON, else YAML.
+/// Reads a template: JSON when it parses as JSON, else YAML (see [`rpdk::template::parse`]).
 pub fn parse_text(text: &str) -> Result<Value, Problem> {
-    let mut document = match serde_json::from_str::<Value>(text) {
-        Ok(value) => value,
-        Err(_) => {
-            let yaml: yaml_serde::Value = yaml_serde::from_str(text)
-                .map_err(|error| Problem::new("template", format!("neither JSON nor YAML: {error}")))?;
-            long_form(yaml, "template")?
-        }
-    };
-    get_att_lists(&mut document);
-    Ok(document)
-}
-
-/// `Fn::GetAtt: Resource.Attribute.Path`, as a string, is `[Resource, Attribute.Path]`: it
-/// splits at the first dot, as CloudFormation splits it.
-fn get_att_lists(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(text)) = map.get("Fn::GetAtt").filter(|_| map.len() == 1)
-                && let Some((resource, attribute)) = text.split_once('.')
-            {
-                let list = Value::from(vec![resource, attribute]);
-                map.insert("Fn::GetAtt".to_owned(), list);
-                return;
-            }
-            map.values_mut().for_each(get_att_lists);
-        }
-        Value::Array(items) => items.iter_mut().for_each(get_att_lists),
-        _ => {}
-    }
-}
-
-/// A YAML value in CloudFormation's long (JSON) form.
-fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, Problem> {
-    use yaml_serde::Value as Yaml;
-    Ok(match value {
-        Yaml::Null => Value::Null,
-        Yaml::Bool(flag) => Value::Bool(flag),
-        Yaml::Number(number) => {
-            if let Some(integer) = number.as_i64() {
-                Value::from(integer)
-            } else if let Some(unsigned) = number.as_u64() {
-                Value::from(unsigned)
-            } else {
-                number
-                    .as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| Problem::new(at, format!("{number} is not a number JSON can hold")))?
-            }
-        }
-        Yaml::String(text) => Value::String(text),
-        Yaml::Sequence(items) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| long_form(item, &format!("{at}[{index}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Yaml::Mapping(mapping) => {
-            let mut object = Map::new();
-            for (key, item) in mapping {
-                let key = match key {
-                    Yaml::String(text) => text,
-                    Yaml::Number(number) => number.to_string(),
-                    Yaml::Bool(flag) => flag.to_string(),
-                    other => return Err(Problem::new(at, format!("a key must be a string, not {other:?}"))),
-                };
-                let value = long_form(item, &format!("{at}.{key}"))?;
-                object.insert(key, value);
-            }
-            Value::Object(object)
-        }
-        Yaml::Tagged(tagged) => {
-            let name = tagged.tag.to_string().trim_start_matches('!').to_owned();
-            if !SHORT_FORMS.contains(&name.as_str()) {
-                return Err(Problem::new(
-                    at,
-                    format!(
-                        "!{name} is not a CloudFormation function; the short forms are !{}",
-                        SHORT_FORMS.join(", !")
-                    ),
-                ));
-            }
-            let inner = long_form(tagged.value, at)?;
-            let key = if name == "Ref" || name == "Condition" { name } else { format!("Fn::{name}") };
-            Value::Object(Map::from_iter([(key, inner)]))
-        }
-    })
+    rpdk::template::parse(text).map_err(|fault| Problem::new(fault.location, fault.message))
 }
 
 /// What the engine needs to know of a type, from its registry schema.

@@ -149,8 +149,9 @@ pub struct Target {
     pub properties: Value,
     /// The resource's properties before an update.
     pub previous_properties: Option<Value>,
-    /// For a stack or change set: the document its `payload` URL held (`template`,
-    /// `previousTemplate`, and for a change set `changedResources`).
+    /// For a stack or change set: the document its `payload` URL held (`Template`,
+    /// `PreviousTemplate`, `ResolvedTemplate`, and for a change set `ChangedResources`; a
+    /// Lambda hook's in camel case). Read the template with [`HookRequest::template`].
     pub stack: Option<Value>,
 }
 
@@ -199,6 +200,29 @@ impl<C> HookRequest<C> {
             .as_ref()
             .map(|previous| typed_properties(previous, "requestData.targetModel.previousResourceProperties"))
             .transpose()
+    }
+}
+
+impl<C> HookRequest<C> {
+    /// A stack or change-set target's template in its long (JSON) form, whether the document
+    /// holds it as text (JSON or YAML, as CloudFormation sends it) or as an object; `None` for a
+    /// resource target or a document without one.
+    pub fn template(&self) -> Result<Option<Value>, HandlerError> {
+        let Some(document) = &self.target.stack else { return Ok(None) };
+        let Some((key, template)) = ["Template", "template"].iter().find_map(|k| Some((*k, document.get(*k)?))) else {
+            return Ok(None);
+        };
+        match template {
+            Value::Null => Ok(None),
+            Value::String(text) => crate::template::parse(text)
+                .map(Some)
+                .map_err(|fault| HandlerError::invalid_request(format!("requestData.payload {key}: {fault}"))),
+            object @ Value::Object(_) => Ok(Some(object.clone())),
+            other => Err(HandlerError::invalid_request(format!(
+                "requestData.payload {key}: {}, not a template",
+                crate::wire::json_kind(other)
+            ))),
+        }
     }
 }
 

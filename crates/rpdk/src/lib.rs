@@ -22,6 +22,7 @@ mod recast;
 mod resource;
 pub mod schema;
 mod secret;
+pub mod template;
 pub mod wire;
 
 pub use chain::{HandlerResult, Interrupt, MIN_CALL_TIME, RetryPolicy, Session, Wait};

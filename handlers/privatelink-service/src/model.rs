@@ -193,22 +193,9 @@ pub struct ServiceKey {
     pub service_id: String,
 }
 
-/// The account's rules for endpoint services, set with `SetTypeConfiguration`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct Governance {
-    /// When set, every allowed principal must belong to one of these accounts, and `*` is
-    /// refused whatever else is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("insertionOrder" = false), inner(regex(pattern = r"^[0-9]{12}$")))]
-    pub allowed_principal_account_ids: Option<Vec<String>>,
-    /// Permits `*` among the allowed principals when no account list is set (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_any_principal: Option<bool>,
-    /// Refuses `AcceptanceRequired: false` without a connection notification (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require_notification_when_auto_accept: Option<bool>,
-}
+/// The account's rules for endpoint services, set with `SetTypeConfiguration`; the same rules
+/// `Rpdk::Governance::PrivateLinkHook` applies to the native types.
+pub use privatelink_governance::Governance;
 
 /// CREATE's actions.
 pub const CREATE_PERMISSIONS: &[&str] = &[

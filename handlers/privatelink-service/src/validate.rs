@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use privatelink_governance::{Breach, Source, is_account_id, principal_account};
 use rpdk::{HandlerError, HandlerErrorCode, Partition};
 
 use crate::model::{Governance, PrivateLinkService};
@@ -12,17 +13,9 @@ pub const RESERVED_TAG_PREFIX: &str = "rpdk:";
 
 /// Checks the account's type configuration itself.
 pub fn governance(config: &Governance) -> Result<(), HandlerError> {
-    for (index, id) in config.allowed_principal_account_ids.as_deref().unwrap_or_default().iter().enumerate() {
-        if !is_account_id(id) {
-            return Err(HandlerError::new(
-                HandlerErrorCode::InvalidTypeConfiguration,
-                format!(
-                    "AllowedPrincipalAccountIds[{index}]: '{id}' is not a 12-digit account id; correct the type configuration with SetTypeConfiguration"
-                ),
-            ));
-        }
-    }
-    Ok(())
+    config
+        .check(Source::TypeConfiguration)
+        .map_err(|breach| HandlerError::new(HandlerErrorCode::InvalidTypeConfiguration, breach.message))
 }
 
 /// Checks a desired model against the input rules and the account's governance rules;
@@ -63,7 +56,7 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
         }
         unique(&mut seen, principal, &field)?;
     }
-    allowed_principals(principals, config, partition)?;
+    config.allowed_principals(principals, partition, Source::TypeConfiguration).map_err(refused)?;
 
     let notifications = model.connection_notifications.as_deref().unwrap_or_default();
     let mut topics = BTreeSet::new();
@@ -85,14 +78,9 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
             unique(&mut events, event.as_str(), &format!("{field}.Events[{event_index}]"))?;
         }
     }
-    if model.acceptance_required == Some(false)
-        && notifications.is_empty()
-        && config.require_notification_when_auto_accept.unwrap_or(true)
-    {
-        return Err(invalid(
-            "AcceptanceRequired: false without ConnectionNotifications is refused by the type configuration's RequireNotificationWhenAutoAccept (default true): add a notification so every auto-accepted connection is seen",
-        ));
-    }
+    config
+        .auto_accept(model.acceptance_required, !notifications.is_empty(), Source::TypeConfiguration)
+        .map_err(refused)?;
 
     if let Some(name) = &model.private_dns_name
         && !is_dns_name(name)
@@ -132,64 +120,16 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
     Ok(())
 }
 
-/// The governance of `AllowedPrincipals`. An account list, when set, wins: it refuses `*`
-/// whatever `AllowAnyPrincipal` says, and every principal must belong to a listed account.
-fn allowed_principals(principals: &[String], config: &Governance, partition: Partition) -> Result<(), HandlerError> {
-    for (index, principal) in principals.iter().enumerate() {
-        let field = format!("AllowedPrincipals[{index}]");
-        match (&config.allowed_principal_account_ids, principal.as_str()) {
-            (Some(accounts), "*") => {
-                return Err(invalid(format!(
-                    "{field}: '*' is refused by the type configuration's AllowedPrincipalAccountIds ({}), whatever AllowAnyPrincipal says: name principals of those accounts",
-                    accounts.join(", ")
-                )));
-            }
-            (Some(accounts), arn) => {
-                let account = principal_account(arn, partition).unwrap_or_default();
-                if !accounts.iter().any(|a| a == account) {
-                    return Err(invalid(format!(
-                        "{field}: '{arn}' belongs to account {account}, which the type configuration's AllowedPrincipalAccountIds ({}) does not list",
-                        accounts.join(", ")
-                    )));
-                }
-            }
-            (None, "*") if !config.allow_any_principal.unwrap_or(false) => {
-                return Err(invalid(format!(
-                    "{field}: '*' lets any AWS account connect and is refused unless the type configuration sets AllowAnyPrincipal: true (default false)"
-                )));
-            }
-            (None, _) => {}
-        }
-    }
-    Ok(())
-}
-
 fn invalid(message: impl Into<String>) -> HandlerError {
     HandlerError::invalid_request(message)
 }
 
+fn refused(breach: Breach) -> HandlerError {
+    invalid(breach.message)
+}
+
 fn unique<'a>(seen: &mut BTreeSet<&'a str>, value: &'a str, field: &str) -> Result<(), HandlerError> {
     if seen.insert(value) { Ok(()) } else { Err(invalid(format!("{field}: '{value}' appears twice"))) }
-}
-
-/// Twelve digits.
-pub fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The account of an IAM account-root, role or user ARN of `partition`.
-pub fn principal_account(arn: &str, partition: Partition) -> Option<&str> {
-    let rest = arn.strip_prefix("arn:")?.strip_prefix(partition.as_str())?.strip_prefix(":iam::")?;
-    let (account, resource) = rest.split_once(':')?;
-    let name_ok = |name: &str| {
-        !name.is_empty()
-            && name.len() <= 512
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@/-".contains(c))
-    };
-    let valid = resource == "root"
-        || resource.strip_prefix("role/").is_some_and(name_ok)
-        || resource.strip_prefix("user/").is_some_and(name_ok);
-    (is_account_id(account) && valid).then_some(account)
 }
 
 fn is_topic_arn(arn: &str, partition: Partition) -> bool {
