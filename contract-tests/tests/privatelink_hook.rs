@@ -1,14 +1,12 @@
 //! `Rpdk::Governance::PrivateLinkHook` as CloudFormation calls it, through the local stack's
 //! Lambda endpoint in both protocols: the principals rule on our type and on the native
 //! permissions, the notification rule on our type and, for native services, over a stack's
-//! template read from its presigned `payload` URL (an object in the run's moto S3, as
-//! CloudFormation stores it), and the answers to documents that cannot be read.
+//! template read from its presigned `payload` URL (an object in the run's moto S3), and the
+//! answers to documents that cannot be read.
 
-use std::time::Duration;
-
-use aws_sdk_s3::presigning::PresigningConfig;
-use contract_tests::admin_config;
 use contract_tests::hook_call::HookCall;
+use contract_tests::stack;
+use rpdk_local::ResponseBucket;
 use serde_json::{Value, json};
 
 const HOOK: HookCall = HookCall { type_name: "Rpdk::Governance::PrivateLinkHook", function: "privatelink-hook" };
@@ -106,31 +104,14 @@ fn watched() -> String {
     )
 }
 
-/// The document stored in the run's S3 as CloudFormation stores it, and a presigned GET of it.
+/// The document stored as CloudFormation stores it, and a presigned GET of it. The bucket is
+/// the run's response bucket: the moto that enforces IAM answers presigned URLs with a 500.
 fn payload_url(key: &str, document: &Value) -> String {
-    let sdk = admin_config();
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    let bucket = "rpdk-hook-payloads";
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
-        // A bucket made by an earlier test of the run is fine.
-        let _ = s3.create_bucket().bucket(bucket).send().await;
-        s3.put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(document.to_string().into_bytes().into())
-            .send()
-            .await
-            .expect("PutObject");
-        let presigned = s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .presigned(PresigningConfig::expires_in(Duration::from_secs(7200)).expect("a lifetime"))
-            .await
-            .expect("a presigned URL");
-        presigned.uri().to_owned()
-    })
+    let bucket = ResponseBucket::new(&stack().responses_url);
+    bucket.create().expect("the bucket");
+    let put = bucket.presigned("PUT", key).expect("a presigned PUT");
+    ureq::put(&put).send(document.to_string()).expect("the document is stored");
+    bucket.presigned("GET", key).expect("a presigned GET")
 }
 
 fn stack_request(point: &str, target: &str, url: &str, lambda: bool) -> Value {
@@ -169,7 +150,8 @@ fn a_stacks_template_is_read_from_its_payload_url_in_both_protocols() {
 
 #[test]
 fn a_document_that_cannot_be_read_is_answered_without_the_urls_signature() {
-    let missing = payload_url(&format!("{}/exists", std::process::id()), &json!({})).replace("/exists?", "/missing?");
+    let missing =
+        payload_url(&format!("{}/exists", std::process::id()), &json!({})).replace("%2Fexists?", "%2Fmissing?");
     let answer = HOOK.invoke(&stack_request("CREATE_PRE_PROVISION", "STACK", &missing, false));
     assert_eq!(
         (answer["hookStatus"].as_str(), answer["errorCode"].as_str()),
@@ -177,10 +159,7 @@ fn a_document_that_cannot_be_read_is_answered_without_the_urls_signature() {
         "{answer}"
     );
     let message = answer["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("404") && message.contains("/missing") && !message.contains("X-Amz-Signature"),
-        "{answer}"
-    );
+    assert!(message.contains("404") && message.contains("missing") && !message.contains("X-Amz-Signature"), "{answer}");
 
     let broken = payload_url(&format!("{}/broken", std::process::id()), &json!({"Template": "Resources: [unclosed"}));
     let answer = HOOK.invoke(&stack_request("CREATE_PRE_PROVISION", "STACK", &broken, false));
