@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use rpdk_deploy::evaluate::{Bindings, StackIdentity};
+use rpdk_deploy::hooks::{HookConfiguration, ServedHook};
 use rpdk_deploy::plan::{self, Neighbours};
 use rpdk_deploy::state::{StackState, Store};
 use rpdk_deploy::template::{self, Problem, Template, TypeInfo};
@@ -38,7 +39,15 @@ pub struct Options {
     /// The type configuration of a type, `Type=FILE` (a JSON file); never stored.
     #[arg(long = "type-config", value_name = "TYPE=FILE")]
     pub type_configurations: Vec<String>,
-    /// Check the template and print the plan; create nothing.
+    /// Activates a hook of the project on the local stack for this run, `Hook=FILE`: its whole
+    /// configuration as `SetTypeConfiguration` takes it (`{"CloudFormationConfiguration":
+    /// {"HookConfiguration": {...}}}`); it overrides the one set in the local registry. Never
+    /// stored.
+    #[arg(long = "hook-config", value_name = "HOOK=FILE")]
+    pub hook_configurations: Vec<String>,
+    /// Check the template and print the plan; create nothing. Hooks activated with
+    /// `--hook-config` (or on a running local stack) check every resource, native AWS types
+    /// included.
     #[arg(long)]
     pub dry_run: bool,
     /// `text` for people, `json` (one object per line) for machines.
@@ -54,6 +63,9 @@ pub struct DeleteOptions {
     /// As for deploy: handlers may need their type configuration to delete.
     #[arg(long = "type-config", value_name = "TYPE=FILE")]
     pub type_configurations: Vec<String>,
+    /// As for deploy: hooks with a preDelete handler check what is deleted.
+    #[arg(long = "hook-config", value_name = "HOOK=FILE")]
+    pub hook_configurations: Vec<String>,
     #[arg(long, default_value = "text")]
     pub output: Output,
 }
@@ -81,6 +93,8 @@ pub fn run(options: &Options) -> Result<()> {
     let given = parameter_values(&options.parameters)?;
     let tags = options.tags.as_deref().map(stack_tags).transpose()?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
+    let hooks = served_hooks(&project)?;
+    let hook_configurations = hook_configurations(&options.hook_configurations, &hooks)?;
     let store = Store::new(&project.work_dir()?, &options.stack_name)?;
     let stack_id = plan::stack_id(store.load()?.as_ref(), &options.stack_name);
     let identity = StackIdentity {
@@ -105,8 +119,15 @@ pub fn run(options: &Options) -> Result<()> {
         plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
         return print_plan(options, &template, &bindings);
     }
-    let deployment = Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags };
-    let state = on_shared_stack(&project, &types, &configurations, options.output, |site| {
+    let deployment =
+        Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags, body: &text };
+    let configured = Configured {
+        types: &types,
+        configurations: &configurations,
+        hooks: &hooks,
+        hook_configurations: &hook_configurations,
+    };
+    let state = on_shared_stack(&project, &configured, options.output, |site| {
         site.deploy(deployment).map_err(|error| match error {
             rpdk_deploy::Error::Template(problems) => refusal(&options.template, &problems),
             other => other.into(),
@@ -119,9 +140,15 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     let project = Project::discover()?;
     let types = served_types(&project)?;
     let configurations = type_configurations(&options.type_configurations, &types)?;
-    let deleted = on_shared_stack(&project, &types, &configurations, options.output, |site| {
-        Ok(site.delete(&options.stack_name)?)
-    })?;
+    let hooks = served_hooks(&project)?;
+    let hook_configurations = hook_configurations(&options.hook_configurations, &hooks)?;
+    let configured = Configured {
+        types: &types,
+        configurations: &configurations,
+        hooks: &hooks,
+        hook_configurations: &hook_configurations,
+    };
+    let deleted = on_shared_stack(&project, &configured, options.output, |site| Ok(site.delete(&options.stack_name)?))?;
     if deleted == Deleted::Forgotten {
         eprintln!(
             "stack {} was deployed on a local stack that has stopped since; its resources went with it. Forgotten.",
@@ -131,12 +158,19 @@ pub fn delete(options: &DeleteOptions) -> Result<()> {
     Ok(())
 }
 
+/// The project's types and hooks, and the configurations given for one run.
+struct Configured<'a> {
+    types: &'a BTreeMap<String, ServedType>,
+    configurations: &'a BTreeMap<String, Value>,
+    hooks: &'a BTreeMap<String, ServedHook>,
+    hook_configurations: &'a BTreeMap<String, Value>,
+}
+
 /// Runs `run` on the project's shared local stack (started when not running), its events shown
 /// as `output` asks.
 fn on_shared_stack<T>(
     project: &Project,
-    types: &BTreeMap<String, ServedType>,
-    configurations: &BTreeMap<String, Value>,
+    configured: &Configured<'_>,
     output: Output,
     run: impl FnOnce(&Site<'_>) -> Result<T>,
 ) -> Result<T> {
@@ -145,8 +179,10 @@ fn on_shared_stack<T>(
     let work_dir = project.work_dir()?;
     run(&Site {
         backend: &stack,
-        types,
-        configurations,
+        types: configured.types,
+        configurations: configured.configurations,
+        hooks: configured.hooks,
+        hook_configurations: configured.hook_configurations,
         work_dir: &work_dir,
         generation: &stack.described.generation,
         printer: &printer,
@@ -249,6 +285,43 @@ fn type_configurations(options: &[String], types: &BTreeMap<String, ServedType>)
         configurations.insert(type_name, value);
     }
     Ok(configurations)
+}
+
+/// `--hook-config Hook=FILE` options as configurations by hook, each document's frame checked.
+fn hook_configurations(options: &[String], hooks: &BTreeMap<String, ServedHook>) -> Result<BTreeMap<String, Value>> {
+    let mut configurations = BTreeMap::new();
+    for option in options {
+        let Some((hook, file)) = option.split_once('=') else { bail!("--hook-config {option}: write Hook=FILE") };
+        if !hooks.contains_key(hook) {
+            bail!(
+                "--hook-config {hook}: no such hook here; the hooks are {}",
+                hooks.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--hook-config {hook}: cannot read {file}"))?;
+        let document: Value =
+            serde_json::from_str(&text).with_context(|| format!("--hook-config {hook}: {file} is not JSON"))?;
+        HookConfiguration::read(&document).map_err(|fault| anyhow::anyhow!("--hook-config {hook}: {file}: {fault}"))?;
+        configurations.insert(hook.to_owned(), document);
+    }
+    Ok(configurations)
+}
+
+/// The project's hooks, by full name, as the engine sees them (from the committed schemas).
+fn served_hooks(project: &Project) -> Result<BTreeMap<String, ServedHook>> {
+    project
+        .config
+        .hooks
+        .iter()
+        .map(|entry| {
+            let schema: Value = serde_json::from_str(
+                &std::fs::read_to_string(project.hook_schema_path(entry))
+                    .context("no committed hook schema: run `cargo rpdk schema`")?,
+            )?;
+            Ok((project.hook_name(entry), ServedHook::from_schema(&entry.binary, &schema)))
+        })
+        .collect()
 }
 
 /// `--type-config Type=FILE` options read: type, file and the JSON object the file holds.

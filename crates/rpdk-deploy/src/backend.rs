@@ -20,6 +20,18 @@ pub trait Backend: Sync {
     fn response_url(&self, key: &str) -> Result<String, BackendError>;
     /// The custom resource response under `key`, once one was put.
     fn response(&self, key: &str) -> Result<Option<Value>, BackendError>;
+    /// Invokes a hook's function once with a hook request, after putting in the credentials
+    /// CloudFormation passes a hook of `type_name` (as JSON strings); answers its event.
+    fn invoke_hook(&self, function: &str, type_name: &str, request: &mut Value) -> Result<Value, BackendError> {
+        let _ = (function, type_name, request);
+        Err("this backend serves no hooks".into())
+    }
+    /// Stores a stack hook's document under `key`; answers a presigned URL that reads it, as
+    /// CloudFormation hands a hook its stack's template.
+    fn payload_url(&self, key: &str, document: &Value) -> Result<String, BackendError> {
+        let _ = (key, document);
+        Err("this backend stores no hook payloads".into())
+    }
     /// The account's configuration of `type_name` in the registry, if one is set there.
     fn type_configuration(&self, type_name: &str) -> Result<Option<Value>, BackendError>;
     /// The value of an SSM parameter, `name` or `name:version`.

@@ -13,16 +13,19 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rpdk::Action;
-use rpdk_local::{Call, new_token};
+use rpdk::hook::InvocationPoint;
+use rpdk_local::{Call, new_token, stringified};
 use serde_json::{Map, Value, json};
 
 use crate::evaluate::{Bindings, Resources};
+use crate::hooks::{ActiveHook, Check, FailureMode, Outcome};
 use crate::plan::Neighbours;
 use crate::record::Recorder;
 use crate::schedule::{Job, Kind, LIMITS, Schedule};
 use crate::site::Site;
 use crate::state::{
-    MASK, Operation, REPLACED, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets, masked, restored,
+    HookMark, MASK, Operation, REPLACED, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets,
+    masked, restored,
 };
 use crate::status::{Stage, Status, Verb};
 use crate::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
@@ -109,6 +112,10 @@ pub(crate) struct Engine<'a> {
     pub neighbours: Neighbours,
     /// The type configuration each type runs with, never stored.
     pub configurations: BTreeMap<String, Value>,
+    /// The hooks activated on the local stack, with their configurations.
+    pub hooks: Vec<ActiveHook>,
+    /// The document a stack hook reads (`{"Template": text}`), for a deploy.
+    pub stack_document: Option<Value>,
 }
 
 impl<'a> Engine<'a> {
@@ -123,6 +130,8 @@ impl<'a> Engine<'a> {
             configured_announced: BTreeSet::new(),
             neighbours: Neighbours::default(),
             configurations: site.configurations.clone(),
+            hooks: Vec::new(),
+            stack_document: None,
         }
     }
 
@@ -154,14 +163,19 @@ impl<'a> Engine<'a> {
             })
             .collect();
         let plan = Plan { template, bindings };
-        let failures = self.run_jobs(jobs, Some(&plan))?;
+        let point = if creating { InvocationPoint::PreCreate } else { InvocationPoint::PreUpdate };
+        let refused = if self.resuming { None } else { self.stack_hooks(point)? };
+        let failures = match &refused {
+            Some(reason) => vec![(self.state.stack_name.clone(), reason.clone())],
+            None => self.run_jobs(jobs, Some(&plan))?,
+        };
         if !failures.is_empty() {
             let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
             let verb_lower = if creating { "create" } else { "update" };
-            self.rollback(
-                rollback,
-                &format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", ")),
-            )?;
+            let summary = refused.clone().unwrap_or_else(|| {
+                format!("The following resource(s) failed to {verb_lower}: [{}].", names.join(", "))
+            });
+            self.rollback(rollback, &summary)?;
             let (name, reason) = &failures[0];
             return Err(Error::RolledBack {
                 stack: self.state.stack_name.clone(),
@@ -568,6 +582,19 @@ impl<'a> Engine<'a> {
                 }
             }
         };
+        if job.attempts == 0 {
+            let point = if action == Action::Create { InvocationPoint::PreCreate } else { InvocationPoint::PreUpdate };
+            let mut target_model = json!({"resourceProperties": stringified(&saved)});
+            if let Some(old) =
+                previous.as_ref().filter(|_| action == Action::Update).and_then(|p| p.properties.as_ref())
+            {
+                target_model["previousResourceProperties"] = stringified(old);
+            }
+            let physical = previous.as_ref().and_then(|p| p.physical_id.clone());
+            if let Some(refusal) = self.run_hooks(name, &resource.type_name, point, target_model, None, physical)? {
+                return self.refuse_apply(job, resource.type_name.clone(), refusal);
+            }
+        }
         let token = new_token();
         let status = Status::new(if previous.is_some() { Verb::Update } else { Verb::Create }, Stage::InProgress);
         let mut model = resolved.clone();
@@ -683,7 +710,22 @@ impl<'a> Engine<'a> {
         }
         let (token, context) = match resource.operation.as_ref().filter(|op| op.action == Action::Delete) {
             Some(operation) => (operation.token.clone(), operation.context.clone()),
-            None => (new_token(), None),
+            None => {
+                // A rollback and the removal of what an update replaced are not checked, as
+                // CloudFormation does not check them.
+                if !rollback && !previous {
+                    let properties = stringified(resource.properties.as_ref().unwrap_or(&json!({})));
+                    let target_model = json!({"resourceProperties": properties});
+                    let point = InvocationPoint::PreDelete;
+                    let physical = Some(physical.clone());
+                    if let Some(refusal) =
+                        self.run_hooks(name, &resource.type_name, point, target_model, None, physical)?
+                    {
+                        return self.unstartable(name, previous, Status::new(Verb::Delete, Stage::Failed), refusal);
+                    }
+                }
+                (new_token(), None)
+            }
         };
         if let Some(target) = self.target_mut(name, previous) {
             target.status = Status::new(Verb::Delete, Stage::InProgress);
@@ -1105,6 +1147,100 @@ impl<'a> Engine<'a> {
         self.emit(&name, STACK_TYPE, Some(id), status, reason)
     }
 
+    /// Runs the stack hooks of `point` over the stack's template, handed over as CloudFormation
+    /// hands it (a presigned URL of its document); answers why the stack must not go on.
+    fn stack_hooks(&mut self, point: InvocationPoint) -> Result<Option<String>, Error> {
+        let stack_name = self.state.stack_name.clone();
+        let Some(document) = self.stack_document.clone() else { return Ok(None) };
+        if !self.hooks.iter().any(|hook| hook.wants(point, "STACK", &stack_name)) {
+            return Ok(None);
+        }
+        let key = format!("hook-payloads/{stack_name}/{}", new_token());
+        let payload = match self.site.backend.payload_url(&key, &document) {
+            Ok(url) => url,
+            Err(error) => return Ok(Some(format!("the stack's template could not be handed to its hooks: {error}"))),
+        };
+        let stack_id = Some(self.state.stack_id.clone());
+        self.run_hooks(&stack_name, "STACK", point, json!({}), Some(payload), stack_id)
+    }
+
+    /// Runs every activated hook that checks `point` of `target` (a resource type, or
+    /// `STACK`), each check's events recorded as CloudFormation's stack events show them;
+    /// answers why the operation must not go on, when a hook in FAIL mode did not pass it.
+    fn run_hooks(
+        &mut self,
+        logical_id: &str,
+        target: &str,
+        point: InvocationPoint,
+        target_model: Value,
+        payload: Option<String>,
+        physical_id: Option<String>,
+    ) -> Result<Option<String>, Error> {
+        let stack_name = self.state.stack_name.clone();
+        let hooks: Vec<ActiveHook> =
+            self.hooks.iter().filter(|hook| hook.wants(point, target, &stack_name)).cloned().collect();
+        let event_type = if target == "STACK" { STACK_TYPE } else { target };
+        let mut stopped = Vec::new();
+        for hook in hooks {
+            let mark = HookMark {
+                hook_type: hook.type_name.clone(),
+                hook_invocation_point: "PRE_PROVISION".to_owned(),
+                hook_failure_mode: hook.configuration.failure_mode.as_str().to_owned(),
+            };
+            let status = Status::new(Verb::Hook, Stage::InProgress);
+            let reason = Some("Hook invocation is in progress".to_owned());
+            self.recorder.event(
+                &self.state,
+                logical_id,
+                event_type,
+                physical_id.clone(),
+                status,
+                reason,
+                Some(mark.clone()),
+            )?;
+            let check = Check {
+                point,
+                target,
+                logical_id,
+                target_model: target_model.clone(),
+                payload: payload.clone(),
+                stack_id: &self.state.stack_id,
+            };
+            let (stage, message) = match hook.check(self.site.backend, &check) {
+                Outcome::Compliant(message) => {
+                    (Stage::CompleteSucceeded, message.unwrap_or_else(|| "Hook succeeded".to_owned()))
+                }
+                Outcome::NonCompliant(message) => (Stage::CompleteFailed, message),
+                Outcome::Failed(message) => (Stage::Failed, message),
+            };
+            let failed = stage != Stage::CompleteSucceeded;
+            let reason = if failed && hook.configuration.failure_mode == FailureMode::Warn {
+                format!("{message} (FailureMode WARN: the operation goes on)")
+            } else {
+                message.clone()
+            };
+            let status = Status::new(Verb::Hook, stage);
+            self.recorder.event(
+                &self.state,
+                logical_id,
+                event_type,
+                physical_id.clone(),
+                status,
+                Some(reason),
+                Some(mark),
+            )?;
+            if failed && hook.configuration.failure_mode == FailureMode::Fail {
+                stopped.push((hook.type_name, message));
+            }
+        }
+        if stopped.is_empty() {
+            return Ok(None);
+        }
+        let names: Vec<&str> = stopped.iter().map(|(name, _)| name.as_str()).collect();
+        let messages: Vec<String> = stopped.iter().map(|(name, message)| format!("{name}: {message}")).collect();
+        Ok(Some(format!("The following hook(s) failed: [{}]. {}", names.join(", "), messages.join("; "))))
+    }
+
     fn emit(
         &mut self,
         logical_id: &str,
@@ -1113,7 +1249,7 @@ impl<'a> Engine<'a> {
         status: Status,
         reason: Option<String>,
     ) -> Result<(), Error> {
-        self.recorder.event(&self.state, logical_id, type_name, physical_id, status, reason)
+        self.recorder.event(&self.state, logical_id, type_name, physical_id, status, reason, None)
     }
 
     fn save(&self) -> Result<(), Error> {

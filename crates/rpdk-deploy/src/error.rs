@@ -74,6 +74,14 @@ pub enum Error {
         /// The types, comma-separated.
         missing: String,
     },
+    /// A hook's configuration that cannot be read.
+    #[error("the configuration of hook {hook}: {fault}")]
+    HookConfiguration {
+        /// The hook.
+        hook: String,
+        /// What is wrong.
+        fault: String,
+    },
     /// A deploy failed and was rolled back.
     #[error("stack {stack} rolled back: {reason}")]
     RolledBack {

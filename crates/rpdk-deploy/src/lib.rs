@@ -17,6 +17,7 @@ pub mod custom;
 mod engine;
 mod error;
 pub mod evaluate;
+pub mod hooks;
 mod local;
 mod operation;
 pub mod plan;

@@ -26,6 +26,22 @@ impl Backend for Stack {
         Ok(self.functions.invoke_bytes(function, &serde_json::to_vec(request)?)?)
     }
 
+    fn invoke_hook(&self, function: &str, type_name: &str, request: &mut Value) -> Result<Value, BackendError> {
+        let data = &mut request["requestData"];
+        data["callerCredentials"] = Value::String(serde_json::to_string(&self.fresh_credentials(type_name)?)?);
+        if let Some(provider) = self.fresh_provider_credentials()? {
+            data["providerCredentials"] = Value::String(serde_json::to_string(&provider)?);
+            data["providerLogGroupName"] = Value::String(log_group_name(type_name));
+        }
+        Ok(self.functions.invoke(function, request)?)
+    }
+
+    fn payload_url(&self, key: &str, document: &Value) -> Result<String, BackendError> {
+        let bucket = self.response_bucket();
+        bucket.write(key, document)?;
+        Ok(bucket.presigned("GET", key)?)
+    }
+
     fn response_url(&self, key: &str) -> Result<String, BackendError> {
         Ok(self.response_bucket().presigned("PUT", key)?)
     }

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::Error;
-use crate::state::{REPLACED, StackEvent, StackState, Store, mask_text};
+use crate::state::{HookMark, REPLACED, StackEvent, StackState, Store, mask_text};
 use crate::status::Status;
 
 /// How events reach the user.
@@ -27,7 +27,15 @@ impl Printer {
             println!("{}", serde_json::to_string(event).unwrap_or_default());
         } else {
             let physical = event.physical_id.as_deref().unwrap_or("-");
-            let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
+            let reason = match (&event.hook, event.reason.as_deref()) {
+                (Some(hook), reason) => format!(
+                    "  {} ({}){}",
+                    hook.hook_type,
+                    hook.hook_failure_mode,
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ),
+                (None, reason) => reason.map(|r| format!("  {r}")).unwrap_or_default(),
+            };
             println!(
                 "{}  {:<35} {:<24} {:<30} {physical}{reason}",
                 event.timestamp, event.status, event.logical_id, event.type_name
@@ -89,7 +97,8 @@ impl<'a> Recorder<'a> {
     }
 
     /// Saves `state`, then records and shows the event of `logical_id` (of `type_name`)
-    /// reaching `status`. A replaced resource's key is shown as its logical id.
+    /// reaching `status` (a hook's, when `hook` says which). A replaced resource's key is shown
+    /// as its logical id.
     pub fn event(
         &self,
         state: &StackState,
@@ -98,6 +107,7 @@ impl<'a> Recorder<'a> {
         physical_id: Option<String>,
         status: Status,
         reason: Option<String>,
+        hook: Option<HookMark>,
     ) -> Result<(), Error> {
         self.save(state)?;
         let event = StackEvent {
@@ -107,6 +117,7 @@ impl<'a> Recorder<'a> {
             type_name: type_name.to_owned(),
             status,
             reason: reason.map(|reason| self.masked(&reason)),
+            hook,
         };
         self.store.append_event(&event)?;
         self.printer.event(&event);

@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::Error;
 use crate::engine::Engine;
 use crate::evaluate::Bindings;
+use crate::hooks::{ActiveHook, HookConfiguration};
 use crate::plan::{self, Neighbours};
 use crate::site::Site;
 use crate::state::{StackState, Store};
@@ -27,6 +28,8 @@ pub struct Deployment<'t> {
     pub bindings: Bindings,
     /// The stack's tags when given; left out, an update keeps them.
     pub tags: Option<BTreeMap<String, String>>,
+    /// The template's text, as stack hooks read it.
+    pub body: &'t str,
 }
 
 /// How a delete ended.
@@ -43,7 +46,7 @@ impl Site<'_> {
     /// Creates or updates a stack to match its template, rolling back on failure; answers the
     /// state after, outputs included.
     pub fn deploy(&self, deployment: Deployment<'_>) -> Result<StackState, Error> {
-        let Deployment { stack_name, stack_id, template, mut bindings, tags } = deployment;
+        let Deployment { stack_name, stack_id, template, mut bindings, tags, body } = deployment;
         let store = Store::new(self.work_dir, stack_name)?;
         let _held = store.lock()?;
         let saved = store.load()?;
@@ -83,6 +86,8 @@ impl Site<'_> {
         engine.resuming = resuming;
         engine.neighbours = neighbours;
         engine.configurations = self.type_configurations()?;
+        engine.hooks = self.active_hooks()?;
+        engine.stack_document = Some(json!({"Template": body}));
         let outcome = engine.deploy(template, &bindings);
         let mut state = engine.state;
         match &outcome {
@@ -118,6 +123,7 @@ impl Site<'_> {
         }
         let mut engine = Engine::new(self, &store, state, Vec::new());
         engine.configurations = self.type_configurations()?;
+        engine.hooks = self.active_hooks()?;
         engine.delete()?;
         store.remove_state()?;
         Ok(Deleted::Deleted)
@@ -126,13 +132,35 @@ impl Site<'_> {
     /// The type configuration each served type runs with, as CloudFormation passes the
     /// account's: the one given for this run, else the one set in the registry.
     fn type_configurations(&self) -> Result<BTreeMap<String, Value>, Error> {
+        self.configured(self.types.keys(), self.configurations)
+    }
+
+    /// The hooks activated here: each served hook with a configuration (given for this run,
+    /// else set in the registry), as a hook runs on an account once it is configured.
+    pub fn active_hooks(&self) -> Result<Vec<ActiveHook>, Error> {
+        let configured = self.configured(self.hooks.keys(), self.hook_configurations)?;
+        configured
+            .into_iter()
+            .map(|(type_name, document)| {
+                let configuration = HookConfiguration::read(&document)
+                    .map_err(|fault| Error::HookConfiguration { hook: type_name.clone(), fault })?;
+                Ok(ActiveHook { served: self.hooks[&type_name].clone(), type_name, configuration })
+            })
+            .collect()
+    }
+
+    fn configured<'n>(
+        &self,
+        names: impl Iterator<Item = &'n String>,
+        given: &BTreeMap<String, Value>,
+    ) -> Result<BTreeMap<String, Value>, Error> {
         let mut resolved = BTreeMap::new();
-        for type_name in self.types.keys() {
-            let configuration = match self.configurations.get(type_name) {
+        for name in names {
+            let configuration = match given.get(name) {
                 Some(given) => Some(given.clone()),
-                None => self.backend.type_configuration(type_name).map_err(Error::Backend)?,
+                None => self.backend.type_configuration(name).map_err(Error::Backend)?,
             };
-            resolved.extend(configuration.map(|configuration| (type_name.clone(), configuration)));
+            resolved.extend(configuration.map(|configuration| (name.clone(), configuration)));
         }
         Ok(resolved)
     }

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::hooks::ServedHook;
 use crate::record::Printer;
 use crate::{Backend, ServedType};
 
-/// Where stacks are deployed: the local stack's handlers, the project's types and the work
-/// directory that keeps each stack's state and events.
+/// Where stacks are deployed: the local stack's handlers, the project's types and hooks, and
+/// the work directory that keeps each stack's state and events.
 pub struct Site<'a> {
     /// The local stack.
     pub backend: &'a dyn Backend,
@@ -18,6 +19,12 @@ pub struct Site<'a> {
     /// Type configurations by type name, given for a run: they override the account's in the
     /// registry; never stored.
     pub configurations: &'a BTreeMap<String, Value>,
+    /// The hooks served, by name: those configured (given here, else in the registry) run
+    /// before the operations they target.
+    pub hooks: &'a BTreeMap<String, ServedHook>,
+    /// Hook configurations by hook name, given for a run: they override the account's in the
+    /// registry; never stored.
+    pub hook_configurations: &'a BTreeMap<String, Value>,
     /// The project's work directory (`.rpdk`).
     pub work_dir: &'a Path,
     /// The start of the local stack (its boot id): stacks of an earlier start went with it.

@@ -133,6 +133,21 @@ pub struct StackEvent {
     /// Why, when there is more to say than the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a hook's event (`HOOK_...`): the hook, its invocation point and failure mode.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookMark>,
+}
+
+/// What a hook's event says of the hook, as CloudFormation's stack events name it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct HookMark {
+    /// The hook's type name.
+    pub hook_type: String,
+    /// `PRE_PROVISION`.
+    pub hook_invocation_point: String,
+    /// `FAIL` or `WARN`.
+    pub hook_failure_mode: String,
 }
 
 /// Where a stack's files live.

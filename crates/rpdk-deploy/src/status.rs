@@ -23,6 +23,9 @@ pub enum Verb {
     UpdateCompleteCleanup,
     /// `CONFIGURATION`: a resource's model, or every resource of the stack, is configured.
     Configuration,
+    /// `HOOK`: a hook checks a resource or the stack before an operation (hook events only,
+    /// never a resource's or stack's own status).
+    Hook,
 }
 
 /// How far it got.
@@ -36,6 +39,10 @@ pub enum Stage {
     Failed,
     /// `SKIPPED`: a resource kept by its policy instead of deleted.
     Skipped,
+    /// `COMPLETE_SUCCEEDED`: a hook found the target compliant.
+    CompleteSucceeded,
+    /// `COMPLETE_FAILED`: a hook found the target non-compliant.
+    CompleteFailed,
 }
 
 /// A status: `verb` at `stage`.
@@ -52,6 +59,7 @@ const VERBS: &[(Verb, &str)] = &[
     (Verb::UpdateCompleteCleanup, "UPDATE_COMPLETE_CLEANUP"),
     (Verb::UpdateRollback, "UPDATE_ROLLBACK"),
     (Verb::Configuration, "CONFIGURATION"),
+    (Verb::Hook, "HOOK"),
     (Verb::Rollback, "ROLLBACK"),
     (Verb::Create, "CREATE"),
     (Verb::Update, "UPDATE"),
@@ -63,6 +71,8 @@ const STAGES: &[(Stage, &str)] = &[
     (Stage::Complete, "COMPLETE"),
     (Stage::Failed, "FAILED"),
     (Stage::Skipped, "SKIPPED"),
+    (Stage::CompleteSucceeded, "COMPLETE_SUCCEEDED"),
+    (Stage::CompleteFailed, "COMPLETE_FAILED"),
 ];
 
 impl Default for Status {
@@ -138,6 +148,10 @@ mod tests {
             "ROLLBACK_FAILED",
             "DELETE_SKIPPED",
             "CONFIGURATION_COMPLETE",
+            "HOOK_IN_PROGRESS",
+            "HOOK_COMPLETE_SUCCEEDED",
+            "HOOK_COMPLETE_FAILED",
+            "HOOK_FAILED",
         ] {
             let status: Status = name.parse().expect(name);
             assert_eq!(status.to_string(), name);

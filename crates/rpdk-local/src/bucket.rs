@@ -47,6 +47,17 @@ impl ResponseBucket {
         Err(Error::Bucket { what: "creating it".into(), detail: format!("HTTP {status}") })
     }
 
+    /// Stores `document` under `key`, as a presigned PUT does.
+    pub fn write(&self, key: &str, document: &Value) -> Result<(), Error> {
+        let what = || format!("storing {key}");
+        let answer =
+            self.agent.put(self.presigned("PUT", key)?).send(document.to_string()).map_err(|e| failed(&what(), e))?;
+        if !answer.status().is_success() {
+            return Err(Error::Bucket { what: what(), detail: format!("HTTP {}", answer.status()) });
+        }
+        Ok(())
+    }
+
     /// The response stored under `key` as its text, if any.
     pub fn read_text(&self, key: &str) -> Result<Option<String>, Error> {
         let what = || format!("reading the response {key}");

@@ -249,6 +249,8 @@ impl Fixture {
             backend,
             types: &self.types,
             configurations: &self.configurations,
+            hooks: &BTreeMap::new(),
+            hook_configurations: &BTreeMap::new(),
             work_dir: &self.work_dir,
             generation: "test",
             printer: &self.printer,
