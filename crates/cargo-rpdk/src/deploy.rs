@@ -7,17 +7,19 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use rpdk_deploy::evaluate::{Bindings, StackIdentity};
-use rpdk_deploy::hooks::{HookConfiguration, ServedHook};
+use rpdk_deploy::hooks::{HookConfiguration, Outcome, ServedHook};
 use rpdk_deploy::plan::{self, Neighbours};
 use rpdk_deploy::state::{StackState, Store};
 use rpdk_deploy::template::{self, Problem, Template, TypeInfo};
-use rpdk_deploy::{Deleted, Deployment, Printer, ServedType, Site};
+use rpdk_deploy::{Deleted, Deployment, Finding, Printer, ServedType, Site};
+use rpdk_local::Stack;
 use serde_json::{Value, json};
 
 use crate::project::Project;
 use rpdk_local::{ACCOUNT_ID, REGION};
 
 use crate::stack;
+use crate::tools::Tools;
 
 /// Options of `cargo rpdk deploy`.
 #[derive(clap::Args)]
@@ -106,27 +108,56 @@ pub fn run(options: &Options) -> Result<()> {
         partition: "aws".to_owned(),
         url_suffix: "amazonaws.com".to_owned(),
     };
-    let (template, bindings) = match plan::checked(&text, &types, &given, &identity) {
+    // A dry run checks native AWS types too, for the hooks to see: only a deploy needs a handler.
+    let checked_types = if options.dry_run { with_native_types(&project, &text, &types)? } else { types.clone() };
+    let (template, bindings) = match plan::checked(&text, &checked_types, &given, &identity) {
         Ok(checked) => checked,
         Err(problems) => return Err(refusal(&options.template, &problems)),
     };
-    if options.dry_run {
-        // With no local stack running, no stack exports anything: a deploy would start one.
-        let neighbours = match stack::running(&project)? {
-            Some(stack) => Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?,
-            None => Neighbours::default(),
-        };
-        plan::imports(&template, &bindings, &neighbours).map_err(|problems| refusal(&options.template, &problems))?;
-        return print_plan(options, &template, &bindings);
-    }
-    let deployment =
-        Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags, body: &text };
     let configured = Configured {
         types: &types,
         configurations: &configurations,
         hooks: &hooks,
         hook_configurations: &hook_configurations,
     };
+    if options.dry_run {
+        // Hooks run on a local stack: the one running, or one started for --hook-config.
+        let stack =
+            if hook_configurations.is_empty() { stack::running(&project)? } else { Some(stack::shared(&project)?) };
+        // With no local stack running, no stack exports anything: a deploy would start one.
+        let neighbours = match &stack {
+            Some(stack) => Neighbours::read(&project.work_dir()?, &options.stack_name, &stack.described.generation)?,
+            None => Neighbours::default(),
+        };
+        let mut bindings = bindings;
+        bindings.imports = plan::imports(&template, &bindings, &neighbours)
+            .map_err(|problems| refusal(&options.template, &problems))?;
+        let findings = match &stack {
+            Some(stack) => {
+                let deployment = Deployment {
+                    stack_name: &options.stack_name,
+                    stack_id,
+                    template: &template,
+                    bindings: bindings.clone(),
+                    tags,
+                    body: &text,
+                };
+                let printer = Printer::new(options.output == Output::Json);
+                let work_dir = project.work_dir()?;
+                let site = configured.site(stack, &work_dir, &printer);
+                Some(site.preview_hooks(&deployment)?)
+            }
+            None => None,
+        };
+        print_plan(options, &template, &bindings, !hooks.is_empty(), findings.as_deref())?;
+        let stopping = findings.iter().flatten().filter(|finding| finding.stops()).count();
+        if stopping > 0 {
+            bail!("{stopping} hook finding(s) would stop this deployment (FailureMode FAIL); nothing was created");
+        }
+        return Ok(());
+    }
+    let deployment =
+        Deployment { stack_name: &options.stack_name, stack_id, template: &template, bindings, tags, body: &text };
     let state = on_shared_stack(&project, &configured, options.output, |site| {
         site.deploy(deployment).map_err(|error| match error {
             rpdk_deploy::Error::Template(problems) => refusal(&options.template, &problems),
@@ -166,6 +197,22 @@ struct Configured<'a> {
     hook_configurations: &'a BTreeMap<String, Value>,
 }
 
+impl Configured<'_> {
+    /// Where they are deployed: `stack`, with the project's `work_dir`.
+    fn site<'s>(&'s self, stack: &'s Stack, work_dir: &'s std::path::Path, printer: &'s Printer) -> Site<'s> {
+        Site {
+            backend: stack,
+            types: self.types,
+            configurations: self.configurations,
+            hooks: self.hooks,
+            hook_configurations: self.hook_configurations,
+            work_dir,
+            generation: &stack.described.generation,
+            printer,
+        }
+    }
+}
+
 /// Runs `run` on the project's shared local stack (started when not running), its events shown
 /// as `output` asks.
 fn on_shared_stack<T>(
@@ -177,16 +224,7 @@ fn on_shared_stack<T>(
     let stack = stack::shared(project)?;
     let printer = Printer::new(output == Output::Json);
     let work_dir = project.work_dir()?;
-    run(&Site {
-        backend: &stack,
-        types: configured.types,
-        configurations: configured.configurations,
-        hooks: configured.hooks,
-        hook_configurations: configured.hook_configurations,
-        work_dir: &work_dir,
-        generation: &stack.described.generation,
-        printer: &printer,
-    })
+    run(&configured.site(&stack, &work_dir, &printer))
 }
 
 pub fn events(options: &EventsOptions) -> Result<()> {
@@ -227,15 +265,24 @@ fn print_outputs(state: &StackState, output: Output) -> Result<()> {
     Ok(())
 }
 
-fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Result<()> {
+fn print_plan(
+    options: &Options,
+    template: &Template,
+    bindings: &Bindings,
+    has_hooks: bool,
+    findings: Option<&[Finding]>,
+) -> Result<()> {
     let waves = plan::waves(template, bindings);
     match options.output {
         Output::Json => {
-            let plan = json!({
+            let mut plan = json!({
                 "stackName": options.stack_name,
                 "waves": waves.iter().map(|wave| wave.iter().map(|name| json!({"logicalId": name, "type": template.resources[name].type_name})).collect::<Vec<_>>()).collect::<Vec<_>>(),
                 "conditions": bindings.conditions,
             });
+            if let Some(findings) = findings {
+                plan["hooks"] = findings.iter().map(finding_json).collect();
+            }
             println!("{}", serde_json::to_string_pretty(&plan)?);
         }
         Output::Text => {
@@ -266,10 +313,91 @@ fn print_plan(options: &Options, template: &Template, bindings: &Bindings) -> Re
                     skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 );
             }
+            match findings {
+                Some([]) => println!("Hooks: none activated on the local stack checks this template."),
+                Some(findings) => {
+                    println!("Hooks, as activated on the local stack:");
+                    for finding in findings {
+                        print_finding(finding);
+                    }
+                }
+                None if has_hooks => {
+                    println!("Hooks: not run (no local stack is running): activate them with --hook-config HOOK=FILE.")
+                }
+                None => {}
+            }
             println!("Nothing was created (--dry-run).");
         }
     }
     Ok(())
+}
+
+/// A finding's status as the hook's stack event would show it, and the hook's message.
+fn finding_status(finding: &Finding) -> (&'static str, String) {
+    match &finding.outcome {
+        Outcome::Compliant(message) => ("HOOK_COMPLETE_SUCCEEDED", message.clone().unwrap_or_default()),
+        Outcome::NonCompliant(message) => ("HOOK_COMPLETE_FAILED", message.clone()),
+        Outcome::Failed(message) => ("HOOK_FAILED", message.clone()),
+    }
+}
+
+fn print_finding(finding: &Finding) {
+    let (status, message) = finding_status(finding);
+    println!(
+        "  {:<24} {:<34} {:<22} {status} ({}, {}): {message}",
+        finding.logical_id,
+        finding.type_name,
+        finding.point.as_str(),
+        finding.hook,
+        finding.failure_mode.as_str()
+    );
+    if !finding.unknown.is_empty() {
+        println!("  {:<24} unknown before anything is made: {}", "", finding.unknown.join(", "));
+    }
+}
+
+fn finding_json(finding: &Finding) -> Value {
+    let (status, message) = finding_status(finding);
+    json!({
+        "logicalId": finding.logical_id,
+        "type": finding.type_name,
+        "invocationPoint": finding.point.as_str(),
+        "hookType": finding.hook,
+        "hookFailureMode": finding.failure_mode.as_str(),
+        "hookStatus": status,
+        "reason": message,
+        "unknown": finding.unknown,
+    })
+}
+
+/// The served types, with the native AWS types the template names (their schemas cfn-lint's
+/// copy of the registry's), so a dry run checks whole a template the hooks are to see.
+fn with_native_types(
+    project: &Project,
+    text: &str,
+    types: &BTreeMap<String, ServedType>,
+) -> Result<BTreeMap<String, ServedType>> {
+    let mut checked = types.clone();
+    let Ok(document) = template::parse_text(text) else { return Ok(checked) };
+    let native: std::collections::BTreeSet<&str> = document["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, resource)| resource["Type"].as_str())
+        .filter(|name| name.starts_with("AWS::") && !types.contains_key(*name))
+        .collect();
+    if native.is_empty() {
+        return Ok(checked);
+    }
+    let providers = Tools::ensure(project)?.site_packages("cfn")?.join("cfnlint/data/schemas/providers/us_east_1");
+    for name in native {
+        let file = providers.join(crate::package::target_schema_file(name));
+        // A type without a schema is left to the template check, which names it.
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let schema: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+        checked.insert(name.to_owned(), ServedType { info: TypeInfo::from_schema(&schema), function: String::new() });
+    }
+    Ok(checked)
 }
 
 /// `--type-config Type=FILE` options as configurations by type, for the types served here.

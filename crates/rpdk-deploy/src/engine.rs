@@ -42,6 +42,7 @@ const RETRIABLE: &[&str] =
 const ATTEMPTS: u32 = 2;
 
 /// A type served on the local stack.
+#[derive(Clone, Debug)]
 pub struct ServedType {
     /// The type's schema, as the engine reads it.
     pub info: TypeInfo,

@@ -34,6 +34,6 @@ pub use engine::ServedType;
 pub use error::{BackendError, Error};
 pub use operation::operate;
 pub use record::Printer;
-pub use run::{Deleted, Deployment};
+pub use run::{Deleted, Deployment, Finding};
 pub use schedule::{LIMITS, Limits};
 pub use site::Site;

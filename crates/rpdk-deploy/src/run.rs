@@ -2,17 +2,21 @@
 //! state read and checked against the running local stack and the other stacks, the engine
 //! run, and what the stack imports kept as the outcome leaves it.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+
+use rpdk::hook::InvocationPoint;
+use rpdk_local::stringified;
 
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::engine::Engine;
-use crate::evaluate::Bindings;
-use crate::hooks::{ActiveHook, HookConfiguration};
+use crate::evaluate::{Bindings, Resources};
+use crate::hooks::{ActiveHook, Check, FailureMode, HookConfiguration, Outcome};
 use crate::plan::{self, Neighbours};
 use crate::site::Site;
-use crate::state::{StackState, Store};
+use crate::state::{ResourceState, STACK_TYPE, StackState, Store};
 use crate::status::{Stage, Verb};
 use crate::template::Template;
 
@@ -163,5 +167,137 @@ impl Site<'_> {
             resolved.extend(configuration.map(|configuration| (name.clone(), configuration)));
         }
         Ok(resolved)
+    }
+}
+
+/// What one activated hook found of one target in a dry run.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// The resource's logical id, or the stack's name.
+    pub logical_id: String,
+    /// The resource's type, or [`STACK_TYPE`].
+    pub type_name: String,
+    /// The hook.
+    pub hook: String,
+    /// What its failure would do.
+    pub failure_mode: FailureMode,
+    /// The operation checked.
+    pub point: InvocationPoint,
+    /// What the hook answered.
+    pub outcome: Outcome,
+    /// The references whose values are not known before anything is made (`Ref Topic`,
+    /// `GetAtt Topic.TopicArn`): the hook saw a placeholder in their place.
+    pub unknown: Vec<String>,
+}
+
+impl Finding {
+    /// Whether the deployment would stop on it.
+    pub fn stops(&self) -> bool {
+        self.failure_mode == FailureMode::Fail && !matches!(self.outcome, Outcome::Compliant(_))
+    }
+}
+
+impl Site<'_> {
+    /// Runs the activated hooks over a deployment before anything is made: every resource its
+    /// conditions keep, whatever its type (native AWS types included), with its properties as
+    /// far as they are known (a resource of the saved stack answers its references; any other's
+    /// are placeholders, listed), and the stack's template. Nothing is recorded.
+    pub fn preview_hooks(&self, deployment: &Deployment<'_>) -> Result<Vec<Finding>, Error> {
+        let hooks = self.active_hooks()?;
+        let saved = Store::new(self.work_dir, deployment.stack_name)?
+            .load()?
+            .filter(|state| state.local_stack == self.generation)
+            .map(|state| state.resources)
+            .unwrap_or_default();
+        let mut findings = Vec::new();
+        let mut ask =
+            |logical_id: &str, target: &str, point, check: Result<Check<'_>, String>, unknown: Vec<String>| {
+                for hook in hooks.iter().filter(|hook| hook.wants(point, target, deployment.stack_name)) {
+                    let outcome = match &check {
+                        Ok(check) => hook.check(self.backend, check),
+                        Err(problem) => Outcome::Failed(problem.clone()),
+                    };
+                    findings.push(Finding {
+                        logical_id: logical_id.to_owned(),
+                        type_name: if target == "STACK" { STACK_TYPE.to_owned() } else { target.to_owned() },
+                        hook: hook.type_name.clone(),
+                        failure_mode: hook.configuration.failure_mode,
+                        point,
+                        outcome,
+                        unknown: unknown.clone(),
+                    });
+                }
+            };
+        let existing = saved.values().any(|resource| resource.physical_id.is_some());
+        let point = if existing { InvocationPoint::PreUpdate } else { InvocationPoint::PreCreate };
+        if hooks.iter().any(|hook| hook.wants(point, "STACK", deployment.stack_name)) {
+            let key = format!("hook-payloads/{}/{}", deployment.stack_name, rpdk_local::new_token());
+            let payload = self
+                .backend
+                .payload_url(&key, &json!({"Template": deployment.body}))
+                .map_err(|error| format!("the stack's template could not be handed to its hooks: {error}"));
+            let check = payload.map(|payload| Check {
+                point,
+                target: "STACK",
+                logical_id: deployment.stack_name,
+                target_model: json!({}),
+                payload: Some(payload),
+                stack_id: &deployment.stack_id,
+            });
+            ask(deployment.stack_name, "STACK", point, check, Vec::new());
+        }
+        for (name, resource) in &deployment.template.resources {
+            if !deployment.bindings.holds(resource.condition.as_ref()) {
+                continue;
+            }
+            let known = Unmade { saved: &saved, unknown: RefCell::default() };
+            let evaluated = deployment.bindings.evaluate(&resource.properties, &known);
+            let previous = saved.get(name).filter(|r| r.physical_id.is_some()).and_then(|r| r.properties.clone());
+            let point = if previous.is_some() { InvocationPoint::PreUpdate } else { InvocationPoint::PreCreate };
+            let check = evaluated
+                .map(|properties| {
+                    let mut target_model =
+                        json!({"resourceProperties": stringified(&properties.unwrap_or_else(|| json!({})))});
+                    if let Some(previous) = &previous {
+                        target_model["previousResourceProperties"] = stringified(previous);
+                    }
+                    Check {
+                        point,
+                        target: &resource.type_name,
+                        logical_id: name,
+                        target_model,
+                        payload: None,
+                        stack_id: &deployment.stack_id,
+                    }
+                })
+                .map_err(|problem| format!("its properties cannot be known before anything is made: {problem}"));
+            ask(name, &resource.type_name, point, check, known.unknown.into_inner().into_iter().collect());
+        }
+        Ok(findings)
+    }
+}
+
+/// References as a dry run knows them: the saved stack's resources answer theirs; any other
+/// answers a placeholder, and is noted.
+struct Unmade<'s> {
+    saved: &'s BTreeMap<String, ResourceState>,
+    unknown: RefCell<BTreeSet<String>>,
+}
+
+impl Resources for Unmade<'_> {
+    fn reference(&self, resource: &str) -> Option<Value> {
+        self.saved.get(resource).and_then(|r| r.physical_id.clone()).map(Value::String).or_else(|| {
+            self.unknown.borrow_mut().insert(format!("Ref {resource}"));
+            Some(json!(format!("<unknown: Ref {resource}>")))
+        })
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Option<Value> {
+        let pointer = format!("/{}", attribute.replace('.', "/"));
+        let known = self.saved.get(resource).and_then(|r| r.model.as_ref()?.pointer(&pointer).cloned());
+        known.filter(|value| !value.is_null()).or_else(|| {
+            self.unknown.borrow_mut().insert(format!("GetAtt {resource}.{attribute}"));
+            Some(json!(format!("<unknown: GetAtt {resource}.{attribute}>")))
+        })
     }
 }

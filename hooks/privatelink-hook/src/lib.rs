@@ -103,23 +103,22 @@ fn check(req: &HookRequest<Configuration>) -> HookResult {
     let logical_id = req.target.logical_id.as_deref().unwrap_or("the resource");
     let rules = &req.configuration;
     let partition = partition(req);
-    let (findings, skipped) = match req.target.name.as_str() {
+    let findings = match req.target.name.as_str() {
         PRIVATELINK_SERVICE => {
             let service = req.properties::<Service>()?;
             let principals = service.allowed_principals.unwrap_or_default();
             let notified = service.connection_notifications.is_some_and(|n| !n.is_empty());
-            let findings = vec![
+            vec![
                 (PRINCIPALS_RULE, rules.allowed_principals(&principals, partition, Source::HookConfiguration)),
                 (
                     NOTIFICATION_RULE,
                     rules.auto_accept(service.acceptance_required, notified, Source::HookConfiguration),
                 ),
-            ];
-            (findings, None)
+            ]
         }
         SERVICE_PERMISSIONS => {
             let principals = req.properties::<Permissions>()?.allowed_principals.unwrap_or_default();
-            (vec![(PRINCIPALS_RULE, rules.allowed_principals(&principals, partition, Source::HookConfiguration))], None)
+            vec![(PRINCIPALS_RULE, rules.allowed_principals(&principals, partition, Source::HookConfiguration))]
         }
         // Its notification is another resource of the template: the STACK target checks it.
         _ => {
@@ -127,16 +126,15 @@ fn check(req: &HookRequest<Configuration>) -> HookResult {
                 Some(true) | None => "requires acceptance",
                 Some(false) => "accepts connections without review",
             };
-            let skipped = Annotation::skipped(
-                NOTIFICATION_RULE,
-                format!(
-                    "{logical_id} {acceptance}; a native service's connection notification is a resource of its own ({NOTIFICATION}), checked against the stack's template when the hook targets STACK"
-                ),
+            let why = format!(
+                "{logical_id} {acceptance}; a native service's connection notification is a resource of its own ({NOTIFICATION}), checked against the stack's template when the hook targets STACK"
             );
-            (Vec::new(), Some(skipped))
+            return Ok(
+                Verdict::compliant_with(why.clone()).with_annotation(Annotation::skipped(NOTIFICATION_RULE, why))
+            );
         }
     };
-    Ok(verdict(logical_id, &req.target.name, findings).with_annotations(skipped))
+    Ok(verdict(logical_id, &req.target.name, findings))
 }
 
 /// One verdict of several rules' findings: non-compliant with every breach named, each rule an
