@@ -93,11 +93,16 @@ impl Partner {
     }
 
     fn deploy(&self, template: &Path, extra: &[&str]) -> Run {
-        self.deploy_tagged(template, extra, &[])
+        self.deploy_with(template, extra, &[], &[])
     }
 
     /// A deploy with the stack's tags given as `--tags`.
     fn deploy_tagged(&self, template: &Path, extra: &[&str], tags: &[&str]) -> Run {
+        self.deploy_with(template, extra, tags, &[])
+    }
+
+    /// A deploy with more parameters, the stack's tags and other options.
+    fn deploy_with(&self, template: &Path, extra: &[&str], tags: &[&str], options: &[&str]) -> Run {
         let account = format!("PartnerAccountId={}", self.account);
         let external = format!("PartnerExternalId={}", self.external_id);
         let mut command = cli();
@@ -117,6 +122,7 @@ impl Partner {
         if !tags.is_empty() {
             command.arg("--tags").args(tags);
         }
+        command.args(options);
         Run::of(command.output().expect("the CLI runs"))
     }
 
@@ -575,20 +581,27 @@ fn type_configurations_reach_the_handlers() {
     assert_eq!(left_behind(&governed.events), Vec::<String>::new());
 }
 
-/// A type's configuration set in the local registry, as an account's administrator sets it with
-/// `SetTypeConfiguration` (through `contract-tests/local_registry.py`); cleared when dropped.
-struct RegistryConfiguration(&'static str);
+/// A type's or hook's configuration set in the local registry, as an account's administrator
+/// sets it with `SetTypeConfiguration` (through `contract-tests/local_registry.py`); cleared
+/// when dropped.
+struct RegistryConfiguration {
+    type_name: &'static str,
+    kind: &'static str,
+}
 
 impl RegistryConfiguration {
     fn set(type_name: &'static str, schema: &str, configuration: &str) -> Self {
-        local_registry(&["set", type_name, &root().join("schemas").join(schema).display().to_string(), configuration]);
-        Self(type_name)
+        let schema = root().join("schemas").join(schema);
+        local_registry(&["set", type_name, &schema.display().to_string(), configuration]);
+        let text = std::fs::read_to_string(&schema).expect("the schema");
+        let hook = text.contains("\"preCreate\"") || text.contains("\"preUpdate\"") || text.contains("\"preDelete\"");
+        Self { type_name, kind: if hook { "HOOK" } else { "RESOURCE" } }
     }
 }
 
 impl Drop for RegistryConfiguration {
     fn drop(&mut self) {
-        local_registry(&["clear", self.0]);
+        local_registry(&["clear", self.type_name, self.kind]);
     }
 }
 
@@ -1256,4 +1269,151 @@ fn a_type_made_by_init_deploys_updates_and_deletes_with_no_test_of_its_own() {
     let deleted = partner.delete().expect_ok("the delete");
     let every_event: Vec<Value> = [created.events, updated.events, deleted.events].concat();
     assert_eq!(left_behind(&every_event), Vec::<String>::new(), "the setting is gone");
+}
+
+const PRIVATELINK_HOOK: &str = "Rpdk::Governance::PrivateLinkHook";
+const ENCRYPTION_HOOK: &str = "Rpdk::Governance::EncryptionHook";
+
+/// A hook's configuration document, as `SetTypeConfiguration` takes it.
+fn hook_configuration(failure_mode: &str, operations: &[&str], properties: Value) -> String {
+    json!({"CloudFormationConfiguration": {"HookConfiguration": {
+        "HookInvocationStatus": "ENABLED",
+        "FailureMode": failure_mode,
+        "TargetOperations": operations,
+        "Properties": properties,
+    }}})
+    .to_string()
+}
+
+/// `--hook-config HOOK=FILE` of `document`, written to a file.
+fn hook_option(hook: &str, document: &str) -> String {
+    let file = std::env::temp_dir().join(format!("{}.json", unique("hook-config")));
+    std::fs::write(&file, document).expect("the configuration is written");
+    format!("--hook-config={hook}={}", file.display())
+}
+
+#[test]
+fn an_activated_hook_stops_a_non_compliant_resource_under_fail_and_lets_it_through_under_warn() {
+    let _serial = one_at_a_time();
+    // The hook approves another account than the partner's; the type's own configuration
+    // (none) would let the partner in.
+    let approved = json!({"AllowedPrincipalAccountIds": ["999999999999"]});
+    let strict = hook_option(PRIVATELINK_HOOK, &hook_configuration("FAIL", &["RESOURCE", "STACK"], approved.clone()));
+    let partner = Partner::new("hook-fail");
+    let services_before = service_ids();
+    let stopped = partner.deploy_with(&example(), &[], &[], &[&strict]);
+    assert!(!stopped.ok, "{}", stopped.stdout);
+
+    // The stack's template was checked first, through its payload URL: no native service in it.
+    let stack_checked = stopped.at(&partner.stack, "HOOK_COMPLETE_SUCCEEDED");
+    assert!(stack_checked < stopped.at("PartnerService", "HOOK_IN_PROGRESS"), "{}", stopped.stdout);
+
+    let checking = stopped.at("PartnerService", "HOOK_IN_PROGRESS");
+    let found = stopped.at("PartnerService", "HOOK_COMPLETE_FAILED");
+    let refused = stopped.at("PartnerService", "CREATE_FAILED");
+    assert!(checking < found && found < refused, "{}", stopped.stdout);
+    let finding = &stopped.events[found];
+    assert_eq!(
+        (&finding["hookType"], &finding["hookInvocationPoint"], &finding["hookFailureMode"]),
+        (&json!(PRIVATELINK_HOOK), &json!("PRE_PROVISION"), &json!("FAIL")),
+        "{finding}"
+    );
+    let breach = format!(
+        "belongs to account {}, which the hook configuration's AllowedPrincipalAccountIds (999999999999) does not list",
+        partner.account
+    );
+    assert!(finding["reason"].as_str().is_some_and(|r| r.contains(&breach)), "{finding}");
+    let reason = stopped.events[refused]["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(&format!("The following hook(s) failed: [{PRIVATELINK_HOOK}]")), "{reason}");
+    // The handler was never asked: no service was made, and the rest rolled back.
+    assert!(stopped.of_resource("PartnerService").iter().all(|e| e["status"] != "CREATE_IN_PROGRESS"));
+    assert_eq!(service_ids(), services_before);
+    assert_eq!(left_behind(&stopped.events), Vec::<String>::new());
+
+    // Activated in the registry with FailureMode WARN, as an administrator activates it.
+    let _registry = RegistryConfiguration::set(
+        PRIVATELINK_HOOK,
+        "rpdk-governance-privatelinkhook.json",
+        &hook_configuration("WARN", &["RESOURCE"], approved),
+    );
+    let partner = Partner::new("hook-warn");
+    let warned = partner.deploy(&example(), &[]).expect_ok("the deploy under WARN");
+    let finding = &warned.events[warned.at("PartnerService", "HOOK_COMPLETE_FAILED")];
+    assert_eq!(finding["hookFailureMode"], "WARN", "{finding}");
+    assert!(
+        finding["reason"].as_str().is_some_and(|r| r.ends_with("(FailureMode WARN: the operation goes on)")),
+        "{finding}"
+    );
+    warned.at("PartnerService", "CREATE_COMPLETE");
+    assert!(
+        warned.events.iter().all(|e| e["logicalId"] != partner.stack.as_str() || e["hookType"].is_null()),
+        "RESOURCE only"
+    );
+    // The hook has no preDelete handler: the delete is not checked.
+    let deleted = partner.delete().expect_ok("the delete");
+    assert!(deleted.events.iter().all(|e| e["hookType"].is_null()), "{}", deleted.stdout);
+    assert_eq!(left_behind(&[warned.events, deleted.events].concat()), Vec::<String>::new());
+}
+
+/// A dry run of the governance example with both hooks activated: its JSON plan and findings.
+fn governance_dry_run(failure_mode: &str) -> (bool, Value, String, String) {
+    let stack = unique("governance").replace('_', "-");
+    let encryption = hook_option(ENCRYPTION_HOOK, &hook_configuration(failure_mode, &["RESOURCE"], json!({})));
+    let approved = json!({"AllowedPrincipalAccountIds": ["111122223333"]});
+    let privatelink =
+        hook_option(PRIVATELINK_HOOK, &hook_configuration(failure_mode, &["RESOURCE", "STACK"], approved));
+    let output = cli()
+        .arg("deploy")
+        .arg(root().join("examples").join("governance.yaml"))
+        .args(["--stack-name", &stack, "--dry-run", "--output", "json", &encryption, &privatelink])
+        .output()
+        .expect("the CLI runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let plan: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a JSON plan ({e}): {stdout}"));
+    (output.status.success(), plan, String::from_utf8_lossy(&output.stderr).into_owned(), stack)
+}
+
+#[test]
+fn the_dry_run_reports_both_hooks_findings_on_the_governance_example() {
+    let _serial = one_at_a_time();
+    let (ok, plan, stderr, stack) = governance_dry_run("FAIL");
+    assert!(!ok, "non-compliant resources under FAIL fail the dry run");
+    assert!(stderr.contains("4 hook finding(s) would stop this deployment"), "{stderr}");
+    let findings = plan["hooks"].as_array().unwrap_or_else(|| panic!("no findings: {plan}"));
+    let of = |logical_id: &str, hook: &str| -> &Value {
+        findings
+            .iter()
+            .find(|f| f["logicalId"] == logical_id && f["hookType"] == hook)
+            .unwrap_or_else(|| panic!("no finding of {hook} on {logical_id}: {plan}"))
+    };
+    for (logical_id, hook, status, says) in [
+        ("EncryptedBucket", ENCRYPTION_HOOK, "HOOK_COMPLETE_SUCCEEDED", "declares its encryption"),
+        ("PlainBucket", ENCRYPTION_HOOK, "HOOK_COMPLETE_FAILED", "PlainBucket: BucketEncryption: missing"),
+        ("EncryptedQueue", ENCRYPTION_HOOK, "HOOK_COMPLETE_SUCCEEDED", "declares its encryption"),
+        ("PlainQueue", ENCRYPTION_HOOK, "HOOK_COMPLETE_FAILED", "neither declares encryption"),
+        ("PartnerPermissions", PRIVATELINK_HOOK, "HOOK_COMPLETE_SUCCEEDED", "follows the account's PrivateLink rules"),
+        ("OpenPermissions", PRIVATELINK_HOOK, "HOOK_COMPLETE_FAILED", "AllowedPrincipals[0]: '*' is refused"),
+        ("UnwatchedService", PRIVATELINK_HOOK, "HOOK_COMPLETE_SUCCEEDED", "checked against the stack's template"),
+        (
+            stack.as_str(),
+            PRIVATELINK_HOOK,
+            "HOOK_COMPLETE_FAILED",
+            "Resources.UnwatchedService.Properties.AcceptanceRequired",
+        ),
+    ] {
+        let finding = of(logical_id, hook);
+        assert_eq!(finding["hookStatus"], status, "{finding}");
+        assert!(finding["reason"].as_str().is_some_and(|r| r.contains(says)), "{finding}");
+    }
+    let stack_finding = of(&stack, PRIVATELINK_HOOK)["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(!stack_finding.contains("AutoAcceptedService"), "its notification is declared: {stack_finding}");
+    // A value that needs a resource made first is named, not guessed.
+    assert_eq!(of("PartnerPermissions", PRIVATELINK_HOOK)["unknown"], json!(["Ref ReviewedService"]));
+    let stacks = std::env::var_os("RPDK_WORK_DIR").map_or_else(|| root().join(".rpdk"), PathBuf::from).join("stacks");
+    assert!(!stacks.join(&stack).exists(), "a dry run makes no stack");
+
+    let (ok, plan, stderr, _) = governance_dry_run("WARN");
+    assert!(ok, "under WARN the findings let the deployment through: {stderr}");
+    let failed = plan["hooks"].as_array().into_iter().flatten().filter(|f| f["hookStatus"] == "HOOK_COMPLETE_FAILED");
+    assert_eq!(failed.count(), 4, "{plan}");
 }
