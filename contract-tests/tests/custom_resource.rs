@@ -199,20 +199,17 @@ fn scim_types_answer_to_their_custom_names_with_composite_ids_and_masked_secrets
     assert_eq!(removed.status(), "SUCCESS", "{}", removed.response);
 }
 
-/// The README's `cargo lambda deploy` command, against moto's Lambda API, with the host build
-/// of the handler standing in for the release bundle: it finds the bootstrap and creates the
-/// function with the role given and the timeout and memory of the crate's
-/// `[package.metadata.lambda.deploy]`. It runs against the moto without IAM enforcement: with
-/// enforcement on, moto refuses every signed Lambda API request (`SignatureDoesNotMatch`,
-/// boto3's included).
+/// The README's `cargo lambda deploy` commands, a custom resource's function and a Lambda
+/// hook's, run by `sh` as a reader runs them, against moto's Lambda API, with the host build of
+/// each binary standing in for the release bundle: each finds its bootstrap and creates the
+/// function with the role given, the environment the command sets, and the timeout and memory
+/// of its crate's `[package.metadata.lambda.deploy]`. They run against the moto without IAM
+/// enforcement: with enforcement on, moto refuses every signed Lambda API request
+/// (`SignatureDoesNotMatch`, boto3's included).
 #[test]
-fn the_readme_deploy_command_creates_the_function() {
+fn the_readme_deploy_commands_create_the_functions() {
     let moto = contract_tests::stack().responses_url.clone();
     let bin_dir = std::env::var("RPDK_BIN_DIR").expect("RPDK_BIN_DIR is unset: run through `cargo rpdk test`");
-    let lambda_dir = std::env::temp_dir().join(unique("rpdk-lambda-dir"));
-    std::fs::create_dir_all(lambda_dir.join("cross-account-role")).expect("a lambda dir");
-    std::fs::copy(format!("{bin_dir}/cross-account-role"), lambda_dir.join("cross-account-role").join("bootstrap"))
-        .expect("the handler binary");
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let iam = Client::from_conf(
         aws_sdk_iam::config::Builder::from(&contract_tests::admin_config()).endpoint_url(&moto).build(),
@@ -227,64 +224,81 @@ fn the_readme_deploy_command_creates_the_function() {
             .expect("the admin makes the role");
         made.role.expect("a role").arn
     });
-    let function_name = unique("cross-account-role");
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("the README");
-    let command = readme
+    let commands: Vec<String> = readme
         .split("```sh\n")
+        .skip(1)
         .filter_map(|block| block.split("```").next())
-        .find_map(|block| block.find("cargo lambda deploy").map(|start| block[start..].replace("\\\n", " ")))
-        .expect("the README's cargo lambda deploy command");
-    // The README's words with this run's role, then the binary the README names (its last word)
-    // from this run's lambda dir, deployed under a function name of its own.
-    let mut words: Vec<String> = command
-        .split_whitespace()
-        .skip(3)
-        .map(|word| if word == "\"$role\"" { role_arn.clone() } else { word.to_owned() })
+        .flat_map(|block| block.replace("\\\n", " ").lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| line.starts_with("cargo lambda deploy"))
         .collect();
-    let binary = words.pop().expect("the README names the binary");
-    assert_eq!(binary, "cross-account-role", "the README deploys the role type's binary");
-    words.extend(["--lambda-dir".to_owned(), lambda_dir.display().to_string(), "--binary-name".to_owned(), binary]);
-    words.push(function_name.clone());
-    let deploy = |extra: &[&str]| {
-        let admin = &contract_tests::principals()["admin"];
-        std::process::Command::new("cargo-lambda")
-            .args(["lambda", "deploy", "--endpoint-url", &moto, "--output-format", "json"])
-            .args(extra)
-            .args(&words)
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .env(
-                "PATH",
-                std::env::var("RPDK_TOOLS_PATH").expect("RPDK_TOOLS_PATH is unset: run through `cargo rpdk test`"),
-            )
-            .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("admin"))
-            .env("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"].as_str().expect("admin"))
-            .env("AWS_REGION", contract_tests::REGION)
-            .output()
-            .expect("cargo-lambda runs")
-    };
-    let json_of = |output: &std::process::Output| -> Value {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "cargo lambda deploy failed: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
+    // Each binary, the timeout and memory of its crate's metadata, and the environment the
+    // README's command gives it.
+    let expected = [
+        (
+            "privatelink-hook",
+            (30, 128),
+            Some(r#"RPDK_HOOK_CONFIGURATION={"AllowedPrincipalAccountIds":["111122223333"]}"#),
+        ),
+        ("cross-account-role", (900, 256), None),
+    ];
+    let binaries: Vec<&str> = commands.iter().filter_map(|c| c.split_whitespace().last()).collect();
+    assert_eq!(binaries, expected.map(|(binary, ..)| binary), "the README's commands: {commands:?}");
+    for (command, (binary, (timeout, memory), environment)) in commands.iter().zip(expected) {
+        let lambda_dir = std::env::temp_dir().join(unique("rpdk-lambda-dir"));
+        std::fs::create_dir_all(lambda_dir.join(binary)).expect("a lambda dir");
+        std::fs::copy(format!("{bin_dir}/{binary}"), lambda_dir.join(binary).join("bootstrap")).expect("the binary");
+        let function_name = unique(binary);
+        // The README's words, then the binary it names (its last word) from this run's lambda
+        // dir, deployed under a function name of its own.
+        let words = command.trim_end().strip_suffix(binary).expect("the command ends with the binary");
+        let deploy = |extra: &str| {
+            let admin = &contract_tests::principals()["admin"];
+            let script = format!(
+                "{words} --endpoint-url {moto} --output-format json {extra} --lambda-dir {} --binary-name {binary} {function_name}",
+                lambda_dir.display()
+            );
+            std::process::Command::new("sh")
+                .args(["-c", &script])
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .env("role", &role_arn)
+                .env(
+                    "PATH",
+                    std::env::var("RPDK_TOOLS_PATH").expect("RPDK_TOOLS_PATH is unset: run through `cargo rpdk test`"),
+                )
+                .env("AWS_ACCESS_KEY_ID", admin["accessKeyId"].as_str().expect("admin"))
+                .env("AWS_SECRET_ACCESS_KEY", admin["secretAccessKey"].as_str().expect("admin"))
+                .env("AWS_REGION", contract_tests::REGION)
+                .output()
+                .expect("sh runs")
+        };
+        let json_of = |output: &std::process::Output| -> Value {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{command}: failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+            // Progress lines may precede the JSON document.
+            let document = stdout.find('{').map_or("", |start| &stdout[start..]);
+            serde_json::from_str(document).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+        };
+        // What the command resolves, the crate's deploy metadata included, before it deploys.
+        let planned = json_of(&deploy("--dry"));
+        let config = &planned["config"];
+        assert_eq!((config["timeout"].as_u64(), config["memory"].as_u64()), (Some(timeout), Some(memory)), "{planned}");
+        assert_eq!(config["role"], role_arn.as_str(), "{planned}");
+        let variables: Vec<&str> =
+            config["env_var"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        assert_eq!(variables, environment.into_iter().collect::<Vec<_>>(), "{planned}");
+        let deployed = json_of(&deploy(""));
+        std::fs::remove_dir_all(&lambda_dir).expect("clean up");
+        assert_eq!(
+            deployed["function_arn"],
+            format!(
+                "arn:aws:lambda:{}:{}:function:{function_name}",
+                contract_tests::REGION,
+                contract_tests::ACCOUNT_ID
+            ),
+            "{deployed}"
         );
-        // Progress lines may precede the JSON document.
-        let document = stdout.find('{').map_or("", |start| &stdout[start..]);
-        serde_json::from_str(document).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-    };
-    // What the command resolves, the crate's deploy metadata included, before it deploys.
-    let planned = json_of(&deploy(&["--dry"]));
-    let config = &planned["config"];
-    assert_eq!((config["timeout"].as_u64(), config["memory"].as_u64()), (Some(900), Some(256)), "{planned}");
-    assert_eq!(config["role"], role_arn.as_str(), "{planned}");
-    let deployed = json_of(&deploy(&[]));
-    std::fs::remove_dir_all(&lambda_dir).expect("clean up");
-    assert_eq!(
-        deployed["function_arn"],
-        format!("arn:aws:lambda:{}:{}:function:{function_name}", contract_tests::REGION, contract_tests::ACCOUNT_ID),
-        "{deployed}"
-    );
+    }
 }
 
 /// No type here has read-only properties that outgrow CloudFormation's 4096 bytes, so this

@@ -109,8 +109,7 @@ fn watched() -> String {
 fn payload_url(key: &str, document: &Value) -> String {
     let bucket = ResponseBucket::new(&stack().responses_url);
     bucket.create().expect("the bucket");
-    let put = bucket.presigned("PUT", key).expect("a presigned PUT");
-    ureq::put(&put).send(document.to_string()).expect("the document is stored");
+    bucket.write(key, document).expect("the document is stored");
     bucket.presigned("GET", key).expect("a presigned GET")
 }
 

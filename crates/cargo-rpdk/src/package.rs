@@ -141,8 +141,8 @@ fn print_written(name: &str, bootstrap: &Path, written: &Written, role: &str) ->
 /// holding `<binary>/bootstrap`. Cargo's own progress shows on a terminal.
 pub fn build_for_lambda(project: &Project, tools: &Tools, arch: Arch) -> Result<PathBuf> {
     let lambda_dir = match arch {
-        // Where `cargo lambda deploy` looks by default: custom resource functions, which run on
-        // Graviton, deploy without naming a directory.
+        // Where `cargo lambda deploy` looks by default: custom resource and Lambda hook
+        // functions, which run on Graviton, deploy without naming a directory.
         Arch::Arm64 => project.target_dir().join("lambda"),
         Arch::X86_64 => project.target_dir().join("lambda").join(arch.name()),
     };

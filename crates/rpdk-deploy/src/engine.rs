@@ -20,12 +20,12 @@ use serde_json::{Map, Value, json};
 use crate::evaluate::{Bindings, Resources};
 use crate::hooks::{ActiveHook, Check, FailureMode, Outcome};
 use crate::plan::Neighbours;
-use crate::record::Recorder;
+use crate::record::{Recorder, stamped};
 use crate::schedule::{Job, Kind, LIMITS, Schedule};
 use crate::site::Site;
 use crate::state::{
-    HookMark, MASK, Operation, REPLACED, ResourceState, STACK_TYPE, StackState, Store, holds_mask, mask_secrets,
-    masked, restored,
+    HookMark, MASK, Operation, REPLACED, ResourceState, STACK_TYPE, StackEvent, StackState, Store, holds_mask,
+    mask_secrets, masked, restored,
 };
 use crate::status::{Stage, Status, Verb};
 use crate::template::{Template, TypeInfo, dynamic_references, is_custom, scalar_text};
@@ -1190,15 +1190,8 @@ impl<'a> Engine<'a> {
             };
             let status = Status::new(Verb::Hook, Stage::InProgress);
             let reason = Some("Hook invocation is in progress".to_owned());
-            self.recorder.event(
-                &self.state,
-                logical_id,
-                event_type,
-                physical_id.clone(),
-                status,
-                reason,
-                Some(mark.clone()),
-            )?;
+            let checking = stamped(logical_id, event_type, physical_id.clone(), status, reason);
+            self.recorder.record(&self.state, StackEvent { hook: Some(mark.clone()), ..checking })?;
             let check = Check {
                 point,
                 target,
@@ -1221,15 +1214,8 @@ impl<'a> Engine<'a> {
                 message.clone()
             };
             let status = Status::new(Verb::Hook, stage);
-            self.recorder.event(
-                &self.state,
-                logical_id,
-                event_type,
-                physical_id.clone(),
-                status,
-                Some(reason),
-                Some(mark),
-            )?;
+            let checked = stamped(logical_id, event_type, physical_id.clone(), status, Some(reason));
+            self.recorder.record(&self.state, StackEvent { hook: Some(mark), ..checked })?;
             if failed && hook.configuration.failure_mode == FailureMode::Fail {
                 stopped.push((hook.type_name, message));
             }
@@ -1250,7 +1236,7 @@ impl<'a> Engine<'a> {
         status: Status,
         reason: Option<String>,
     ) -> Result<(), Error> {
-        self.recorder.event(&self.state, logical_id, type_name, physical_id, status, reason, None)
+        self.recorder.event(&self.state, logical_id, type_name, physical_id, status, reason)
     }
 
     fn save(&self) -> Result<(), Error> {

@@ -174,11 +174,10 @@ impl HookConfiguration {
                 one_of("TargetFilters Action", action, &["CREATE", "UPDATE", "DELETE"])?;
                 one_of("TargetFilters InvocationPoint", point, &["PRE_PROVISION"])?;
             }
-            if !filters.targets.is_empty()
-                && !(filters.actions.is_empty()
-                    && filters.invocation_points.is_empty()
-                    && filters.target_names.is_empty())
-            {
+            let lists = !(filters.actions.is_empty()
+                && filters.invocation_points.is_empty()
+                && filters.target_names.is_empty());
+            if !filters.targets.is_empty() && lists {
                 return Err("HookConfiguration.TargetFilters: either Targets, or Actions/InvocationPoints/TargetNames, not both".to_owned());
             }
         }

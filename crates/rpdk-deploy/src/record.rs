@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::Error;
-use crate::state::{HookMark, REPLACED, StackEvent, StackState, Store, mask_text};
+use crate::state::{REPLACED, StackEvent, StackState, Store, mask_text};
 use crate::status::Status;
 
 /// How events reach the user.
@@ -97,8 +97,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// Saves `state`, then records and shows the event of `logical_id` (of `type_name`)
-    /// reaching `status` (a hook's, when `hook` says which). A replaced resource's key is shown
-    /// as its logical id.
+    /// reaching `status`.
     pub fn event(
         &self,
         state: &StackState,
@@ -107,18 +106,16 @@ impl<'a> Recorder<'a> {
         physical_id: Option<String>,
         status: Status,
         reason: Option<String>,
-        hook: Option<HookMark>,
     ) -> Result<(), Error> {
+        self.record(state, stamped(logical_id, type_name, physical_id, status, reason))
+    }
+
+    /// Saves `state`, then records and shows `event`, its reason masked. A replaced resource's
+    /// key is shown as its logical id.
+    pub fn record(&self, state: &StackState, mut event: StackEvent) -> Result<(), Error> {
         self.save(state)?;
-        let event = StackEvent {
-            timestamp: now(),
-            logical_id: logical_id.split(REPLACED).next().unwrap_or(logical_id).to_owned(),
-            physical_id,
-            type_name: type_name.to_owned(),
-            status,
-            reason: reason.map(|reason| self.masked(&reason)),
-            hook,
-        };
+        event.logical_id = event.logical_id.split(REPLACED).next().unwrap_or_default().to_owned();
+        event.reason = event.reason.map(|reason| self.masked(&reason));
         self.store.append_event(&event)?;
         self.printer.event(&event);
         Ok(())
@@ -127,6 +124,25 @@ impl<'a> Recorder<'a> {
     /// Shows what the running jobs wait on.
     pub fn waiting(&self, text: &str) {
         self.printer.waiting(text);
+    }
+}
+
+/// The event of `logical_id` (of `type_name`) reaching `status`, now.
+pub(crate) fn stamped(
+    logical_id: &str,
+    type_name: &str,
+    physical_id: Option<String>,
+    status: Status,
+    reason: Option<String>,
+) -> StackEvent {
+    StackEvent {
+        timestamp: now(),
+        logical_id: logical_id.to_owned(),
+        physical_id,
+        type_name: type_name.to_owned(),
+        status,
+        reason,
+        hook: None,
     }
 }
 
