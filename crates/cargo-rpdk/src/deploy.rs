@@ -443,10 +443,7 @@ fn served_hooks(project: &Project) -> Result<BTreeMap<String, ServedHook>> {
         .hooks
         .iter()
         .map(|entry| {
-            let schema: Value = serde_json::from_str(
-                &std::fs::read_to_string(project.hook_schema_path(entry))
-                    .context("no committed hook schema: run `cargo rpdk schema`")?,
-            )?;
+            let schema = committed_schema(&project.hook_schema_path(entry))?;
             Ok((project.hook_name(entry), ServedHook::from_schema(&entry.binary, &schema)))
         })
         .collect()
@@ -476,16 +473,20 @@ fn served_types(project: &Project) -> Result<BTreeMap<String, ServedType>> {
         .types
         .iter()
         .map(|entry| {
-            let schema: Value = serde_json::from_str(
-                &std::fs::read_to_string(project.schema_path(entry))
-                    .context("no committed schema: run `cargo rpdk schema`")?,
-            )?;
+            let schema = committed_schema(&project.schema_path(entry))?;
             Ok((
                 project.type_name(entry),
                 ServedType { info: TypeInfo::from_schema(&schema), function: entry.binary.clone() },
             ))
         })
         .collect()
+}
+
+/// A committed registry schema.
+fn committed_schema(path: &std::path::Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("no committed schema at {}: run `cargo rpdk schema`", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
 /// `--parameter Name=Value` options as a map; a repeated name is refused.
