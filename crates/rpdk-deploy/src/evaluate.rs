@@ -65,6 +65,17 @@ impl Bindings {
                     .push(Problem::new(at, format!("no value: pass --parameter {name}=VALUE, or give it a Default")));
                 continue;
             };
+            if text.len() > template::MAX_PARAMETER_BYTES {
+                problems.push(Problem::new(
+                    at,
+                    format!(
+                        "a value of {} bytes; CloudFormation takes parameter values of at most {} bytes",
+                        text.len(),
+                        template::MAX_PARAMETER_BYTES
+                    ),
+                ));
+                continue;
+            }
             if let Some(violation) = parameter.violation(text) {
                 problems.push(Problem::new(at, violation));
                 continue;
@@ -591,5 +602,19 @@ Resources:
             problems[0].to_string(),
             "Parameters.Secret: no value: pass --parameter Secret=VALUE, or give it a Default"
         );
+    }
+
+    #[test]
+    fn a_parameter_value_past_cloudformations_limit_is_refused() {
+        let template =
+            template("Parameters:\n  Note: {Type: String}\nResources:\n  R: {Type: Rpdk::IAM::CrossAccountRole}\n");
+        let long = BTreeMap::from([("Note".to_owned(), "n".repeat(4097))]);
+        let problems = Bindings::new(&template, &long, &stack()).expect_err("refused");
+        assert_eq!(
+            problems[0].to_string(),
+            "Parameters.Note: a value of 4097 bytes; CloudFormation takes parameter values of at most 4096 bytes"
+        );
+        let most = BTreeMap::from([("Note".to_owned(), "n".repeat(4096))]);
+        Bindings::new(&template, &most, &stack()).expect("4096 bytes pass");
     }
 }

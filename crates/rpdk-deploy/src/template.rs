@@ -70,8 +70,27 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Reads a template: JSON when it parses as JSON, else YAML (see [`rpdk::template::parse`]).
+/// CloudFormation's largest template body (one stored in S3): 1 MB.
+pub const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+/// CloudFormation's largest parameter value, in bytes.
+pub const MAX_PARAMETER_BYTES: usize = 4096;
+/// CloudFormation's longest logical ID.
+const MAX_LOGICAL_ID_CHARS: usize = 255;
+/// How many entries CloudFormation takes in a template's sections.
+const MAX_ENTRIES: [(&str, usize); 4] = [("Resources", 500), ("Parameters", 200), ("Outputs", 200), ("Mappings", 200)];
+
+/// Reads a template: JSON when it parses as JSON, else YAML (see [`rpdk::template::parse`]),
+/// no larger than CloudFormation takes.
 pub fn parse_text(text: &str) -> Result<Value, Problem> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err(Problem::new(
+            "template",
+            format!(
+                "{} bytes; CloudFormation takes a template body of at most {MAX_TEMPLATE_BYTES} bytes (1 MB): split it into stacks that share values through exports",
+                text.len()
+            ),
+        ));
+    }
     rpdk::template::parse(text).map_err(|fault| Problem::new(fault.location, fault.message))
 }
 
@@ -320,6 +339,24 @@ impl Template {
             match root.get(name) {
                 None => Map::new(),
                 Some(Value::Object(map)) => {
+                    if let Some((_, most)) = MAX_ENTRIES.iter().find(|(section, _)| *section == name)
+                        && map.len() > *most
+                    {
+                        problems.push(Problem::new(
+                            name,
+                            format!("{} entries; CloudFormation takes at most {most} in a template", map.len()),
+                        ));
+                    }
+                    for key in map.keys().filter(|key| key.chars().count() > MAX_LOGICAL_ID_CHARS) {
+                        let start: String = key.chars().take(32).collect();
+                        problems.push(Problem::new(
+                            format!("{name}.{start}..."),
+                            format!(
+                                "a logical ID of {} characters; CloudFormation takes at most {MAX_LOGICAL_ID_CHARS}: shorten it",
+                                key.chars().count()
+                            ),
+                        ));
+                    }
                     // As CloudFormation requires; the state also relies on it to keep a
                     // replaced resource under a key no logical ID can take.
                     for key in map.keys().filter(|key| {

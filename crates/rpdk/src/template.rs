@@ -48,6 +48,12 @@ const SHORT_FORMS: &[&str] = &[
 /// Reads a template: JSON when it parses as JSON, else YAML, short-form tags (`!Ref`) read into
 /// their long form (`{"Ref": ...}`) and `Fn::GetAtt`'s string form split into its list form.
 pub fn parse(text: &str) -> Result<Value, TemplateError> {
+    if flow_depth_over(text, MAX_DEPTH) {
+        return Err(TemplateError::new(
+            "template",
+            format!("values nested deeper than {MAX_DEPTH} levels of [ ] or {{ }}; no template needs that many"),
+        ));
+    }
     let mut document = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
         Err(_) => {
@@ -58,6 +64,34 @@ pub fn parse(text: &str) -> Result<Value, TemplateError> {
     };
     get_att_lists(&mut document);
     Ok(document)
+}
+
+/// The deepest nesting of brackets the parsers are given: theirs refuse 128 levels, but only
+/// after scanning in time that grows with the square of the depth.
+const MAX_DEPTH: usize = 128;
+
+/// Whether `[` and `{` outside quoted strings nest deeper than `limit`, found in one pass.
+fn flow_depth_over(text: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    for byte in text.bytes() {
+        match (quote, byte) {
+            (Some(b'"'), b'\\') => escaped = !escaped,
+            (Some(open), _) if byte == open && !escaped => quote = None,
+            (Some(_), _) => escaped = false,
+            (None, b'"' | b'\'') => quote = Some(byte),
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    false
 }
 
 /// `Fn::GetAtt: Resource.Attribute.Path`, as a string, is `[Resource, Attribute.Path]`: it
@@ -136,4 +170,19 @@ fn long_form(value: yaml_serde::Value, at: &str) -> Result<Value, TemplateError>
             Value::Object(Map::from_iter([(key, inner)]))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_outside_quoted_strings() {
+        assert!(!flow_depth_over(r#"{"a": [[1]], "b": "[[[[", 'c': '{{{'}"#, 3));
+        assert!(flow_depth_over("[[[[1]]]]", 3));
+        assert!(!flow_depth_over(r#"{"a": "\"[[[[[["}"#, 1));
+        let deep = format!("Resources: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let fault = parse(&deep).expect_err("refused");
+        assert!(fault.message.contains("nested deeper than 128 levels"), "{fault}");
+    }
 }

@@ -305,3 +305,51 @@ fn dynamic_references_are_found() {
         ]
     );
 }
+
+#[test]
+fn templates_past_cloudformations_limits_are_refused_naming_the_limit() {
+    let large = format!("Resources: {{}}\n# {}\n", "x".repeat(MAX_TEMPLATE_BYTES));
+    let problem = parse_text(&large).expect_err("too large");
+    assert!(problem.message.contains("at most 1048576 bytes (1 MB)"), "{problem}");
+
+    let many = |section: &str, count: usize, entry: &str| -> String {
+        let entries: String = (0..count).map(|i| format!("  E{i}: {entry}\n")).collect();
+        format!("{section}:\n{entries}")
+    };
+    let role = "{Type: Rpdk::IAM::CrossAccountRole}";
+    let problems = refused(&many("Resources", 501, role));
+    assert!(
+        problems.iter().any(|p| p == "Resources: 501 entries; CloudFormation takes at most 500 in a template"),
+        "{problems:?}"
+    );
+    check(&many("Resources", 500, role)).expect("500 resources pass");
+    let problems = refused(&format!(
+        "{}{}",
+        many("Parameters", 201, "{Type: String, Default: x}"),
+        many("Resources", 1, role).replace("E0", "R0")
+    ));
+    assert!(problems.iter().any(|p| p.starts_with("Parameters: 201 entries")), "{problems:?}");
+    let problems = refused(&format!(
+        "{}Outputs:\n{}",
+        many("Resources", 1, role),
+        (0..201).map(|i| format!("  O{i}: {{Value: x}}\n")).collect::<String>()
+    ));
+    assert!(problems.iter().any(|p| p.starts_with("Outputs: 201 entries")), "{problems:?}");
+
+    let long = "R".repeat(256);
+    let problems = refused(&format!("Resources:\n  {long}: {role}\n"));
+    assert!(problems.iter().any(|p| p.contains("a logical ID of 256 characters")), "{problems:?}");
+    check(&format!("Resources:\n  {}: {role}\n", "R".repeat(255))).expect("255 characters pass");
+}
+
+#[test]
+fn deeply_nested_values_are_refused_not_overflowed() {
+    let depth = 100_000;
+    for text in [
+        format!("Resources: {}{}", "[".repeat(depth), "]".repeat(depth)),
+        format!("{{\"Resources\": {}{}}}", "[".repeat(depth), "]".repeat(depth)),
+    ] {
+        let problem = parse_text(&text).expect_err("refused");
+        assert_eq!(problem.location, "template", "{problem}");
+    }
+}
