@@ -1417,3 +1417,31 @@ fn the_dry_run_reports_both_hooks_findings_on_the_governance_example() {
     let failed = plan["hooks"].as_array().into_iter().flatten().filter(|f| f["hookStatus"] == "HOOK_COMPLETE_FAILED");
     assert_eq!(failed.count(), 4, "{plan}");
 }
+
+/// CloudFormation's most resources in one stack, all of one type in one wave, so one function
+/// serves every request: the engine's bounds keep the local stack answering throughout.
+#[test]
+fn a_stack_of_500_resources_of_one_type_deploys_and_deletes() {
+    let _serial = one_at_a_time();
+    let stack = unique("load").replace('_', "-");
+    let resources: String = (0..500)
+        .map(|i| format!("  S{i}:\n    Type: Rpdk::SSM::Setting\n    Properties:\n      Name: !Sub load-${{AWS::StackName}}-s{i}\n      Value: v{i}\n"))
+        .collect();
+    let template = std::env::temp_dir().join(format!("{stack}.yaml"));
+    std::fs::write(&template, format!("Resources:\n{resources}")).expect("the template is written");
+    let run = |command: &str| {
+        let mut cli = cli();
+        cli.arg(command);
+        if command == "deploy" {
+            cli.arg(&template);
+        }
+        Run::of(cli.args(["--stack-name", &stack, "--output", "json"]).output().expect("the CLI runs"))
+    };
+    let deployed = run("deploy").expect_ok("the deploy of 500 resources");
+    let created = deployed.events.iter().filter(|e| e["status"] == "CREATE_COMPLETE").count();
+    assert_eq!(created, 501, "500 resources and the stack");
+    let deleted = run("delete").expect_ok("the delete of 500 resources");
+    let gone = deleted.events.iter().filter(|e| e["status"] == "DELETE_COMPLETE").count();
+    assert_eq!(gone, 501, "500 resources and the stack");
+    assert_eq!(left_behind(&deployed.events), Vec::<String>::new());
+}
