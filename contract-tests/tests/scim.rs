@@ -528,3 +528,63 @@ fn the_token_never_leaves_the_handler() {
     }
     assert!(!delivered.contains(&secret), "the token was delivered to the provider's log group");
 }
+
+#[test]
+fn a_group_member_that_does_not_exist_is_refused_naming_it() {
+    let connector = connector("ghosts");
+    let member =
+        id(&handler(USER).call("CREATE", &token(), json!({"Connector": connector, "UserName": unique("real")}), None));
+    let groups = handler(GROUP);
+    let name = unique("ghosts");
+    let model = json!({"Connector": connector, "DisplayName": name, "Members": [member, "no-such-user"]});
+    let refused = groups.call("CREATE", &token(), model, None);
+    assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
+    let expected = format!("Members[1]: no user 'no-such-user' through connector {connector};");
+    assert!(refused["message"].as_str().is_some_and(|m| m.starts_with(&expected)), "{refused}");
+    let found = provider("GET", &format!("Groups?filter=displayName%20eq%20%22{name}%22"), None);
+    assert_eq!(found["totalResults"].as_u64().unwrap_or_default(), 0, "no group was made: {found}");
+
+    let created = groups.call(
+        "CREATE",
+        &token(),
+        json!({"Connector": connector, "DisplayName": unique("real"), "Members": [member]}),
+        None,
+    );
+    assert_eq!(created["status"], "SUCCESS", "{created}");
+    let mut more = created["resourceModel"].clone();
+    more["Members"] = json!([member, "gone-user"]);
+    let refused = groups.call("UPDATE", &token(), more, Some(created["resourceModel"].clone()));
+    assert!(refused["message"].as_str().is_some_and(|m| m.starts_with("Members[1]: no user 'gone-user'")), "{refused}");
+    let key = json!({"Connector": connector, "Id": id(&created)});
+    assert_eq!(groups.call("READ", &token(), key.clone(), None)["resourceModel"]["Members"], json!([member]));
+    assert_eq!(groups.call("DELETE", &token(), key, None), json!({"status": "SUCCESS"}));
+}
+
+#[test]
+fn a_token_with_a_line_break_and_a_url_with_a_secret_are_refused_without_repeating_them() {
+    let connectors = handler(CONNECTOR);
+    let smuggled = format!("{}\r\nX-Injected: 1", scim_token());
+    let refused = connectors.call(
+        "CREATE",
+        &token(),
+        json!({"Name": unique("crlf"), "BaseUrl": scim_url(), "BearerToken": smuggled}),
+        None,
+    );
+    assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("BearerToken: holds a control character") && !message.contains(&scim_token()),
+        "{refused}"
+    );
+
+    let leaky = format!("{}?access_token=s3cret-in-the-url", scim_url());
+    let refused = connectors.call(
+        "CREATE",
+        &token(),
+        json!({"Name": unique("query"), "BaseUrl": leaky, "BearerToken": scim_token()}),
+        None,
+    );
+    assert_eq!(refused["errorCode"], "InvalidRequest", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("BaseUrl: ") && !message.contains("s3cret"), "{refused}");
+}

@@ -18,6 +18,55 @@ pub const STACK_TAGS_KEY: &str = "rpdk:stack-tags";
 pub const RESERVED_PREFIX: &str = "rpdk:";
 const DIGITS: usize = 5;
 
+/// How long a service lets a tag's key and value be, in characters.
+#[derive(Clone, Copy, Debug)]
+pub struct TagLimits {
+    /// The longest key.
+    pub key: usize,
+    /// The longest value.
+    pub value: usize,
+}
+
+/// IAM's and SSM's tags.
+pub const IAM_SSM_TAGS: TagLimits = TagLimits { key: 128, value: 256 };
+/// EC2's tags.
+pub const EC2_TAGS: TagLimits = TagLimits { key: 127, value: 255 };
+
+/// A template's `Tags` checked before any call, each refusal naming `Tags[i].Key` or `.Value`:
+/// lengths within the service's `limits`, no control character (a NUL reaches some services and
+/// is refused only after the resource is made), neither `aws:` nor the type's reserved prefix,
+/// and each key once.
+pub fn check<'t>(tags: impl IntoIterator<Item = (&'t str, &'t str)>, limits: TagLimits) -> Result<(), HandlerError> {
+    let invalid = HandlerError::invalid_request;
+    let mut keys = std::collections::BTreeSet::new();
+    for (index, (key, value)) in tags.into_iter().enumerate() {
+        let field = format!("Tags[{index}]");
+        if key.is_empty() || key.chars().count() > limits.key {
+            return Err(invalid(format!("{field}.Key: must be 1 to {} characters", limits.key)));
+        }
+        if value.chars().count() > limits.value {
+            return Err(invalid(format!("{field}.Value: must be at most {} characters", limits.value)));
+        }
+        for (part, text) in [("Key", key), ("Value", value)] {
+            if let Some(control) = text.chars().find(|c| c.is_control()) {
+                return Err(invalid(format!(
+                    "{field}.{part}: holds the control character {control:?}; tags take printable text only"
+                )));
+            }
+        }
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("aws:") || lower.starts_with(RESERVED_PREFIX) {
+            return Err(invalid(format!(
+                "{field}.Key: '{key}' uses a reserved prefix (aws:, {RESERVED_PREFIX}); choose another key"
+            )));
+        }
+        if !keys.insert(key) {
+            return Err(invalid(format!("{field}.Key: '{key}' appears twice")));
+        }
+    }
+    Ok(())
+}
+
 /// The tags to apply to a resource: the desired resource tags of `req` and, when the stack
 /// gives keys the model does not name (`own_keys`), the marker of those keys. Refused up front
 /// when they exceed the service's `limit` with the `reserved` tags the type adds of its own, or
@@ -161,5 +210,26 @@ mod tests {
                 .message()
                 .starts_with("stack tag 'rpdk:created-by'")
         );
+    }
+
+    #[test]
+    fn template_tags_are_checked_before_any_call() {
+        let refused = |tags: &[(&str, &str)], limits| {
+            check(tags.iter().copied(), limits).expect_err("refused").message().to_owned()
+        };
+        check([("team", "platform"), ("cost-centre", "")], EC2_TAGS).expect("valid");
+        assert_eq!(
+            refused(&[("team", "a\0b")], EC2_TAGS),
+            "Tags[0].Value: holds the control character '\\0'; tags take printable text only"
+        );
+        assert!(
+            refused(&[("ok", "x"), ("line\nbreak", "x")], IAM_SSM_TAGS)
+                .starts_with("Tags[1].Key: holds the control character")
+        );
+        assert_eq!(refused(&[(&"k".repeat(128), "x")], EC2_TAGS), "Tags[0].Key: must be 1 to 127 characters");
+        check([(&*"k".repeat(128), "x")], IAM_SSM_TAGS).expect("128 characters pass for IAM");
+        assert!(refused(&[("AWS:team", "x")], IAM_SSM_TAGS).contains("reserved prefix"));
+        assert!(refused(&[("rpdk:owner", "x")], IAM_SSM_TAGS).contains("reserved prefix"));
+        assert_eq!(refused(&[("team", "a"), ("team", "b")], IAM_SSM_TAGS), "Tags[1].Key: 'team' appears twice");
     }
 }

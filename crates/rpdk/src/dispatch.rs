@@ -181,13 +181,15 @@ impl<R: ResourceHandler> Dispatcher<R> {
                     }
                     _ => R::ListInput::default(),
                 };
-                let req = envelope.into_request(input, None);
+                let mut req = envelope.into_request(input, None);
+                req.next_token =
+                    req.next_token.map(|token| crate::page_token::opened(&req.type_name, &token)).transpose()?;
                 let page = within(&deadline, self.handler.list(&req)).await??;
                 let models =
                     page.models.iter().map(|m| to_json(m).map(|v| self.outgoing(v))).collect::<Result<Vec<_>, _>>()?;
                 Ok(ProgressEvent {
                     resource_models: Some(models),
-                    next_token: page.next_token,
+                    next_token: page.next_token.map(|token| crate::page_token::sealed(&req.type_name, &token)),
                     ..empty(OperationStatus::Success)
                 })
             }

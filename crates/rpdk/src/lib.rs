@@ -17,6 +17,7 @@ mod dispatch;
 mod error;
 pub mod follow;
 pub mod hook;
+mod page_token;
 mod partition;
 mod recast;
 mod resource;

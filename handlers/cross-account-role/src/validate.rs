@@ -8,9 +8,6 @@ use rpdk::{HandlerError, Partition};
 use crate::model::CrossAccountRole;
 use crate::trust::{TRUST_POLICY_LIMIT, Trust, is_account_id};
 
-/// Tag keys the type keeps for itself.
-pub const RESERVED_TAG_PREFIX: &str = "rpdk:";
-
 /// Checks a desired model; `partition` is the request's.
 pub fn desired(model: &CrossAccountRole, partition: Partition) -> Result<(), HandlerError> {
     if let Some(name) = &model.role_name {
@@ -143,26 +140,7 @@ fn policy_arn(field: &str, arn: &str, partition: Partition) -> Result<(), Handle
 
 fn tags(model: &CrossAccountRole) -> Result<(), HandlerError> {
     let tags = model.tags.as_deref().unwrap_or_default();
-    let mut keys = BTreeSet::new();
-    for (index, tag) in tags.iter().enumerate() {
-        let key = &tag.key;
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(invalid(format!("Tags[{index}].Key: must be 1 to 128 characters")));
-        }
-        if tag.value.chars().count() > 256 {
-            return Err(invalid(format!("Tags[{index}].Value: must be at most 256 characters")));
-        }
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with(RESERVED_TAG_PREFIX) {
-            return Err(invalid(format!(
-                "Tags[{index}].Key: '{key}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX}); choose another key"
-            )));
-        }
-        if !keys.insert(key.as_str()) {
-            return Err(invalid(format!("Tags[{index}].Key: '{key}' appears twice")));
-        }
-    }
-    Ok(())
+    rpdk_aws::tags::check(tags.iter().map(|tag| (tag.key.as_str(), tag.value.as_str())), rpdk_aws::tags::IAM_SSM_TAGS)
 }
 
 fn check_chars(

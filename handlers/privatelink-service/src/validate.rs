@@ -8,9 +8,6 @@ use rpdk::{HandlerError, HandlerErrorCode, Partition};
 
 use crate::model::{Governance, PrivateLinkService};
 
-/// Tag keys the type keeps for itself.
-pub const RESERVED_TAG_PREFIX: &str = "rpdk:";
-
 /// Checks the account's type configuration itself.
 pub fn governance(config: &Governance) -> Result<(), HandlerError> {
     config
@@ -99,25 +96,7 @@ pub fn desired(model: &PrivateLinkService, config: &Governance, partition: Parti
     }
 
     let tags = model.tags.as_deref().unwrap_or_default();
-    let mut keys = BTreeSet::new();
-    for (index, tag) in tags.iter().enumerate() {
-        let field = format!("Tags[{index}]");
-        if tag.key.is_empty() || tag.key.chars().count() > 127 {
-            return Err(invalid(format!("{field}.Key: 1 to 127 characters")));
-        }
-        if tag.value.chars().count() > 255 {
-            return Err(invalid(format!("{field}.Value: at most 255 characters")));
-        }
-        let lower = tag.key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with(RESERVED_TAG_PREFIX) {
-            return Err(invalid(format!(
-                "{field}.Key: '{}' uses a reserved prefix (aws:, {RESERVED_TAG_PREFIX})",
-                tag.key
-            )));
-        }
-        unique(&mut keys, &tag.key, &format!("{field}.Key"))?;
-    }
-    Ok(())
+    rpdk_aws::tags::check(tags.iter().map(|tag| (tag.key.as_str(), tag.value.as_str())), rpdk_aws::tags::EC2_TAGS)
 }
 
 fn invalid(message: impl Into<String>) -> HandlerError {

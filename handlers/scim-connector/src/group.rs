@@ -33,6 +33,7 @@ impl ResourceHandler for GroupType {
         let desired = &req.model;
         validate::group(desired)?;
         let provider = Provider::connect(req, &desired.connector).await?;
+        provider.existing_users(desired.members.iter().flatten().enumerate(), &desired.connector).await?;
         let body = json!({
             "schemas": [CORE],
             "displayName": desired.display_name,
@@ -66,6 +67,9 @@ impl ResourceHandler for GroupType {
         let provider = Provider::connect(req, &desired.connector).await?;
         let current = provider.get(Endpoint::Groups, &id, &req.type_name, &desired.connector).await?;
         let held = members_of(&current.body);
+        let added: Vec<(usize, &String)> =
+            desired.members.iter().flatten().enumerate().filter(|(_, id)| !held.contains(*id)).collect();
+        provider.existing_users(added, &desired.connector).await?;
         let wanted = wanted_members(req.previous_model.as_ref(), desired, &held);
         let rename = current.body.get("displayName").and_then(Value::as_str) != Some(desired.display_name.as_str());
         let etag = current.etag.as_deref().filter(|_| provider.capabilities.etag);

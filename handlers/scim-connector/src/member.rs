@@ -118,6 +118,23 @@ impl Provider {
             .await?
             .ok_or_else(|| HandlerError::not_found(type_name, &format!("{connector}|{id}")))
     }
+
+    /// Every one of `members` (ids of users through `connector`) exists, or the first that does
+    /// not is named: a provider may accept a group with unknown members and drop them silently.
+    pub async fn existing_users<'m>(
+        &self,
+        members: impl IntoIterator<Item = (usize, &'m String)>,
+        connector: &str,
+    ) -> Result<(), HandlerError> {
+        for (index, id) in members {
+            if self.scim.get(Endpoint::Users, id).await?.is_none() {
+                return Err(HandlerError::invalid_request(format!(
+                    "Members[{index}]: no user '{id}' through connector {connector}; name the Id of a Rpdk::SCIM::User of that connector"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The id of a resource the provider answered.

@@ -12,29 +12,34 @@ use crate::model::{Connector, Group, User};
 pub fn connector(model: &Connector) -> Result<(), HandlerError> {
     name("Name", &model.name)?;
     base_url(&model.base_url)?;
-    if model.bearer_token.as_ref().is_some_and(|t| t.expose().trim().is_empty()) {
-        return Err(HandlerError::invalid_request("BearerToken: empty; give the token the SCIM service expects"));
-    }
-    for (index, tag) in model.tags.iter().flatten().enumerate() {
-        let lower = tag.key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with(rpdk_aws::tags::RESERVED_PREFIX) {
-            return Err(HandlerError::invalid_request(format!(
-                "Tags[{index}].Key: '{}' uses a reserved prefix (aws:, {}); choose another key",
-                tag.key,
-                rpdk_aws::tags::RESERVED_PREFIX
-            )));
+    if let Some(token) = &model.bearer_token {
+        if token.expose().trim().is_empty() {
+            return Err(HandlerError::invalid_request("BearerToken: empty; give the token the SCIM service expects"));
+        }
+        // It travels in an HTTP header, where a line break would end it.
+        if token.expose().chars().any(char::is_control) {
+            return Err(HandlerError::invalid_request(
+                "BearerToken: holds a control character (a line break, a tab, ...); give the token alone",
+            ));
         }
     }
+    let tags = model.tags.iter().flatten().map(|tag| (tag.key.as_str(), tag.value.as_str()));
+    rpdk_aws::tags::check(tags, rpdk_aws::tags::IAM_SSM_TAGS)?;
     Ok(())
 }
 
 /// The SCIM base URL: https, or http to a loopback host; no credentials, query or fragment.
+/// Messages show it without its credentials, query and fragment, where tokens hide.
 pub fn base_url(value: &str) -> Result<(), HandlerError> {
     let url = Url::parse(value).map_err(|e| {
-        HandlerError::invalid_request(format!(
-            "BaseUrl: '{value}' is not a URL ({e}); give e.g. https://idp.example.com/scim/v2"
-        ))
+        HandlerError::invalid_request(format!("BaseUrl: not a URL ({e}); give e.g. https://idp.example.com/scim/v2"))
     })?;
+    let mut shown = url.clone();
+    // Only URLs that cannot have them refuse these, and those have none to hide.
+    let _ = (shown.set_username(""), shown.set_password(None));
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let value = shown.as_str();
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
@@ -56,7 +61,7 @@ pub fn base_url(value: &str) -> Result<(), HandlerError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(HandlerError::invalid_request(format!(
-            "BaseUrl: '{value}' has a query or fragment; give the base URL alone"
+            "BaseUrl: '{value}' has a query or fragment (not shown); give the base URL alone"
         )));
     }
     Ok(())
@@ -126,6 +131,17 @@ fn name(property: &str, value: &str) -> Result<(), HandlerError> {
 mod tests {
     use super::*;
     use crate::model::Email;
+
+    #[test]
+    fn a_url_s_query_and_credentials_never_show_in_a_message() {
+        for url in [
+            "https://idp.example.com/scim?access_token=s3cret",
+            "http://user:s3cret@idp.example.com/scim?access_token=s3cret",
+        ] {
+            let message = base_url(url).expect_err("refused").message().to_owned();
+            assert!(message.starts_with("BaseUrl: ") && !message.contains("s3cret"), "{message}");
+        }
+    }
 
     #[test]
     fn base_urls_need_tls_unless_loopback() {
