@@ -54,3 +54,28 @@ fn a_tag_with_a_control_character_is_refused_before_the_service_is_made() {
     );
     assert_eq!(recorded_actions(&rpdk_aws::operation_id(&operation)), Vec::<String>::new(), "no EC2 call");
 }
+
+/// The run's SCIM token is on no process's command line, which any user can read (`ps`), and
+/// the work directory whose files hold it (cfn test inputs and logs, fixtures) is its owner's.
+#[test]
+fn the_local_stacks_secret_is_on_no_command_line_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = &contract_tests::stack().scim_token;
+    let mut read = 0;
+    for entry in std::fs::read_dir("/proc").expect("procfs").flatten() {
+        // Processes come and go while the loop runs.
+        let Ok(command_line) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        read += 1;
+        let command_line = String::from_utf8_lossy(&command_line).replace('\0', " ");
+        assert!(
+            !command_line.contains(secret.as_str()),
+            "a command line holds the SCIM token: {}",
+            entry.path().display()
+        );
+    }
+    assert!(read > 10, "the processes were read");
+    let file = std::env::var_os("RPDK_STACK_FILE").expect("RPDK_STACK_FILE");
+    let work_dir = std::path::Path::new(&file).parent().expect("the work dir");
+    let mode = std::fs::metadata(work_dir).expect("the work dir").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{} is {mode:o}", work_dir.display());
+}

@@ -172,8 +172,13 @@ impl Project {
     /// Scratch space for logs, temporary projects, the local stack's description and stack
     /// states: `.rpdk/` (git-ignored), or `RPDK_WORK_DIR` when set.
     pub fn work_dir(&self) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = std::env::var_os("RPDK_WORK_DIR").map_or_else(|| self.root.join(".rpdk"), PathBuf::from);
         std::fs::create_dir_all(&dir)?;
+        // Its files hold the run's secrets (the SCIM token in cfn test inputs and logs, the
+        // fixtures): only the owner may enter it.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.display()))?;
         Ok(dir)
     }
 

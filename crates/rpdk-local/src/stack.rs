@@ -356,11 +356,13 @@ impl Setup {
         spec("the Lambda runtime API", log, command, Probe::Port(port))
     }
 
-    /// scim2-server on `port` with the run's bearer `token`, and the service provider
-    /// configuration `config` when given.
+    /// scim2-server on `port` with the run's bearer `token` (in its environment, through
+    /// `scim_server.py`, not on its command line), and the service provider configuration
+    /// `config` when given.
     fn scim(&self, name: &str, port: u16, token: &str, config: Option<PathBuf>) -> Spec {
-        let mut command = Command::new(self.tool("scim", "scim2-server"));
-        command.args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", token]);
+        let mut command = Command::new(self.tool("scim", "python"));
+        command.arg(self.harness_file("scim_server.py"));
+        command.args(["--hostname", "127.0.0.1", "--port", &port.to_string()]).env("RPDK_SCIM_TOKEN", token);
         if let Some(config) = config {
             command.arg("--service-provider-config").arg(config);
         }
