@@ -1445,3 +1445,74 @@ fn a_stack_of_500_resources_of_one_type_deploys_and_deletes() {
     assert_eq!(gone, 501, "500 resources and the stack");
     assert_eq!(left_behind(&deployed.events), Vec::<String>::new());
 }
+
+/// A deploy killed (`kill -9`) while creates are unanswered, then deleted: every create that
+/// never answered is asked again with the same request and token, which each type adopts, so
+/// the delete removes what it made. Tried at several moments of the first creates.
+#[test]
+fn a_delete_after_a_killed_deploy_removes_what_unanswered_creates_made() {
+    let _serial = one_at_a_time();
+    let services_before: BTreeSet<String> = service_ids().into_iter().collect();
+    // The service waits in its first invocation: its create is unanswered while it waits.
+    let held = HeldTransitions::hold(SERVICE_MODEL, 3);
+    for delay in [Duration::ZERO, Duration::from_millis(50), Duration::from_millis(150)] {
+        let partner = Partner::new("killed");
+        let account = format!("PartnerAccountId={}", partner.account);
+        let external = format!("PartnerExternalId={}", partner.external_id);
+        let mut deploy = cli()
+            .arg("deploy")
+            .arg(example())
+            .args([
+                "--stack-name",
+                &partner.stack,
+                "--output",
+                "json",
+                "--parameter",
+                &account,
+                "--parameter",
+                &external,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the CLI starts");
+        let events = partner.state_dir().join("events.jsonl");
+        let started = Instant::now();
+        while !std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("\"PartnerService\"") && l.contains("CREATE_IN_PROGRESS"))
+        {
+            assert!(started.elapsed() < Duration::from_secs(120), "the service's create never started");
+            assert!(deploy.try_wait().expect("the CLI runs").is_none(), "the deploy ended before it could be killed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(delay);
+        deploy.kill().expect("kill -9");
+        deploy.wait().expect("the deploy ends");
+        let killed = partner.state();
+        let service = &killed["resources"]["PartnerService"];
+        assert!(service["physicalId"].is_null() && service["operation"]["token"].is_string(), "unanswered: {service}");
+        let run_events: Vec<Value> = std::fs::read_to_string(&events)
+            .expect("the events")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an event"))
+            .collect();
+
+        let deleted = partner.delete().expect_ok("the delete after the kill");
+        let asked = deleted.at("PartnerService", "DELETE_IN_PROGRESS");
+        assert!(
+            deleted.events[asked]["reason"].as_str().is_some_and(|r| r.contains("asking the type")),
+            "{}",
+            deleted.stdout
+        );
+        let services: BTreeSet<String> = service_ids().into_iter().collect();
+        assert_eq!(services.difference(&services_before).count(), 0, "{delay:?}: no endpoint service is left");
+        assert_eq!(left_behind(&[run_events, deleted.events].concat()), Vec::<String>::new(), "{delay:?}");
+        assert!(
+            !partner.state_dir().join("in-flight").join("PartnerService.json").exists(),
+            "the request is forgotten"
+        );
+    }
+    drop(held);
+}

@@ -512,6 +512,7 @@ impl<'a> Engine<'a> {
             };
             call.token = operation.token.clone();
             call.context = operation.context.clone();
+            self.keep_in_flight(name, &call)?;
             return Ok(Begin::Run(Box::new(call)));
         }
 
@@ -652,6 +653,7 @@ impl<'a> Engine<'a> {
             Err(problem) => return self.refuse_apply(job, resource.type_name.clone(), problem),
         };
         call.token = token;
+        self.keep_in_flight(name, &call)?;
         Ok(Begin::Run(Box::new(call)))
     }
 
@@ -678,8 +680,14 @@ impl<'a> Engine<'a> {
             )?;
             return Ok(Begin::Done);
         }
+        let unanswered = resource.physical_id.is_none() && !previous;
+        let resource = match resource.operation.as_ref().filter(|op| unanswered && op.action == Action::Create) {
+            Some(operation) => self.learn_what_was_made(name, resource.clone(), &operation.token)?,
+            None => resource,
+        };
         let Some(physical) = resource.physical_id.clone() else {
-            // Nothing was created, unless a create request never answered: that one is named.
+            // Nothing was created, unless a create request never answered and its request was
+            // not kept: that one is named.
             self.remove_target(name, previous);
             if resource.operation.is_some() {
                 let reason = "Its create request never answered: if the handler made it, it is not known here; look for it in the local stack";
@@ -860,6 +868,26 @@ impl<'a> Engine<'a> {
     /// Records one handler event of a job; answers what it means for the schedule.
     /// `early`: the job started before everything it needs had completed.
     fn progress(&mut self, job: &Job, event: &Value, plan: Option<&Plan<'_>>, early: bool) -> Result<Progress, Error> {
+        let progress = self.progress_event(job, event, plan, early)?;
+        let name = &job.logical_id;
+        let answered = event.get("status").and_then(Value::as_str) != Some("IN_PROGRESS")
+            || self.state.resources.get(name).is_some_and(|r| r.physical_id.is_some());
+        if job.kind == Kind::Apply && answered {
+            // The state now says what the create made (or that it made nothing): its request
+            // need not be kept.
+            self.save()?;
+            self.recorder.store().answered(name)?;
+        }
+        Ok(progress)
+    }
+
+    fn progress_event(
+        &mut self,
+        job: &Job,
+        event: &Value,
+        plan: Option<&Plan<'_>>,
+        early: bool,
+    ) -> Result<Progress, Error> {
         let name = &job.logical_id;
         let previous = matches!(job.kind, Kind::Delete { previous: true, .. });
         let Some(resource) = self.target(name, previous).cloned() else { return Ok(Progress::Completed) };
@@ -1146,6 +1174,51 @@ impl<'a> Engine<'a> {
         self.save()?;
         let (name, id) = (self.state.stack_name.clone(), self.state.stack_id.clone());
         self.emit(&name, STACK_TYPE, Some(id), status, reason)
+    }
+
+    /// Keeps the model of a CREATE about to be sent, until it is answered.
+    fn keep_in_flight(&self, name: &str, call: &Call) -> Result<(), Error> {
+        match (&call.model, call.action) {
+            (Some(model), Action::Create) => self.recorder.store().keep_in_flight(name, model),
+            _ => Ok(()),
+        }
+    }
+
+    /// What a CREATE that never answered made, asked of its type the way a retry asks: the
+    /// same request and token, which a type adopts instead of making a second resource. The
+    /// resource comes back with its identifier when the type made one, as it was otherwise.
+    fn learn_what_was_made(
+        &mut self,
+        name: &str,
+        mut resource: ResourceState,
+        token: &str,
+    ) -> Result<ResourceState, Error> {
+        let Some(model) = self.recorder.store().in_flight(name)? else { return Ok(resource) };
+        let status = Status::new(Verb::Delete, Stage::InProgress);
+        let reason = "Its create request never answered: asking the type, with the same request, what it made";
+        self.emit(name, &resource.type_name, None, status, Some(reason.to_owned()))?;
+        let mut call = match self.call(name, &resource.type_name, Action::Create, Some(model), None) {
+            Ok(call) => call,
+            Err(_) => return Ok(resource),
+        };
+        call.token = token.to_owned();
+        let answer = match operate(self.site.backend, &call, &mut |_| Ok(())) {
+            Ok(answer) => answer,
+            // No answer again: the resource stays unknown, and is named as such.
+            Err(_) => return Ok(resource),
+        };
+        let info = self.info(&resource.type_name);
+        if let Some(model) = answer.get("resourceModel").filter(|_| answer["status"] == "SUCCESS") {
+            resource.physical_id = physical_id(model, &info.primary_identifier);
+            resource.model = Some(masked(model, self.recorder.secrets(), &info.write_only, &info.attributes));
+            if let Some(target) = self.state.resources.get_mut(name) {
+                target.physical_id.clone_from(&resource.physical_id);
+                target.model.clone_from(&resource.model);
+            }
+            self.save()?;
+        }
+        self.recorder.store().answered(name)?;
+        Ok(resource)
     }
 
     /// Runs the stack hooks of `point` over the stack's template, handed over as CloudFormation

@@ -76,6 +76,11 @@ impl<'a> Recorder<'a> {
         Self { store, printer, secrets }
     }
 
+    /// Where the stack's files live.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
     /// A value from now on never written.
     pub fn keep_secret(&mut self, secret: String) {
         self.secrets.push(secret);

@@ -234,6 +234,52 @@ impl Store {
         }
     }
 
+    fn in_flight_file(&self, logical_id: &str) -> PathBuf {
+        self.dir.join("in-flight").join(format!("{logical_id}.json"))
+    }
+
+    /// Keeps the model of a CREATE about to be sent until it is answered: a delete after a run
+    /// that died before the answer sends the same request to learn what it made. The model may
+    /// hold secrets, so the file is its owner's alone (in a work directory that is its owner's
+    /// too) and lives only while the request is unanswered.
+    pub fn keep_in_flight(&self, logical_id: &str, model: &Value) -> Result<(), Error> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.in_flight_file(logical_id);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::file(dir))?;
+        }
+        let text = serde_json::to_vec(model).map_err(|error| Error::Internal(error.to_string()))?;
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::options().create(true).write(true).truncate(true).mode(0o600).open(&path)?;
+            file.write_all(&text)?;
+            file.sync_all()
+        };
+        write().map_err(Error::file(&path))
+    }
+
+    /// The model of a CREATE that was never answered, if one was kept.
+    pub fn in_flight(&self, logical_id: &str) -> Result<Option<Value>, Error> {
+        let path = self.in_flight_file(logical_id);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Unreadable {
+                path,
+                what: "a create request's model",
+                source,
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(Error::file(path)(error)),
+        }
+    }
+
+    /// Forgets the model of a CREATE that was answered.
+    pub fn answered(&self, logical_id: &str) -> Result<(), Error> {
+        let path = self.in_flight_file(logical_id);
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(Error::file(path)(error)),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts the event history afresh: a new stack of an old name.
     pub fn clear_events(&self) -> Result<(), Error> {
         self.create_dir()?;

@@ -235,8 +235,13 @@ fn hook_request() -> Value {
     })
 }
 
-/// A loopback endpoint that takes every custom resource response PUT to it.
+/// A loopback endpoint that takes every custom resource response PUT to it, one for the run.
 fn responder() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(start_responder).clone()
+}
+
+fn start_responder() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
     let url = format!("http://{}/response", listener.local_addr().expect("an address"));
     std::thread::spawn(move || {
