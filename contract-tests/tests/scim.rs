@@ -588,3 +588,42 @@ fn a_token_with_a_line_break_and_a_url_with_a_secret_are_refused_without_repeati
     let message = refused["message"].as_str().unwrap_or_default();
     assert!(message.starts_with("BaseUrl: ") && !message.contains("s3cret"), "{refused}");
 }
+
+/// A loopback server that answers every request with HTTP 500 and a page of HTML, as a web
+/// server that is no SCIM service does.
+fn failing_web_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}/v2", listener.local_addr().expect("an address"));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let page = "<html><body>Internal Server Error</body></html>";
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn a_base_url_that_is_no_scim_service_is_refused_not_retried() {
+    let base_url = failing_web_server();
+    let refused = handler(CONNECTOR).call(
+        "CREATE",
+        &token(),
+        json!({"Name": unique("not-scim"), "BaseUrl": base_url, "BearerToken": scim_token()}),
+        None,
+    );
+    assert_eq!(refused["errorCode"], "InvalidRequest", "not a retriable code: {refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("BaseUrl: ") && m.contains("HTTP 500 and no SCIM error")),
+        "{refused}"
+    );
+}

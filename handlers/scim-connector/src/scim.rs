@@ -26,6 +26,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+/// What a SCIM service's error responses declare (RFC 7644, 3.12).
+const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// A resource collection of the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,17 @@ impl Scim {
                 return Err(HandlerError::invalid_request(format!(
                     "BaseUrl: {} has no /ServiceProviderConfig (HTTP 404): it is not a SCIM 2.0 base URL; give the one that serves /Users",
                     self.base
+                )));
+            }
+            // A SCIM service that fails says so in a SCIM error; anything else answering 5xx
+            // at this path is no SCIM service, and trying again will not make it one.
+            (false, body)
+                if status.is_server_error() && !body.as_ref().is_ok_and(|body| declares_schema(body, SCIM_ERROR)) =>
+            {
+                return Err(HandlerError::invalid_request(format!(
+                    "BaseUrl: {} answered GET ServiceProviderConfig with HTTP {} and no SCIM error: it is not a SCIM 2.0 base URL; give the one that serves /Users",
+                    self.base,
+                    status.as_u16()
                 )));
             }
             (false, _) => return Err(response.error("GET ServiceProviderConfig")),
