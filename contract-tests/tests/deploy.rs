@@ -103,6 +103,11 @@ impl Partner {
 
     /// A deploy with more parameters, the stack's tags and other options.
     fn deploy_with(&self, template: &Path, extra: &[&str], tags: &[&str], options: &[&str]) -> Run {
+        Run::of(self.deploy_command(template, extra, tags, options).output().expect("the CLI runs"))
+    }
+
+    /// The command of such a deploy, not yet run.
+    fn deploy_command(&self, template: &Path, extra: &[&str], tags: &[&str], options: &[&str]) -> Command {
         let account = format!("PartnerAccountId={}", self.account);
         let external = format!("PartnerExternalId={}", self.external_id);
         let mut command = cli();
@@ -123,7 +128,7 @@ impl Partner {
             command.arg("--tags").args(tags);
         }
         command.args(options);
-        Run::of(command.output().expect("the CLI runs"))
+        command
     }
 
     fn delete(&self) -> Run {
@@ -816,12 +821,8 @@ fn an_interrupted_deploy_resumes_without_a_second_resource() {
     let partner = Partner::new("resume");
     let services_before = service_ids().len();
     let held = HeldTransitions::hold(SERVICE_MODEL, 8);
-    let account = format!("PartnerAccountId={}", partner.account);
-    let external = format!("PartnerExternalId={}", partner.external_id);
-    let mut first = cli()
-        .arg("deploy")
-        .arg(example())
-        .args(["--stack-name", &partner.stack, "--output", "json", "--parameter", &account, "--parameter", &external])
+    let mut first = partner
+        .deploy_command(&example(), &[], &[], &[])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -1457,21 +1458,8 @@ fn a_delete_after_a_killed_deploy_removes_what_unanswered_creates_made() {
     let held = HeldTransitions::hold(SERVICE_MODEL, 3);
     for delay in [Duration::ZERO, Duration::from_millis(50), Duration::from_millis(150)] {
         let partner = Partner::new("killed");
-        let account = format!("PartnerAccountId={}", partner.account);
-        let external = format!("PartnerExternalId={}", partner.external_id);
-        let mut deploy = cli()
-            .arg("deploy")
-            .arg(example())
-            .args([
-                "--stack-name",
-                &partner.stack,
-                "--output",
-                "json",
-                "--parameter",
-                &account,
-                "--parameter",
-                &external,
-            ])
+        let mut deploy = partner
+            .deploy_command(&example(), &[], &[], &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
