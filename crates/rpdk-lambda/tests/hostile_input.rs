@@ -304,9 +304,11 @@ proptest! {
     }
 
     #[test]
-    fn any_json_gets_an_answer_in_its_protocol(payload in any_json()) {
+    fn any_json_gets_an_answer_in_its_protocol(mut payload in any_json()) {
         // A custom resource request names where its answer goes: none here can be delivered.
-        prop_assume!(payload.get("RequestType").is_none());
+        if let Some(object) = payload.as_object_mut() {
+            object.remove("RequestType");
+        }
         let bytes = serde_json::to_vec(&payload).expect("JSON");
         let answer = runtime().block_on(types().serve(&bytes, None)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         if payload.get("actionInvocationPoint").is_some() {
