@@ -1,13 +1,16 @@
-"""The fault proxy (contract-tests/fault_proxy.py) in front of a moto server of its own: calls
-pass through unchanged, rules stall or throttle exactly the calls they name, and bad rules are
-refused by name."""
+"""The fault proxy (contract-tests/fault_proxy.py) in front of a moto server of its own and of a
+plain HTTP server standing in for a SCIM service (the proxy's routing is under test, not SCIM):
+calls pass through unchanged, rules fail exactly the calls they name in each way they say, the
+calls of each caller are logged, and bad rules are refused by name."""
 
+import http.client
 import json
 import os
 import socket
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -28,16 +31,42 @@ def free_port():
         return probe.getsockname()[1]
 
 
+class Upstream(BaseHTTPRequestHandler):
+    """Answers every request with its method and path, and keeps them."""
+
+    seen = []
+
+    def answer(self):
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        Upstream.seen.append(f"{self.command} {self.path}")
+        body = json.dumps({"method": self.command, "path": self.path}).encode()
+        self.send_response(201 if self.command == "POST" else 200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
-def proxy_url():
+def proxies():
+    """(the AWS side's URL, the SCIM side's URL) of one proxy."""
     mitmdump = os.environ.get("RPDK_MITMDUMP")
     assert mitmdump, "RPDK_MITMDUMP is unset: these tests run through `cargo rpdk test`"
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
-    proxy_port = free_port()
-    command = [mitmdump, "--mode", f"reverse:http://{host}:{port}@{proxy_port}", "--listen-host", "127.0.0.1",
-               "--set", "keep_host_header=true", "-q", "-s", str(ADDON)]
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    proxy_port, scim_port = free_port(), free_port()
+    command = [mitmdump, "--mode", f"reverse:http://{host}:{port}@{proxy_port}",
+               "--mode", f"reverse:http://127.0.0.1:{upstream.server_address[1]}@{scim_port}",
+               "--listen-host", "127.0.0.1", "--set", "keep_host_header=true", "-q", "-s", str(ADDON)]
     confdir = os.environ.get("RPDK_MITMPROXY_CONFDIR")
     if confdir:
         command += ["--set", f"confdir={confdir}"]
@@ -51,11 +80,22 @@ def proxy_url():
             except OSError:
                 assert proxy.poll() is None, proxy.stderr.read().decode()
                 time.sleep(0.25)
-        yield url
+        yield url, f"http://127.0.0.1:{scim_port}"
     finally:
         proxy.terminate()
         proxy.wait(10)
+        upstream.shutdown()
         moto.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy_url(proxies):
+    return proxies[0]
+
+
+@pytest.fixture(scope="module")
+def scim_url(proxies):
+    return proxies[1]
 
 
 def client(proxy_url, service, key):
@@ -63,9 +103,9 @@ def client(proxy_url, service, key):
                         aws_secret_access_key="secret", config=NO_RETRIES)
 
 
-def control(proxy_url, method, path="", body=None):
+def control(proxy_url, method, path="", body=None, under="rules"):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{proxy_url}/rpdk-faults/rules{path}", data=data, method=method)
+    request = urllib.request.Request(f"{proxy_url}/rpdk-faults/{under}{path}", data=data, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read()
@@ -102,7 +142,7 @@ def test_calls_pass_through_unchanged(proxy_url):
 )
 def test_a_throttle_rule_answers_the_services_own_throttling_error_as_often_as_it_says(proxy_url, service, operation, call, code):
     key = f"AKIATHROTTLE{service.upper()}"
-    rule = arm(proxy_url, operation=operation, access_key=key, fault="throttle", times=2)
+    rule = arm(proxy_url, operation=operation, caller=key, fault="throttle", times=2)
     throttled = client(proxy_url, service, key)
     assert error_code(lambda: call(throttled)) == code
     call(client(proxy_url, service, "AKIAOTHERKEY"))  # another signer is not throttled
@@ -113,7 +153,7 @@ def test_a_throttle_rule_answers_the_services_own_throttling_error_as_often_as_i
 
 def test_a_stall_rule_holds_the_call_then_closes_it_unanswered_and_moto_never_sees_it(proxy_url):
     key = "AKIASTALL"
-    rule = arm(proxy_url, operation="CreateRole", access_key=key, fault="stall", seconds=1, times=1)
+    rule = arm(proxy_url, operation="CreateRole", caller=key, fault="stall", seconds=1, times=1)
     stalled = client(proxy_url, "iam", key)
     with pytest.raises(botocore.exceptions.ConnectionClosedError):
         stalled.create_role(RoleName="stalled", AssumeRolePolicyDocument="{}")
@@ -122,7 +162,7 @@ def test_a_stall_rule_holds_the_call_then_closes_it_unanswered_and_moto_never_se
 
 
 def test_a_held_call_holds_no_other(proxy_url):
-    arm(proxy_url, operation="ListUsers", access_key="AKIAHELD", fault="stall", seconds=5, times=1)
+    arm(proxy_url, operation="ListUsers", caller="AKIAHELD", fault="stall", seconds=5, times=1)
     outcome = {}
 
     def held_call():
@@ -141,7 +181,7 @@ def test_a_held_call_holds_no_other(proxy_url):
 
 
 def test_rules_are_listed_read_and_removed(proxy_url):
-    rule = arm(proxy_url, operation="GetUser", access_key="AKIALIST", fault="throttle")
+    rule = arm(proxy_url, operation="GetUser", caller="AKIALIST", fault="throttle")
     assert rule in control(proxy_url, "GET")[1]
     assert control(proxy_url, "DELETE", f"/{rule}")[0] == 204
     assert control(proxy_url, "GET", f"/{rule}")[0] == 404
@@ -151,11 +191,13 @@ def test_rules_are_listed_read_and_removed(proxy_url):
 @pytest.mark.parametrize(
     ("rule", "named"),
     [
-        ({"access_key": "A", "fault": "stall"}, "operation"),
-        ({"operation": "GetRole", "fault": "stall"}, "access_key"),
-        ({"operation": "GetRole", "access_key": "A", "fault": "explode"}, "fault"),
-        ({"operation": "GetRole", "access_key": "A", "fault": "stall", "seconds": -1}, "seconds"),
-        ({"operation": "GetRole", "access_key": "A", "fault": "stall", "times": 0}, "times"),
+        ({"caller": "A", "fault": "stall"}, "operation"),
+        ({"operation": "GetRole", "fault": "stall"}, "caller"),
+        ({"operation": "GetRole", "caller": "A", "fault": "explode"}, "fault"),
+        ({"operation": "GetRole", "caller": "A", "fault": "stall", "seconds": -1}, "seconds"),
+        ({"operation": "GetRole", "caller": "A", "fault": "stall", "times": 0}, "times"),
+        ({"operation": "GetRole", "caller": "A", "fault": "stall", "skip": -1}, "skip"),
+        ({"operation": "GetRole", "caller": "A", "fault": "throttle", "retry_after": "soon"}, "retry_after"),
         ([], "JSON object"),
     ],
 )
@@ -163,3 +205,100 @@ def test_a_bad_rule_is_refused_by_name(proxy_url, rule, named):
     status, answer = control(proxy_url, "POST", body=rule)
     assert status == 400
     assert named in answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "status"),
+    [("internal", "InternalFailure", 500), ("unavailable", "ServiceUnavailable", 503)],
+)
+def test_server_errors_are_answered_in_the_services_protocol(proxy_url, fault, code, status):
+    key = f"AKIA{fault.upper()}"
+    arm(proxy_url, operation="ListRoles", caller=key, fault=fault, times=1)
+    iam = client(proxy_url, "iam", key)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        iam.list_roles()
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    iam.list_roles()
+
+
+def test_skip_lets_the_first_calls_through_and_takes_the_nth(proxy_url):
+    key = "AKIASKIP"
+    arm(proxy_url, operation="ListRoles", caller=key, fault="throttle", skip=2, times=1)
+    iam = client(proxy_url, "iam", key)
+    iam.list_roles()
+    iam.list_roles()
+    assert error_code(iam.list_roles) == "Throttling"
+    iam.list_roles()
+
+
+def test_a_reset_call_never_reaches_the_service(proxy_url):
+    key = "AKIARESET"
+    arm(proxy_url, operation="CreateRole", caller=key, fault="reset", times=1)
+    iam = client(proxy_url, "iam", key)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        iam.create_role(RoleName="reset", AssumeRolePolicyDocument="{}")
+    assert error_code(lambda: iam.get_role(RoleName="reset")) == "NoSuchEntity"
+
+
+def test_a_lost_response_is_closed_unanswered_after_the_service_did_the_work(proxy_url):
+    key = "AKIALOSE"
+    arm(proxy_url, operation="CreateRole", caller=key, fault="lose", times=1)
+    iam = client(proxy_url, "iam", key)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        iam.create_role(RoleName="lost", AssumeRolePolicyDocument="{}")
+    assert iam.get_role(RoleName="lost")["Role"]["RoleName"] == "lost"
+
+
+def scim_request(url, method, path, headers=None):
+    request = urllib.request.Request(f"{url}{path}", data=b"{}" if method != "GET" else None, method=method,
+                                     headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_scim_calls_lose_their_scope_and_are_named_by_method_and_path(scim_url, proxy_url):
+    status, _, body = scim_request(scim_url, "GET", "/rpdk-scope/s1/v2/Users/abc?attributes=id")
+    assert status == 200
+    assert json.loads(body)["path"] == "/v2/Users/abc?attributes=id"
+    scim_request(scim_url, "POST", "/rpdk-scope/s1/v2/Users")
+    scim_request(scim_url, "GET", "/v2/Groups")  # unscoped: passed on, no caller
+    calls = control(proxy_url, "GET", "/s1", under="calls")[1]["calls"]
+    assert calls == ["GET /v2/Users/{id}", "POST /v2/Users"]
+    assert control(proxy_url, "DELETE", "/s1", under="calls")[0] == 204
+    assert control(proxy_url, "GET", "/s1", under="calls")[1]["calls"] == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "scim_error"),
+    [("throttle", 429, True), ("internal", 500, True), ("unavailable", 503, False)],
+)
+def test_scim_faults_answer_as_a_scim_service_or_its_load_balancer_would(scim_url, fault, status, scim_error):
+    scope = f"scope-{fault}"
+    arm(scim_url, operation="GET /v2/Users/{id}", caller=scope, fault=fault, retry_after=3, times=1)
+    answered, headers, body = scim_request(scim_url, "GET", f"/rpdk-scope/{scope}/v2/Users/x")
+    assert answered == status
+    assert headers.get("retry-after") == "3"
+    assert ("urn:ietf:params:scim:api:messages:2.0:Error" in body.decode()) == scim_error
+    assert scim_request(scim_url, "GET", f"/rpdk-scope/{scope}/v2/Users/x")[0] == 200
+
+
+def test_a_lost_scim_response_reached_the_service(scim_url):
+    arm(scim_url, operation="POST /v2/Users", caller="scope-lose", fault="lose", times=1)
+    Upstream.seen.clear()
+    with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        scim_request(scim_url, "POST", "/rpdk-scope/scope-lose/v2/Users")
+    assert Upstream.seen == ["POST /v2/Users"]
+
+
+def test_the_aws_calls_of_a_signer_are_logged_each_attempt(proxy_url):
+    key = "AKIALOGGED"
+    arm(proxy_url, operation="ListRoles", caller=key, fault="throttle", times=1)
+    iam = client(proxy_url, "iam", key)
+    error_code(iam.list_roles)
+    iam.list_roles()
+    iam.list_users()
+    assert control(proxy_url, "GET", f"/{key}", under="calls")[1]["calls"] == ["ListRoles", "ListRoles", "ListUsers"]

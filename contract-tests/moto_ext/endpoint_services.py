@@ -17,7 +17,9 @@ included:
 - ``ServiceState`` from moto's state manager, model ``ec2::vpc_endpoint_service_configuration``
   (``Pending``, then ``Available``): immediate unless a test sets a transition; each describe
   that returns a service advances it;
-- ``DescribeVpcEndpointConnections``, and deletion refused while endpoints are connected.
+- ``DescribeVpcEndpointConnections``, and deletion refused while endpoints are connected;
+- a load balancer is associated once: adding one the service already has changes nothing (moto
+  appends it again, so a modify retried after its answer was lost doubled it).
 """
 
 import inspect
@@ -432,9 +434,9 @@ class EndpointServiceBackend:
             service_id,
             acceptance_required=acceptance_required,
             private_dns_name=None,
-            add_network_lbs=add_network_lbs,
+            add_network_lbs=[arn for arn in dict.fromkeys(add_network_lbs) if arn not in service.network_load_balancer_arns],
             remove_network_lbs=remove_network_lbs,
-            add_gateway_lbs=add_gateway_lbs,
+            add_gateway_lbs=[arn for arn in dict.fromkeys(add_gateway_lbs) if arn not in service.gateway_load_balancer_arns],
             remove_gateway_lbs=remove_gateway_lbs,
             add_supported_regions=add_supported_regions,
             remove_supported_regions=remove_supported_regions,

@@ -157,18 +157,79 @@ pub fn invocation_limit() -> Duration {
     Duration::from_secs(stack().invocation_seconds)
 }
 
-/// What the fault proxy does to the calls a [`Fault`] takes.
-#[derive(Clone, Copy, Debug)]
+/// What the fault proxy does to the calls a [`Fault`] takes (contract-tests/fault_proxy.py).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
-    /// Hold the call, then close its connection unanswered; it never reaches moto.
+    /// Hold the call its seconds, then close its connection unanswered; it never reaches the
+    /// service.
     Stall,
-    /// Wait, then answer the service's throttling error.
+    /// Close the connection at once, unanswered; the call never reaches the service.
+    Reset,
+    /// Pass the call on, then close the connection instead of answering: the service did the
+    /// work, the caller never hears of it.
+    LoseResponse,
+    /// Wait its seconds, then answer the service's throttling error (HTTP 429 for SCIM).
     Throttle,
+    /// Answer HTTP 500, the service's internal error.
+    Internal,
+    /// Answer HTTP 503: the service unavailable (for SCIM, a load balancer's page).
+    Unavailable,
 }
 
-/// A rule of the fault proxy between the handlers and moto (contract-tests/fault_proxy.py): the
-/// calls of one operation signed with one access key are stalled or throttled. The rule is
-/// removed when this is dropped, however the test ends.
+impl FaultKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Stall => "stall",
+            Self::Reset => "reset",
+            Self::LoseResponse => "lose",
+            Self::Throttle => "throttle",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Who a call of the fault proxy's comes from, which keeps tests running at once apart.
+pub enum Caller<'a> {
+    /// AWS calls signed with these credentials (as a handler request carries them).
+    Signer(&'a Value),
+    /// SCIM calls through [`Caller::scim_base_url`] of this scope.
+    Scope(&'a str),
+}
+
+impl Caller<'_> {
+    fn key(&self) -> String {
+        match self {
+            Self::Signer(credentials) => credentials["accessKeyId"].as_str().expect("an access key id").to_owned(),
+            Self::Scope(scope) => (*scope).to_owned(),
+        }
+    }
+
+    /// The SCIM base URL that reaches scim2-server through the fault proxy as `scope`.
+    pub fn scim_base_url(scope: &str) -> String {
+        format!("{}/rpdk-scope/{scope}/v2", stack().scim_faults_url)
+    }
+
+    /// The operations the fault proxy saw from this caller since [`Caller::forget_calls`], each
+    /// attempt of a retried call included, in the order they arrived.
+    pub fn calls(&self) -> Vec<String> {
+        let url = format!("{}/rpdk-faults/calls/{}", stack().faults_url, self.key());
+        let mut response = ureq::get(&url).call().expect("the fault proxy answers");
+        let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
+        serde_json::from_value(answer["calls"].clone()).expect("a list of operations")
+    }
+
+    /// Forgets the calls seen from this caller.
+    pub fn forget_calls(&self) {
+        ureq::delete(format!("{}/rpdk-faults/calls/{}", stack().faults_url, self.key()))
+            .call()
+            .expect("the fault proxy answers");
+    }
+}
+
+/// A rule of the fault proxy between the handlers and the services: the calls of one operation
+/// from one caller fail as its kind says. The rule is removed when this is dropped, however
+/// the test ends.
 pub struct Fault {
     url: String,
 }
@@ -177,19 +238,11 @@ impl Fault {
     /// Takes the calls of `operation` signed with `credentials` (as a handler request carries
     /// them), each held `seconds`, at most `times` calls (all when `None`).
     pub fn arm(kind: FaultKind, operation: &str, credentials: &Value, seconds: u64, times: Option<u32>) -> Self {
-        let base = &stack().faults_url;
-        let fault = match kind {
-            FaultKind::Stall => "stall",
-            FaultKind::Throttle => "throttle",
-        };
-        let mut rule = json!({"operation": operation, "access_key": credentials["accessKeyId"], "fault": fault, "seconds": seconds});
+        let mut rule = FaultRule::new(kind, operation, &Caller::Signer(credentials)).seconds(seconds);
         if let Some(times) = times {
-            rule["times"] = times.into();
+            rule = rule.times(times);
         }
-        let mut response =
-            ureq::post(format!("{base}/rpdk-faults/rules")).send_json(&rule).expect("the fault proxy takes the rule");
-        let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
-        Self { url: format!("{base}/rpdk-faults/rules/{}", answer["id"].as_str().expect("a rule id")) }
+        rule.arm()
     }
 
     /// How many calls the rule has taken.
@@ -203,6 +256,52 @@ impl Fault {
 impl Drop for Fault {
     fn drop(&mut self) {
         let _ = ureq::delete(&self.url).call();
+    }
+}
+
+/// A [`Fault`] before it is armed.
+pub struct FaultRule {
+    rule: Value,
+}
+
+impl FaultRule {
+    /// Fails every call of `operation` from `caller` as `kind` says.
+    pub fn new(kind: FaultKind, operation: &str, caller: &Caller) -> Self {
+        Self { rule: json!({"operation": operation, "caller": caller.key(), "fault": kind.name()}) }
+    }
+
+    /// How long a stall holds, or a throttling answer waits.
+    pub fn seconds(mut self, seconds: u64) -> Self {
+        self.rule["seconds"] = seconds.into();
+        self
+    }
+
+    /// A `Retry-After` header on the answer.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.rule["retry_after"] = seconds.into();
+        self
+    }
+
+    /// From the `nth` call on (1 for the first): the ones before pass.
+    pub fn from_nth(mut self, nth: u32) -> Self {
+        self.rule["skip"] = nth.saturating_sub(1).into();
+        self
+    }
+
+    /// At most `times` calls.
+    pub fn times(mut self, times: u32) -> Self {
+        self.rule["times"] = times.into();
+        self
+    }
+
+    /// Sets the rule on the proxy.
+    pub fn arm(self) -> Fault {
+        let base = &stack().faults_url;
+        let mut response = ureq::post(format!("{base}/rpdk-faults/rules"))
+            .send_json(&self.rule)
+            .expect("the fault proxy takes the rule");
+        let answer: Value = response.body_mut().read_json().expect("the fault proxy answers JSON");
+        Fault { url: format!("{base}/rpdk-faults/rules/{}", answer["id"].as_str().expect("a rule id")) }
     }
 }
 

@@ -715,3 +715,17 @@ def test_load_balancer_arns_name_their_kind(elbv2, network):
     assert tags[0]["ResourceArn"] == network["dualstack_nlb"]
     application = elbv2.create_load_balancer(Name="web", Subnets=network["subnets"])
     assert ":loadbalancer/app/web/" in application["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def test_a_load_balancer_added_again_stays_associated_once(ec2, network):
+    ipv4_nlb, dualstack_nlb = network["ipv4_nlb"], network["dualstack_nlb"]
+    service = create_service(ec2, ipv4_nlb)
+    for _ in range(2):  # a retried modify
+        ec2.modify_vpc_endpoint_service_configuration(
+            ServiceId=service["ServiceId"], AddNetworkLoadBalancerArns=[dualstack_nlb, ipv4_nlb]
+        )
+    assert describe_service(ec2, service["ServiceId"])["NetworkLoadBalancerArns"] == [ipv4_nlb, dualstack_nlb]
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=service["ServiceId"], RemoveNetworkLoadBalancerArns=[dualstack_nlb]
+    )
+    assert describe_service(ec2, service["ServiceId"])["NetworkLoadBalancerArns"] == [ipv4_nlb]

@@ -9,6 +9,9 @@
 //! (`InvalidRequest`); and the READ again with provider logging on, so the time also covers
 //! delivering the logs and metrics to a local moto. Peak RSS is the kernel's high-water mark of
 //! the process (`VmHWM`) once it has answered.
+//!
+//! `--beside-python` times a READ of a real role beside the official Python plugin's version of
+//! it instead (contract-tests/python-plugin/compare.py).
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -32,6 +35,11 @@ pub struct Options {
     /// Cold starts per handler.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
+    /// Instead, time Rpdk::IAM::CrossAccountRole's READ of a real role beside the official
+    /// Python plugin's version of it (contract-tests/python-plugin), cold and warm, and print
+    /// the ratios.
+    #[arg(long)]
+    pub beside_python: bool,
 }
 
 /// The function name `cargo lambda watch --only-lambda-apis` serves.
@@ -52,7 +60,11 @@ pub fn run(options: &Options) -> Result<()> {
         &logs,
     )?;
     let moto_url = format!("http://127.0.0.1:{moto_port}");
-    let outcome = measure_all(&project, &lambda_dir, port, &moto_url, options.runs);
+    let outcome = if options.beside_python {
+        beside_python(&project, &tools, &lambda_dir, port, &moto_url, options.runs)
+    } else {
+        measure_all(&project, &lambda_dir, port, &moto_url, options.runs)
+    };
     processes.iter_mut().for_each(stop);
     outcome
 }
@@ -150,6 +162,30 @@ fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_
             );
         }
     }
+    Ok(())
+}
+
+/// Runs contract-tests/python-plugin/compare.py in an environment of its own, with the Python
+/// plugin's runtime library and Lambda's Python runtime interface client installed.
+fn beside_python(
+    project: &Project,
+    tools: &Tools,
+    lambda_dir: &std::path::Path,
+    port: u16,
+    moto_url: &str,
+    runs: usize,
+) -> Result<()> {
+    let dir = project.root.join("contract-tests").join("python-plugin");
+    let requirements = dir.join("requirements.txt");
+    tools.ensure_environment("python-plugin", &requirements, std::slice::from_ref(&requirements), None)?;
+    let status = Command::new(tools.bin("python-plugin", "python"))
+        .arg(dir.join("compare.py"))
+        .arg("--bootstrap")
+        .arg(lambda_dir.join("cross-account-role").join("bootstrap"))
+        .args(["--runtime-api", &format!("http://127.0.0.1:{port}"), "--moto", moto_url, "--runs", &runs.to_string()])
+        .status()
+        .context("cannot run compare.py")?;
+    ensure!(status.success(), "compare.py failed ({status})");
     Ok(())
 }
 

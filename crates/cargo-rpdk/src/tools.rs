@@ -21,11 +21,10 @@ pub struct Tools {
 impl Tools {
     /// Installs whatever is missing or whose pins changed; a no-op otherwise.
     pub fn ensure(project: &Project) -> Result<Self> {
-        let dir = project.root.join(".tools");
+        let tools = Self { dir: project.root.join(".tools") };
         let requirements = project.root.join("contract-tests").join("tools");
         let plugin = project.root.join("contract-tests").join("cfn-plugin");
         for (name, file) in ENVIRONMENTS {
-            let venv = dir.join(name);
             let mut inputs = vec![requirements.join(file)];
             if name == "cfn" {
                 // cfn.txt includes lint.txt; the plugin is installed beside them.
@@ -35,36 +34,51 @@ impl Tools {
                     plugin.join("rpdk_rust").join("__init__.py"),
                 ]);
             }
-            let stamp = fingerprint(&inputs)?;
-            let stamp_file = venv.join(".rpdk-stamp");
-            if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
-                continue;
-            }
-            eprintln!("tools: installing {name} into {}", venv.display());
-            if venv.exists() {
-                std::fs::remove_dir_all(&venv)?;
-            }
-            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv), "creating a virtual environment")?;
-            let pip = venv.join("bin").join("pip");
-            run_checked(
-                Command::new(&pip)
-                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(requirements.join(file))
-                    .current_dir(&requirements),
-                &format!("installing {file}"),
-            )?;
-            if name == "cfn" {
-                // A copy, so the build leaves no files in the source tree.
-                let copy = venv.join("plugin-src");
-                copy_dir(&plugin, &copy)?;
-                run_checked(
-                    Command::new(&pip).args(["install", "--quiet", "--disable-pip-version-check"]).arg(&copy),
-                    "installing the cfn language plugin",
-                )?;
-            }
-            std::fs::write(&stamp_file, &stamp)?;
+            let plugin = (name == "cfn").then_some(plugin.as_path());
+            tools.ensure_environment(name, &requirements.join(file), &inputs, plugin)?;
         }
-        Ok(Self { dir })
+        Ok(tools)
+    }
+
+    /// Installs the environment `name` from the requirements file `requirements` unless it is
+    /// installed from the same `inputs` already, with the local package `package` beside them.
+    pub fn ensure_environment(
+        &self,
+        name: &str,
+        requirements: &Path,
+        inputs: &[PathBuf],
+        package: Option<&Path>,
+    ) -> Result<()> {
+        let venv = self.dir.join(name);
+        let stamp = fingerprint(inputs)?;
+        let stamp_file = venv.join(".rpdk-stamp");
+        if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+            return Ok(());
+        }
+        eprintln!("tools: installing {name} into {}", venv.display());
+        if venv.exists() {
+            std::fs::remove_dir_all(&venv)?;
+        }
+        run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv), "creating a virtual environment")?;
+        let pip = venv.join("bin").join("pip");
+        run_checked(
+            Command::new(&pip)
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(requirements)
+                .current_dir(requirements.parent().unwrap_or(Path::new("."))),
+            &format!("installing {}", requirements.display()),
+        )?;
+        if let Some(package) = package {
+            // A copy, so the build leaves no files in the source tree.
+            let copy = venv.join("plugin-src");
+            copy_dir(package, &copy)?;
+            run_checked(
+                Command::new(&pip).args(["install", "--quiet", "--disable-pip-version-check"]).arg(&copy),
+                &format!("installing {}", package.display()),
+            )?;
+        }
+        std::fs::write(&stamp_file, &stamp)?;
+        Ok(())
     }
 
     /// Where the environments are.

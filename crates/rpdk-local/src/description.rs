@@ -20,6 +20,11 @@ pub struct StackDescription {
     /// set under `/rpdk-faults/rules`. Absent from a stack started before it existed.
     #[serde(default)]
     pub faults_url: String,
+    /// The same proxy in front of scim2-server: a SCIM base URL
+    /// `{scim_faults_url}/rpdk-scope/{scope}/v2` reaches `scim_url` with the calls told apart
+    /// by `scope` for its rules.
+    #[serde(default)]
+    pub scim_faults_url: String,
     /// moto as CloudFormation's bucket of custom resource responses, without IAM enforcement:
     /// presigned URLs carry no Authorization header, and moto's enforcement reads only that.
     pub responses_url: String,

@@ -370,12 +370,15 @@ impl Setup {
         spec(name, &format!("{name}.log"), command, probe)
     }
 
-    /// The fault proxy (mitmproxy with `fault_proxy.py`) on `port`, in front of `moto_url`.
-    fn fault_proxy(&self, port: u16, moto_url: &str) -> Spec {
+    /// The fault proxy (mitmproxy with `fault_proxy.py`): on `port` in front of `moto_url`, on
+    /// `scim_port` in front of `scim_root` (scim2-server's root URL).
+    fn fault_proxy(&self, (port, moto_url): (u16, &str), (scim_port, scim_root): (u16, &str)) -> Spec {
         let mut command = Command::new(self.tool("proxy", "mitmdump"));
         command
             .arg("--mode")
             .arg(format!("reverse:{moto_url}@{port}"))
+            .arg("--mode")
+            .arg(format!("reverse:{scim_root}@{scim_port}"))
             .args(["--listen-host", "127.0.0.1", "--set", "keep_host_header=true", "--set"])
             .arg(format!("confdir={}", self.work_dir.join("mitmproxy").display()))
             .arg("-q")
@@ -412,6 +415,7 @@ struct Ports {
     moto: u16,
     responses: u16,
     proxy: u16,
+    scim_proxy: u16,
     lambda: u16,
     scim: u16,
     scim_put_only: u16,
@@ -423,6 +427,7 @@ impl Ports {
             moto: free_port()?,
             responses: free_port()?,
             proxy: free_port()?,
+            scim_proxy: free_port()?,
             lambda: free_port()?,
             scim: free_port()?,
             scim_put_only: free_port()?,
@@ -431,7 +436,7 @@ impl Ports {
 
     /// The emulators, started by one loop, and what each exports into the description: moto
     /// with IAM enforcement, moto as the response bucket, scim2-server with every feature and
-    /// without PATCH (`scim/put-only.json`), the fault proxy in front of moto, and the Lambda
+    /// without PATCH (`scim/put-only.json`), the fault proxy in front of moto and scim2-server, and the Lambda
     /// runtime API.
     fn emulators(&self, setup: &Setup, described: &mut StackDescription) -> Vec<Spec> {
         let url = |port: u16| format!("http://127.0.0.1:{port}");
@@ -440,6 +445,7 @@ impl Ports {
         described.scim_url = format!("{}/v2", url(self.scim));
         described.scim_put_only_url = format!("{}/v2", url(self.scim_put_only));
         described.faults_url = url(self.proxy);
+        described.scim_faults_url = url(self.scim_proxy);
         described.lambda_url = url(self.lambda);
         let put_only = setup.harness.join("scim").join("put-only.json");
         vec![
@@ -447,7 +453,7 @@ impl Ports {
             setup.response_bucket(self.responses),
             setup.scim("scim", self.scim, &described.scim_token, None),
             setup.scim("scim-put-only", self.scim_put_only, &described.scim_token, Some(put_only)),
-            setup.fault_proxy(self.proxy, &described.moto_url),
+            setup.fault_proxy((self.proxy, &described.moto_url), (self.scim_proxy, &url(self.scim))),
             setup.lambda_api(self.lambda, "lambda.log"),
         ]
     }

@@ -20,12 +20,17 @@ use aws_sdk_iam::error::SdkError;
 use aws_sdk_iam::types::Role;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use futures::{StreamExt, TryStreamExt};
 use rpdk::{Empty, HandlerError, HandlerErrorCode, HandlerResult, ListPage, Partition, Request, Session};
 use rpdk_aws::{CallRecorder, RetryWatch};
 
 use crate::MARKER_KEY;
 use crate::model::{CrossAccountRole, Policy, Tag};
 use crate::trust::{Trust, decode_document};
+
+/// At most this many IAM calls of one read are in flight at once: IAM's control plane
+/// throttles an account's bursts.
+const CONCURRENT_CALLS: usize = 4;
 
 /// IAM's own modeled codes, as CloudFormation should see them (the shared ones, such as
 /// `InvalidInput` and `ServiceFailure`, are in `rpdk_aws`'s common table).
@@ -225,30 +230,36 @@ impl Iam {
         }
     }
 
-    /// Everything IAM holds for the role; `None` when there is no such role.
+    /// Everything IAM holds for the role; `None` when there is no such role. The role, its
+    /// policy names, attached policies and tags are asked for together, then every inline
+    /// policy, at most [`CONCURRENT_CALLS`] at a time.
     pub async fn snapshot(&self, name: &str) -> Result<Option<Snapshot>, HandlerError> {
-        let Some(role) = self.get_role(name).await? else { return Ok(None) };
-        let mut inline = Vec::new();
-        for policy_name in self.inline_names(name).await? {
-            let output = self
-                .client
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(&policy_name)
-                .send()
-                .await
-                .map_err(|e| failed("GetRolePolicy", e))?;
-            let document = decode_document(output.policy_document()).ok_or_else(|| {
-                HandlerError::new(
-                    HandlerErrorCode::GeneralServiceException,
-                    format!("IAM returned an unreadable document for policy '{policy_name}'"),
-                )
-            })?;
-            inline.push(Policy { policy_name, policy_document: document });
-        }
-        let managed = self.managed_arns(name).await?;
-        let tags = self.tags(name).await?;
-        Ok(Some(Snapshot { role, inline, managed, tags }))
+        let (role, inline_names, managed, tags) =
+            tokio::join!(self.get_role(name), self.inline_names(name), self.managed_arns(name), self.tags(name));
+        // A missing role makes the listings fail too: its absence is the answer.
+        let Some(role) = role? else { return Ok(None) };
+        let reads: Vec<_> =
+            inline_names?.into_iter().map(|policy_name| self.inline_policy(name, policy_name)).collect();
+        let inline = futures::stream::iter(reads).buffered(CONCURRENT_CALLS).try_collect().await?;
+        Ok(Some(Snapshot { role, inline, managed: managed?, tags: tags? }))
+    }
+
+    async fn inline_policy(&self, name: &str, policy_name: String) -> Result<Policy, HandlerError> {
+        let output = self
+            .client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy_name)
+            .send()
+            .await
+            .map_err(|e| failed("GetRolePolicy", e))?;
+        let document = decode_document(output.policy_document()).ok_or_else(|| {
+            HandlerError::new(
+                HandlerErrorCode::GeneralServiceException,
+                format!("IAM returned an unreadable document for policy '{policy_name}'"),
+            )
+        })?;
+        Ok(Policy { policy_name, policy_document: document })
     }
 
     async fn inline_names(&self, name: &str) -> Result<Vec<String>, HandlerError> {
@@ -476,22 +487,27 @@ impl Iam {
             .send()
             .await
             .map_err(|e| failed("ListRoles", e))?;
-        let mut models = Vec::new();
-        for role in page.roles() {
-            let owned = self
-                .tags(role.role_name())
-                .await
-                .map(|tags| tags.iter().any(|t| t.key == MARKER_KEY && t.value.starts_with(owner_prefix)));
-            match owned {
-                Ok(true) => models.push(model_of_role(role)),
-                Ok(false) => {}
-                // Deleted between the two calls.
-                Err(error) if error.code() == HandlerErrorCode::NotFound => {}
-                Err(error) => return Err(error),
-            }
-        }
+        // The futures are made before they are polled: a closure that returns one is not
+        // general enough for the Send bound on the handler's future.
+        let checks: Vec<_> = page.roles().iter().map(|role| owned_model(self, role, owner_prefix)).collect();
+        let owned: Vec<Option<CrossAccountRole>> =
+            futures::stream::iter(checks).buffered(CONCURRENT_CALLS).try_collect().await?;
+        let models = owned.into_iter().flatten().collect();
         let next_token = page.marker().filter(|_| page.is_truncated()).map(str::to_owned);
         Ok(ListPage { models, next_token })
+    }
+}
+
+/// The role's model when the type owns it (its marker names `owner_prefix`).
+async fn owned_model(iam: &Iam, role: &Role, owner_prefix: &str) -> Result<Option<CrossAccountRole>, HandlerError> {
+    match iam.tags(role.role_name()).await {
+        Ok(tags) => Ok(tags
+            .iter()
+            .any(|t| t.key == MARKER_KEY && t.value.starts_with(owner_prefix))
+            .then(|| model_of_role(role))),
+        // Deleted between the two calls.
+        Err(error) if error.code() == HandlerErrorCode::NotFound => Ok(None),
+        Err(error) => Err(error),
     }
 }
 

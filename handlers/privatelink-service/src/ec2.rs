@@ -12,6 +12,7 @@
 //! | `CreateVpcEndpointServiceConfiguration` with `TagSpecifications` | `ec2:CreateVpcEndpointServiceConfiguration`, `ec2:CreateTags` | EC2 User Guide, "Grant permission to tag resources during creation": tagging on create needs `ec2:CreateTags` |
 //! | every other call: `Describe`/`ModifyVpcEndpointServiceConfiguration(s)`, `Describe`/`ModifyVpcEndpointServicePermissions`, `Create`/`Describe`/`Modify`/`DeleteVpcEndpointConnectionNotification(s)`, `DescribeVpcEndpointConnections`, `DeleteVpcEndpointServiceConfigurations`, `CreateTags`, `DeleteTags` | the action of the same name | SAR: no dependent actions |
 
+use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
@@ -272,8 +273,9 @@ impl Ec2 {
 
     async fn snapshot_of(&self, config: ServiceConfiguration) -> Result<Snapshot, HandlerError> {
         let service_id = config.service_id().unwrap_or_default().to_owned();
-        let principals = self.principals(&service_id).await?;
-        let notifications = self.notifications(&service_id).await?;
+        // Independent reads of one service: asked together.
+        let (principals, notifications) =
+            tokio::try_join!(self.principals(&service_id), self.notifications(&service_id))?;
         Ok(Snapshot { config, principals, notifications })
     }
 
@@ -553,10 +555,16 @@ impl Ec2 {
             .filter(|config| !matches!(config.service_state(), Some(ServiceState::Deleting | ServiceState::Deleted)))
             .collect();
         let end = returned.saturating_add(page_size as usize).min(live.len());
-        let mut models = Vec::new();
-        for config in live.get(returned..end).unwrap_or_default() {
-            models.push(self.snapshot_of((*config).clone()).await?.to_model());
-        }
+        // The futures are made before they are polled: a closure that returns one is not
+        // general enough for the Send bound on the handler's future.
+        let reads: Vec<_> = live
+            .get(returned..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|config| self.snapshot_of((*config).clone()))
+            .collect();
+        let snapshots: Vec<Snapshot> = futures::stream::iter(reads).buffered(CONCURRENT_SERVICES).try_collect().await?;
+        let models = snapshots.iter().map(Snapshot::to_model).collect();
         let next_token = if end < live.len() {
             Some(format!("{end}/{}", ec2_token.unwrap_or_default()))
         } else {
@@ -565,6 +573,10 @@ impl Ec2 {
         Ok(ListPage { models, next_token })
     }
 }
+
+/// At most this many services of a LIST page are read at once (two calls each): EC2 throttles
+/// an account's bursts of describe calls.
+const CONCURRENT_SERVICES: usize = 2;
 
 /// The fewest configurations one `DescribeVpcEndpointServiceConfigurations` page may ask for.
 const EC2_SMALLEST_PAGE: u32 = 5;

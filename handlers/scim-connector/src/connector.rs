@@ -145,9 +145,10 @@ async fn prove(
 
 /// READ answers from SSM alone, so drift detection never depends on the provider.
 async fn read(store: &Store, name: &str, type_name: &str) -> Result<Connector, HandlerError> {
-    let settings = store.settings(name).await?.ok_or_else(|| HandlerError::not_found(type_name, name))?;
-    let tags = store.tags(name).await?;
-    Ok(model(name.to_owned(), settings, tags))
+    // Asked together; a missing connector makes the tags fail too, and its absence is the answer.
+    let (settings, tags) = tokio::join!(store.settings(name), store.tags(name));
+    let settings = settings?.ok_or_else(|| HandlerError::not_found(type_name, name))?;
+    Ok(model(name.to_owned(), settings, tags?))
 }
 
 /// The tags the connector's parameters carry: the stack's and its own (see [`rpdk_aws::tags`]).

@@ -118,10 +118,13 @@ impl Scim {
                     self.base
                 )));
             }
-            // A SCIM service that fails says so in a SCIM error; anything else answering 5xx
-            // at this path is no SCIM service, and trying again will not make it one.
+            // A SCIM service that fails says so in a SCIM error, and a gateway in front of one
+            // that is down answers 502, 503 or 504 (retried, as any outage); anything else
+            // answering 5xx at this path is no SCIM service, and trying again will not make it one.
             (false, body)
-                if status.is_server_error() && !body.as_ref().is_ok_and(|body| declares_schema(body, SCIM_ERROR)) =>
+                if status.is_server_error()
+                    && !is_gateway_outage(status)
+                    && !body.as_ref().is_ok_and(|body| declares_schema(body, SCIM_ERROR)) =>
             {
                 return Err(HandlerError::invalid_request(format!(
                     "BaseUrl: {} answered GET ServiceProviderConfig with HTTP {} and no SCIM error: it is not a SCIM 2.0 base URL; give the one that serves /Users",
@@ -364,6 +367,11 @@ fn resource_path(endpoint: Endpoint, id: &str) -> String {
         })
         .collect();
     format!("{}/{encoded}", endpoint.path())
+}
+
+/// The statuses a gateway answers while the service behind it is down or slow.
+fn is_gateway_outage(status: StatusCode) -> bool {
+    matches!(status, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT)
 }
 
 fn declares_schema(body: &Value, urn: &str) -> bool {
