@@ -3,7 +3,8 @@ processes behind the same local Lambda runtime API, against the same moto, in on
 
 Run by `cargo rpdk bench --beside-python`, which builds the Rust handler for Lambda, starts moto
 and `cargo lambda watch --only-lambda-apis`, installs requirements.txt into a virtual environment
-of its own and runs this with that environment's Python. Not part of `cargo rpdk test`.
+of its own and runs this with that environment's Python; the Python handler runs under
+bootstrap.py, the runtime loop. Not part of `cargo rpdk test`.
 
 Measured, for each side:
     cold no-op    process start to the answer of a READ without an identifier (NotFound, no AWS call)
@@ -46,6 +47,8 @@ def policy_document(actions, resource):
 
 def model(name, managed):
     bucket = "arn:aws:s3:::partner-exchange-bucket"
+    prefixes = [f"{bucket}/{area}/{stage}/*" for area in ("incoming", "outgoing", "archive", "quarantine")
+                for stage in ("daily", "weekly", "monthly", "adhoc")]
     return {
         "RoleName": name,
         "Path": "/partners/",
@@ -59,10 +62,11 @@ def model(name, managed):
         "Policies": [
             {"PolicyName": "read-exchange", "PolicyDocument": policy_document(
                 ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:ListBucket", "s3:GetBucketLocation"],
-                [bucket, f"{bucket}/*", f"{bucket}/incoming/*", f"{bucket}/outgoing/*"])},
+                [bucket, *prefixes])},
             {"PolicyName": "write-results", "PolicyDocument": policy_document(
                 ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"],
-                [f"{bucket}/results/*", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])},
+                [*(p.replace("/*", "/results/*") for p in prefixes),
+                 "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])},
         ],
         "Tags": [
             {"Key": "team", "Value": "platform"},
@@ -174,8 +178,7 @@ def python_bundle_size(work):
     target = Path(work) / "bundle"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
                     str(target), "-r", str(HERE / "requirements.txt")], check=True)
-    # awslambdaric is what Lambda's Python runtime provides; the plugin's package leaves it out.
-    kept = [(p, f"{p.name}/") for p in target.iterdir() if p.is_dir() and not p.name.startswith("awslambdaric")]
+    kept = [(p, f"{p.name}/") for p in target.iterdir() if p.is_dir()]
     kept += [(p, p.name) for p in target.iterdir() if p.is_file()]
     return zipped_size(kept + [(HERE / "rpdk_role", "rpdk_role/")])
 
@@ -198,7 +201,7 @@ def main():
                 "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}
     host = args.runtime_api.removeprefix("http://")
     rust = Side("rpdk-rs", [args.bootstrap], {**base_env, "AWS_LAMBDA_RUNTIME_API": f"{args.runtime_api}/.rt"})
-    python = Side("Python plugin", [sys.executable, "-m", "awslambdaric", "rpdk_role.handlers.resource"],
+    python = Side("Python plugin", [sys.executable, str(HERE / "bootstrap.py"), "rpdk_role.handlers.resource"],
                   {**base_env, "AWS_LAMBDA_RUNTIME_API": f"{host}/.rt", "PYTHONPATH": str(HERE)}, cwd=HERE)
 
     iam = boto3.client("iam", endpoint_url=args.moto, region_name=REGION, aws_access_key_id="AKIDBENCHMARK",

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use contract_tests::project::Project;
@@ -1503,4 +1503,58 @@ fn a_delete_after_a_killed_deploy_removes_what_unanswered_creates_made() {
         );
     }
     drop(held);
+}
+
+/// Kills spread over the whole of a deploy, in a bounded loop: wherever the CLI dies, what the
+/// stack made stays known, and the next command ends clean: a `deploy` again (then its
+/// `delete`) after every other kill, a `delete` after the rest.
+#[test]
+fn a_deploy_killed_anywhere_is_finished_or_deleted_clean() {
+    const KILLS: u32 = 6;
+    let _serial = one_at_a_time();
+    let services_before: BTreeSet<String> = service_ids().into_iter().collect();
+    let timed = Partner::new("timed");
+    let started = Instant::now();
+    timed.deploy(&example(), &[]).expect_ok("the timed deploy");
+    let whole = started.elapsed();
+    timed.delete().expect_ok("the timed delete");
+    // Where in each slice of the deploy a kill lands varies from run to run; the message says.
+    let jitter = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    for kill in 0..KILLS {
+        let slice = whole / KILLS;
+        let at = slice * kill + slice.mul_f64(f64::from(jitter.wrapping_mul(kill + 1) % 1000) / 1000.0);
+        let partner = Partner::new("killed-anywhere");
+        let mut deploy = partner
+            .deploy_command(&example(), &[], &[], &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the CLI starts");
+        std::thread::sleep(at);
+        deploy.kill().expect("kill -9");
+        deploy.wait().expect("the deploy ends");
+        let what = format!("killed {at:?} into a deploy of {whole:?}");
+        let events_file = partner.state_dir().join("events.jsonl");
+        let mut events: Vec<Value> = std::fs::read_to_string(&events_file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an event"))
+            .collect();
+        if partner.state_dir().join("state.json").exists() {
+            if kill % 2 == 0 {
+                let again = partner.deploy(&example(), &[]).expect_ok(&format!("the deploy again, {what}"));
+                events.extend(again.events);
+            }
+            events.extend(partner.delete().expect_ok(&format!("the delete, {what}")).events);
+        }
+        let services: BTreeSet<String> = service_ids().into_iter().collect();
+        assert_eq!(services.difference(&services_before).count(), 0, "{what}: an endpoint service is left");
+        assert_eq!(left_behind(&events), Vec::<String>::new(), "{what}");
+        let in_flight = partner.state_dir().join("in-flight");
+        assert!(
+            std::fs::read_dir(&in_flight).map_or(true, |mut entries| entries.next().is_none()),
+            "{what}: a request is still unanswered in {}",
+            in_flight.display()
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use contract_tests::{Handler, ProviderLogging, assert_model, token, unique};
+use contract_tests::{Caller, FaultKind, FaultRule, Handler, ProviderLogging, assert_model, token, unique};
 use rpdk::{HandlerErrorCode, Secret};
 use scim_connector::scim::{Endpoint, Scim};
 use serde_json::{Value, json};
@@ -306,6 +306,62 @@ fn an_interrupted_create_adopts_what_its_first_attempt_made() {
         handler(USER).call("CREATE", &operation, json!({"Connector": connector, "UserName": user_name}), None);
     assert_eq!(retried["status"], "SUCCESS", "{retried}");
     assert_eq!(id(&retried), made["id"].as_str().expect("an id"), "adopted, not created twice");
+}
+
+/// A connector whose SCIM calls pass the fault proxy in a scope of their own.
+fn connector_through_faults(stem: &str) -> (String, String) {
+    let scope = unique("scope");
+    (connector_to(stem, &Caller::scim_base_url(&scope)), scope)
+}
+
+/// Stack A's create is interrupted after its POST made the user (the answer is lost each time
+/// the client tries); stack B then creates the same user name, is refused, and retries. B
+/// must never adopt A's user; A's own retry does.
+#[test]
+fn a_retried_create_never_adopts_what_another_operation_made() {
+    let (connector, scope) = connector_through_faults("no-crossing");
+    let handler = handler(USER);
+    let model = json!({"Connector": connector, "UserName": unique("shared")});
+    let (first_stack, second_stack) = (token(), token());
+    let lost = FaultRule::new(FaultKind::LoseResponse, "POST /v2/Users", &Caller::Scope(&scope)).arm();
+    let interrupted = handler.call("CREATE", &first_stack, model.clone(), None);
+    assert_eq!(interrupted["errorCode"], "NetworkFailure", "{interrupted}");
+    drop(lost);
+
+    let refused = handler.call("CREATE", &second_stack, model.clone(), None);
+    assert_eq!(refused["errorCode"], "AlreadyExists", "{refused}");
+    let retried = handler.call("CREATE", &second_stack, model.clone(), None);
+    assert_eq!(retried["errorCode"], "AlreadyExists", "the other stack's user is not adopted: {retried}");
+
+    let resumed = handler.call("CREATE", &first_stack, model, None);
+    assert_eq!(resumed["status"], "SUCCESS", "its own user is adopted: {resumed}");
+    let deleted = handler.call("DELETE", &token(), json!({"Connector": connector, "Id": id(&resumed)}), None);
+    assert_eq!(deleted["status"], "SUCCESS", "{deleted}");
+}
+
+/// Both stacks' creates are interrupted around their POSTs of the same user name: whose the
+/// user is cannot be told, so neither adopts it, and both say so.
+#[test]
+fn a_user_two_interrupted_creates_may_have_made_is_adopted_by_neither() {
+    let (connector, scope) = connector_through_faults("ambiguous");
+    let handler = handler(USER);
+    let user_name = unique("either");
+    let model = json!({"Connector": connector, "UserName": user_name});
+    let (first_stack, second_stack) = (token(), token());
+    let lost = FaultRule::new(FaultKind::LoseResponse, "POST /v2/Users", &Caller::Scope(&scope)).arm();
+    for stack in [&first_stack, &second_stack] {
+        let interrupted = handler.call("CREATE", stack, model.clone(), None);
+        assert_eq!(interrupted["errorCode"], "NetworkFailure", "{interrupted}");
+    }
+    drop(lost);
+    for stack in [&first_stack, &second_stack] {
+        let retried = handler.call("CREATE", stack, model.clone(), None);
+        assert_eq!(retried["errorCode"], "AlreadyExists", "{retried}");
+        assert!(retried["message"].as_str().is_some_and(|m| m.contains("not adopted")), "{retried}");
+    }
+    let found = provider("GET", &format!("Users?filter=userName%20eq%20%22{user_name}%22"), None);
+    let id = found["Resources"][0]["id"].as_str().expect("the one user");
+    provider("DELETE", &format!("Users/{id}"), None);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 import sys
 from dataclasses import dataclass
 from inspect import getmembers, isclass
-from typing import Any, Mapping, Optional, Sequence, Type, TypeVar
+from typing import Any, Mapping, MutableMapping, Optional, Sequence, Type, TypeVar
 
 from cloudformation_cli_python_lib.interface import BaseModel, BaseResourceHandlerRequest
 from cloudformation_cli_python_lib.recast import recast_object
@@ -27,13 +27,17 @@ class ResourceHandlerRequest(BaseResourceHandlerRequest):
 @dataclass
 class Policy(BaseModel):
     PolicyName: Optional[str]
-    PolicyDocument: Optional[Mapping[str, Any]]
+    PolicyDocument: Optional[MutableMapping[str, Any]]
 
     @classmethod
     def _deserialize(cls: Type["Policy"], json_data: Optional[Mapping[str, Any]]) -> Optional["Policy"]:
         if not json_data:
             return None
         return cls(PolicyName=json_data.get("PolicyName"), PolicyDocument=json_data.get("PolicyDocument"))
+
+
+# The generated code's aliases: recasting finds a list's item class by its forward reference.
+_Policy = Policy
 
 
 @dataclass
@@ -46,6 +50,9 @@ class Tag(BaseModel):
         if not json_data:
             return None
         return cls(Key=json_data.get("Key"), Value=json_data.get("Value"))
+
+
+_Tag = Tag
 
 
 @dataclass
@@ -62,8 +69,8 @@ class ResourceModel(BaseModel):
     RequireMfa: Optional[bool]
     PermissionsBoundary: Optional[str]
     ManagedPolicyArns: Optional[Sequence[str]]
-    Policies: Optional[Sequence[Policy]]
-    Tags: Optional[Sequence[Tag]]
+    Policies: Optional[Sequence["_Policy"]]
+    Tags: Optional[Sequence["_Tag"]]
 
     @classmethod
     def _deserialize(cls: Type["ResourceModel"], json_data: Optional[Mapping[str, Any]]) -> Optional["ResourceModel"]:

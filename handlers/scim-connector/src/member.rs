@@ -5,6 +5,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use rpdk::{Action, HandlerError, HandlerErrorCode, Request};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::model::Capabilities;
 use crate::scim::{Endpoint, Resource, Scim};
@@ -13,6 +14,25 @@ use crate::store::{Marker, Store};
 /// How far the provider's clock may lag the handler's when a retried create looks for what its first
 /// attempt made.
 const CLOCK_SKEW_SECONDS: i64 = 60;
+
+/// What a create marker says is being created, without saying it (a user name is personal
+/// data): the first 16 hex digits of the SHA-256 of the endpoint, attribute and value.
+fn subject(endpoint: Endpoint, attribute: &str, value: &str) -> String {
+    let digest = Sha256::digest(format!("{}\n{attribute}\n{value}", endpoint.noun()).as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a failed `POST` is known to have made nothing: the provider answered it with a
+/// refusal. A transport failure or a server error may come after the work was done.
+fn made_nothing(error: &HandlerError) -> bool {
+    !matches!(
+        error.code(),
+        HandlerErrorCode::NetworkFailure
+            | HandlerErrorCode::ServiceInternalError
+            | HandlerErrorCode::GeneralServiceException
+            | HandlerErrorCode::InternalFailure
+    )
+}
 
 /// The provider behind `connector`, with the caller's credentials.
 pub struct Provider {
@@ -52,6 +72,12 @@ impl Provider {
     /// retried CREATE (same client request token) what its first attempt got to: done, it
     /// answers that id; interrupted around the `POST`, it first looks for a resource with the
     /// same `attribute` created since the marker, and adopts it instead of creating another.
+    ///
+    /// Adoption never takes another operation's resource (another stack's, or a killed run's):
+    /// a `POST` the provider refused forgets the marker, so its retry does not adopt what
+    /// someone else made meanwhile; a resource another marker names as created is theirs; and
+    /// one that another operation, also interrupted around its `POST` of the same value, may
+    /// have made is left to no one (`AlreadyExists`, naming it).
     pub async fn create_once(
         &self,
         req_token: &str,
@@ -62,11 +88,14 @@ impl Provider {
         value: &str,
     ) -> Result<String, HandlerError> {
         let operation = rpdk_aws::operation_id(req_token);
+        let subject = subject(endpoint, attribute, value);
         let adopted = match self.store.marker(connector, &operation).await? {
             Some(Marker::Created(id)) => return Ok(id),
-            Some(Marker::Pending(since)) => self.created_since(endpoint, attribute, value, since).await?,
+            Some(Marker::Pending { since, .. }) => {
+                self.adoptable(connector, &operation, &subject, (endpoint, attribute, value), since).await?
+            }
             None => {
-                if !self.store.mark_pending(connector, &operation).await? {
+                if !self.store.mark_pending(connector, &operation, &subject).await? {
                     // A concurrent attempt of the same operation got here first.
                     return Err(HandlerError::new(
                         rpdk::HandlerErrorCode::ResourceConflict,
@@ -78,31 +107,77 @@ impl Provider {
         };
         let id = match adopted {
             Some(id) => id,
-            None => id_of(&self.scim.create(endpoint, body).await?)?,
+            None => match self.scim.create(endpoint, body).await {
+                Ok(created) => id_of(&created)?,
+                Err(error) => {
+                    if made_nothing(&error) {
+                        self.store.forget(connector, &operation).await?;
+                    }
+                    return Err(error);
+                }
+            },
         };
         self.store.mark_created(connector, &operation, &id).await?;
         Ok(id)
     }
 
+    /// The resource this operation's interrupted attempt made, if it can be only this one's.
+    async fn adoptable(
+        &self,
+        connector: &str,
+        operation: &str,
+        subject: &str,
+        (endpoint, attribute, value): (Endpoint, &str, &str),
+        since: i64,
+    ) -> Result<Option<String>, HandlerError> {
+        let Some((id, created)) = self.created_since(endpoint, attribute, value, since).await? else {
+            return Ok(None);
+        };
+        for (other, marker) in self.store.markers(connector).await? {
+            if other == operation {
+                continue;
+            }
+            match marker {
+                // Theirs: this operation's POST never got through, and trying it says so.
+                Marker::Created(theirs) if theirs == id => return Ok(None),
+                Marker::Pending { since: their_since, subject: Some(theirs) }
+                    if theirs == subject && their_since <= created + CLOCK_SKEW_SECONDS =>
+                {
+                    return Err(HandlerError::new(
+                        HandlerErrorCode::AlreadyExists,
+                        format!(
+                            "a {} with this {attribute} exists (id {id}), made while another create of the same {attribute} was interrupted too, so whose it is cannot be told; it is not adopted. Delete it from the provider, or give another {attribute}, and retry",
+                            endpoint.noun()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// The id and creation time of a resource with `attribute` `value` created since `since`.
     async fn created_since(
         &self,
         endpoint: Endpoint,
         attribute: &str,
         value: &str,
         since: i64,
-    ) -> Result<Option<String>, HandlerError> {
+    ) -> Result<Option<(String, i64)>, HandlerError> {
         if !self.capabilities.filter {
             return Ok(None);
         }
         let found = self.scim.find(endpoint, attribute, value).await?;
-        let recent = |resource: &&Value| {
-            resource
+        Ok(found.iter().find_map(|resource| {
+            let created = resource
                 .pointer("/meta/created")
                 .and_then(Value::as_str)
-                .and_then(|created| DateTime::from_str(created, Format::DateTimeWithOffset).ok())
-                .is_some_and(|created| created.secs() >= since - CLOCK_SKEW_SECONDS)
-        };
-        Ok(found.iter().find(recent).and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_owned))
+                .and_then(|created| DateTime::from_str(created, Format::DateTimeWithOffset).ok())?
+                .secs();
+            let id = resource.get("id").and_then(Value::as_str)?;
+            (created >= since - CLOCK_SKEW_SECONDS).then(|| (id.to_owned(), created))
+        }))
     }
 
     /// The resource, or NotFound naming it.

@@ -90,12 +90,19 @@ pub struct Settings {
 }
 
 /// A create marker: what the first attempt of an operation got to. Its value is
-/// `pending <unix seconds>` or `created <unix seconds> <id>`; the time (the handler's clock)
-/// dates it for adoption and for the sweep.
+/// `pending <unix seconds> <subject>` or `created <unix seconds> <id>`; the time (the handler's
+/// clock) dates it for adoption and for the sweep, and the subject names what is being created
+/// (see [`crate::member`]) without repeating it. Markers written before subjects existed are
+/// `pending <unix seconds>`.
 #[derive(Debug, PartialEq)]
 pub enum Marker {
-    /// About to create, since the given Unix time.
-    Pending(i64),
+    /// About to create.
+    Pending {
+        /// Since this Unix time.
+        since: i64,
+        /// What is being created.
+        subject: Option<String>,
+    },
     /// Created the resource with this id.
     Created(String),
 }
@@ -105,7 +112,7 @@ impl Marker {
         let mut parts = value.splitn(3, ' ');
         let (state, at) = (parts.next()?, parts.next()?.parse::<i64>().ok()?);
         match (state, parts.next()) {
-            ("pending", None) => Some((at, Self::Pending(at))),
+            ("pending", subject) => Some((at, Self::Pending { since: at, subject: subject.map(str::to_owned) })),
             ("created", Some(id)) => Some((at, Self::Created(id.to_owned()))),
             _ => None,
         }
@@ -374,14 +381,15 @@ impl Store {
         Ok(Marker::parse(value).map(|(_, marker)| marker))
     }
 
-    /// Records that `operation` is about to create; `false` when its marker already exists.
-    pub async fn mark_pending(&self, connector: &str, operation: &str) -> Result<bool, HandlerError> {
+    /// Records that `operation` is about to create `subject`; `false` when its marker already
+    /// exists.
+    pub async fn mark_pending(&self, connector: &str, operation: &str, subject: &str) -> Result<bool, HandlerError> {
         let put = self
             .client
             .put_parameter()
             .name(format!("{}/{operation}", creates_path(connector)))
             .r#type(ParameterType::String)
-            .value(format!("pending {}", now_seconds()))
+            .value(format!("pending {} {subject}", now_seconds()))
             .send()
             .await;
         match put {
@@ -389,6 +397,25 @@ impl Store {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_parameter_already_exists()) => Ok(false),
             Err(error) => Err(failed("PutParameter", error)),
         }
+    }
+
+    /// Forgets the marker of `operation`: it made nothing, and a retry starts afresh.
+    pub async fn forget(&self, connector: &str, operation: &str) -> Result<(), HandlerError> {
+        self.delete(vec![format!("{}/{operation}", creates_path(connector))]).await
+    }
+
+    /// Every operation's marker under `connector`, by operation.
+    pub async fn markers(&self, connector: &str) -> Result<Vec<(String, Marker)>, HandlerError> {
+        let pages = self.client.get_parameters_by_path().path(creates_path(connector)).into_paginator().send();
+        let pages = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failed("GetParametersByPath", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.parameters())
+            .filter_map(|p| {
+                let operation = p.name()?.rsplit('/').next()?.to_owned();
+                Some((operation, Marker::parse(p.value()?)?.1))
+            })
+            .collect())
     }
 
     /// Records what `operation` created, and sweeps expired markers (the first page of them).
@@ -469,7 +496,14 @@ mod tests {
 
     #[test]
     fn markers_carry_their_time() {
-        assert_eq!(Marker::parse("pending 1700000000"), Some((1_700_000_000, Marker::Pending(1_700_000_000))));
+        assert_eq!(
+            Marker::parse("pending 1700000000"),
+            Some((1_700_000_000, Marker::Pending { since: 1_700_000_000, subject: None }))
+        );
+        assert_eq!(
+            Marker::parse("pending 1700000000 5f3a"),
+            Some((1_700_000_000, Marker::Pending { since: 1_700_000_000, subject: Some("5f3a".into()) }))
+        );
         assert_eq!(
             Marker::parse("created 1700000001 2819c223 7f76"),
             Some((1_700_000_001, Marker::Created("2819c223 7f76".into())))
