@@ -131,6 +131,15 @@ impl Partner {
         command
     }
 
+    /// A deploy started in the background, its output dropped: for killing it.
+    fn spawn_deploy(&self, template: &Path) -> std::process::Child {
+        self.deploy_command(template, &[], &[], &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the CLI starts")
+    }
+
     fn delete(&self) -> Run {
         Run::of(cli().args(["delete", "--stack-name", &self.stack, "--output", "json"]).output().expect("the CLI runs"))
     }
@@ -1458,12 +1467,7 @@ fn a_delete_after_a_killed_deploy_removes_what_unanswered_creates_made() {
     let held = HeldTransitions::hold(SERVICE_MODEL, 3);
     for delay in [Duration::ZERO, Duration::from_millis(50), Duration::from_millis(150)] {
         let partner = Partner::new("killed");
-        let mut deploy = partner
-            .deploy_command(&example(), &[], &[], &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the CLI starts");
+        let mut deploy = partner.spawn_deploy(&example());
         let events = partner.state_dir().join("events.jsonl");
         let started = Instant::now();
         while !std::fs::read_to_string(&events)
@@ -1524,12 +1528,7 @@ fn a_deploy_killed_anywhere_is_finished_or_deleted_clean() {
         let slice = whole / KILLS;
         let at = slice * kill + slice.mul_f64(f64::from(jitter.wrapping_mul(kill + 1) % 1000) / 1000.0);
         let partner = Partner::new("killed-anywhere");
-        let mut deploy = partner
-            .deploy_command(&example(), &[], &[], &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the CLI starts");
+        let mut deploy = partner.spawn_deploy(&example());
         std::thread::sleep(at);
         deploy.kill().expect("kill -9");
         deploy.wait().expect("the deploy ends");

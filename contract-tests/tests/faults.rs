@@ -23,7 +23,9 @@ use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use contract_tests::project::{Project, ProjectType};
-use contract_tests::{Caller, Fault, FaultKind, FaultRule, Handler, assert_model, own_credentials, token, unique};
+use contract_tests::{
+    Caller, Fault, FaultKind, FaultRule, Handler, assert_model, own_credentials, panic_message, token, unique,
+};
 use serde_json::{Value, json};
 
 /// Longer than the SDK's attempt timeout and the SCIM client's request timeout.
@@ -318,7 +320,7 @@ impl<'a> Walk<'a> {
         let left = catch_unwind(AssertUnwindSafe(|| self.clean_up(&run_id)));
         match checked {
             Ok(()) => Outcome { leaked: left.unwrap_or(true), failure: None },
-            Err(panic) => Outcome { leaked: false, failure: Some(message(&*panic)) },
+            Err(panic) => Outcome { leaked: false, failure: Some(panic_message(&*panic)) },
         }
     }
 
@@ -435,12 +437,4 @@ struct Prepared {
     model: Value,
     previous: Option<Value>,
     created: Option<Value>,
-}
-
-fn message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-        .unwrap_or_else(|| "panicked".to_owned())
 }

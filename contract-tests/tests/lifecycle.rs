@@ -3,7 +3,7 @@
 //! `NotFound`. A type made by `cargo rpdk init` is covered here with no test of its own.
 
 use contract_tests::project::{Project, ProjectType};
-use contract_tests::{Handler, assert_model, token, unique};
+use contract_tests::{Handler, assert_model, panic_message, token, unique};
 use serde_json::Value;
 
 #[test]
@@ -16,18 +16,12 @@ fn every_type_lives_through_its_whole_lifecycle_driven_by_its_inputs() {
             .map(|served| (served.type_name.clone(), scope.spawn(move || lifecycle(served))))
             .collect();
         runs.into_iter()
-            .filter_map(|(type_name, run)| run.join().err().map(|panic| format!("{type_name}: {}", message(&*panic))))
+            .filter_map(|(type_name, run)| {
+                run.join().err().map(|panic| format!("{type_name}: {}", panic_message(&*panic)))
+            })
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-fn message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-        .unwrap_or_else(|| "panicked".to_owned())
 }
 
 fn lifecycle(served: &ProjectType) {
