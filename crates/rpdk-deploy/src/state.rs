@@ -226,8 +226,15 @@ impl Store {
         write().map_err(Error::file(self.state_file()))
     }
 
-    /// Forgets the stack's state; its events stay readable.
+    /// Forgets the stack's state, and the models of its creates: a run killed after a create's
+    /// answer was saved but before its model was forgotten leaves the model behind, and with
+    /// the stack gone no request of it is unanswered. Its events stay readable.
     pub fn remove_state(&self) -> Result<(), Error> {
+        let in_flight = self.dir.join("in-flight");
+        match std::fs::remove_dir_all(&in_flight) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(Error::file(in_flight)(error)),
+            _ => {}
+        }
         match std::fs::remove_file(self.state_file()) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(Error::file(self.state_file())(error)),
             _ => Ok(()),
@@ -427,6 +434,17 @@ mod tests {
         let desired = json!({"Name": "a", "ExternalId": "x-hunter2", "BearerToken": "t0ken"});
         // Tags held a secret the template no longer gives: left out rather than sent masked.
         assert_eq!(restored(&saved, &desired), desired);
+    }
+
+    #[test]
+    fn a_removed_stack_keeps_no_create_model_a_killed_run_left() {
+        let dir = std::env::temp_dir().join(format!("rpdk-state-in-flight-{}", std::process::id()));
+        let store = Store::new(&dir, "partner-1").expect("a store");
+        store.keep_in_flight("Service", &serde_json::json!({"Token": "secret"})).expect("kept");
+        store.remove_state().expect("removed");
+        assert_eq!(store.in_flight("Service").expect("readable"), None);
+        store.remove_state().expect("removing again is no error");
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
     }
 
     #[test]
