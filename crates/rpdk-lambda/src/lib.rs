@@ -40,15 +40,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::future::Either;
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use rpdk::custom_resource::{CustomResourceContext, CustomResourceRequest, CustomResourceResponse};
 use rpdk::hook::{HookDispatcher, HookHandler, HookProgressEvent, LAMBDA_HOOK_CONFIGURATION_ENV};
 use rpdk::schema::SchemaError;
-use rpdk::wire::ProgressEvent;
-use rpdk::{DEFAULT_NAMESPACE, Dispatcher, HandlerError, HandlerErrorCode, ResourceHandler};
-use serde::Deserialize;
+use rpdk::wire::{HandlerRequest, ProgressEvent};
+use rpdk::{Action, DEFAULT_NAMESPACE, Dispatcher, HandlerError, HandlerErrorCode, ResourceHandler};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tracing::Instrument;
 
 mod custom;
@@ -65,12 +67,12 @@ pub type Error = lambda_runtime::Error;
 trait Serve: Send + Sync {
     /// `Service::Resource`, the type name without its namespace.
     fn type_key(&self) -> String;
-    /// Handles one registry request.
-    fn handle(
-        &self,
-        payload: Value,
+    /// Handles one registry request, its envelope read from the payload.
+    fn handle<'a>(
+        &'a self,
+        request: HandlerRequest<&'a RawValue>,
         deadline: Option<SystemTime>,
-    ) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>>;
+    ) -> Pin<Box<dyn Future<Output = ProgressEvent<Box<RawValue>>> + Send + 'a>>;
     /// Serves one custom resource request to its end.
     fn handle_custom(
         &self,
@@ -87,12 +89,12 @@ impl<R: ResourceHandler> Serve for Dispatcher<R> {
         format!("{}::{}", metadata.service, metadata.resource)
     }
 
-    fn handle(
-        &self,
-        payload: Value,
+    fn handle<'a>(
+        &'a self,
+        request: HandlerRequest<&'a RawValue>,
         deadline: Option<SystemTime>,
-    ) -> Pin<Box<dyn Future<Output = ProgressEvent> + Send + '_>> {
-        Box::pin(Dispatcher::handle(self, payload, deadline))
+    ) -> Pin<Box<dyn Future<Output = ProgressEvent<Box<RawValue>>> + Send + 'a>> {
+        Box::pin(Dispatcher::handle_request(self, request, deadline))
     }
 
     fn handle_custom(
@@ -169,30 +171,74 @@ impl Types {
     /// `deadline` is when the invocation ends, if known. Fails only when a custom resource
     /// response cannot be delivered (or the payload says where to deliver none).
     pub async fn serve(&self, payload: &[u8], deadline: Option<SystemTime>) -> Result<Value, Error> {
-        self.serve_parsed(rpdk::wire::parse_payload(payload), deadline).await
+        Ok(serde_json::to_value(self.answer(payload, deadline).await?)?)
     }
 
-    async fn serve_parsed(
+    /// [`Types::serve`], the answer left for the runtime to encode once.
+    pub async fn answer(&self, payload: &[u8], deadline: Option<SystemTime>) -> Result<Answer, Error> {
+        match self.registry_request(payload) {
+            Some(request) => Ok(self.answer_registry(request, deadline).await),
+            None => self.answer_outlined(payload, outline(payload), deadline).await,
+        }
+    }
+
+    /// The payload read as a registry request, in one pass over its bytes, when it is one this
+    /// binary serves: it names an action and no other protocol's key appears in it. Anything
+    /// else (a model holding such a key's name too) is sorted out by its outline.
+    fn registry_request<'a>(&self, payload: &'a [u8]) -> Option<HandlerRequest<&'a RawValue>> {
+        let other_protocol = [&b"\"actionInvocationPoint\""[..], b"\"RequestType\""]
+            .iter()
+            .any(|key| memchr::memmem::find(payload, key).is_some());
+        if self.served.is_empty() || other_protocol {
+            return None;
+        }
+        serde_json::from_slice::<HandlerRequest<&RawValue>>(payload).ok().filter(|request| request.action.is_some())
+    }
+
+    async fn answer_registry(&self, request: HandlerRequest<&RawValue>, deadline: Option<SystemTime>) -> Answer {
+        let deadline = capped(deadline, SystemTime::now(), self.call_limit);
+        Answer::Progress(match self.pick(request.resource_type.as_deref()) {
+            Ok(served) => served.handle(request, deadline).await,
+            Err(message) => ProgressEvent::failed(HandlerErrorCode::InvalidRequest, message),
+        })
+    }
+
+    /// Answers a payload whose [`outline`] is read already. A registry request is read
+    /// straight from its bytes; only hook and custom resource requests become JSON values.
+    async fn answer_outlined(
         &self,
-        payload: Result<Value, HandlerError>,
+        payload: &[u8],
+        outline: Option<Value>,
         deadline: Option<SystemTime>,
-    ) -> Result<Value, Error> {
-        let payload = match payload {
-            Ok(payload) => payload,
-            // A binary of hooks alone answers in the hook protocol.
-            Err(error) if self.served.is_empty() && !self.hooks.is_empty() => {
-                return Ok(serde_json::to_value(HookProgressEvent::failed(error.code(), error.message()))?);
+    ) -> Result<Answer, Error> {
+        let hooks_only = self.served.is_empty() && !self.hooks.is_empty();
+        let Some(outline) = outline else {
+            // Not a JSON object: say what it is, in the protocol this binary serves.
+            let error = match rpdk::wire::parse_payload(payload) {
+                Err(error) => error,
+                Ok(_) => HandlerError::invalid_request("the payload cannot be read; send the request as a JSON object"),
+            };
+            if hooks_only {
+                return Ok(Answer::Hook(HookProgressEvent::failed(error.code(), error.message())));
             }
-            Err(error) => return Ok(serde_json::to_value(ProgressEvent::failed(error.code(), error.message()))?),
+            return Ok(Answer::Progress(ProgressEvent::failed(error.code(), error.message())));
         };
-        if payload.get("actionInvocationPoint").is_some() || (self.served.is_empty() && !self.hooks.is_empty()) {
+        if outline.get("actionInvocationPoint").is_some() || hooks_only {
             let deadline = capped(deadline, SystemTime::now(), self.call_limit);
-            return Ok(serde_json::to_value(self.handle_hook(payload, deadline).await)?);
+            let answer = match rpdk::wire::parse_payload(payload) {
+                Ok(payload) => self.handle_hook(payload, deadline).await,
+                Err(error) => HookProgressEvent::failed(error.code(), error.message()),
+            };
+            return Ok(Answer::Hook(answer));
         }
-        if payload.get("RequestType").is_none() {
-            let deadline = capped(deadline, SystemTime::now(), self.call_limit);
-            return Ok(serde_json::to_value(self.handle(payload, deadline).await)?);
+        if outline.get("RequestType").is_none() {
+            // A registry request that is not read as one: say where it is wrong.
+            return Ok(match rpdk::wire::decode_request(payload) {
+                Ok(request) => self.answer_registry(request, deadline).await,
+                Err(error) => Answer::Progress(ProgressEvent::failed(error.code(), error.message())),
+            });
         }
+        let payload = rpdk::wire::parse_payload(payload)?;
         let request: CustomResourceRequest = match CustomResourceRequest::deserialize(&payload) {
             Ok(request) => request,
             Err(error) => {
@@ -201,7 +247,7 @@ impl Types {
                     return Err(format!("{reason}; it names no ResponseURL, so nothing can be answered").into());
                 };
                 custom::respond(&url, &response, deadline).await?;
-                return Ok(serde_json::to_value(&response)?);
+                return Ok(Answer::Custom(response));
             }
         };
         let response_url = request.response_url.clone();
@@ -218,15 +264,7 @@ impl Types {
             Err(reason) => CustomResourceResponse::refused(&request, reason),
         };
         custom::respond(&response_url, &response, deadline).await?;
-        Ok(serde_json::to_value(&response)?)
-    }
-
-    /// Handles one registry payload: picks the type by `resourceType`, then dispatches.
-    pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> ProgressEvent {
-        match self.pick(payload.get("resourceType").and_then(Value::as_str)) {
-            Ok(served) => served.handle(payload, deadline).await,
-            Err(message) => ProgressEvent::failed(HandlerErrorCode::InvalidRequest, message),
-        }
+        Ok(Answer::Custom(response))
     }
 
     /// Handles one hook payload: picks the hook by `hookTypeName` (the only one for a Lambda
@@ -327,23 +365,38 @@ pub async fn run(types: Types) -> Result<(), Error> {
 
 /// One invocation: the answer, with the provider's logs and metrics delivered when the request
 /// asks for them.
-async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Value, Error> {
+async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Answer, Error> {
     let started = Instant::now();
     let deadline = capped(event.context.deadline(), SystemTime::now(), None);
-    let payload = rpdk::wire::parse_payload(&event.payload.0);
-    let delivery = payload.as_ref().ok().and_then(provider::Delivery::requested);
-    let span = invocation_span(payload.as_ref().ok(), &event.context.request_id);
+    let payload = &event.payload.0;
+    let request_id = &event.context.request_id;
+    // A registry request is read once, straight from its bytes; any other payload is outlined.
+    let (delivery, span, work) = match types.registry_request(payload) {
+        Some(request) => {
+            let delivery = provider::Delivery::requested(provider::Addressed::of_request(&request));
+            let data = &request.request_data;
+            let span = invocation_span(
+                [
+                    request.action.map(Action::as_str),
+                    request.resource_type.as_deref(),
+                    data.logical_resource_id.as_deref(),
+                ],
+                request_id,
+            );
+            (delivery, span, Either::Left(async { Ok(types.answer_registry(request, deadline).await) }))
+        }
+        None => {
+            let outline = outline(payload);
+            let delivery =
+                outline.as_ref().and_then(|o| provider::Delivery::requested(provider::Addressed::of_outline(o)));
+            let span = invocation_span(outlined_identity(outline.as_ref()), request_id);
+            (delivery, span, Either::Right(types.answer_outlined(payload, outline, deadline)))
+        }
+    };
     let work = async {
-        let answer = types.serve_parsed(payload, deadline).await;
+        let answer = work.await;
         match &answer {
-            Ok(answer) => {
-                let status = ["status", "Status", "hookStatus"].iter().find_map(|key| answer.get(key)?.as_str());
-                tracing::info!(
-                    status,
-                    error_code = answer.get("errorCode").and_then(serde_json::Value::as_str),
-                    "done"
-                );
-            }
+            Ok(answer) => tracing::info!(status = answer.status(), error_code = answer.error_code(), "done"),
             Err(error) => tracing::error!(%error, "failed"),
         }
         answer
@@ -354,9 +407,68 @@ async fn invoke(types: &Types, event: LambdaEvent<raw::RawPayload>) -> Result<Va
     let capture = provider::Capture::default();
     let answer = capture.scope(work).await;
     if let Ok(answer) = &answer {
-        delivery.deliver(&capture, answer, started.elapsed(), deadline).await;
+        let failure = (answer.status() == "FAILED")
+            .then(|| answer.error_code().unwrap_or(HandlerErrorCode::InternalFailure.as_str()));
+        delivery.deliver(&capture, failure, started.elapsed(), deadline).await;
     }
     answer
+}
+
+/// What one invocation answers, in its protocol's shape, encoded once by the runtime.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// A registry request's progress event.
+    Progress(ProgressEvent<Box<RawValue>>),
+    /// A hook request's progress event.
+    Hook(HookProgressEvent),
+    /// The response a custom resource request was answered with (PUT to its `ResponseURL`).
+    Custom(CustomResourceResponse),
+}
+
+impl Answer {
+    /// The status as written on the wire: `SUCCESS`, `FAILED`, `IN_PROGRESS`, ...
+    pub fn status(&self) -> String {
+        let status = match self {
+            Self::Progress(event) => serde_json::to_value(event.status),
+            Self::Hook(event) => serde_json::to_value(event.hook_status),
+            Self::Custom(response) => serde_json::to_value(response.status),
+        };
+        status.ok().and_then(|status| status.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// The error code, if the answer has one.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            Self::Progress(event) => event.error_code.map(HandlerErrorCode::as_str),
+            Self::Hook(event) => event.error_code.map(HandlerErrorCode::as_str),
+            Self::Custom(_) => None,
+        }
+    }
+}
+
+/// The fields of a payload the runtime layer reads itself (protocol, type, log and metrics
+/// delivery, the log span), picked out of its bytes without reading the rest; `None` when the
+/// payload is not a JSON object.
+fn outline(payload: &[u8]) -> Option<Value> {
+    const FIELDS: &[&[&str]] = &[
+        &["action"],
+        &["actionInvocationPoint"],
+        &["RequestType"],
+        &["resourceType"],
+        &["ResourceType"],
+        &["hookTypeName"],
+        &["LogicalResourceId"],
+        &["region"],
+        &["stackId"],
+        &["awsAccountId"],
+        &["requestData", "logicalResourceId"],
+        &["requestData", "targetLogicalId"],
+        &["requestData", "targetName"],
+        &["requestData", "providerLogGroupName"],
+        &["requestData", "providerCredentials"],
+    ];
+    rpdk::wire::outline(payload, FIELDS).ok().filter(Value::is_object)
 }
 
 /// `RPDK_INVOCATION_SECONDS`: how long one invocation may work before it answers IN_PROGRESS
@@ -386,8 +498,19 @@ fn capped(runtime: impl Into<Option<SystemTime>>, now: SystemTime, cap: Option<D
     }
 }
 
-/// The span of one invocation, for either protocol, with the fields the payload has.
-fn invocation_span(payload: Option<&Value>, request_id: &str) -> tracing::Span {
+/// The action, type and logical id an outlined payload names, in any protocol's words.
+fn outlined_identity(outline: Option<&Value>) -> [Option<&str>; 3] {
+    let field = |pointers: [&str; 3]| pointers.iter().find_map(|p| outline?.pointer(p)?.as_str());
+    [
+        field(["/action", "/RequestType", "/actionInvocationPoint"]),
+        field(["/resourceType", "/ResourceType", "/requestData/targetName"]),
+        field(["/requestData/logicalResourceId", "/LogicalResourceId", "/requestData/targetLogicalId"]),
+    ]
+}
+
+/// The span of one invocation, for either protocol, with the action, type and logical id the
+/// payload names.
+fn invocation_span(identity: [Option<&str>; 3], request_id: &str) -> tracing::Span {
     let span = tracing::info_span!(
         "invocation",
         action = tracing::field::Empty,
@@ -395,13 +518,8 @@ fn invocation_span(payload: Option<&Value>, request_id: &str) -> tracing::Span {
         logical_id = tracing::field::Empty,
         request_id,
     );
-    let field = |pointers: [&str; 3]| pointers.iter().find_map(|p| payload?.pointer(p)?.as_str());
-    for (name, pointers) in [
-        ("action", ["/action", "/RequestType", "/actionInvocationPoint"]),
-        ("resource_type", ["/resourceType", "/ResourceType", "/requestData/targetName"]),
-        ("logical_id", ["/requestData/logicalResourceId", "/LogicalResourceId", "/requestData/targetLogicalId"]),
-    ] {
-        if let Some(value) = field(pointers) {
+    for (name, value) in ["action", "resource_type", "logical_id"].into_iter().zip(identity) {
+        if let Some(value) = value {
             span.record(name, value);
         }
     }

@@ -21,8 +21,11 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
-use rpdk::{Credentials, HandlerErrorCode};
+use rpdk::wire::HandlerRequest;
+use rpdk::{Action, Credentials, HandlerErrorCode};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The longest delivery may take: it runs after the answer is ready and before it is returned.
 const DELIVERY_LIMIT: Duration = Duration::from_secs(3);
@@ -127,63 +130,104 @@ pub struct Delivery {
     resource_type: String,
 }
 
-impl Delivery {
-    /// The delivery a registry request asks for: `None` unless it names both the provider's
-    /// credentials and its log group. A hook's request says the same in its own words: the
-    /// credentials as a JSON string, the target's logical id, the invocation point as the
-    /// action, the hook's type name, and no region but the stack's (else the function's).
-    pub fn requested(payload: &Value) -> Option<Self> {
+/// What a request says about where its provider logs and metrics go, in either protocol's
+/// words.
+#[derive(Default)]
+pub struct Addressed<'a> {
+    log_group: Option<&'a str>,
+    credentials: Option<Credentials>,
+    region: Option<&'a str>,
+    stack_id: Option<&'a str>,
+    logical_id: Option<&'a str>,
+    account: Option<&'a str>,
+    type_name: Option<&'a str>,
+    action: Option<&'a str>,
+}
+
+impl<'a> Addressed<'a> {
+    /// From a request's outline (its fields picked out of the payload): a registry request's
+    /// words, or a hook's: the credentials as a JSON string, the target's logical id, the
+    /// invocation point as the action, the hook's type name, and no region.
+    pub fn of_outline(payload: &'a Value) -> Self {
         let text = |pointer: &str| payload.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty());
         let either = |pointers: [&str; 2]| pointers.into_iter().find_map(text);
-        let log_group = text("/requestData/providerLogGroupName")?.to_owned();
-        let credentials: Credentials = match payload.pointer("/requestData/providerCredentials")? {
-            Value::String(encoded) => serde_json::from_str(encoded).ok()?,
-            object => serde_json::from_value(object.clone()).ok()?,
+        let credentials = match payload.pointer("/requestData/providerCredentials") {
+            Some(Value::String(encoded)) => serde_json::from_str(encoded).ok(),
+            Some(object) => Credentials::deserialize(object).ok(),
+            None => None,
         };
+        Self {
+            log_group: text("/requestData/providerLogGroupName"),
+            credentials,
+            region: text("/region"),
+            stack_id: text("/stackId"),
+            logical_id: either(["/requestData/logicalResourceId", "/requestData/targetLogicalId"]),
+            account: text("/awsAccountId"),
+            type_name: either(["/resourceType", "/hookTypeName"]),
+            action: either(["/action", "/actionInvocationPoint"]),
+        }
+    }
+
+    /// From a registry request read straight from its payload.
+    pub fn of_request(request: &'a HandlerRequest<&RawValue>) -> Self {
+        let text = |field: &'a Option<String>| field.as_deref().filter(|s| !s.is_empty());
+        let data = &request.request_data;
+        Self {
+            log_group: text(&data.provider_log_group_name),
+            credentials: data.provider_credentials.clone(),
+            region: text(&request.region),
+            stack_id: text(&request.stack_id),
+            logical_id: text(&data.logical_resource_id),
+            account: text(&request.aws_account_id),
+            type_name: text(&request.resource_type),
+            action: request.action.map(Action::as_str),
+        }
+    }
+}
+
+impl Delivery {
+    /// The delivery a request asks for: `None` unless it names both the provider's credentials
+    /// and its log group. Without a region, the stack's (else the function's) is used.
+    pub fn requested(addressed: Addressed<'_>) -> Option<Self> {
+        let log_group = addressed.log_group?.to_owned();
+        let credentials = addressed.credentials?;
         if credentials.access_key_id.is_empty() {
             return None;
         }
         let function_region = std::env::var("AWS_REGION").ok();
-        let region = text("/region")
-            .or_else(|| text("/stackId").and_then(|arn| arn.split(':').nth(3)).filter(|r| !r.is_empty()))
+        let region = addressed
+            .region
+            .or_else(|| addressed.stack_id.and_then(|arn| arn.split(':').nth(3)).filter(|r| !r.is_empty()))
             .or(function_region.as_deref())?;
         let config = rpdk_aws::sdk_config(Some(&credentials), region).ok()?;
         let log_stream = rpdk::wire::provider_log_stream(
-            text("/stackId"),
-            either(["/requestData/logicalResourceId", "/requestData/targetLogicalId"]),
-            text("/awsAccountId").unwrap_or_default(),
+            addressed.stack_id,
+            addressed.logical_id,
+            addressed.account.unwrap_or_default(),
             region,
         );
-        let resource_type = either(["/resourceType", "/hookTypeName"]).unwrap_or_default().to_owned();
+        let resource_type = addressed.type_name.unwrap_or_default().to_owned();
         Some(Self {
             config,
             log_group,
             log_stream,
             namespace: (!resource_type.is_empty())
                 .then(|| format!("AWS/CloudFormation/{}", resource_type.replace("::", "/"))),
-            action: either(["/action", "/actionInvocationPoint"]).unwrap_or("NO_ACTION").to_owned(),
+            action: addressed.action.unwrap_or("NO_ACTION").to_owned(),
             resource_type,
         })
     }
 
     /// Sends the captured records and the invocation's metrics, both at once, within the
-    /// delivery limit and before `deadline`. `answer` is the progress event returned.
-    pub async fn deliver(self, capture: &Capture, answer: &Value, took: Duration, deadline: Option<SystemTime>) {
+    /// delivery limit and before `deadline`. `failure` is the error code of a FAILED answer.
+    pub async fn deliver(self, capture: &Capture, failure: Option<&str>, took: Duration, deadline: Option<SystemTime>) {
         let records = capture.take();
         let now = SystemTime::now();
         let limit = deadline
             .and_then(|d| d.duration_since(now).ok())
             .map_or(DELIVERY_LIMIT, |left| left.saturating_sub(RETURN_RESERVE).min(DELIVERY_LIMIT));
-        let status = ["status", "hookStatus"].into_iter().find_map(|key| answer.get(key)?.as_str());
-        let failure = status.filter(|s| *s == "FAILED").map(|_| {
-            answer
-                .get("errorCode")
-                .and_then(Value::as_str)
-                .unwrap_or(HandlerErrorCode::InternalFailure.as_str())
-                .to_owned()
-        });
         let logs = self.put_logs(records);
-        let metrics = self.put_metrics(failure.as_deref(), took, now);
+        let metrics = self.put_metrics(failure, took, now);
         match tokio::time::timeout(limit, futures::future::join(logs, metrics)).await {
             Ok((logs, metrics)) => {
                 if let Err(error) = logs {

@@ -10,15 +10,17 @@ use std::time::{Duration, SystemTime};
 use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::chain::{HandlerResult, Interrupt, Session};
 use crate::deadline::{Clock, Deadline, SystemClock};
 use crate::error::{HandlerError, HandlerErrorCode};
+use crate::lenient::Plan;
 use crate::partition::Partition;
 use crate::recast::recast;
 use crate::resource::{Metadata, Request, ResourceHandler};
 use crate::schema::{SchemaError, registry_schema};
-use crate::wire::{Action, HandlerRequest, OperationStatus, ProgressEvent};
+use crate::wire::{Action, HandlerRequest, OperationStatus, ProgressEvent, parse_payload};
 
 /// The namespace used when a request does not name its type.
 pub const DEFAULT_NAMESPACE: &str = "Rpdk";
@@ -38,6 +40,15 @@ pub struct Dispatcher<R: ResourceHandler> {
     /// The schema compiled for validating desired models: built on the first CREATE or UPDATE,
     /// so that READ, DELETE and LIST (and the cold start) never pay for it.
     validator: OnceLock<Result<jsonschema::Validator, String>>,
+    /// The schema compiled for the fast decode (`None`: it uses a rule the fast decode does
+    /// not check), built on first use.
+    plan: OnceLock<Option<Plan>>,
+    /// The properties the dispatcher itself reads from a model, by action (identifiers,
+    /// create-only properties, tags, LIST input), as paths of property names.
+    outline_paths: [Vec<Vec<String>>; 5],
+    /// The write-only properties, as paths of property names: left out of SUCCESS and FAILED
+    /// events.
+    write_only_paths: Vec<Vec<String>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -46,7 +57,18 @@ impl<R: ResourceHandler> Dispatcher<R> {
     pub fn new(handler: R) -> Result<Self, SchemaError> {
         let metadata = R::metadata();
         let schema = registry_schema::<R::Model, R::TypeConfiguration>(&metadata, DEFAULT_NAMESPACE)?;
-        Ok(Self { handler, metadata, schema, validator: OnceLock::new(), clock: Arc::new(SystemClock) })
+        let outline_paths = ACTIONS.map(|action| outline_paths(&metadata, action));
+        let write_only_paths = metadata.write_only.iter().map(|pointer| segments(property_path(pointer))).collect();
+        Ok(Self {
+            handler,
+            metadata,
+            schema,
+            validator: OnceLock::new(),
+            plan: OnceLock::new(),
+            outline_paths,
+            write_only_paths,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// Replaces the clock (tests inject a fake one).
@@ -65,10 +87,36 @@ impl<R: ResourceHandler> Dispatcher<R> {
         registry_schema::<R::Model, R::TypeConfiguration>(&self.metadata, namespace)
     }
 
-    /// Handles one request. Never fails and never panics: every fault is a FAILED event.
-    /// `deadline` is when the runtime stops the invocation, if it says.
+    /// Handles one request given as a JSON value, the event's models read as JSON values too;
+    /// see [`Dispatcher::handle_payload`].
     pub async fn handle(&self, payload: Value, deadline: Option<SystemTime>) -> ProgressEvent {
-        match AssertUnwindSafe(self.dispatch(payload, deadline)).catch_unwind().await {
+        let event = match serde_json::to_vec(&payload) {
+            Ok(bytes) => self.handle_payload(&bytes, deadline).await,
+            Err(error) => failed(&HandlerError::invalid_request(format!("the request cannot be read: {error}")), None),
+        };
+        event.into_values().unwrap_or_else(|error| {
+            ProgressEvent::failed(HandlerErrorCode::InternalFailure, format!("the event cannot be read: {error}"))
+        })
+    }
+
+    /// Handles one request, the payload's bytes as Lambda delivers them. Never fails and never
+    /// panics: every fault is a FAILED event. `deadline` is when the runtime stops the
+    /// invocation, if it says.
+    pub async fn handle_payload(&self, payload: &[u8], deadline: Option<SystemTime>) -> ProgressEvent<Box<RawValue>> {
+        match decode_request(payload) {
+            Ok(request) => self.handle_request(request, deadline).await,
+            Err(error) => failed(&error, None),
+        }
+    }
+
+    /// Handles one request whose envelope is read already (its documents still text), as
+    /// [`Dispatcher::handle_payload`] does.
+    pub async fn handle_request(
+        &self,
+        request: HandlerRequest<&RawValue>,
+        deadline: Option<SystemTime>,
+    ) -> ProgressEvent<Box<RawValue>> {
+        match AssertUnwindSafe(self.dispatch(request, deadline)).catch_unwind().await {
             Ok(Ok(event)) => event,
             Ok(Err(error)) => failed(&error, None),
             Err(_) => {
@@ -81,31 +129,43 @@ impl<R: ResourceHandler> Dispatcher<R> {
         }
     }
 
-    async fn dispatch(&self, payload: Value, deadline: Option<SystemTime>) -> Result<ProgressEvent, HandlerError> {
-        let mut request = decode_request(payload)?;
+    async fn dispatch(
+        &self,
+        mut request: HandlerRequest<&RawValue>,
+        deadline: Option<SystemTime>,
+    ) -> Result<ProgressEvent<Box<RawValue>>, HandlerError> {
         let action = request.action.ok_or_else(|| {
             HandlerError::invalid_request("action: missing; send one of CREATE, READ, UPDATE, DELETE, LIST")
         })?;
         let type_name = request.resource_type.clone().unwrap_or_else(|| self.metadata.type_name(DEFAULT_NAMESPACE));
-        let type_configuration = self.type_configuration(request.request_data.type_configuration.take())?;
+        let type_configuration =
+            self.type_configuration(request.request_data.type_configuration.take().map(document).transpose()?)?;
         let model = request.request_data.resource_properties.take();
         let previous = request.request_data.previous_resource_properties.take();
+        let outline = self.outline(model, action)?;
+        let previous_outline = previous.map(|previous| self.outline(Some(previous), action)).transpose()?;
         let (desired_tags, previous_tags) = if self.metadata.tagging.taggable {
-            let own = |model: Option<&Value>| {
-                model.map(|m| tags_at(m, property_path(self.metadata.tagging.tag_property))).unwrap_or_default()
+            let own = |outline: Option<&Value>| {
+                outline.map(|o| tags_at(o, property_path(self.metadata.tagging.tag_property))).unwrap_or_default()
             };
             (
-                merged(&request.request_data.stack_tags, own(model.as_ref())),
-                merged(&request.request_data.previous_stack_tags, own(previous.as_ref())),
+                merged(&request.request_data.stack_tags, own(Some(&outline))),
+                merged(&request.request_data.previous_stack_tags, own(previous_outline.as_ref())),
             )
         } else {
             Default::default()
         };
-        let context = request.callback_context.take();
+        // `{}` is no context: a first invocation.
+        let context = request
+            .callback_context
+            .take()
+            .map(document)
+            .transpose()?
+            .filter(|context| context.as_object().is_none_or(|o| !o.is_empty()));
         let first_invocation = context.is_none();
         // A re-invocation's model is the one CloudFormation holds for the resource: a failure
         // from here on still names it, so a rollback can remove what was made.
-        let held = context.is_some().then(|| model.clone()).flatten();
+        let held = if first_invocation { None } else { model.map(document).transpose()? };
         let started = self.clock.now();
         let budget = if matches!(action, Action::Read | Action::List) { 30 } else { 60 };
         let contract_end = started + Duration::from_secs(budget);
@@ -123,9 +183,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
 
         match action {
             Action::Create => {
-                let model =
-                    self.desired(model.unwrap_or_else(|| Value::Object(Default::default())), first_invocation)?;
-                let model = decode(model, "requestData.resourceProperties")?;
+                let model = self.desired_model(model, first_invocation)?;
                 let req = envelope.into_request(model, None);
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.create(&req, &mut session))
@@ -134,19 +192,14 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.finish(result.map(Some), session)
             }
             Action::Update => {
-                let raw = model.unwrap_or_default();
-                self.require_identifier(&raw, &envelope.type_name)?;
-                let raw = self.desired(raw, first_invocation)?;
-                let previous = previous.map(|mut previous| {
-                    recast(&mut previous, &self.schema, &self.schema);
-                    previous
-                });
-                if let Some(previous) = &previous {
-                    self.refuse_create_only_changes(previous, &raw)?;
+                self.require_identifier(&outline, &envelope.type_name)?;
+                let model = self.desired_model(model, first_invocation)?;
+                if let Some(previous_outline) = &previous_outline {
+                    self.refuse_create_only_changes(previous_outline, &outline)?;
                 }
-                let model = decode(raw, "requestData.resourceProperties")?;
-                let previous =
-                    previous.map(|previous| decode(previous, "requestData.previousResourceProperties")).transpose()?;
+                let previous = previous
+                    .map(|previous| self.model(Some(previous), "requestData.previousResourceProperties"))
+                    .transpose()?;
                 let req = envelope.into_request(model, previous);
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.update(&req, &mut session))
@@ -155,17 +208,15 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.finish(result.map(Some), session)
             }
             Action::Read => {
-                let raw = model.unwrap_or_default();
-                self.require_identifier(&raw, &envelope.type_name)?;
-                let identifier = self.model(Some(raw), "requestData.resourceProperties")?;
+                self.require_identifier(&outline, &envelope.type_name)?;
+                let identifier = self.model(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
                 let model = within(&deadline, self.handler.read(&req)).await??;
-                Ok(self.success(Some(to_json(&model)?)))
+                Ok(self.success(Some(self.encode(&model)?)))
             }
             Action::Delete => {
-                let raw = model.unwrap_or_default();
-                self.require_identifier(&raw, &envelope.type_name)?;
-                let identifier: R::Identifier = self.model(Some(raw), "requestData.resourceProperties")?;
+                self.require_identifier(&outline, &envelope.type_name)?;
+                let identifier: R::Identifier = self.model(model, "requestData.resourceProperties")?;
                 let req = envelope.into_request(identifier, None);
                 let mut session = self.session(context, held, deadline.clone())?;
                 let result = within(&deadline, self.handler.delete(&req, &mut session))
@@ -174,19 +225,16 @@ impl<R: ResourceHandler> Dispatcher<R> {
                 self.finish(result.map(|()| None::<R::Model>), session)
             }
             Action::List => {
-                self.require_list_input(model.as_ref(), &envelope.type_name)?;
+                self.require_list_input(&outline, &envelope.type_name)?;
                 let input: R::ListInput = match model {
-                    Some(raw) if raw.as_object().is_some_and(|o| !o.is_empty()) => {
-                        self.model(Some(raw), "requestData.resourceProperties")?
-                    }
+                    Some(raw) if !names_nothing(raw) => self.model(Some(raw), "requestData.resourceProperties")?,
                     _ => R::ListInput::default(),
                 };
                 let mut req = envelope.into_request(input, None);
                 req.next_token =
                     req.next_token.map(|token| crate::page_token::opened(&req.type_name, &token)).transpose()?;
                 let page = within(&deadline, self.handler.list(&req)).await??;
-                let models =
-                    page.models.iter().map(|m| to_json(m).map(|v| self.outgoing(v))).collect::<Result<Vec<_>, _>>()?;
+                let models = page.models.iter().map(|m| self.encode(m)).collect::<Result<Vec<_>, _>>()?;
                 Ok(ProgressEvent {
                     resource_models: Some(models),
                     next_token: page.next_token.map(|token| crate::page_token::sealed(&req.type_name, &token)),
@@ -298,11 +346,41 @@ impl<R: ResourceHandler> Dispatcher<R> {
         })
     }
 
+    /// The desired model of a CREATE or UPDATE, decoded (and on the first invocation checked)
+    /// straight from its text; what the fast decode declines, the authoritative path answers.
+    fn desired_model(&self, raw: Option<&RawValue>, first_invocation: bool) -> Result<R::Model, HandlerError> {
+        let text = raw.map_or("{}", RawValue::get);
+        if let Some(model) = self.plan().and_then(|plan| plan.decode(text, first_invocation)) {
+            return Ok(model);
+        }
+        let model = self.desired(parse_document(text)?, first_invocation)?;
+        decode(model, "requestData.resourceProperties")
+    }
+
     /// Decodes a model (or identifier, or LIST input) leniently against the type's schema.
-    fn model<M: DeserializeOwned>(&self, raw: Option<Value>, field: &str) -> Result<M, HandlerError> {
-        let mut raw = raw.unwrap_or_else(|| Value::Object(Default::default()));
-        recast(&mut raw, &self.schema, &self.schema);
-        decode(raw, field)
+    fn model<M: DeserializeOwned>(&self, raw: Option<&RawValue>, field: &str) -> Result<M, HandlerError> {
+        let text = raw.map_or("{}", RawValue::get);
+        if let Some(model) = self.plan().and_then(|plan| plan.decode(text, false)) {
+            return Ok(model);
+        }
+        let mut model = parse_document(text)?;
+        recast(&mut model, &self.schema, &self.schema);
+        decode(model, field)
+    }
+
+    fn plan(&self) -> Option<&Plan> {
+        self.plan.get_or_init(|| Plan::compile(&self.schema, &self.schema)).as_ref()
+    }
+
+    /// The properties of a model the dispatcher reads itself, recast, in a value holding only
+    /// them: the rest of the model is skipped, not copied.
+    fn outline(&self, raw: Option<&RawValue>, action: Action) -> Result<Value, HandlerError> {
+        let paths = &self.outline_paths[action_index(action)];
+        let (Some(raw), false) = (raw, paths.is_empty()) else { return Ok(Value::Object(Default::default())) };
+        let mut outline = crate::lenient::outline(raw.get().as_bytes(), paths)
+            .map_err(|error| HandlerError::invalid_request(format!("the model cannot be read: {error}")))?;
+        recast(&mut outline, &self.schema, &self.schema);
+        Ok(outline)
     }
 
     /// READ, UPDATE and DELETE need the primary identifier, or one additional identifier.
@@ -325,13 +403,13 @@ impl<R: ResourceHandler> Dispatcher<R> {
     }
 
     /// LIST of a type that lists within a parent needs the parent named in its input.
-    fn require_list_input(&self, model: Option<&Value>, type_name: &str) -> Result<(), HandlerError> {
+    fn require_list_input(&self, model: &Value, type_name: &str) -> Result<(), HandlerError> {
         let missing: Vec<&str> = self
             .metadata
             .list_input
             .iter()
             .map(|pointer| property_path(pointer))
-            .filter(|path| model.and_then(|m| m.pointer(path)).is_none_or(Value::is_null))
+            .filter(|path| model.pointer(path).is_none_or(Value::is_null))
             .map(|path| path.trim_start_matches('/'))
             .collect();
         if missing.is_empty() {
@@ -350,19 +428,20 @@ impl<R: ResourceHandler> Dispatcher<R> {
         &self,
         result: HandlerResult<Option<M>>,
         session: Session<R::Context>,
-    ) -> Result<ProgressEvent, HandlerError> {
+    ) -> Result<ProgressEvent<Box<RawValue>>, HandlerError> {
         match result {
-            Ok(model) => Ok(self.success(model.as_ref().map(to_json).transpose()?)),
+            Ok(model) => Ok(self.success(model.as_ref().map(|m| self.encode(m)).transpose()?)),
             Err(Interrupt::Failed(error)) => {
-                Ok(failed(&error, session.checkpoint_model().map(|m| self.outgoing(m.clone()))))
+                Ok(failed(&error, session.checkpoint_model().map(|m| self.encode(m)).transpose()?))
             }
             Err(Interrupt::InProgress { delay }) => {
-                let Some(mut model) = session.checkpoint_model().cloned() else {
+                let Some(model) = session.checkpoint_model() else {
                     return Err(HandlerError::internal(
                         "the handler asked to continue later without a checkpoint model holding the primary identifier",
                     ));
                 };
-                without_nulls(&mut model);
+                // Write-only properties stay: CloudFormation feeds this model to the next call.
+                let model = encoded(crate::outgoing::encode(model, &[] as &[&[&str]]))?;
                 let seconds = u32::try_from(delay.as_secs().max(1)).unwrap_or(u32::MAX);
                 Ok(ProgressEvent {
                     resource_model: Some(model),
@@ -374,25 +453,21 @@ impl<R: ResourceHandler> Dispatcher<R> {
         }
     }
 
-    fn success(&self, model: Option<Value>) -> ProgressEvent {
-        ProgressEvent { resource_model: model.map(|m| self.outgoing(m)), ..empty(OperationStatus::Success) }
+    fn success(&self, model: Option<Box<RawValue>>) -> ProgressEvent<Box<RawValue>> {
+        ProgressEvent { resource_model: model, ..empty(OperationStatus::Success) }
     }
 
     /// A model as it leaves in a SUCCESS or FAILED event: without nulls, and without write-only
     /// properties, which leave the handler only in IN_PROGRESS events (CloudFormation feeds
     /// those back to the next invocation).
-    fn outgoing(&self, mut model: Value) -> Value {
-        for pointer in self.metadata.write_only {
-            remove_pointer(&mut model, property_path(pointer));
-        }
-        without_nulls(&mut model);
-        model
+    fn encode<M: serde::Serialize>(&self, model: &M) -> Result<Box<RawValue>, HandlerError> {
+        encoded(crate::outgoing::encode(model, &self.write_only_paths))
     }
 }
 
 /// The request minus the models, waiting for them to be decoded.
-struct Envelope<T> {
-    request: HandlerRequest,
+struct Envelope<'a, T> {
+    request: HandlerRequest<&'a RawValue>,
     action: Action,
     type_name: String,
     type_configuration: T,
@@ -401,7 +476,7 @@ struct Envelope<T> {
     deadline: Deadline,
 }
 
-impl<T> Envelope<T> {
+impl<T> Envelope<'_, T> {
     fn into_request<M>(self, model: M, previous_model: Option<M>) -> Request<M, T> {
         let request = self.request;
         let data = request.request_data;
@@ -443,7 +518,7 @@ pub(crate) async fn within<T>(deadline: &Deadline, work: impl Future<Output = T>
     tokio::time::timeout(deadline.remaining(), work).await.map_err(|_| deadline.ran_out())
 }
 
-fn empty(status: OperationStatus) -> ProgressEvent {
+fn empty<D>(status: OperationStatus) -> ProgressEvent<D> {
     ProgressEvent {
         status,
         error_code: None,
@@ -456,7 +531,7 @@ fn empty(status: OperationStatus) -> ProgressEvent {
     }
 }
 
-fn failed(error: &HandlerError, model: Option<Value>) -> ProgressEvent {
+fn failed(error: &HandlerError, model: Option<Box<RawValue>>) -> ProgressEvent<Box<RawValue>> {
     tracing::warn!(code = %error.code(), error = %chain(error), "operation failed");
     ProgressEvent { resource_model: model, ..ProgressEvent::failed(error.code(), error.message()) }
 }
@@ -473,24 +548,68 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Decodes the request envelope. Its documents (models, callback context, type configuration)
-/// are moved aside first and put back after, so only the small envelope is decoded and nothing
-/// large is copied.
-fn decode_request(mut payload: Value) -> Result<HandlerRequest, HandlerError> {
-    let mut take = |pointer: &str| payload.pointer_mut(pointer).map(Value::take).filter(|v| !v.is_null());
-    let (context, properties, previous, configuration) = (
-        // `{}` is no context: a first invocation.
-        take("/callbackContext").filter(|context| context.as_object().is_none_or(|o| !o.is_empty())),
-        take("/requestData/resourceProperties"),
-        take("/requestData/previousResourceProperties"),
-        take("/requestData/typeConfiguration"),
-    );
-    let mut request: HandlerRequest = decode(payload, "")?;
-    request.callback_context = context;
-    request.request_data.resource_properties = properties;
-    request.request_data.previous_resource_properties = previous;
-    request.request_data.type_configuration = configuration;
-    Ok(request)
+/// Decodes a registry request's envelope straight from the payload's bytes; its documents
+/// (models, callback context, type configuration) stay text, read when and as far as they are
+/// needed. A payload that is not one is an `InvalidRequest` saying where it is wrong.
+pub fn decode_request(payload: &[u8]) -> Result<HandlerRequest<&RawValue>, HandlerError> {
+    if let Ok(request) = serde_json::from_slice(payload) {
+        return Ok(request);
+    }
+    // Say what is wrong: the payload's kind, else the field, located as in every message.
+    decode::<HandlerRequest>(parse_payload(payload)?, "")?;
+    let mut json = serde_json::Deserializer::from_slice(payload);
+    match serde_path_to_error::deserialize::<_, HandlerRequest<&RawValue>>(&mut json) {
+        Ok(request) => Ok(request),
+        Err(error) => {
+            Err(HandlerError::invalid_request(format!("{}: {}", located("", &error.path().to_string()), error.inner())))
+        }
+    }
+}
+
+/// A document of the request (its text is JSON: the payload was read).
+fn document(raw: &RawValue) -> Result<Value, HandlerError> {
+    parse_document(raw.get())
+}
+
+fn parse_document(text: &str) -> Result<Value, HandlerError> {
+    serde_json::from_str(text)
+        .map_err(|error| HandlerError::invalid_request(format!("a document of the request cannot be read: {error}")))
+}
+
+/// A LIST input that names nothing: not an object, or `{}`.
+fn names_nothing(raw: &RawValue) -> bool {
+    let text = raw.get().trim();
+    text.strip_prefix('{').and_then(|inner| inner.strip_suffix('}')).is_none_or(|inner| inner.trim().is_empty())
+}
+
+const ACTIONS: [Action; 5] = [Action::Create, Action::Read, Action::Update, Action::Delete, Action::List];
+
+fn action_index(action: Action) -> usize {
+    ACTIONS.iter().position(|a| *a == action).unwrap_or_default()
+}
+
+/// The properties the dispatcher reads from an `action`'s models: the identifiers of READ,
+/// UPDATE and DELETE, the create-only properties of UPDATE, the tags of CREATE and UPDATE, the
+/// LIST input.
+fn outline_paths(metadata: &Metadata, action: Action) -> Vec<Vec<String>> {
+    let identifiers =
+        metadata.primary_identifier.iter().chain(metadata.additional_identifiers.iter().flat_map(|set| set.iter()));
+    let tags = metadata.tagging.taggable.then_some(&metadata.tagging.tag_property);
+    let pointers: Vec<&&str> = match action {
+        Action::Create => tags.into_iter().collect(),
+        Action::Read | Action::Delete => identifiers.collect(),
+        Action::Update => identifiers.chain(metadata.create_only).chain(tags).collect(),
+        Action::List => metadata.list_input.iter().collect(),
+    };
+    let mut paths: Vec<Vec<String>> = pointers.into_iter().map(|pointer| segments(property_path(pointer))).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// `/A/B` → `["A", "B"]`, JSON pointer escapes undone.
+fn segments(pointer: &str) -> Vec<String> {
+    pointer.trim_start_matches('/').split('/').map(|part| part.replace("~1", "/").replace("~0", "~")).collect()
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, HandlerError> {
@@ -513,8 +632,8 @@ pub(crate) fn located(field: &str, path: &str) -> String {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, HandlerError> {
-    serde_json::to_value(value).map_err(|error| HandlerError::internal(format!("cannot encode the model: {error}")))
+fn encoded(model: Result<Box<RawValue>, serde_json::Error>) -> Result<Box<RawValue>, HandlerError> {
+    model.map_err(|error| HandlerError::internal(format!("cannot encode the model: {error}")))
 }
 
 /// `/Tags/0/Key` → `Tags.0.Key` (`.` for the root), the form of the other messages' paths.
@@ -561,29 +680,9 @@ fn merged(base: &BTreeMap<String, String>, own: BTreeMap<String, String>) -> BTr
     tags
 }
 
-/// Removes nulls at every depth: object fields and list items. The protocol never carries one.
-fn without_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(without_nulls);
-        }
-        Value::Array(items) => {
-            items.retain(|v| !v.is_null());
-            items.iter_mut().for_each(without_nulls);
-        }
-        _ => {}
-    }
-}
-
-fn remove_pointer(value: &mut Value, pointer: &str) {
-    let Some((parent, key)) = pointer.rsplit_once('/') else { return };
-    if let Some(Value::Object(map)) = value.pointer_mut(parent) {
-        map.remove(key);
-    }
-}
-
 pub mod custom_resource;
 
+#[cfg(test)]
+mod fast_path_tests;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,8 @@ mod dispatch;
 mod error;
 pub mod follow;
 pub mod hook;
+mod lenient;
+mod outgoing;
 mod page_token;
 mod partition;
 mod recast;

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{HandlerError, HandlerErrorCode};
 
@@ -34,6 +35,9 @@ pub fn parse_payload(bytes: &[u8]) -> Result<Value, HandlerError> {
     }
     Ok(value)
 }
+
+pub use crate::dispatch::decode_request;
+pub use crate::lenient::outline;
 
 /// The log stream of a resource's provider logs, as the Python and TypeScript plugins name it:
 /// `{stackId}/{logicalResourceId}`, or `{account}-{region}` for a request outside a stack (the
@@ -127,10 +131,12 @@ impl fmt::Debug for Credentials {
 }
 
 /// The request CloudFormation sends to a registry handler (protocol version 2.0.0). It reads
-/// leniently and writes as CloudFormation writes: absent fields are left out.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HandlerRequest {
+/// leniently and writes as CloudFormation writes: absent fields are left out. Its documents
+/// (models, callback context, type configuration) are JSON values, or `&RawValue` where they
+/// are read straight from the payload's text.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "D: Deserialize<'de>"))]
+pub struct HandlerRequest<D = Value> {
     /// The action to perform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<Action>,
@@ -154,7 +160,7 @@ pub struct HandlerRequest {
     pub stack_id: Option<String>,
     /// The context returned by the previous IN_PROGRESS event of this operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_context: Option<Value>,
+    pub callback_context: Option<D>,
     /// The LIST page to continue from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -175,13 +181,13 @@ pub struct HandlerRequest {
     pub features: BTreeMap<String, Value>,
     /// The request's payload.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub request_data: RequestData,
+    pub request_data: RequestData<D>,
 }
 
 /// The `requestData` part of a [`HandlerRequest`].
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestData {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "D: Deserialize<'de>"))]
+pub struct RequestData<D = Value> {
     /// Credentials of the type's execution role, for the handler's own AWS calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_credentials: Option<Credentials>,
@@ -196,13 +202,13 @@ pub struct RequestData {
     pub logical_resource_id: Option<String>,
     /// The desired model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_properties: Option<Value>,
+    pub resource_properties: Option<D>,
     /// The previous model (UPDATE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_resource_properties: Option<Value>,
+    pub previous_resource_properties: Option<D>,
     /// The account's configuration of the type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_configuration: Option<Value>,
+    pub type_configuration: Option<D>,
     /// Tags CloudFormation adds (`aws:cloudformation:*`).
     #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub system_tags: BTreeMap<String, String>,
@@ -215,6 +221,47 @@ pub struct RequestData {
     /// The stack's tags before an update.
     #[serde(default, deserialize_with = "lenient_tags", skip_serializing_if = "BTreeMap::is_empty")]
     pub previous_stack_tags: BTreeMap<String, String>,
+}
+
+// By hand: a document type need not have a default (`&RawValue` has none).
+impl<D> Default for HandlerRequest<D> {
+    fn default() -> Self {
+        Self {
+            action: None,
+            aws_account_id: None,
+            bearer_token: None,
+            region: None,
+            resource_type: None,
+            resource_type_version: None,
+            stack_id: None,
+            callback_context: None,
+            next_token: None,
+            max_results: None,
+            snapshot_requested: None,
+            rollback: None,
+            driftable: None,
+            features: BTreeMap::new(),
+            request_data: RequestData::default(),
+        }
+    }
+}
+
+impl<D> Default for RequestData<D> {
+    fn default() -> Self {
+        Self {
+            caller_credentials: None,
+            provider_credentials: None,
+            provider_log_group_name: None,
+            logical_resource_id: None,
+            resource_properties: None,
+            previous_resource_properties: None,
+            type_configuration: None,
+            system_tags: BTreeMap::new(),
+            previous_system_tags: BTreeMap::new(),
+            stack_tags: BTreeMap::new(),
+            previous_stack_tags: BTreeMap::new(),
+        }
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -280,10 +327,11 @@ pub enum OperationStatus {
 /// The progress event a handler returns, as written on the wire.
 ///
 /// Build it through [`crate::dispatch`], which upholds the protocol's rules; this struct only
-/// makes sure that absent fields are omitted.
+/// makes sure that absent fields are omitted. Its models are JSON values, or `Box<RawValue>`
+/// where they are encoded straight from the typed model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProgressEvent {
+#[serde(rename_all = "camelCase", bound(deserialize = "D: Deserialize<'de>"))]
+pub struct ProgressEvent<D = Value> {
     /// The status.
     pub status: OperationStatus,
     /// The error code of a FAILED event.
@@ -294,10 +342,10 @@ pub struct ProgressEvent {
     pub message: Option<String>,
     /// The model of CREATE, READ, UPDATE and of an IN_PROGRESS DELETE.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_model: Option<Value>,
+    pub resource_model: Option<D>,
     /// The models of a LIST page.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_models: Option<Vec<Value>>,
+    pub resource_models: Option<Vec<D>>,
     /// The LIST page to ask for next.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -309,7 +357,7 @@ pub struct ProgressEvent {
     pub callback_delay_seconds: Option<u32>,
 }
 
-impl ProgressEvent {
+impl<D> ProgressEvent<D> {
     /// A FAILED event: a code and a message, nothing else.
     pub fn failed(code: HandlerErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -322,6 +370,23 @@ impl ProgressEvent {
             callback_context: None,
             callback_delay_seconds: None,
         }
+    }
+}
+
+impl ProgressEvent<Box<RawValue>> {
+    /// The event with its models read as JSON values.
+    pub fn into_values(self) -> Result<ProgressEvent, serde_json::Error> {
+        let read = |raw: Box<RawValue>| serde_json::from_str(raw.get());
+        Ok(ProgressEvent {
+            status: self.status,
+            error_code: self.error_code,
+            message: self.message,
+            resource_model: self.resource_model.map(read).transpose()?,
+            resource_models: self.resource_models.map(|models| models.into_iter().map(read).collect()).transpose()?,
+            next_token: self.next_token,
+            callback_context: self.callback_context,
+            callback_delay_seconds: self.callback_delay_seconds,
+        })
     }
 }
 
@@ -344,7 +409,8 @@ mod tests {
 
     #[test]
     fn failed_event_has_only_code_and_message() {
-        let json = serde_json::to_value(ProgressEvent::failed(HandlerErrorCode::NotFound, "gone")).expect("serializes");
+        let json = serde_json::to_value(ProgressEvent::<Value>::failed(HandlerErrorCode::NotFound, "gone"))
+            .expect("serializes");
         assert_eq!(json, serde_json::json!({"status": "FAILED", "errorCode": "NotFound", "message": "gone"}));
     }
 
