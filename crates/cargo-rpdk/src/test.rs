@@ -79,6 +79,20 @@ pub fn run(options: &Options) -> Result<()> {
     let bin_dir = project.build_handlers()?;
 
     report.add("unit tests", cargo_tests(&project, &["--workspace", "--exclude", "contract-tests"], &[])?);
+    report.check(
+        "every benchmark runs once (cargo test --benches)",
+        run_checked(
+            Command::new(cargo()).current_dir(&project.root).args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "contract-tests",
+                "--benches",
+                "--quiet",
+            ]),
+            "the benchmarks",
+        ),
+    );
     report.check("the tree is formatted (rustfmt)", formatted(&project));
     report.check("schemas/ and docs/ match the code", schema_drift(&project, &bin_dir));
     for entry in &project.config.types {

@@ -183,16 +183,15 @@ impl Types {
     }
 
     /// The payload read as a registry request, in one pass over its bytes, when it is one this
-    /// binary serves: it names an action and no other protocol's key appears in it. Anything
-    /// else (a model holding such a key's name too) is sorted out by its outline.
+    /// binary serves: it names an action and no other protocol's key. Anything else is sorted
+    /// out by its outline.
     fn registry_request<'a>(&self, payload: &'a [u8]) -> Option<HandlerRequest<&'a RawValue>> {
-        let other_protocol = [&b"\"actionInvocationPoint\""[..], b"\"RequestType\""]
-            .iter()
-            .any(|key| memchr::memmem::find(payload, key).is_some());
-        if self.served.is_empty() || other_protocol {
+        if self.served.is_empty() {
             return None;
         }
-        serde_json::from_slice::<HandlerRequest<&RawValue>>(payload).ok().filter(|request| request.action.is_some())
+        serde_json::from_slice::<HandlerRequest<&RawValue>>(payload)
+            .ok()
+            .filter(|request| request.action.is_some() && !request.other_protocol)
     }
 
     async fn answer_registry(&self, request: HandlerRequest<&RawValue>, deadline: Option<SystemTime>) -> Answer {

@@ -182,6 +182,17 @@ pub struct HandlerRequest<D = Value> {
     /// The request's payload.
     #[serde(default, deserialize_with = "null_as_default")]
     pub request_data: RequestData<D>,
+    /// Whether the payload names another protocol's key: a hook's `actionInvocationPoint` or a
+    /// custom resource's `RequestType` (both at once do not decode). Such a payload is not a
+    /// registry request; never written.
+    #[serde(
+        default,
+        rename = "actionInvocationPoint",
+        alias = "RequestType",
+        deserialize_with = "present",
+        skip_serializing
+    )]
+    pub other_protocol: bool,
 }
 
 /// The `requestData` part of a [`HandlerRequest`].
@@ -242,6 +253,7 @@ impl<D> Default for HandlerRequest<D> {
             driftable: None,
             features: BTreeMap::new(),
             request_data: RequestData::default(),
+            other_protocol: false,
         }
     }
 }
@@ -262,6 +274,10 @@ impl<D> Default for RequestData<D> {
             previous_stack_tags: BTreeMap::new(),
         }
     }
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
