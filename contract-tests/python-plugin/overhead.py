@@ -23,35 +23,15 @@ from cloudformation_cli_python_lib import Action, OperationStatus, ProgressEvent
 from cloudformation_cli_python_lib.interface import BaseModel, BaseResourceHandlerRequest
 from cloudformation_cli_python_lib.recast import recast_object
 from cloudformation_cli_python_lib.utils import deserialize_list
+# The tag and the (empty) type configuration are the cross-account role's, as generated; the
+# recasting finds a list's item class among this module's names, aliases included.
+from rpdk_role.models import Tag, TypeConfigurationModel, _Tag  # noqa: F401
 
 RUNS = 2000
 
 
 def _classes() -> Mapping[str, Any]:
     return {name: member for name, member in getmembers(sys.modules[__name__]) if isclass(member)}
-
-
-@dataclass
-class ResourceHandlerRequest(BaseResourceHandlerRequest):
-    desiredResourceState: Optional["ResourceModel"]
-    previousResourceState: Optional["ResourceModel"]
-    typeConfiguration: Optional["TypeConfigurationModel"]
-
-
-@dataclass
-class Tag(BaseModel):
-    Key: Optional[str]
-    Value: Optional[str]
-
-    @classmethod
-    def _deserialize(cls: Type["Tag"], json_data: Optional[Mapping[str, Any]]) -> Optional["Tag"]:
-        if not json_data:
-            return None
-        return cls(Key=json_data.get("Key"), Value=json_data.get("Value"))
-
-
-# The generated code's alias: recasting finds a list's item class by its forward reference.
-_Tag = Tag
 
 
 @dataclass
@@ -78,21 +58,12 @@ class ResourceModel(BaseModel):
         )
 
 
-@dataclass
-class TypeConfigurationModel(BaseModel):
-    @classmethod
-    def _deserialize(
-        cls: Type["TypeConfigurationModel"], json_data: Optional[Mapping[str, Any]]
-    ) -> Optional["TypeConfigurationModel"]:
-        return None
-
-
 resource = Resource("Rpdk::Bench::Service", ResourceModel)
 
 
 @resource.handler(Action.CREATE)
 @resource.handler(Action.UPDATE)
-def echo(_session, request: ResourceHandlerRequest, _context) -> ProgressEvent:
+def echo(_session, request: BaseResourceHandlerRequest, _context) -> ProgressEvent:
     return ProgressEvent(status=OperationStatus.SUCCESS, resourceModel=request.desiredResourceState)
 
 

@@ -153,44 +153,24 @@ impl<I: SerializeSeq> Items<I> {
     }
 }
 
-impl<I: SerializeSeq> SerializeSeq for Items<I> {
-    type Ok = I::Ok;
-    type Error = I::Error;
+macro_rules! items {
+    ($($trait:ident::$method:ident)*) => {
+        $(impl<I: SerializeSeq> ser::$trait for Items<I> {
+            type Ok = I::Ok;
+            type Error = I::Error;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), I::Error> {
-        self.item(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), I::Error> {
+                self.item(value)
+            }
 
-    fn end(self) -> Result<I::Ok, I::Error> {
-        self.0.end()
-    }
+            fn end(self) -> Result<I::Ok, I::Error> {
+                self.0.end()
+            }
+        })*
+    };
 }
 
-impl<I: SerializeSeq> ser::SerializeTuple for Items<I> {
-    type Ok = I::Ok;
-    type Error = I::Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), I::Error> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<I::Ok, I::Error> {
-        self.0.end()
-    }
-}
-
-impl<I: SerializeSeq> ser::SerializeTupleStruct for Items<I> {
-    type Ok = I::Ok;
-    type Error = I::Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), I::Error> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<I::Ok, I::Error> {
-        self.0.end()
-    }
-}
+items! { SerializeSeq::serialize_element SerializeTuple::serialize_element SerializeTupleStruct::serialize_field }
 
 /// A struct's fields, null and removed ones left out.
 struct Fields<'a, I, S> {

@@ -300,3 +300,40 @@ fn a_schema_with_a_rule_the_fast_decode_does_not_check_has_no_plan() {
     let schema = json!({"properties": {"A": {"type": ["string", "null"]}}});
     assert!(Plan::compile(&schema, &schema).is_none());
 }
+
+#[test]
+fn a_recursive_schema_compiles_once_and_reads_at_every_depth() {
+    let schema = json!({
+        "properties": {"Root": {"$ref": "#/definitions/Node"}},
+        "definitions": {"Node": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {"Size": {"type": "integer", "maximum": 9}, "Children": {"type": "array", "items": {"$ref": "#/definitions/Node"}}}
+        }}
+    });
+    let plan = Plan::compile(&schema, &schema).expect("a plan");
+    let deep = json!({"Root": {"Size": "1", "Children": [{"Size": 2, "Children": [{"Size": "3"}]}]}}).to_string();
+    let read: Value = plan.decode(&deep, true).expect("read");
+    assert_eq!(read["Root"]["Children"][0]["Children"][0]["Size"], 3, "recast three levels down: {read}");
+    let broken = json!({"Root": {"Children": [{"Children": [{"Size": 10}]}]}}).to_string();
+    assert!(plan.decode::<Value>(&broken, true).is_none(), "a rule three levels down is checked");
+    let unknown = json!({"Root": {"Children": [{"Colour": "red"}]}}).to_string();
+    assert!(plan.decode::<Value>(&unknown, true).is_none(), "a closed node two levels down");
+}
+
+#[test]
+fn an_outline_holds_only_the_paths_asked_for() {
+    let text =
+        br#"{"Name": "n", "Tags": [{"Key": "k", "Value": "v"}], "Nested": {"Port": 1, "Hidden": "h"}, "Text": "t"}"#;
+    let paths = [
+        vec!["Name".to_owned()],
+        vec!["Nested".to_owned(), "Port".to_owned()],
+        vec!["Text".to_owned(), "Deeper".to_owned()],
+    ];
+    let outline = crate::lenient::outline(text, &paths).expect("read");
+    assert_eq!(
+        outline,
+        json!({"Name": "n", "Nested": {"Port": 1}, "Text": null}),
+        "a path through a string finds nothing"
+    );
+}
