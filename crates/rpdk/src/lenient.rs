@@ -7,7 +7,7 @@
 //! into a JSON value, recast, validated with `jsonschema`, then decoded) accepts it and decodes
 //! the same model; anything else it declines (a schema keyword it does not check, a broken rule,
 //! a null it cannot place, a value the model refuses), and the authoritative path answers,
-//! naming every fault. A property test in `dispatch/tests.rs` holds the two paths to that.
+//! naming every fault. A property test in `dispatch/fast_path_tests.rs` holds the two paths to that.
 
 use std::borrow::Cow;
 use std::cell::Cell;
