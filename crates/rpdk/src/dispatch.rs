@@ -138,8 +138,14 @@ impl<R: ResourceHandler> Dispatcher<R> {
             HandlerError::invalid_request("action: missing; send one of CREATE, READ, UPDATE, DELETE, LIST")
         })?;
         let type_name = request.resource_type.clone().unwrap_or_else(|| self.metadata.type_name(DEFAULT_NAMESPACE));
-        let type_configuration =
-            self.type_configuration(request.request_data.type_configuration.take().map(document).transpose()?)?;
+        let type_configuration = self.type_configuration(
+            request
+                .request_data
+                .type_configuration
+                .take()
+                .map(|raw| document(raw, "requestData.typeConfiguration"))
+                .transpose()?,
+        )?;
         let model = request.request_data.resource_properties.take();
         let previous = request.request_data.previous_resource_properties.take();
         let outline = self.outline(model, action)?;
@@ -159,13 +165,17 @@ impl<R: ResourceHandler> Dispatcher<R> {
         let context = request
             .callback_context
             .take()
-            .map(document)
+            .map(|raw| document(raw, "callbackContext"))
             .transpose()?
             .filter(|context| context.as_object().is_none_or(|o| !o.is_empty()));
         let first_invocation = context.is_none();
         // A re-invocation's model is the one CloudFormation holds for the resource: a failure
         // from here on still names it, so a rollback can remove what was made.
-        let held = if first_invocation { None } else { model.map(document).transpose()? };
+        let held = if first_invocation {
+            None
+        } else {
+            model.map(|raw| document(raw, "requestData.resourceProperties")).transpose()?
+        };
         let started = self.clock.now();
         let budget = if matches!(action, Action::Read | Action::List) { 30 } else { 60 };
         let contract_end = started + Duration::from_secs(budget);
@@ -353,7 +363,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
         if let Some(model) = self.plan().and_then(|plan| plan.decode(text, first_invocation)) {
             return Ok(model);
         }
-        let model = self.desired(parse_document(text)?, first_invocation)?;
+        let model = self.desired(parse_document(text, "requestData.resourceProperties")?, first_invocation)?;
         decode(model, "requestData.resourceProperties")
     }
 
@@ -363,7 +373,7 @@ impl<R: ResourceHandler> Dispatcher<R> {
         if let Some(model) = self.plan().and_then(|plan| plan.decode(text, false)) {
             return Ok(model);
         }
-        let mut model = parse_document(text)?;
+        let mut model = parse_document(text, field)?;
         recast(&mut model, &self.schema, &self.schema);
         decode(model, field)
     }
@@ -566,14 +576,15 @@ pub fn decode_request(payload: &[u8]) -> Result<HandlerRequest<&RawValue>, Handl
     }
 }
 
-/// A document of the request (its text is JSON: the payload was read).
-fn document(raw: &RawValue) -> Result<Value, HandlerError> {
-    parse_document(raw.get())
+/// The document at `field` of the request, as a JSON value. Its text is JSON (the payload was
+/// read), but it may nest deeper than a value is read.
+fn document(raw: &RawValue, field: &str) -> Result<Value, HandlerError> {
+    parse_document(raw.get(), field)
 }
 
-fn parse_document(text: &str) -> Result<Value, HandlerError> {
+fn parse_document(text: &str, field: &str) -> Result<Value, HandlerError> {
     serde_json::from_str(text)
-        .map_err(|error| HandlerError::invalid_request(format!("a document of the request cannot be read: {error}")))
+        .map_err(|error| HandlerError::invalid_request(format!("{field}: cannot be read ({error})")))
 }
 
 /// A LIST input that names nothing: not an object, or `{}`.
@@ -641,12 +652,7 @@ fn dotted(pointer: &str) -> String {
     if pointer.is_empty() {
         return ".".to_owned();
     }
-    pointer
-        .trim_start_matches('/')
-        .split('/')
-        .map(|part| part.replace("~1", "/").replace("~0", "~"))
-        .collect::<Vec<_>>()
-        .join(".")
+    segments(pointer).join(".")
 }
 
 /// `/properties/A/B` → `/A/B`: the pointer inside the model itself.

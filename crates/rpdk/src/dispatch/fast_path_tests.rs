@@ -104,7 +104,7 @@ fn dispatcher() -> Dispatcher<Riches> {
 /// The authoritative reading of a model: parsed into a value, recast, on the first invocation
 /// validated, then decoded.
 fn authoritative(dispatcher: &Dispatcher<Riches>, text: &str, check: bool) -> Result<Rich, HandlerError> {
-    let mut model = parse_document(text)?;
+    let mut model = parse_document(text, "requestData.resourceProperties")?;
     if check {
         model = dispatcher.desired(model, true)?;
     } else {
