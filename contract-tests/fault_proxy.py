@@ -29,7 +29,9 @@ Tests drive it over HTTP on the proxy itself:
 
 A rule names the calls it takes and what happens to them:
     operation    the operation (required)
-    caller       the caller (required)
+    caller       the caller (required); "*" takes every caller's calls, for a test that has the
+                 stack's calls to itself (a deploy's handlers sign each invocation with a fresh
+                 session, so no one key names them)
     fault        "stall": hold the call `seconds`, then close its connection unanswered (the
                  service never sees it); "reset": close it at once, unanswered and unseen;
                  "lose": pass it on, then close the connection instead of answering (the service
@@ -56,7 +58,8 @@ CONTROL = "/rpdk-faults/"
 RULES = "/rpdk-faults/rules"
 CALLS = "/rpdk-faults/calls/"
 SCOPE = re.compile(r"^/rpdk-scope/([A-Za-z0-9._-]+)(/[^?]*)(\?.*)?$")
-FAULTS = ("stall", "reset", "lose", "throttle", "internal", "unavailable")
+FAULTS = ("stall", "reset", "lose", "throttle", "internal", "unavailable", "denied")
+ANY_CALLER = "*"
 CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/[^/]*/[^/]*/([^/]+)/")
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 # The code and HTTP status each service family answers a fault with: (JSON protocols, EC2, IAM).
@@ -64,6 +67,7 @@ AWS_ERRORS = {
     "throttle": (("ThrottlingException", 400), ("RequestLimitExceeded", 503), ("Throttling", 400)),
     "internal": (("InternalServerError", 500), ("InternalError", 500), ("InternalFailure", 500)),
     "unavailable": (("ServiceUnavailable", 503), ("Unavailable", 503), ("ServiceUnavailable", 503)),
+    "denied": (("AccessDeniedException", 400), ("UnauthorizedOperation", 403), ("AccessDenied", 403)),
 }
 
 
@@ -119,11 +123,11 @@ def aws_error(request, service, fault):
 
 
 def scim_error(fault):
-    """A SCIM service's answer for `fault`: 429 and 500 as SCIM errors, 503 as a load balancer's
-    page in front of it."""
+    """A SCIM service's answer for `fault`: 429, 500 and 403 as SCIM errors, 503 as a load
+    balancer's page in front of it."""
     if fault == "unavailable":
         return http.Response.make(503, "<html><body>503 Service Unavailable</body></html>", {"content-type": "text/html"})
-    status = 429 if fault == "throttle" else 500
+    status = {"throttle": 429, "denied": 403}.get(fault, 500)
     body = json.dumps({"schemas": [SCIM_ERROR], "status": str(status), "detail": f"{fault} (fault proxy)"})
     return http.Response.make(status, body, {"content-type": "application/scim+json"})
 
@@ -192,7 +196,7 @@ class FaultProxy:
         """The first live rule matching the call, with the call counted."""
         for entry in self.rules.values():
             rule = entry["rule"]
-            if rule["operation"] != operation or rule["caller"] != caller:
+            if rule["operation"] != operation or rule["caller"] not in (caller, ANY_CALLER):
                 continue
             entry["seen"] += 1
             if entry["seen"] <= rule.get("skip", 0):

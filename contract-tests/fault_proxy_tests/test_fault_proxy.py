@@ -209,7 +209,7 @@ def test_a_bad_rule_is_refused_by_name(proxy_url, rule, named):
 
 @pytest.mark.parametrize(
     ("fault", "code", "status"),
-    [("internal", "InternalFailure", 500), ("unavailable", "ServiceUnavailable", 503)],
+    [("internal", "InternalFailure", 500), ("unavailable", "ServiceUnavailable", 503), ("denied", "AccessDenied", 403)],
 )
 def test_server_errors_are_answered_in_the_services_protocol(proxy_url, fault, code, status):
     key = f"AKIA{fault.upper()}"
@@ -220,6 +220,21 @@ def test_server_errors_are_answered_in_the_services_protocol(proxy_url, fault, c
     assert raised.value.response["Error"]["Code"] == code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     iam.list_roles()
+
+
+def test_denied_is_answered_in_each_aws_protocol(proxy_url):
+    key = "AKIADENIED"
+    arm(proxy_url, operation="DescribeVpcs", caller=key, fault="denied", times=1)
+    arm(proxy_url, operation="GetParameter", caller=key, fault="denied", times=1)
+    assert error_code(client(proxy_url, "ec2", key).describe_vpcs) == "UnauthorizedOperation"
+    assert error_code(lambda: client(proxy_url, "ssm", key).get_parameter(Name="x")) == "AccessDeniedException"
+
+
+def test_a_rule_for_any_caller_takes_every_callers_calls(proxy_url):
+    arm(proxy_url, operation="ListUsers", caller="*", fault="internal", times=2)
+    assert error_code(client(proxy_url, "iam", "AKIAFIRST").list_users) == "InternalFailure"
+    assert error_code(client(proxy_url, "iam", "AKIASECOND").list_users) == "InternalFailure"
+    client(proxy_url, "iam", "AKIATHIRD").list_users()
 
 
 def test_skip_lets_the_first_calls_through_and_takes_the_nth(proxy_url):
@@ -274,7 +289,7 @@ def test_scim_calls_lose_their_scope_and_are_named_by_method_and_path(scim_url, 
 
 @pytest.mark.parametrize(
     ("fault", "status", "scim_error"),
-    [("throttle", 429, True), ("internal", 500, True), ("unavailable", 503, False)],
+    [("throttle", 429, True), ("internal", 500, True), ("unavailable", 503, False), ("denied", 403, True)],
 )
 def test_scim_faults_answer_as_a_scim_service_or_its_load_balancer_would(scim_url, fault, status, scim_error):
     scope = f"scope-{fault}"

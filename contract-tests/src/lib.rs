@@ -174,6 +174,9 @@ pub enum FaultKind {
     Internal,
     /// Answer HTTP 503: the service unavailable (for SCIM, a load balancer's page).
     Unavailable,
+    /// Answer the service's access denied error (HTTP 403), as when a policy changes under a
+    /// running operation: no retry helps.
+    Denied,
 }
 
 impl FaultKind {
@@ -185,6 +188,7 @@ impl FaultKind {
             Self::Throttle => "throttle",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::Denied => "denied",
         }
     }
 }
@@ -195,6 +199,9 @@ pub enum Caller<'a> {
     Signer(&'a Value),
     /// SCIM calls through [`Caller::scim_base_url`] of this scope.
     Scope(&'a str),
+    /// Every caller: for a test that has the stack's calls to itself, such as a deploy's, whose
+    /// handlers sign each invocation with a fresh session.
+    Any,
 }
 
 impl Caller<'_> {
@@ -202,6 +209,7 @@ impl Caller<'_> {
         match self {
             Self::Signer(credentials) => credentials["accessKeyId"].as_str().expect("an access key id").to_owned(),
             Self::Scope(scope) => (*scope).to_owned(),
+            Self::Any => "*".to_owned(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use contract_tests::project::Project;
-use contract_tests::{Handler, HeldTransitions, SERVICE_MODEL, token, unique};
+use contract_tests::{Caller, FaultKind, FaultRule, Handler, HeldTransitions, SERVICE_MODEL, token, unique};
 use serde_json::{Value, json};
 
 /// Deploys share moto's transition settings and the SCIM provider: one at a time.
@@ -173,10 +173,15 @@ fn variant_of(source: &Path, name: &str, replacements: &[(&str, &str)]) -> PathB
         assert!(text.contains(from), "the example has no {from:?}");
         text = text.replacen(from, to, 1);
     }
+    template_file(name, &text)
+}
+
+/// `text` as a template file of its own.
+fn template_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join("rpdk-deploy-tests");
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let path = dir.join(format!("{}.yaml", unique(name)));
-    std::fs::write(&path, text).expect("the variant is written");
+    std::fs::write(&path, text).expect("the template is written");
     path
 }
 
@@ -1260,11 +1265,9 @@ Outputs:
 
 #[test]
 fn a_type_made_by_init_deploys_updates_and_deletes_with_no_test_of_its_own() {
+    let _serial = one_at_a_time();
     let partner = Partner::new("setting");
-    let dir = std::env::temp_dir().join("rpdk-deploy-tests");
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let template = dir.join(format!("{}.yaml", unique("setting")));
-    std::fs::write(&template, SETTING).expect("the template is written");
+    let template = template_file("setting", SETTING);
     let name = format!("{}-setting", partner.stack);
 
     let created = partner.deploy(&template, &[]).expect_ok("the create");
@@ -1556,4 +1559,112 @@ fn a_deploy_killed_anywhere_is_finished_or_deleted_clean() {
             in_flight.display()
         );
     }
+}
+
+/// A role, and a PrivateLink service that names it: the service starts once the role is made.
+const ROLE_AND_SERVICE: &str = r#"
+Parameters:
+  PartnerAccountId: {Type: String}
+  PartnerExternalId: {Type: String, NoEcho: true}
+  Access: {Type: String, Default: read}
+Resources:
+  PartnerRole:
+    Type: Rpdk::IAM::CrossAccountRole
+    Properties:
+      TrustedAccountIds: [!Ref PartnerAccountId]
+      ExternalId: !Ref PartnerExternalId
+      Description: !Sub "${Access} access for ${AWS::StackName}"
+  PartnerService:
+    Type: Rpdk::EC2::PrivateLinkService
+    Properties:
+      LoadBalancerArns: ["{{resolve:ssm:/rpdk/local/network-load-balancer-arn}}"]
+      AcceptanceRequired: true
+      AllowedPrincipals: [!Sub "arn:${AWS::Partition}:iam::${PartnerAccountId}:root"]
+      Tags:
+        - Key: partner-role
+          Value: !GetAtt PartnerRole.Arn
+"#;
+
+/// The service's own faults while a stack is created, updated, rolled back and deleted, for
+/// every caller (a deploy's handlers sign each invocation with a fresh session; the deploy tests
+/// run one at a time, so the stack's calls are this test's). A call denied fails the phase for
+/// good (`AccessDenied`, which no retry helps); once the fault is gone, the next `deploy` or
+/// `delete` ends clean. Throttling that outlasts the SDK's own retries is absorbed by the
+/// handlers' and the stack deploys and deletes. Nothing is left behind.
+#[test]
+fn a_fault_during_a_stacks_create_update_rollback_or_delete_leaves_a_state_the_next_command_ends() {
+    let _serial = one_at_a_time();
+    let services_before: BTreeSet<String> = service_ids().into_iter().collect();
+    let template = template_file("faulted", ROLE_AND_SERVICE);
+    let deny = |operation: &str| FaultRule::new(FaultKind::Denied, operation, &Caller::Any).arm();
+    let last_status = |run: &Run| run.events.last().map(|e| e["status"].as_str().unwrap_or_default().to_owned());
+    let mut events = Vec::new();
+
+    // Create: the service's create is denied; the rollback deletes the role.
+    let partner = Partner::new("faulted");
+    let denied = deny("CreateVpcEndpointServiceConfiguration");
+    let failed = partner.deploy(&template, &[]);
+    assert!(denied.hits() > 0, "the fault took the create's call");
+    drop(denied);
+    assert!(!failed.ok, "{}", failed.stdout);
+    let failure = &failed.events[failed.at("PartnerService", "CREATE_FAILED")];
+    assert!(failure["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: AccessDenied")), "{failure}");
+    assert!(failed.at("PartnerRole", "DELETE_COMPLETE") > failed.at("PartnerService", "CREATE_FAILED"));
+    assert_eq!(last_status(&failed).as_deref(), Some("ROLLBACK_COMPLETE"));
+    events.extend(failed.events);
+    let created = partner.deploy(&template, &[]).expect_ok("the deploy again, after the create's fault");
+    let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
+    events.extend(created.events);
+
+    // Update: the role's UpdateRole is denied; the update rolls back, then goes through.
+    let denied = deny("UpdateRole");
+    let failed = partner.deploy(&template, &["Access=write"]);
+    drop(denied);
+    assert!(!failed.ok, "{}", failed.stdout);
+    failed.at("PartnerRole", "UPDATE_FAILED");
+    assert_eq!(last_status(&failed).as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    let described = |role: Option<aws_sdk_iam::types::Role>| role.and_then(|r| r.description).unwrap_or_default();
+    assert!(described(role(&role_name)).starts_with("read access"), "the role is as it was");
+    events.extend(failed.events);
+    let updated = partner.deploy(&template, &["Access=write"]).expect_ok("the update again, after its fault");
+    updated.at("PartnerRole", "UPDATE_COMPLETE");
+    assert!(described(role(&role_name)).starts_with("write access"), "the role is updated");
+    events.extend(updated.events);
+
+    // Delete: the service's delete is denied; the stack's delete fails, then is done again.
+    let denied = deny("DeleteVpcEndpointServiceConfigurations");
+    let failed = partner.delete();
+    drop(denied);
+    assert!(!failed.ok, "{}", failed.stdout);
+    failed.at("PartnerService", "DELETE_FAILED");
+    assert_eq!(last_status(&failed).as_deref(), Some("DELETE_FAILED"));
+    events.extend(failed.events);
+    events.extend(partner.delete().expect_ok("the delete again, after its fault").events);
+
+    // Rollback: the service's create is denied, and so is the rollback's delete of the role.
+    let partner = Partner::new("faulted-rollback");
+    let denied = [deny("CreateVpcEndpointServiceConfiguration"), deny("DeleteRole")];
+    let failed = partner.deploy(&template, &[]);
+    drop(denied);
+    assert!(!failed.ok, "{}", failed.stdout);
+    failed.at("PartnerRole", "DELETE_FAILED");
+    assert_eq!(last_status(&failed).as_deref(), Some("ROLLBACK_FAILED"));
+    events.extend(failed.events);
+    events.extend(partner.delete().expect_ok("the delete, after the rollback's fault").events);
+
+    // Throttled past the SDK's retries at each create and delete: the handlers retry.
+    let partner = Partner::new("throttled");
+    let operations =
+        ["CreateRole", "CreateVpcEndpointServiceConfiguration", "DeleteVpcEndpointServiceConfigurations", "DeleteRole"];
+    let throttled =
+        operations.map(|operation| FaultRule::new(FaultKind::Throttle, operation, &Caller::Any).times(3).arm());
+    events.extend(partner.deploy(&template, &[]).expect_ok("the deploy, throttled").events);
+    events.extend(partner.delete().expect_ok("the delete, throttled").events);
+    for (operation, fault) in operations.iter().zip(&throttled) {
+        assert_eq!(fault.hits(), 3, "{operation} was throttled");
+    }
+
+    let services: BTreeSet<String> = service_ids().into_iter().collect();
+    assert_eq!(services.difference(&services_before).count(), 0, "no endpoint service is left");
+    assert_eq!(left_behind(&events), Vec::<String>::new());
 }

@@ -37,7 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Cold start and peak memory of each handler as built for Lambda.
+    /// Cold start and peak memory of each handler as built for Lambda, and a READ of a real
+    /// resource of each type, cold and warm.
     Bench(bench::Options),
     /// The full lifecycle of each type against the local stack, printing every progress event.
     Demo(demo::Options),

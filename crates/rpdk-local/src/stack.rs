@@ -166,25 +166,8 @@ impl Stack {
 
     /// Starts one handler binary with its function role, as Lambda would.
     fn start_function(&mut self, setup: &Setup, binary: &str, logs: &Path) -> Result<(), Error> {
-        // A custom resource's function calls AWS with its own execution role's credentials,
-        // which Lambda puts in its environment.
-        let role = &self
-            .principals
-            .functions
-            .get(binary)
-            .ok_or_else(|| Error::Principals(format!("no function role for {binary}")))?
-            .credentials;
-        let mut command = Command::new(setup.bin_dir.join(binary));
+        let mut command = self.function_command(&setup.bin_dir.join(binary), binary, &self.described.faults_url)?;
         command
-            .env("AWS_ACCESS_KEY_ID", &role.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
-            .env("AWS_SESSION_TOKEN", role.session_token.as_deref().unwrap_or_default())
-            .env("AWS_REGION", REGION)
-            .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{binary}", self.described.lambda_url))
-            .env("AWS_LAMBDA_FUNCTION_NAME", binary)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_ENDPOINT_URL", &self.described.faults_url)
             .env("RPDK_RECORD_CALLS", &self.described.record_file)
             .env("RPDK_INVOCATION_SECONDS", INVOCATION_SECONDS.to_string());
         self.children.push(crate::process::spawn(command, binary, logs, &format!("{binary}.log"))?);
@@ -200,6 +183,32 @@ impl Stack {
         let outcome = wait_until(binary, &mut children, ready);
         self.children = children;
         outcome
+    }
+
+    /// The command that runs `program` (a build of `binary`) as this stack's Lambda function
+    /// `binary`, as Lambda would: with its function role in its environment, its runtime API at
+    /// this stack's Lambda endpoint, and AWS at `endpoint`.
+    pub fn function_command(&self, program: &Path, binary: &str, endpoint: &str) -> Result<Command, Error> {
+        // A custom resource's function calls AWS with its own execution role's credentials,
+        // which Lambda puts in its environment.
+        let role = &self
+            .principals
+            .functions
+            .get(binary)
+            .ok_or_else(|| Error::Principals(format!("no function role for {binary}")))?
+            .credentials;
+        let mut command = Command::new(program);
+        command
+            .env("AWS_ACCESS_KEY_ID", &role.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
+            .env("AWS_SESSION_TOKEN", role.session_token.as_deref().unwrap_or_default())
+            .env("AWS_REGION", REGION)
+            .env("AWS_LAMBDA_RUNTIME_API", format!("{}/.rt/{binary}", self.described.lambda_url))
+            .env("AWS_LAMBDA_FUNCTION_NAME", binary)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_ENDPOINT_URL", endpoint);
+        Ok(command)
     }
 
     /// The stack described in `file`, attached to if every one of its processes still runs;

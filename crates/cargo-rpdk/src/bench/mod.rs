@@ -10,11 +10,17 @@
 //! delivering the logs and metrics to a local moto. Peak RSS is the kernel's high-water mark of
 //! the process (`VmHWM`) once it has answered.
 //!
+//! Then, on a local stack serving the same builds, a READ of a real resource of each type, cold
+//! and warm ([`reads`]).
+//!
 //! `--beside-python` times a READ of a real role beside the official Python plugin's version of
 //! it instead (contract-tests/python-plugin/compare.py).
 
+mod reads;
+
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -32,7 +38,8 @@ use crate::tools::Tools;
 /// Options of `cargo rpdk bench`.
 #[derive(clap::Args)]
 pub struct Options {
-    /// Cold starts per handler.
+    /// Cold starts per handler and request; a real resource's READ is also timed five times
+    /// as often in one warm process.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
     /// Instead, time Rpdk::IAM::CrossAccountRole's READ of a real role beside the official
@@ -66,7 +73,8 @@ pub fn run(options: &Options) -> Result<()> {
         measure_all(&project, &lambda_dir, port, &moto_url, options.runs)
     };
     processes.iter_mut().for_each(stop);
-    outcome
+    outcome?;
+    if options.beside_python { Ok(()) } else { reads::measure(&project, &tools, &lambda_dir, options.runs) }
 }
 
 /// One kind of cold invocation measured for every type.
@@ -125,30 +133,22 @@ fn measure_all(project: &Project, lambda_dir: &std::path::Path, port: u16, moto_
             let mut starts = Vec::with_capacity(runs);
             let mut peak_kib = 0;
             for _ in 0..runs {
-                let started = Instant::now();
-                let mut function = Command::new(&bootstrap)
+                let mut command = Command::new(&bootstrap);
+                command
                     .env("AWS_LAMBDA_RUNTIME_API", format!("{address}/.rt"))
                     .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
                     .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                     .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                    .env("AWS_ENDPOINT_URL", moto_url)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .process_group(0)
-                    .spawn()
-                    .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", bootstrap.display()))?;
-                let answer = functions.invoke(FUNCTION, &request);
-                let elapsed = started.elapsed();
-                let peak = high_water_mark_kib(function.id());
-                stop(&mut function);
-                let answer = answer?;
+                    .env("AWS_ENDPOINT_URL", moto_url);
+                let cold = cold_start(command, || Ok(functions.invoke(FUNCTION, &request)?))?;
                 ensure!(
-                    answer["errorCode"] == scenario.answer,
-                    "{type_name}, {}: unexpected answer {answer}",
-                    scenario.name
+                    cold.answer["errorCode"] == scenario.answer,
+                    "{type_name}, {}: unexpected answer {}",
+                    scenario.name,
+                    cold.answer
                 );
-                starts.push(elapsed);
-                peak_kib = peak_kib.max(peak?);
+                starts.push(cold.took);
+                peak_kib = peak_kib.max(cold.peak_kib);
             }
             starts.sort();
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -187,6 +187,39 @@ fn beside_python(
         .context("cannot run compare.py")?;
     ensure!(status.success(), "compare.py failed ({status})");
     Ok(())
+}
+
+/// One process started for one invocation.
+struct Cold<T> {
+    /// What it answered.
+    answer: T,
+    /// From its start to its answer.
+    took: Duration,
+    /// Its peak resident set size once it had answered.
+    peak_kib: u64,
+}
+
+/// Starts `command` (see [`start`]), sends it one invocation by `invoke`, and stops it.
+fn cold_start<T>(command: Command, invoke: impl FnOnce() -> Result<T>) -> Result<Cold<T>> {
+    let started = Instant::now();
+    let mut process = start(command)?;
+    let answer = invoke();
+    let took = started.elapsed();
+    let peak_kib = high_water_mark_kib(process.id());
+    stop(&mut process);
+    Ok(Cold { answer: answer?, took, peak_kib: peak_kib? })
+}
+
+/// Starts a handler's bootstrap in a process group of its own (which `stop` ends), its output
+/// dropped.
+fn start(mut command: Command) -> Result<Child> {
+    let program = PathBuf::from(command.get_program());
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {}; run `cargo rpdk package` first", program.display()))
 }
 
 /// The process's peak resident set size so far, from `/proc/<pid>/status`.
