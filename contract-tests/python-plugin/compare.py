@@ -14,7 +14,8 @@ Measured, for each side:
     bundle        the deployment package, zipped: the Rust bootstrap; the Python handler with
                   cloudformation-cli-python-lib and its dependencies as `pip install --target` lays them
 The request is shaped as CloudFormation sends it: primitives as strings, callerCredentials, and a
-model of about 4 KiB (two inline policies, two managed policies, three tags).
+model of about 3.3 KB (two inline policies, two managed policies, three tags): bench.json of the
+type's contract-test fixtures, which `cargo rpdk bench` reads too.
 """
 
 import argparse
@@ -41,39 +42,31 @@ ACCOUNT = "123456789012"
 CREDENTIALS = {"accessKeyId": "AKIDBENCHMARK", "secretAccessKey": "bench", "sessionToken": "bench"}
 
 
+MODEL = HERE.parent / "types" / "rpdk-iam-crossaccountrole" / "bench.json"
+
+
 def policy_document(actions, resource):
     return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}
 
 
-def model(name, managed):
-    bucket = "arn:aws:s3:::partner-exchange-bucket"
-    prefixes = [f"{bucket}/{area}/{stage}/*" for area in ("incoming", "outgoing", "archive", "quarantine")
-                for stage in ("daily", "weekly", "monthly", "adhoc")]
-    return {
-        "RoleName": name,
-        "Path": "/partners/",
-        "Description": "Partner access for the onboarding pipeline: reads the exchange bucket and lists what it holds",
-        "TrustedAccountIds": ["111122223333", "444455556666"],
-        "TrustedPrincipalArns": ["arn:aws:iam::777788889999:role/partner-provisioner"],
-        "ExternalId": "partner-7f3a9c41-b1d2-4e5f-8a6b-0c1d2e3f4a5b",
-        "RequireMfa": "false",
-        "MaxSessionDuration": "7200",
-        "ManagedPolicyArns": managed,
-        "Policies": [
-            {"PolicyName": "read-exchange", "PolicyDocument": policy_document(
-                ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:ListBucket", "s3:GetBucketLocation"],
-                [bucket, *prefixes])},
-            {"PolicyName": "write-results", "PolicyDocument": policy_document(
-                ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"],
-                [*(p.replace("/*", "/results/*") for p in prefixes),
-                 "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])},
-        ],
-        "Tags": [
-            {"Key": "team", "Value": "platform"},
-            {"Key": "partner", "Value": "example-analytics"},
-            {"Key": "cost-center", "Value": "cc-4471"},
-        ],
-    }
+def stringified(value):
+    """Every scalar as a string, as CloudFormation passes template values."""
+    if isinstance(value, dict):
+        return {key: stringified(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [stringified(item) for item in value]
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else str(value)
+
+
+def model(run_id, managed):
+    """The production-shaped model `cargo rpdk bench` also reads (bench.json), its placeholders
+    filled and its primitives stringified."""
+    text = MODEL.read_text()
+    for key, value in (("RunId", run_id), ("PolicyArn", managed[0]), ("SecondPolicyArn", managed[1])):
+        text = text.replace("{{" + key + "}}", value)
+    return stringified(json.loads(text))
 
 
 def request(action, properties):
@@ -209,7 +202,7 @@ def main():
     suffix = uuid.uuid4().hex[:8]
     managed = [iam.create_policy(PolicyName=f"bench-{n}-{suffix}", PolicyDocument=json.dumps(
         policy_document(["s3:ListAllMyBuckets"], "*")))["Policy"]["Arn"] for n in ("audit", "support")]
-    desired = model(f"bench-partner-{suffix}", managed)
+    desired = model(suffix, managed)
     process = rust.start()
     try:
         check(rust, invoke(args.runtime_api, request("CREATE", desired)), "SUCCESS")
