@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use contract_tests::project::Project;
-use contract_tests::{Caller, FaultKind, FaultRule, Handler, HeldTransitions, SERVICE_MODEL, token, unique};
+use contract_tests::{Caller, Fault, FaultKind, FaultRule, Handler, HeldTransitions, SERVICE_MODEL, token, unique};
 use serde_json::{Value, json};
 
 /// Deploys share moto's transition settings and the SCIM provider: one at a time.
@@ -1596,33 +1596,29 @@ fn a_fault_during_a_stacks_create_update_rollback_or_delete_leaves_a_state_the_n
     let _serial = one_at_a_time();
     let services_before: BTreeSet<String> = service_ids().into_iter().collect();
     let template = template_file("faulted", ROLE_AND_SERVICE);
-    let deny = |operation: &str| FaultRule::new(FaultKind::Denied, operation, &Caller::Any).arm();
-    let last_status = |run: &Run| run.events.last().map(|e| e["status"].as_str().unwrap_or_default().to_owned());
     let mut events = Vec::new();
 
     // Create: the service's create is denied; the rollback deletes the role.
     let partner = Partner::new("faulted");
-    let denied = deny("CreateVpcEndpointServiceConfiguration");
-    let failed = partner.deploy(&template, &[]);
-    assert!(denied.hits() > 0, "the fault took the create's call");
-    drop(denied);
-    assert!(!failed.ok, "{}", failed.stdout);
-    let failure = &failed.events[failed.at("PartnerService", "CREATE_FAILED")];
-    assert!(failure["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: AccessDenied")), "{failure}");
+    let failed = denied_run(
+        &["CreateVpcEndpointServiceConfiguration"],
+        || partner.deploy(&template, &[]),
+        ("PartnerService", "CREATE_FAILED"),
+        "ROLLBACK_COMPLETE",
+    );
     assert!(failed.at("PartnerRole", "DELETE_COMPLETE") > failed.at("PartnerService", "CREATE_FAILED"));
-    assert_eq!(last_status(&failed).as_deref(), Some("ROLLBACK_COMPLETE"));
     events.extend(failed.events);
     let created = partner.deploy(&template, &[]).expect_ok("the deploy again, after the create's fault");
     let role_name = physical(&created.events[created.at("PartnerRole", "CREATE_COMPLETE")]);
     events.extend(created.events);
 
     // Update: the role's UpdateRole is denied; the update rolls back, then goes through.
-    let denied = deny("UpdateRole");
-    let failed = partner.deploy(&template, &["Access=write"]);
-    drop(denied);
-    assert!(!failed.ok, "{}", failed.stdout);
-    failed.at("PartnerRole", "UPDATE_FAILED");
-    assert_eq!(last_status(&failed).as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    let failed = denied_run(
+        &["UpdateRole"],
+        || partner.deploy(&template, &["Access=write"]),
+        ("PartnerRole", "UPDATE_FAILED"),
+        "UPDATE_ROLLBACK_COMPLETE",
+    );
     let described = |role: Option<aws_sdk_iam::types::Role>| role.and_then(|r| r.description).unwrap_or_default();
     assert!(described(role(&role_name)).starts_with("read access"), "the role is as it was");
     events.extend(failed.events);
@@ -1632,23 +1628,23 @@ fn a_fault_during_a_stacks_create_update_rollback_or_delete_leaves_a_state_the_n
     events.extend(updated.events);
 
     // Delete: the service's delete is denied; the stack's delete fails, then is done again.
-    let denied = deny("DeleteVpcEndpointServiceConfigurations");
-    let failed = partner.delete();
-    drop(denied);
-    assert!(!failed.ok, "{}", failed.stdout);
-    failed.at("PartnerService", "DELETE_FAILED");
-    assert_eq!(last_status(&failed).as_deref(), Some("DELETE_FAILED"));
+    let failed = denied_run(
+        &["DeleteVpcEndpointServiceConfigurations"],
+        || partner.delete(),
+        ("PartnerService", "DELETE_FAILED"),
+        "DELETE_FAILED",
+    );
     events.extend(failed.events);
     events.extend(partner.delete().expect_ok("the delete again, after its fault").events);
 
     // Rollback: the service's create is denied, and so is the rollback's delete of the role.
     let partner = Partner::new("faulted-rollback");
-    let denied = [deny("CreateVpcEndpointServiceConfiguration"), deny("DeleteRole")];
-    let failed = partner.deploy(&template, &[]);
-    drop(denied);
-    assert!(!failed.ok, "{}", failed.stdout);
-    failed.at("PartnerRole", "DELETE_FAILED");
-    assert_eq!(last_status(&failed).as_deref(), Some("ROLLBACK_FAILED"));
+    let failed = denied_run(
+        &["CreateVpcEndpointServiceConfiguration", "DeleteRole"],
+        || partner.deploy(&template, &[]),
+        ("PartnerRole", "DELETE_FAILED"),
+        "ROLLBACK_FAILED",
+    );
     events.extend(failed.events);
     events.extend(partner.delete().expect_ok("the delete, after the rollback's fault").events);
 
@@ -1667,4 +1663,31 @@ fn a_fault_during_a_stacks_create_update_rollback_or_delete_leaves_a_state_the_n
     let services: BTreeSet<String> = service_ids().into_iter().collect();
     assert_eq!(services.difference(&services_before).count(), 0, "no endpoint service is left");
     assert_eq!(left_behind(&events), Vec::<String>::new());
+}
+
+/// Runs `command` with the calls of `operations` denied for every caller (each must be tried):
+/// it fails, `logical_id` reaches `resource_status` for the denial, and the stack ends at
+/// `stack_status`.
+fn denied_run(
+    operations: &[&str],
+    command: impl FnOnce() -> Run,
+    (logical_id, resource_status): (&str, &str),
+    stack_status: &str,
+) -> Run {
+    let faults: Vec<Fault> =
+        operations.iter().map(|operation| FaultRule::new(FaultKind::Denied, operation, &Caller::Any).arm()).collect();
+    let run = command();
+    for (operation, fault) in operations.iter().zip(&faults) {
+        assert!(fault.hits() > 0, "{operation} was never called");
+    }
+    drop(faults);
+    assert!(!run.ok, "{}", run.stdout);
+    let denial = run
+        .events
+        .iter()
+        .find(|e| e["logicalId"] == logical_id && e["status"] == resource_status)
+        .unwrap_or_else(|| panic!("no {resource_status} event of {logical_id} in:\n{}", run.stdout));
+    assert!(denial["reason"].as_str().is_some_and(|r| r.contains("HandlerErrorCode: AccessDenied")), "{denial}");
+    assert_eq!(run.events.last().map(|e| &e["status"]), Some(&Value::from(stack_status)), "{}", run.stdout);
+    run
 }
