@@ -427,13 +427,12 @@ pub enum Answer {
 
 impl Answer {
     /// The status as written on the wire: `SUCCESS`, `FAILED`, `IN_PROGRESS`, ...
-    pub fn status(&self) -> String {
-        let status = match self {
-            Self::Progress(event) => serde_json::to_value(event.status),
-            Self::Hook(event) => serde_json::to_value(event.hook_status),
-            Self::Custom(response) => serde_json::to_value(response.status),
-        };
-        status.ok().and_then(|status| status.as_str().map(str::to_owned)).unwrap_or_default()
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Progress(event) => event.status.as_str(),
+            Self::Hook(event) => event.hook_status.as_str(),
+            Self::Custom(response) => response.status.as_str(),
+        }
     }
 
     /// The error code, if the answer has one.

@@ -340,6 +340,18 @@ pub enum OperationStatus {
     Failed,
 }
 
+impl OperationStatus {
+    /// The wire name (`IN_PROGRESS`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
 /// The progress event a handler returns, as written on the wire.
 ///
 /// Build it through [`crate::dispatch`], which upholds the protocol's rules; this struct only
@@ -409,6 +421,27 @@ impl ProgressEvent<Box<RawValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::custom_resource::CustomResourceStatus;
+    use crate::hook::HookStatus;
+
+    /// `as_str` is what serde writes, for every status of every protocol.
+    #[test]
+    fn statuses_name_themselves_as_the_wire_does() {
+        fn wire_name(status: impl Serialize) -> String {
+            serde_json::to_value(status).expect("a status encodes").as_str().expect("as a string").to_owned()
+        }
+        for status in
+            [OperationStatus::Pending, OperationStatus::InProgress, OperationStatus::Success, OperationStatus::Failed]
+        {
+            assert_eq!(status.as_str(), wire_name(status));
+        }
+        for status in [HookStatus::InProgress, HookStatus::Success, HookStatus::Failed] {
+            assert_eq!(status.as_str(), wire_name(status));
+        }
+        for status in [CustomResourceStatus::Success, CustomResourceStatus::Failed] {
+            assert_eq!(status.as_str(), wire_name(status));
+        }
+    }
 
     #[test]
     fn credentials_debug_hides_secrets() {

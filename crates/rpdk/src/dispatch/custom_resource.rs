@@ -109,6 +109,16 @@ pub enum CustomResourceStatus {
     Failed,
 }
 
+impl CustomResourceStatus {
+    /// The wire name (`SUCCESS`, `FAILED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
 /// The response CloudFormation reads from the presigned URL.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

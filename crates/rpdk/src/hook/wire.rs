@@ -95,6 +95,17 @@ pub enum HookStatus {
     Failed,
 }
 
+impl HookStatus {
+    /// The wire name (`IN_PROGRESS`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
 /// The progress event a hook answers, as written on the wire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
